@@ -1,0 +1,8 @@
+use workflow_core::prelude::*;
+
+#[task]
+struct Fetch {
+    url: String,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use workflow_core::prelude::*;
+
+#[task(retries = 3, retries = 4)]
+fn fetch(url: String) -> String {
+    url
+}
+
+fn main() {}

@@ -1,0 +1,67 @@
+//! Batch and ETL workflows whose wiring the compiler checks.
+//!
+//! Mark plain functions [`#[task]`](macro@task), wire them with [`workflow!`], and `cargo check`
+//! rejects a workflow whose types do not fit, whose inputs are missing or whose graph has a
+//! cycle, pointing at the mistake. One binary built on [`cli::main`] lists the workflows, prints
+//! their plans and draws them.
+//!
+//! ```
+//! use workflow_core::prelude::*;
+//!
+//! #[derive(Serialize, Deserialize)]
+//! pub struct Orders(Vec<u64>);
+//!
+//! /// Pull one day of orders.
+//! #[task(retries = 3, retry_delay = "30s")]
+//! fn extract_orders(day: NaiveDate) -> Orders {
+//!     Orders(vec![u64::from(day.day())])
+//! }
+//!
+//! #[task]
+//! fn count(orders: Orders) -> usize {
+//!     orders.0.len()
+//! }
+//!
+//! workflow! {
+//!     /// Count one day of orders.
+//!     pub daily_count(day: NaiveDate) {
+//!         total = count(orders);
+//!         orders = extract_orders(day);
+//!     }
+//! }
+//!
+//! // Tasks stay ordinary functions.
+//! assert_eq!(count(Orders(vec![1, 2])), 2);
+//!
+//! let plan = workflow_core::plan::Plan::build(
+//!     &daily_count::spec(),
+//!     &[("day".into(), "2026-11-01".into())],
+//! ).unwrap();
+//! assert_eq!(plan.stages, vec![vec!["orders".to_string()], vec!["total".to_string()]]);
+//! ```
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod plan;
+pub mod registry;
+pub mod render;
+mod task_model;
+mod text;
+mod workflow_model;
+
+pub use task_model::{Data, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskPolicy, TaskSpec};
+pub use workflow_macros::{task, workflow};
+pub use workflow_model::{
+    Edge, EdgeKind, NodeSpec, ParamSpec, Source, SpecError, Workflow, WorkflowSpec,
+};
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+/// Everything a workflow module needs: the macros, the traits, and the common data types.
+pub mod prelude {
+    pub use crate::{Task, TaskError, Workflow, task, workflow};
+    pub use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+    pub use serde::{Deserialize, Serialize};
+}

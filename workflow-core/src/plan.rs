@@ -1,0 +1,327 @@
+//! The plan: a versioned, deterministic JSON document describing one run of a workflow.
+//!
+//! Exporters and runners read the plan, never the macros. The same workflow and parameters
+//! always give the same bytes: every list has a defined order and no map has hash order.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::text::{backticked, did_you_mean};
+use crate::workflow_model::{Edge, SpecError, WorkflowSpec};
+
+/// The version of the plan's shape. It changes whenever a field is added, removed or changes
+/// meaning, so that readers can refuse a plan they do not understand.
+pub const PLAN_VERSION: u32 = 1;
+
+/// One run of a workflow, resolved: parameters have values and nodes are ordered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_VERSION`] when this plan was written.
+    pub version: u32,
+    /// The workflow's name.
+    pub workflow: String,
+    /// The workflow's doc comment.
+    pub doc: String,
+    /// Where the workflow is declared.
+    pub rust_path: String,
+    /// The parameters with their resolved values, in declaration order.
+    pub params: Vec<PlanParam>,
+    /// The nodes in execution order: by stage, then declaration order.
+    pub nodes: Vec<PlanNode>,
+    /// Every data and ordering edge.
+    pub edges: Vec<Edge>,
+    /// Node names grouped by stage; nodes in one stage may run in parallel.
+    pub stages: Vec<Vec<String>>,
+}
+
+/// A parameter and its value for this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanParam {
+    /// The parameter's name.
+    pub name: String,
+    /// Its Rust type as written.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// The value, as JSON.
+    pub value: Value,
+    /// Whether the value was given or is the default.
+    pub source: ValueSource,
+}
+
+/// Where a parameter's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueSource {
+    /// Given on the command line.
+    Given,
+    /// The parameter's default.
+    Default,
+}
+
+/// A node of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanNode {
+    /// The node's name.
+    pub id: String,
+    /// The task's name.
+    pub task: String,
+    /// The task function's path.
+    pub task_path: String,
+    /// The task's doc comment.
+    pub description: String,
+    /// The inputs in the task's order.
+    pub inputs: Vec<PlanInput>,
+    /// The Rust type the node produces.
+    pub output: String,
+    /// Retries, timeout, placement.
+    pub policy: Policy,
+    /// Nodes it waits for without taking their data.
+    pub after: Vec<String>,
+    /// The stage it belongs to, from 0.
+    pub stage: usize,
+}
+
+/// One input of a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanInput {
+    /// The task's parameter name.
+    pub name: String,
+    /// Its Rust type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Where the value comes from.
+    pub from: InputSource,
+}
+
+/// Where a node input's value comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputSource {
+    /// A parameter, by name.
+    Param(String),
+    /// Another node's output, by node name.
+    Node(String),
+    /// A constant from the workflow's source.
+    Value(Value),
+}
+
+/// A node's retry, timeout and placement policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Retries after a failed attempt.
+    pub retries: u32,
+    /// Seconds between attempts.
+    pub retry_delay_secs: Option<u64>,
+    /// Seconds one attempt may take.
+    pub timeout_secs: Option<u64>,
+    /// Pool the node runs in.
+    pub pool: Option<String>,
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// `--param` names a parameter the workflow does not declare.
+    #[error("workflow `{workflow}` has no parameter `{name}`{hint}")]
+    UnknownParam {
+        /// The workflow.
+        workflow: String,
+        /// The name given.
+        name: String,
+        /// " (did you mean ...?)" or the list of parameters.
+        hint: String,
+    },
+    /// A required parameter was not given.
+    #[error(
+        "workflow `{workflow}` needs parameter {}: pass --param {}=<{ty}>",
+        backticked(std::slice::from_ref(name)),
+        name
+    )]
+    MissingParam {
+        /// The workflow.
+        workflow: String,
+        /// The parameter.
+        name: String,
+        /// Its type.
+        ty: String,
+    },
+    /// The same parameter was given twice.
+    #[error("parameter `{name}` is given more than once")]
+    RepeatedParam {
+        /// The parameter.
+        name: String,
+    },
+    /// A value does not parse as the parameter's type.
+    #[error("invalid value `{value}` for parameter `{name}` of type `{ty}`: {reason}")]
+    InvalidValue {
+        /// The parameter.
+        name: String,
+        /// Its type.
+        ty: String,
+        /// The text given.
+        value: String,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// A `--param` argument without `=`.
+    #[error("malformed parameter `{0}`: write it as name=value")]
+    Malformed(String),
+    /// The spec cannot be ordered.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+}
+
+/// Splits `name=value` command-line arguments.
+pub fn parse_assignments(arguments: &[String]) -> Result<Vec<(String, String)>, PlanError> {
+    arguments
+        .iter()
+        .map(|argument| match argument.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok((name.trim().to_owned(), value.to_owned()))
+            }
+            _ => Err(PlanError::Malformed(argument.clone())),
+        })
+        .collect()
+}
+
+impl Plan {
+    /// Resolves `given` parameter values (`name`, text) against `spec` and orders its nodes.
+    ///
+    /// ```
+    /// use workflow_core::prelude::*;
+    /// use workflow_core::plan::Plan;
+    ///
+    /// #[task]
+    /// fn count(limit: u32) -> u64 { u64::from(limit) * 2 }
+    ///
+    /// workflow! {
+    ///     /// Counts.
+    ///     counting(limit: u32 = 10) {
+    ///         total = count(limit);
+    ///     }
+    /// }
+    ///
+    /// let plan = Plan::build(&counting::spec(), &[("limit".into(), "7".into())]).unwrap();
+    /// assert_eq!(plan.params[0].value, 7);
+    /// assert_eq!(plan.stages, vec![vec!["total".to_string()]]);
+    /// ```
+    pub fn build(spec: &WorkflowSpec, given: &[(String, String)]) -> Result<Plan, PlanError> {
+        for (position, (name, _)) in given.iter().enumerate() {
+            if spec.param(name).is_none() {
+                let hint = match did_you_mean(name, spec.params.iter().map(|param| param.name)) {
+                    hint if !hint.is_empty() => hint,
+                    _ if spec.params.is_empty() => "; it takes no parameters".to_owned(),
+                    _ => format!(
+                        "; its parameters are {}",
+                        backticked(
+                            &spec
+                                .params
+                                .iter()
+                                .map(|param| param.name)
+                                .collect::<Vec<_>>()
+                        )
+                    ),
+                };
+                return Err(PlanError::UnknownParam {
+                    workflow: spec.name.to_owned(),
+                    name: name.clone(),
+                    hint,
+                });
+            }
+            if given[..position].iter().any(|(earlier, _)| earlier == name) {
+                return Err(PlanError::RepeatedParam { name: name.clone() });
+            }
+        }
+        let mut params = Vec::with_capacity(spec.params.len());
+        for param in &spec.params {
+            let (value, source) = match given.iter().find(|(name, _)| name == param.name) {
+                Some((_, text)) => {
+                    let value = (param.parse)(text).map_err(|reason| PlanError::InvalidValue {
+                        name: param.name.to_owned(),
+                        ty: param.ty.to_owned(),
+                        value: text.clone(),
+                        reason,
+                    })?;
+                    (value, ValueSource::Given)
+                }
+                None => match &param.default {
+                    Some(value) => (value.clone(), ValueSource::Default),
+                    None => {
+                        return Err(PlanError::MissingParam {
+                            workflow: spec.name.to_owned(),
+                            name: param.name.to_owned(),
+                            ty: param.ty.to_owned(),
+                        });
+                    }
+                },
+            };
+            params.push(PlanParam {
+                name: param.name.to_owned(),
+                ty: param.ty.to_owned(),
+                value,
+                source,
+            });
+        }
+        let stages = spec.stages()?;
+        let mut nodes = Vec::with_capacity(spec.nodes.len());
+        for (stage, names) in stages.iter().enumerate() {
+            for name in names {
+                let Some(node) = spec.node(name) else {
+                    continue;
+                };
+                let inputs = node
+                    .task
+                    .inputs
+                    .iter()
+                    .zip(&node.inputs)
+                    .map(|(input, source)| PlanInput {
+                        name: input.name.to_owned(),
+                        ty: input.ty.to_owned(),
+                        from: match source {
+                            crate::Source::Param(name) => InputSource::Param((*name).to_owned()),
+                            crate::Source::Node(name) => InputSource::Node((*name).to_owned()),
+                            crate::Source::Value(value) => InputSource::Value(value.clone()),
+                        },
+                    })
+                    .collect();
+                let policy = &node.task.policy;
+                nodes.push(PlanNode {
+                    id: node.name.to_owned(),
+                    task: node.task.name.to_owned(),
+                    task_path: node.task.rust_path.to_owned(),
+                    description: node.task.description.to_owned(),
+                    inputs,
+                    output: node.task.output.to_owned(),
+                    policy: Policy {
+                        retries: policy.retries,
+                        retry_delay_secs: policy.retry_delay.map(|delay| delay.as_secs()),
+                        timeout_secs: policy.timeout.map(|timeout| timeout.as_secs()),
+                        pool: policy.pool.map(str::to_owned),
+                    },
+                    after: node.after.iter().map(|name| (*name).to_owned()).collect(),
+                    stage,
+                });
+            }
+        }
+        Ok(Plan {
+            version: PLAN_VERSION,
+            workflow: spec.name.to_owned(),
+            doc: spec.doc.to_owned(),
+            rust_path: spec.rust_path.to_owned(),
+            params,
+            nodes,
+            edges: spec.edges(),
+            stages: stages
+                .into_iter()
+                .map(|stage| stage.into_iter().map(str::to_owned).collect())
+                .collect(),
+        })
+    }
+
+    /// The plan as pretty-printed JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}

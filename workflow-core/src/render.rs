@@ -1,0 +1,291 @@
+//! Human-readable views of workflows and plans: text, Graphviz DOT and Mermaid.
+
+use std::fmt::Write as _;
+
+use crate::plan::{InputSource, Plan, PlanNode, ValueSource};
+use crate::workflow_model::{EdgeKind, Source, WorkflowSpec};
+
+/// The plan as text: parameters, then each stage's nodes with their inputs and policies.
+pub fn plan_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "workflow {} (plan version {})",
+        plan.workflow, plan.version
+    );
+    if let Some(summary) = plan
+        .doc
+        .lines()
+        .next()
+        .filter(|line| !line.trim().is_empty())
+    {
+        let _ = writeln!(out, "  {}", summary.trim());
+    }
+    if !plan.params.is_empty() {
+        let _ = writeln!(out, "parameters:");
+        for param in &plan.params {
+            let origin = match param.source {
+                ValueSource::Given => "",
+                ValueSource::Default => " (default)",
+            };
+            let _ = writeln!(
+                out,
+                "  {}: {} = {}{origin}",
+                param.name, param.ty, param.value
+            );
+        }
+    }
+    for (stage, names) in plan.stages.iter().enumerate() {
+        let _ = writeln!(out, "stage {stage}:");
+        for name in names {
+            if let Some(node) = plan.nodes.iter().find(|node| &node.id == name) {
+                let _ = writeln!(out, "  {}", node_line(node));
+            }
+        }
+    }
+    out
+}
+
+fn node_line(node: &PlanNode) -> String {
+    let inputs: Vec<String> = node
+        .inputs
+        .iter()
+        .map(|input| match &input.from {
+            InputSource::Param(name) | InputSource::Node(name) => name.clone(),
+            InputSource::Value(value) => value.to_string(),
+        })
+        .collect();
+    let mut line = format!(
+        "{} = {}({}) -> {}",
+        node.id,
+        node.task,
+        inputs.join(", "),
+        node.output
+    );
+    if !node.after.is_empty() {
+        let _ = write!(line, ", after {}", node.after.join(", "));
+    }
+    let policy = policy_text(
+        node.policy.retries,
+        node.policy.retry_delay_secs,
+        node.policy.timeout_secs,
+        node.policy.pool.as_deref(),
+    );
+    if !policy.is_empty() {
+        let _ = write!(line, "  [{policy}]");
+    }
+    line
+}
+
+fn policy_text(
+    retries: u32,
+    delay: Option<u64>,
+    timeout: Option<u64>,
+    pool: Option<&str>,
+) -> String {
+    let seconds = |value: u64| crate::text::duration(std::time::Duration::from_secs(value));
+    let mut parts = Vec::new();
+    if retries > 0 {
+        parts.push(match delay {
+            Some(delay) => format!("retries {retries} after {}", seconds(delay)),
+            None => format!("retries {retries}"),
+        });
+    }
+    if let Some(timeout) = timeout {
+        parts.push(format!("timeout {}", seconds(timeout)));
+    }
+    if let Some(pool) = pool {
+        parts.push(format!("pool {pool}"));
+    }
+    parts.join(", ")
+}
+
+/// The workflow's spec as text: parameters, then each node's task with typed inputs and policy.
+pub fn spec_text(spec: &WorkflowSpec) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "workflow {} ({})", spec.name, spec.rust_path);
+    for line in spec.doc.lines() {
+        let _ = writeln!(out, "  {}", line.trim());
+    }
+    let _ = writeln!(out, "parameters:");
+    if spec.params.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for param in &spec.params {
+        match &param.default {
+            Some(default) => {
+                let _ = writeln!(out, "  {}: {} = {default}", param.name, param.ty);
+            }
+            None => {
+                let _ = writeln!(out, "  {}: {} (required)", param.name, param.ty);
+            }
+        }
+    }
+    let _ = writeln!(out, "nodes:");
+    for node in &spec.nodes {
+        let task = &node.task;
+        let _ = writeln!(
+            out,
+            "  {}: task {} ({}) -> {}",
+            node.name, task.name, task.rust_path, task.output
+        );
+        if let Some(summary) = task
+            .description
+            .lines()
+            .next()
+            .filter(|line| !line.trim().is_empty())
+        {
+            let _ = writeln!(out, "    {}", summary.trim());
+        }
+        for (input, source) in task.inputs.iter().zip(&node.inputs) {
+            let from = match source {
+                Source::Param(name) => format!("parameter {name}"),
+                Source::Node(name) => format!("node {name}"),
+                Source::Value(value) => format!("constant {value}"),
+            };
+            let _ = writeln!(out, "    {}: {} <- {from}", input.name, input.ty);
+        }
+        if !node.after.is_empty() {
+            let _ = writeln!(out, "    after {}", node.after.join(", "));
+        }
+        let policy = &task.policy;
+        let policy = policy_text(
+            policy.retries,
+            policy.retry_delay.map(|delay| delay.as_secs()),
+            policy.timeout.map(|timeout| timeout.as_secs()),
+            policy.pool,
+        );
+        if !policy.is_empty() {
+            let _ = writeln!(out, "    policy: {policy}");
+        }
+    }
+    out
+}
+
+/// The workflow's graph as Graphviz DOT: parameters as notes, data edges labelled with the
+/// input they feed, ordering edges dashed.
+pub fn dot(spec: &WorkflowSpec) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph {} {{", dot_id(spec.name));
+    let _ = writeln!(out, "  rankdir=LR;");
+    let _ = writeln!(out, "  node [shape=box, style=rounded];");
+    for param in &spec.params {
+        let _ = writeln!(
+            out,
+            "  {} [shape=note, label={}];",
+            dot_id(&format!("param:{}", param.name)),
+            dot_id(&format!("{}: {}", param.name, param.ty))
+        );
+    }
+    for node in &spec.nodes {
+        let label = if node.name == node.task.name {
+            node.name.to_owned()
+        } else {
+            format!("{}\n{}", node.name, node.task.name)
+        };
+        let _ = writeln!(out, "  {} [label={}];", dot_id(node.name), dot_id(&label));
+    }
+    for node in &spec.nodes {
+        for (input, source) in node.task.inputs.iter().zip(&node.inputs) {
+            if let Source::Param(name) = source {
+                let _ = writeln!(
+                    out,
+                    "  {} -> {} [label={}, style=dotted];",
+                    dot_id(&format!("param:{name}")),
+                    dot_id(node.name),
+                    dot_id(input.name)
+                );
+            }
+        }
+    }
+    for edge in spec.edges() {
+        match edge.kind {
+            EdgeKind::Data => {
+                let label = edge.input.as_deref().unwrap_or("");
+                let _ = writeln!(
+                    out,
+                    "  {} -> {} [label={}];",
+                    dot_id(&edge.from),
+                    dot_id(&edge.to),
+                    dot_id(label)
+                );
+            }
+            EdgeKind::Order => {
+                let _ = writeln!(
+                    out,
+                    "  {} -> {} [style=dashed];",
+                    dot_id(&edge.from),
+                    dot_id(&edge.to)
+                );
+            }
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn escape_dot(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn dot_id(text: &str) -> String {
+    format!("\"{}\"", escape_dot(text))
+}
+
+/// The workflow's graph as a Mermaid flowchart.
+pub fn mermaid(spec: &WorkflowSpec) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for param in &spec.params {
+        let _ = writeln!(
+            out,
+            "  param_{}[/\"{}: {}\"/]",
+            param.name,
+            mermaid_text(param.name),
+            mermaid_text(param.ty)
+        );
+    }
+    for node in &spec.nodes {
+        let label = if node.name == node.task.name {
+            mermaid_text(node.name)
+        } else {
+            format!(
+                "{}<br/>{}",
+                mermaid_text(node.name),
+                mermaid_text(node.task.name)
+            )
+        };
+        let _ = writeln!(out, "  node_{}[\"{label}\"]", node.name);
+    }
+    for node in &spec.nodes {
+        for (input, source) in node.task.inputs.iter().zip(&node.inputs) {
+            if let Source::Param(name) = source {
+                let _ = writeln!(
+                    out,
+                    "  param_{name} -. {} .-> node_{}",
+                    mermaid_text(input.name),
+                    node.name
+                );
+            }
+        }
+    }
+    for edge in spec.edges() {
+        match edge.kind {
+            EdgeKind::Data => {
+                let label = mermaid_text(edge.input.as_deref().unwrap_or(""));
+                let _ = writeln!(out, "  node_{} -- {label} --> node_{}", edge.from, edge.to);
+            }
+            EdgeKind::Order => {
+                let _ = writeln!(out, "  node_{} -.-> node_{}", edge.from, edge.to);
+            }
+        }
+    }
+    out
+}
+
+fn mermaid_text(text: &str) -> String {
+    text.replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+}

@@ -1,0 +1,210 @@
+//! What `#[task]` implements: the [`Task`] trait, its static [`TaskSpec`], and [`TaskError`].
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A value that can flow between tasks: serializable, so a plan can carry it, a runner can store
+/// it and an external engine can hand it from one process to the next.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot flow between tasks: it must implement `serde::Serialize` and `serde::Deserialize`",
+    label = "not serializable",
+    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`; task inputs and outputs must be owned, serializable and `Send + 'static`"
+)]
+pub trait Data: Serialize + DeserializeOwned + Send + 'static {}
+impl<T: Serialize + DeserializeOwned + Send + 'static> Data for T {}
+
+/// A function marked `#[task]`.
+///
+/// The attribute implements this trait for a hidden struct that has the function's name, in the
+/// type namespace (the function keeps the value namespace, so it stays an ordinary function).
+/// `workflow!` reaches a task through that struct.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a task",
+    label = "not a task",
+    note = "mark the function with `#[task]` to use it in a workflow"
+)]
+pub trait Task: 'static {
+    /// The inputs as a tuple, in declaration order: `(NaiveDate, bool)`.
+    ///
+    /// Each element is [`Data`]; `#[task]` checks that at each input's type, where the error
+    /// is clearest, rather than here.
+    type Inputs;
+    /// What the task produces; for a function returning `Result<T, E>`, this is `T`.
+    type Output;
+    /// Name, description, inputs and policy, fixed at compile time.
+    const SPEC: TaskSpec;
+    /// Runs the task's function on its inputs.
+    fn call(inputs: Self::Inputs) -> Result<Self::Output, TaskError>;
+
+    /// Runs the task on JSON-encoded inputs and returns its JSON-encoded output: how a runner
+    /// or an external engine calls a task whose types it does not know.
+    fn call_json(values: Vec<Value>) -> Result<Value, TaskError>
+    where
+        Self::Inputs: Inputs,
+        Self::Output: Data,
+    {
+        let inputs = Self::Inputs::from_values(values)?;
+        let output = Self::call(inputs)?;
+        serde_json::to_value(output)
+            .map_err(|error| TaskError::new(format!("cannot encode the output: {error}")))
+    }
+}
+
+/// The static description of a task, built by `#[task]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskSpec {
+    /// The task's name: the function's name unless `#[task(name = "...")]` says otherwise.
+    pub name: &'static str,
+    /// The function's path, e.g. `my_pipeline::extract::extract_orders`.
+    pub rust_path: &'static str,
+    /// The doc comment of the function.
+    pub description: &'static str,
+    /// The inputs, in order.
+    pub inputs: &'static [InputSpec],
+    /// The Rust type the task produces, as written (`Orders`, not `Result<Orders, E>`).
+    pub output: &'static str,
+    /// Whether the function returns a `Result`.
+    pub fallible: bool,
+    /// Retries, timeout and placement.
+    pub policy: TaskPolicy,
+}
+
+/// One input of a task: its parameter name and its Rust type as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputSpec {
+    /// The function parameter's name.
+    pub name: &'static str,
+    /// The parameter's type as written in the source.
+    pub ty: &'static str,
+}
+
+/// How a task is retried, bounded and placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskPolicy {
+    /// How many times a failed attempt is retried (0: never).
+    pub retries: u32,
+    /// How long to wait before a retry.
+    pub retry_delay: Option<Duration>,
+    /// How long one attempt may take before it is stopped.
+    pub timeout: Option<Duration>,
+    /// The pool (machine or slot group) the task runs in.
+    pub pool: Option<&'static str>,
+}
+
+/// The error a task reports.
+///
+/// Any `std::error::Error + Send + Sync + 'static` converts into it, so a task may return
+/// `Result<T, std::io::Error>`, `Result<T, MyError>` or `Result<T, TaskError>`.
+///
+/// ```
+/// use workflow_core::TaskError;
+///
+/// fn parse(count: &str) -> Result<u32, TaskError> {
+///     if count.is_empty() {
+///         return Err(TaskError::new("no count given"));
+///     }
+///     Ok(count.parse::<u32>()?)
+/// }
+/// assert_eq!(parse("7").unwrap(), 7);
+/// assert_eq!(parse("x").unwrap_err().to_string(), "invalid digit found in string");
+/// ```
+pub struct TaskError {
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl TaskError {
+    /// An error with a message and no underlying cause.
+    pub fn new(message: impl Into<String>) -> Self {
+        TaskError {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The underlying error, if this one was converted from another.
+    pub fn source(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for TaskError {
+    fn from(error: E) -> Self {
+        TaskError {
+            message: error.to_string(),
+            source: Some(Box::new(error)),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("TaskError");
+        debug.field("message", &self.message);
+        if let Some(source) = &self.source {
+            debug.field("source", source);
+        }
+        debug.finish()
+    }
+}
+
+/// A task's inputs as a tuple of [`Data`]: decoded from JSON values, one per input.
+pub trait Inputs: Sized + Send + 'static {
+    /// How many inputs the tuple holds.
+    const ARITY: usize;
+    /// Decodes the inputs from one JSON value per input, in order.
+    fn from_values(values: Vec<Value>) -> Result<Self, TaskError>;
+}
+
+macro_rules! impl_inputs {
+    ($count:expr; $($name:ident),*) => {
+        impl<$($name: Data),*> Inputs for ($($name,)*) {
+            const ARITY: usize = $count;
+            #[allow(unused_variables, unused_mut, non_snake_case)]
+            fn from_values(values: Vec<Value>) -> Result<Self, TaskError> {
+                if values.len() != $count {
+                    return Err(TaskError::new(format!(
+                        "expected {} input values, got {}", $count, values.len()
+                    )));
+                }
+                let mut values = values.into_iter().enumerate();
+                $(
+                    let $name: $name = match values.next() {
+                        Some((index, value)) => serde_json::from_value(value).map_err(|error| {
+                            TaskError::new(format!("input #{}: {error}", index + 1))
+                        })?,
+                        None => return Err(TaskError::new("missing input value")),
+                    };
+                )*
+                Ok(($($name,)*))
+            }
+        }
+    };
+}
+
+impl_inputs!(0;);
+impl_inputs!(1; A);
+impl_inputs!(2; A, B);
+impl_inputs!(3; A, B, C);
+impl_inputs!(4; A, B, C, D);
+impl_inputs!(5; A, B, C, D, E);
+impl_inputs!(6; A, B, C, D, E, F);
+impl_inputs!(7; A, B, C, D, E, F, G);
+impl_inputs!(8; A, B, C, D, E, F, G, H);
+impl_inputs!(9; A, B, C, D, E, F, G, H, I);
+impl_inputs!(10; A, B, C, D, E, F, G, H, I, J);
+impl_inputs!(11; A, B, C, D, E, F, G, H, I, J, K);
+impl_inputs!(12; A, B, C, D, E, F, G, H, I, J, K, L);
+
+/// The most inputs one task may take; group more into a struct.
+pub const MAX_INPUTS: usize = 12;

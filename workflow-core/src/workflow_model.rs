@@ -1,0 +1,229 @@
+//! What `workflow!` implements: the [`Workflow`] trait and the run-time [`WorkflowSpec`].
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::{TaskError, TaskSpec};
+
+/// A workflow declared with `workflow!`.
+///
+/// The macro implements it for a unit struct named after the workflow, and registers the
+/// workflow so that [`crate::registry`] and the CLI find it without a hand-kept list.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow",
+    note = "declare workflows with `workflow! {{ ... }}`"
+)]
+pub trait Workflow: 'static {
+    /// The workflow's name.
+    const NAME: &'static str;
+    /// Its parameters, nodes and edges.
+    fn spec() -> WorkflowSpec;
+}
+
+/// A workflow's full description: what the plan, the graph and the runners read.
+#[derive(Debug, Clone)]
+pub struct WorkflowSpec {
+    /// The workflow's name, unique in a binary.
+    pub name: &'static str,
+    /// The doc comment on the workflow.
+    pub doc: &'static str,
+    /// Where it is declared, e.g. `my_pipeline::nightly::daily_ingest`.
+    pub rust_path: &'static str,
+    /// The parameters, in declaration order.
+    pub params: Vec<ParamSpec>,
+    /// The nodes, in declaration order.
+    pub nodes: Vec<NodeSpec>,
+}
+
+/// One workflow parameter.
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// Its Rust type as written.
+    pub ty: &'static str,
+    /// Its default, already serialized, if it has one.
+    pub default: Option<Value>,
+    /// Parses a command-line value into the declared type (as JSON).
+    pub parse: fn(&str) -> Result<Value, String>,
+}
+
+/// One node: a task applied to inputs.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// The node's name, unique in its workflow.
+    pub name: &'static str,
+    /// The task it runs.
+    pub task: TaskSpec,
+    /// Where each input comes from, in the task's input order.
+    pub inputs: Vec<Source>,
+    /// Nodes that must finish first without passing data (`.after(...)`).
+    pub after: Vec<&'static str>,
+    /// Runs the task on JSON-encoded inputs.
+    pub call: fn(Vec<Value>) -> Result<Value, TaskError>,
+}
+
+/// Where a node input comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A workflow parameter.
+    Param(&'static str),
+    /// Another node's output.
+    Node(&'static str),
+    /// A constant written in the workflow.
+    Value(Value),
+}
+
+/// Why two nodes are ordered.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// The upstream node's output is an input of the downstream node.
+    Data,
+    /// `.after(...)`: order only.
+    Order,
+}
+
+/// One edge of the graph, from an upstream node to a downstream node.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Edge {
+    /// The upstream node.
+    pub from: String,
+    /// The downstream node.
+    pub to: String,
+    /// Data or order.
+    pub kind: EdgeKind,
+    /// For a data edge, the downstream input it feeds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub input: Option<String>,
+}
+
+impl WorkflowSpec {
+    /// The node with this name.
+    pub fn node(&self, name: &str) -> Option<&NodeSpec> {
+        self.nodes.iter().find(|node| node.name == name)
+    }
+
+    /// The parameter with this name.
+    pub fn param(&self, name: &str) -> Option<&ParamSpec> {
+        self.params.iter().find(|param| param.name == name)
+    }
+
+    /// The first line of the doc comment.
+    pub fn summary(&self) -> &'static str {
+        self.doc.lines().next().unwrap_or("").trim()
+    }
+
+    /// Every edge: data edges in input order, then ordering edges, per downstream node in
+    /// declaration order.
+    pub fn edges(&self) -> Vec<Edge> {
+        let mut edges = Vec::new();
+        for node in &self.nodes {
+            for (index, source) in node.inputs.iter().enumerate() {
+                if let Source::Node(from) = source {
+                    edges.push(Edge {
+                        from: (*from).to_owned(),
+                        to: node.name.to_owned(),
+                        kind: EdgeKind::Data,
+                        input: node
+                            .task
+                            .inputs
+                            .get(index)
+                            .map(|input| input.name.to_owned()),
+                    });
+                }
+            }
+            for from in &node.after {
+                edges.push(Edge {
+                    from: (*from).to_owned(),
+                    to: node.name.to_owned(),
+                    kind: EdgeKind::Order,
+                    input: None,
+                });
+            }
+        }
+        edges
+    }
+
+    /// The nodes grouped into stages: every node runs after all nodes of earlier stages it
+    /// depends on, and a node is in the earliest stage its dependencies allow. Within a stage,
+    /// nodes keep declaration order.
+    ///
+    /// `workflow!` rejects cycles at compile time; a spec built by hand that has one, or that
+    /// names a node it does not declare, gets an error naming it.
+    pub fn stages(&self) -> Result<Vec<Vec<&'static str>>, SpecError> {
+        let index: BTreeMap<&str, usize> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(position, node)| (node.name, position))
+            .collect();
+        let mut upstream: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for edge in self.edges() {
+            let Some(&to) = index.get(edge.to.as_str()) else {
+                return Err(SpecError::UnknownNode(edge.to));
+            };
+            let Some(&from) = index.get(edge.from.as_str()) else {
+                return Err(SpecError::UnknownNode(edge.from));
+            };
+            upstream[to].push(from);
+        }
+        let mut stage_of: Vec<Option<usize>> = vec![None; self.nodes.len()];
+        let mut placed = 0;
+        // Each pass places every node whose upstream nodes are all placed; a pass that places
+        // nothing means the rest of the graph is cyclic.
+        while placed < self.nodes.len() {
+            let mut progressed = false;
+            for node in 0..self.nodes.len() {
+                if stage_of[node].is_some() {
+                    continue;
+                }
+                let mut stage = 0;
+                let mut ready = true;
+                for &from in &upstream[node] {
+                    match stage_of[from] {
+                        Some(upstream_stage) => stage = stage.max(upstream_stage + 1),
+                        None => ready = false,
+                    }
+                }
+                if ready {
+                    stage_of[node] = Some(stage);
+                    placed += 1;
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                let stuck = self
+                    .nodes
+                    .iter()
+                    .zip(&stage_of)
+                    .filter(|(_, stage)| stage.is_none())
+                    .map(|(node, _)| node.name.to_owned())
+                    .collect();
+                return Err(SpecError::Cycle(stuck));
+            }
+        }
+        let count = stage_of.iter().flatten().max().map_or(0, |last| last + 1);
+        let mut stages = vec![Vec::new(); count];
+        for (node, stage) in self.nodes.iter().zip(stage_of) {
+            if let Some(stage) = stage {
+                stages[stage].push(node.name);
+            }
+        }
+        Ok(stages)
+    }
+}
+
+/// A workflow spec that cannot be ordered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// An edge names a node the workflow does not declare.
+    #[error("an edge names node `{0}`, which the workflow does not declare")]
+    UnknownNode(String),
+    /// Some nodes depend on each other in a cycle.
+    #[error("nodes {} depend on each other in a cycle", crate::text::backticked(.0))]
+    Cycle(Vec<String>),
+}

@@ -1,0 +1,1 @@
+//! Random and mutated inputs for both macros.

@@ -1,0 +1,66 @@
+//! `#[task]` and `workflow!`, re-exported by `workflow-core`: depend on that crate, not this one.
+//!
+//! Each macro is parse → validate → expand over `proc_macro2` tokens. Validation collects every
+//! problem as a spanned `syn::Error` and reports them together; expansion raises no errors.
+//! Set `WORKFLOW_MACROS_DEBUG=1` while building to print each expansion on standard error.
+
+mod diag;
+mod duration;
+mod names;
+mod task;
+mod workflow;
+
+#[cfg(test)]
+mod fuzz;
+
+use proc_macro::TokenStream;
+
+/// Marks a plain function as a task that workflows can use.
+///
+/// ```text
+/// #[task]
+/// #[task(name = "extract", retries = 3, retry_delay = "30s", timeout = "2h", pool = "server-a")]
+/// ```
+///
+/// The function is emitted untouched, so it stays callable as itself. Beside it the attribute
+/// adds a hidden struct with the same name (in the type namespace) implementing
+/// `workflow_core::Task`, which is how `workflow!` finds the task's types and policy.
+///
+/// Errors: a method (`self`), generics, `async`, `unsafe` or variadic functions, pattern or
+/// borrowed inputs, more than 12 inputs, `impl Trait` or borrowed outputs, unknown keys,
+/// repeated keys, malformed durations; inputs and outputs that are not serde types, and error
+/// types that are not `std::error::Error`, are reported by the type checker at their type.
+#[proc_macro_attribute]
+pub fn task(attribute: TokenStream, item: TokenStream) -> TokenStream {
+    debug("task", task::expand(attribute.into(), item.into())).into()
+}
+
+/// Declares a workflow: typed parameters and a graph of task nodes.
+///
+/// ```text
+/// workflow! {
+///     /// Nightly ingest.
+///     pub daily_ingest(day: NaiveDate, full_refresh: bool = false) {
+///         orders   = extract_orders(day);
+///         sessions = join_sessions(orders, logs);
+///         logs     = extract_logs(day);
+///         load_redshift(sessions);
+///         load_dynamo(sessions).after(load_redshift);
+///     }
+/// }
+/// ```
+///
+/// Generates a unit struct named after the workflow implementing `workflow_core::Workflow`,
+/// registers it for the CLI, and checks the wiring at compile time: every input's type against
+/// the task's signature, the number of inputs, names, and cycles.
+#[proc_macro]
+pub fn workflow(input: TokenStream) -> TokenStream {
+    debug("workflow", workflow::expand(input.into())).into()
+}
+
+fn debug(macro_name: &str, output: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    if std::env::var_os("WORKFLOW_MACROS_DEBUG").is_some_and(|value| value != "0") {
+        eprintln!("--- {macro_name} expansion ---\n{output}\n");
+    }
+    output
+}

@@ -1,0 +1,147 @@
+//! Names in messages: suggestions for typos, doc comments, token text.
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+
+/// The closest candidate to `name` when it is close enough to be a typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .filter(|candidate| *candidate != name)
+        .map(|candidate| (similarity(name, candidate), candidate))
+        .filter(|(score, _)| *score > 0.0)
+        .max_by(|left, right| left.0.total_cmp(&right.0))
+        .map(|(_, candidate)| candidate)
+}
+
+/// How alike two names are, 0 when too far apart to be a typo of one another: one edit
+/// (two for longer names, a swap counting as one) or a very similar spelling.
+fn similarity(name: &str, candidate: &str) -> f64 {
+    let allowed = (name.chars().count().max(candidate.chars().count()) / 4).max(1);
+    let closeness = strsim::jaro_winkler(name, candidate);
+    if strsim::damerau_levenshtein(name, candidate) <= allowed || closeness >= 0.85 {
+        closeness
+    } else {
+        0.0
+    }
+}
+
+/// "; did you mean `x`?" or nothing.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    suggest(name, candidates)
+        .map(|candidate| format!("; did you mean `{candidate}`?"))
+        .unwrap_or_default()
+}
+
+/// The text of a type or path as a reader would write it: `Vec<Orders>`, `io::Result<()>`.
+pub fn token_text(tokens: &impl ToTokens) -> String {
+    let raw = tokens.to_token_stream().to_string();
+    let mut text = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(current) = chars.next() {
+        if current == ' ' {
+            let previous = text.chars().last();
+            let next = chars.peek().copied();
+            let tight_after = matches!(previous, Some('<' | '&' | ':' | '(' | '[' | '\''));
+            let tight_before = matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']'));
+            if tight_after || tight_before {
+                // `dyn Trait` and `impl Trait` keep their space; `a :: b` does not.
+                if !(previous == Some(':') && next != Some(':') && !text.ends_with("::")) {
+                    continue;
+                }
+            }
+        }
+        text.push(current);
+    }
+    text
+}
+
+/// The doc comment in `attributes`, one line per `///` line, with the leading space removed.
+pub fn doc_text(attributes: &[syn::Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attribute in attributes {
+        if !attribute.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(syn::MetaNameValue {
+            value:
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }),
+            ..
+        }) = &attribute.meta
+        {
+            let value = text.value();
+            for line in value.split('\n') {
+                lines.push(line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned());
+            }
+        }
+    }
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines.join("\n").trim_start_matches('\n').to_owned()
+}
+
+/// The same tokens, located at `span` for error reporting but resolving names as before.
+pub fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut relocated = Group::new(group.delimiter(), relocate(group.stream(), span));
+                relocated.set_span(group.span().located_at(span));
+                TokenTree::Group(relocated)
+            }
+            mut other => {
+                other.set_span(other.span().located_at(span));
+                other
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_print_as_written() {
+        let ty: syn::Type = syn::parse_quote!(std::collections::HashMap<String, Vec<u8>>);
+        assert_eq!(
+            token_text(&ty),
+            "std::collections::HashMap<String, Vec<u8>>"
+        );
+        let ty: syn::Type = syn::parse_quote!(Result<(), io::Error>);
+        assert_eq!(token_text(&ty), "Result<(), io::Error>");
+        let ty: syn::Type = syn::parse_quote!(Box<dyn Error + Send>);
+        assert_eq!(token_text(&ty), "Box<dyn Error + Send>");
+        let ty: syn::Type = syn::parse_quote!(&'static str);
+        assert_eq!(token_text(&ty), "&'static str");
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest("ordres", ["orders", "logs"]), Some("orders"));
+        assert_eq!(suggest("x", ["orders"]), None);
+        assert_eq!(
+            did_you_mean("retires", ["retries", "timeout"]),
+            "; did you mean `retries`?"
+        );
+    }
+
+    #[test]
+    fn doc_lines() {
+        let item: syn::ItemFn = syn::parse_quote! {
+            /// Pull orders.
+            ///
+            /// From the OLTP database.
+            fn f() {}
+        };
+        assert_eq!(
+            doc_text(&item.attrs),
+            "Pull orders.\n\nFrom the OLTP database."
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! The `Task` implementation for a checked function.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::ItemFn;
+use syn::spanned::Spanned;
+
+use super::parse::Options;
+use super::validate::Signature;
+use crate::names::{doc_text, token_text};
+
+pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> TokenStream {
+    let ident = &function.sig.ident;
+    let visibility = &function.vis;
+    let name = options.name.clone().unwrap_or_else(|| ident.to_string());
+    let description = doc_text(&function.attrs);
+    let output = &signature.output;
+    let output_text = token_text(output);
+    let input_types: Vec<_> = signature.inputs.iter().map(|(_, ty)| ty).collect();
+    let input_specs = signature.inputs.iter().map(|(input, ty)| {
+        let input = input.to_string();
+        let ty = token_text(ty);
+        quote!(::workflow_core::InputSpec { name: #input, ty: #ty })
+    });
+    let locals: Vec<_> = (0..signature.inputs.len())
+        .map(|index| format_ident!("input_{}", index, span = proc_macro2::Span::mixed_site()))
+        .collect();
+    let call = quote!(#ident(#(#locals),*));
+    let body = match &signature.result {
+        Some(result) => {
+            quote_spanned!(result.span()=> ::workflow_core::__private::task_result::<#result, #output>(#call))
+        }
+        None => quote!(::core::result::Result::Ok(#call)),
+    };
+    let fallible = signature.result.is_some();
+    let retries = options.retries;
+    let duration = |value: Option<std::time::Duration>| match value {
+        Some(duration) => {
+            let seconds = duration.as_secs();
+            quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let retry_delay = duration(options.retry_delay);
+    let timeout = duration(options.timeout);
+    let pool = match &options.pool {
+        Some(pool) => quote!(::core::option::Option::Some(#pool)),
+        None => quote!(::core::option::Option::None),
+    };
+    // Each check sits on the user's type, so "not serializable" points at that type.
+    let data_checks = input_types
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> ::workflow_core::__private::assert_data::<#ty>();));
+    let output_check =
+        quote_spanned!(output.span()=> ::workflow_core::__private::assert_data::<#output>(););
+    let ident_text = ident.to_string();
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #visibility struct #ident {}
+
+        const _: () = {
+            #(#data_checks)*
+            #output_check
+
+            impl ::workflow_core::Task for #ident {
+                type Inputs = (#(#input_types,)*);
+                type Output = #output;
+                const SPEC: ::workflow_core::TaskSpec = ::workflow_core::TaskSpec {
+                    name: #name,
+                    rust_path: ::core::concat!(::core::module_path!(), "::", #ident_text),
+                    description: #description,
+                    inputs: &[#(#input_specs),*],
+                    output: #output_text,
+                    fallible: #fallible,
+                    policy: ::workflow_core::TaskPolicy {
+                        retries: #retries,
+                        retry_delay: #retry_delay,
+                        timeout: #timeout,
+                        pool: #pool,
+                    },
+                };
+                fn call(inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
+                    let (#(#locals,)*) = inputs;
+                    #body
+                }
+            }
+        };
+    }
+}

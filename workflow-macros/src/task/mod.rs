@@ -1,0 +1,36 @@
+//! `#[task]`: parse the attribute and the function, check that the runtime can serve it, and
+//! generate the `Task` implementation beside the untouched function.
+
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro2::TokenStream;
+
+use crate::diag::Diagnostics;
+
+/// The whole `#[task]` macro over `proc_macro2` tokens: never panics; errors become
+/// `compile_error!`s next to the re-emitted function.
+pub fn expand(attribute: TokenStream, item: TokenStream) -> TokenStream {
+    let mut diagnostics = Diagnostics::new();
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(error) => {
+            let error = syn::Error::new(
+                error.span(),
+                "`#[task]` goes on a function: `#[task] fn name(input: Type) -> Output { ... }`",
+            );
+            let mut output = item;
+            output.extend(error.to_compile_error());
+            return output;
+        }
+    };
+    let options = parse::options(attribute, &mut diagnostics);
+    let signature = validate::signature(&function, &mut diagnostics);
+    let mut output = quote::quote!(#function);
+    if let Some(signature) = signature {
+        output.extend(expand::task(&function, &options, &signature));
+    }
+    output.extend(diagnostics.to_compile_errors());
+    output
+}

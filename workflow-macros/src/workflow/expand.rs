@@ -1,0 +1,261 @@
+//! Code for a checked workflow: the struct, the wiring checks the type checker runs, the spec
+//! and the registration. Raises no errors itself.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Expr, Lit};
+
+use super::parse::{Argument, Workflow};
+use crate::names::{doc_text, relocate, token_text};
+
+/// The workflow's struct and a spec with no nodes: emitted when the declaration has errors, so
+/// that code naming the workflow elsewhere reports nothing more.
+pub fn stub(workflow: &Workflow) -> TokenStream {
+    let header = header(workflow);
+    let name = &workflow.name;
+    let spec = spec_value(
+        workflow,
+        quote!(::std::vec::Vec::new()),
+        quote!(::std::vec::Vec::new()),
+    );
+    quote! {
+        #header
+        const _: () = {
+            impl ::workflow_core::Workflow for #name {
+                const NAME: &'static str = ::core::stringify!(#name);
+                fn spec() -> ::workflow_core::WorkflowSpec { #spec }
+            }
+        };
+    }
+}
+
+pub fn workflow(workflow: &Workflow) -> TokenStream {
+    let name = &workflow.name;
+    let name_text = name.to_string();
+    let header = header(workflow);
+    let params: BTreeMap<String, &syn::Type> = workflow
+        .params
+        .iter()
+        .map(|param| (param.name.to_string(), &param.ty))
+        .collect();
+    let nodes: BTreeMap<String, usize> = workflow
+        .statements
+        .iter()
+        .enumerate()
+        .filter_map(|(index, statement)| Some((statement.node_name()?.to_string(), index)))
+        .collect();
+    let task_alias =
+        |index: usize, span: Span| format_ident!("__WorkflowTask{}", index, span = span);
+
+    let mut items = TokenStream::new();
+    let mut checks = TokenStream::new();
+    let mut node_specs = Vec::new();
+
+    for (index, statement) in workflow.statements.iter().enumerate() {
+        let task = &statement.task;
+        let task_span = syn::spanned::Spanned::span(task);
+        // Every use of the task is located at its path, so "not a task" is reported once, there.
+        let alias = task_alias(index, task_span);
+        let task_text = token_text(task);
+        let node_text = statement
+            .node_name()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let declared_alias = task_alias(index, Span::mixed_site());
+        items.extend(quote! {
+            #[allow(non_camel_case_types)]
+            type #declared_alias = #task;
+        });
+        let input_type = |position: usize, found: &TokenStream, span: Span| {
+            let task_input = quote_spanned!(span=> <#alias as ::workflow_core::Task>::Inputs);
+            quote_spanned!(span=> <#task_input as ::workflow_core::__private::ExpectedAt<#position, #found>>::Type)
+        };
+
+        // Arity: the task's inputs are known only after name resolution, so the count is
+        // compared during constant evaluation, with a message that lists the expected inputs.
+        // The constant is named after the node, which is what rustc's label shows.
+        let given = statement.arguments.len();
+        let arity = format_ident!("{}", node_text, span = Span::mixed_site());
+        items.extend(quote_spanned! {statement.arguments_span=>
+            #[allow(non_upper_case_globals, dead_code)]
+            const #arity: () = {
+                let spec = &<#alias as ::workflow_core::Task>::SPEC;
+                if spec.inputs.len() != #given {
+                    let message = ::workflow_core::__private::arity_message(spec, #node_text, #given);
+                    ::core::panic!("{}", message.as_str());
+                }
+            };
+        });
+
+        let mut sources = Vec::new();
+        for (position, argument) in statement.arguments.iter().enumerate() {
+            let span = argument.span();
+            let number = position + 1;
+            // The type the argument has, how messages describe it, and where the plan says it
+            // comes from; integers, floats and booleans are left to rustc's own mismatch error.
+            let (found, described, source) = match argument {
+                Argument::Name(ident) => {
+                    let key = ident.to_string();
+                    match params.get(&key) {
+                        Some(ty) => (
+                            relocate(quote!(#ty), span),
+                            format!("parameter `{key}` is"),
+                            quote!(::workflow_core::Source::Param(#key)),
+                        ),
+                        None => {
+                            let upstream =
+                                task_alias(nodes.get(&key).copied().unwrap_or(index), task_span);
+                            let upstream =
+                                quote_spanned!(span=> <#upstream as ::workflow_core::Task>::Output);
+                            (
+                                upstream,
+                                format!("node `{key}` produces"),
+                                quote!(::workflow_core::Source::Node(#key)),
+                            )
+                        }
+                    }
+                }
+                Argument::Constant(
+                    constant @ Expr::Lit(syn::ExprLit {
+                        lit: Lit::Str(text),
+                        ..
+                    }),
+                ) => {
+                    let found = quote_spanned!(span=> ::std::string::String);
+                    let described = format!(
+                        "the constant {} is",
+                        token_text(text).replace('{', "{{").replace('}', "}}")
+                    );
+                    let value = quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#found>(::std::string::String::from(#constant))));
+                    (found, described, value)
+                }
+                Argument::Constant(constant) => {
+                    let expected = input_type(position, &quote!(()), span);
+                    sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#expected>(#constant))));
+                    continue;
+                }
+            };
+            let check = format_ident!("{}_input_{}", node_text, number, span = Span::mixed_site());
+            let message = format!(
+                "task `{task_text}` expects `{{Expected}}` for input #{number}, but {described} `{{Self}}`"
+            );
+            let label = format!(
+                "expected `{{Expected}}` for input #{number} of `{task_text}`, found `{{Self}}`"
+            );
+            let note = format!(
+                "node `{node_text}` passes its inputs to `{task_text}` in the order of the function's parameters"
+            );
+            items.extend(quote! {
+                #[allow(non_camel_case_types)]
+                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                trait #check<Expected: ?::core::marker::Sized> { const FITS: () = (); }
+                impl<T: ?::core::marker::Sized> #check<T> for T {}
+            });
+            let expected = input_type(position, &found, span);
+            checks.extend(quote_spanned! {span=>
+                let _ = <#found as #check<#expected>>::FITS;
+            });
+            sources.push(source);
+        }
+        let after: Vec<String> = statement.after.iter().map(ToString::to_string).collect();
+        node_specs.push(quote_spanned! {task_span=>
+            ::workflow_core::NodeSpec {
+                name: #node_text,
+                task: <#alias as ::workflow_core::Task>::SPEC,
+                inputs: ::std::vec![#(#sources),*],
+                after: ::std::vec![#(#after),*],
+                call: <#alias as ::workflow_core::Task>::call_json,
+            }
+        });
+    }
+
+    let mut param_specs = Vec::new();
+    for param in &workflow.params {
+        let param_name = param.name.to_string();
+        let ty = &param.ty;
+        let ty_text = token_text(ty);
+        let default = match &param.default {
+            Some(expression) => {
+                // A function returning the parameter's type: a default of another type is
+                // reported at the default, with the declared type as the reason.
+                let function = format_ident!(
+                    "__workflow_default_{}",
+                    param.name,
+                    span = Span::mixed_site()
+                );
+                items.extend(quote! {
+                    #[allow(non_snake_case)]
+                    fn #function() -> #ty { #expression }
+                });
+                quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#function())))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        param_specs.push(quote! {
+            ::workflow_core::ParamSpec {
+                name: #param_name,
+                ty: #ty_text,
+                default: #default,
+                parse: ::workflow_core::__private::parse_param::<#ty>,
+            }
+        });
+    }
+
+    let spec = spec_value(
+        workflow,
+        quote!(::std::vec![#(#param_specs),*]),
+        quote!(::std::vec![#(#node_specs),*]),
+    );
+    let name_literal = name_text.as_str();
+    quote! {
+        #header
+        const _: () = {
+            #items
+
+            #[allow(clippy::let_unit_value)]
+            fn __workflow_wiring() {
+                #checks
+            }
+
+            impl ::workflow_core::Workflow for #name {
+                const NAME: &'static str = #name_literal;
+                fn spec() -> ::workflow_core::WorkflowSpec { #spec }
+            }
+
+            ::workflow_core::__private::inventory::submit! {
+                ::workflow_core::__private::Registration { spec: <#name as ::workflow_core::Workflow>::spec }
+            }
+        };
+    }
+}
+
+fn header(workflow: &Workflow) -> TokenStream {
+    let name = &workflow.name;
+    let visibility = &workflow.visibility;
+    let docs = workflow
+        .attributes
+        .iter()
+        .filter(|attribute| attribute.path().is_ident("doc"));
+    quote! {
+        #(#docs)*
+        #[allow(non_camel_case_types)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #visibility struct #name;
+    }
+}
+
+fn spec_value(workflow: &Workflow, params: TokenStream, nodes: TokenStream) -> TokenStream {
+    let name = workflow.name.to_string();
+    let doc = doc_text(&workflow.attributes);
+    quote! {
+        ::workflow_core::WorkflowSpec {
+            name: #name,
+            doc: #doc,
+            rust_path: ::core::concat!(::core::module_path!(), "::", #name),
+            params: #params,
+            nodes: #nodes,
+        }
+    }
+}

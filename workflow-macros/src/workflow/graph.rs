@@ -1,0 +1,373 @@
+//! Checks on the workflow as a graph: names, references and cycles. Emits no code.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use super::parse::{Argument, Workflow};
+use crate::diag::Diagnostics;
+use crate::names::did_you_mean;
+
+const MAX_INPUTS: usize = 12;
+const ATTRIBUTES: &[&str] = &["doc"];
+
+/// A reference from one node to another: by an input or by `.after(...)`.
+struct Reference<'a> {
+    from: usize,
+    to: usize,
+    ident: &'a Ident,
+}
+
+/// Reports every problem with names and the graph; returns whether the workflow is sound.
+pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
+    let before = diagnostics.is_empty();
+    let mut problems = Diagnostics::new();
+    let name = &workflow.name;
+    for attribute in &workflow.attributes {
+        let path = attribute.path();
+        if !path.is_ident("doc") {
+            let key = crate::names::token_text(path);
+            problems.error(
+                syn::spanned::Spanned::span(path),
+                format!(
+                    "unknown workflow attribute `{key}`{}; workflows take {}",
+                    did_you_mean(&key, ATTRIBUTES.iter().copied()),
+                    "doc comments (`///`)"
+                ),
+            );
+        }
+    }
+
+    let mut params: BTreeMap<String, &Ident> = BTreeMap::new();
+    for param in &workflow.params {
+        let key = param.name.to_string();
+        if params.contains_key(&key) {
+            problems.error(
+                param.name.span(),
+                format!("parameter `{key}` is declared twice in workflow `{name}`"),
+            );
+        } else {
+            params.insert(key, &param.name);
+        }
+    }
+
+    // Node names: the binding, or the task's own name.
+    let mut nodes: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, statement) in workflow.statements.iter().enumerate() {
+        let Some(node) = statement.node_name() else {
+            continue;
+        };
+        let key = node.to_string();
+        if params.contains_key(&key) {
+            problems.error(node.span(), format!("node `{key}` has the name of a parameter of workflow `{name}`; give the node another name"));
+        } else if nodes.contains_key(&key) {
+            let hint = if statement.binding.is_none() {
+                format!("; name this one: `other_name = {key}(...)`")
+            } else {
+                String::new()
+            };
+            problems.error(
+                node.span(),
+                format!("node `{key}` is declared twice in workflow `{name}`{hint}"),
+            );
+        } else {
+            nodes.insert(key, index);
+        }
+    }
+    if workflow.statements.is_empty() && before {
+        problems.error(
+            name.span(),
+            format!("workflow `{name}` has no nodes; add one: `node = task(inputs);`"),
+        );
+    }
+
+    let candidates: Vec<&str> = params
+        .keys()
+        .chain(nodes.keys())
+        .map(String::as_str)
+        .collect();
+    let node_names: Vec<&str> = nodes.keys().map(String::as_str).collect();
+    let mut references = Vec::new();
+    for (index, statement) in workflow.statements.iter().enumerate() {
+        if statement.arguments.len() > MAX_INPUTS {
+            problems.error(
+                statement.arguments_span,
+                format!(
+                    "node passes {} inputs; tasks take at most {MAX_INPUTS}",
+                    statement.arguments.len()
+                ),
+            );
+        }
+        for argument in &statement.arguments {
+            let Argument::Name(ident) = argument else {
+                continue;
+            };
+            let key = ident.to_string();
+            if params.contains_key(&key) {
+                continue;
+            }
+            match nodes.get(&key) {
+                Some(&upstream) => references.push(Reference {
+                    from: upstream,
+                    to: index,
+                    ident,
+                }),
+                None => problems.error(
+                    ident.span(),
+                    format!(
+                        "workflow `{name}` has no parameter or node named `{key}`{}",
+                        did_you_mean(&key, candidates.iter().copied())
+                    ),
+                ),
+            }
+        }
+        for ident in &statement.after {
+            let key = ident.to_string();
+            match nodes.get(&key) {
+                Some(&upstream) => references.push(Reference {
+                    from: upstream,
+                    to: index,
+                    ident,
+                }),
+                None if params.contains_key(&key) => problems.error(
+                    ident.span(),
+                    format!("`{key}` is a parameter; `.after(...)` takes node names"),
+                ),
+                None => problems.error(
+                    ident.span(),
+                    format!(
+                        "workflow `{name}` has no node named `{key}`{}",
+                        did_you_mean(&key, node_names.iter().copied())
+                    ),
+                ),
+            }
+        }
+    }
+
+    for cycle in cycles(workflow.statements.len(), &references) {
+        let names: Vec<String> = cycle
+            .path
+            .iter()
+            .filter_map(|&node| {
+                workflow
+                    .statements
+                    .get(node)?
+                    .node_name()
+                    .map(ToString::to_string)
+            })
+            .collect();
+        let message = if names.len() == 2 {
+            format!("node `{}` depends on itself", names[0])
+        } else {
+            format!(
+                "workflow `{name}` has a cycle: {}; a workflow must be acyclic, so remove one of these dependencies",
+                names
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
+            )
+        };
+        problems.error(cycle.span, message);
+    }
+
+    let sound = problems.is_empty();
+    diagnostics.push_all(problems);
+    sound
+}
+
+struct Cycle {
+    /// Nodes along the cycle, the first repeated at the end.
+    path: Vec<usize>,
+    /// The reference that closes the cycle.
+    span: Span,
+}
+
+/// One cycle per strongly connected component that has one, found from the component's
+/// first-declared node, so the report is stable and names each tangle once.
+fn cycles(count: usize, references: &[Reference]) -> Vec<Cycle> {
+    let mut downstream: Vec<Vec<(usize, Span)>> = vec![Vec::new(); count];
+    for reference in references {
+        if let Some(edges) = downstream.get_mut(reference.from) {
+            edges.push((reference.to, reference.ident.span()));
+        }
+    }
+    let components = strongly_connected(&downstream);
+    let mut found = Vec::new();
+    for component in components {
+        let Some(&start) = component.iter().min() else {
+            continue;
+        };
+        let in_component = |node: usize| component.contains(&node);
+        let self_loop = downstream[start].iter().find(|(to, _)| *to == start);
+        if component.len() == 1 {
+            if let Some((_, span)) = self_loop {
+                found.push(Cycle {
+                    path: vec![start, start],
+                    span: *span,
+                });
+            }
+            continue;
+        }
+        // Breadth-first from `start` inside the component back to `start`: the shortest cycle.
+        let mut previous: BTreeMap<usize, (usize, Span)> = BTreeMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut closing = None;
+        'search: while let Some(node) = queue.pop_front() {
+            for &(next, span) in &downstream[node] {
+                if !in_component(next) {
+                    continue;
+                }
+                if next == start {
+                    closing = Some((node, span));
+                    break 'search;
+                }
+                if next != start && !previous.contains_key(&next) {
+                    previous.insert(next, (node, span));
+                    queue.push_back(next);
+                }
+            }
+        }
+        let Some((last, span)) = closing else {
+            continue;
+        };
+        let mut path = vec![last];
+        let mut node = last;
+        while node != start {
+            let Some(&(before, _)) = previous.get(&node) else {
+                break;
+            };
+            path.push(before);
+            node = before;
+        }
+        path.reverse();
+        path.push(start);
+        found.push(Cycle { path, span });
+    }
+    found.sort_by_key(|cycle| cycle.path.first().copied());
+    found
+}
+
+/// Tarjan's algorithm, iterative so that deep graphs cannot overflow the stack.
+fn strongly_connected(downstream: &[Vec<(usize, Span)>]) -> Vec<Vec<usize>> {
+    let count = downstream.len();
+    let mut index_of = vec![usize::MAX; count];
+    let mut low = vec![0; count];
+    let mut on_stack = vec![false; count];
+    let mut stack = Vec::new();
+    let mut components = Vec::new();
+    let mut next_index = 0;
+    for root in 0..count {
+        if index_of[root] != usize::MAX {
+            continue;
+        }
+        let mut work = vec![(root, 0usize)];
+        while let Some(&mut (node, ref mut edge)) = work.last_mut() {
+            if *edge == 0 && index_of[node] == usize::MAX {
+                index_of[node] = next_index;
+                low[node] = next_index;
+                next_index += 1;
+                stack.push(node);
+                on_stack[node] = true;
+            }
+            if let Some(&(next, _)) = downstream[node].get(*edge) {
+                *edge += 1;
+                if index_of[next] == usize::MAX {
+                    work.push((next, 0));
+                } else if on_stack[next] {
+                    low[node] = low[node].min(index_of[next]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[node]);
+            }
+            if low[node] == index_of[node] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component.push(member);
+                    if member == node {
+                        break;
+                    }
+                }
+                components.push(component);
+            }
+        }
+    }
+    components
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn messages(input: proc_macro2::TokenStream) -> Vec<String> {
+        let mut diagnostics = Diagnostics::new();
+        let workflow = super::super::parse::workflow(input, &mut diagnostics).unwrap();
+        check(&workflow, &mut diagnostics);
+        diagnostics.messages()
+    }
+
+    #[test]
+    fn a_sound_workflow_passes() {
+        assert!(
+            messages(quote!(w(day: D) { c = t(a, b); a = t(day); b = t(a).after(a); })).is_empty()
+        );
+    }
+
+    #[test]
+    fn cycles_name_their_whole_path() {
+        assert_eq!(
+            messages(quote!(w() { a = t(c); b = t(a); c = t(b); d = t(c); })),
+            [
+                "workflow `w` has a cycle: `a` -> `b` -> `c` -> `a`; a workflow must be acyclic, so remove one of these dependencies"
+            ]
+        );
+        assert_eq!(
+            messages(quote!(w() { a = t(a); })),
+            ["node `a` depends on itself"]
+        );
+        assert_eq!(
+            messages(quote!(w() { a = t().after(b); b = t().after(a); x = t(y); y = t(x); })).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn names_are_checked_with_suggestions() {
+        let messages = messages(
+            quote!(w(day: D, day: D) { orders = t(dya); load(ordres).after(day); orders = t(); }),
+        );
+        assert_eq!(
+            messages,
+            [
+                "parameter `day` is declared twice in workflow `w`",
+                "node `orders` is declared twice in workflow `w`",
+                "workflow `w` has no parameter or node named `dya`; did you mean `day`?",
+                "workflow `w` has no parameter or node named `ordres`; did you mean `orders`?",
+                "`day` is a parameter; `.after(...)` takes node names",
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_chains_do_not_overflow() {
+        let count = 20_000;
+        let downstream: Vec<Vec<(usize, Span)>> = (0..count)
+            .map(|node| {
+                if node + 1 < count {
+                    vec![(node + 1, Span::call_site())]
+                } else {
+                    vec![(0, Span::call_site())]
+                }
+            })
+            .collect();
+        let components = strongly_connected(&downstream);
+        assert_eq!(components.len(), 1);
+        assert_eq!(components[0].len(), count);
+    }
+}

@@ -1,0 +1,27 @@
+//! `workflow!`: parse the declaration, check names and the graph, and generate the workflow's
+//! struct, its compile-time wiring checks, its spec and its registration.
+
+mod expand;
+mod graph;
+mod parse;
+
+use proc_macro2::TokenStream;
+
+use crate::diag::Diagnostics;
+
+/// The whole `workflow!` macro over `proc_macro2` tokens: never panics; problems become
+/// `compile_error!`s, all of them at once.
+pub fn expand(input: TokenStream) -> TokenStream {
+    let mut diagnostics = Diagnostics::new();
+    let Some(workflow) = parse::workflow(input, &mut diagnostics) else {
+        return diagnostics.to_compile_errors();
+    };
+    let sound = graph::check(&workflow, &mut diagnostics) && diagnostics.is_empty();
+    let mut output = if sound {
+        expand::workflow(&workflow)
+    } else {
+        expand::stub(&workflow)
+    };
+    output.extend(diagnostics.to_compile_errors());
+    output
+}

@@ -1,0 +1,363 @@
+//! The syntax of `workflow!`: our own tree, keeping the user's tokens for error spans.
+//!
+//! ```text
+//! workflow  := attribute* visibility? name '(' parameters? ')' '{' statement* '}'
+//! parameter := name ':' type ('=' expression)?
+//! statement := (node '=')? task-path '(' argument,* ')' ('.' 'after' '(' node,* ')')* ';'
+//! argument  := name | literal
+//! ```
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Ident, Lit, Path, Token, Type, Visibility, braced, parenthesized};
+
+use crate::diag::Diagnostics;
+
+pub struct Workflow {
+    pub attributes: Vec<Attribute>,
+    pub visibility: Visibility,
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub statements: Vec<Statement>,
+}
+
+pub struct Param {
+    pub name: Ident,
+    pub ty: Type,
+    pub default: Option<Expr>,
+}
+
+pub struct Statement {
+    /// `orders` in `orders = extract_orders(day);`
+    pub binding: Option<Ident>,
+    pub task: Path,
+    /// The span of `( ... )` around the arguments.
+    pub arguments_span: Span,
+    pub arguments: Vec<Argument>,
+    pub after: Vec<Ident>,
+}
+
+pub enum Argument {
+    /// A parameter or node name.
+    Name(Ident),
+    /// A constant: a literal, possibly negated.
+    Constant(Expr),
+}
+
+impl Statement {
+    /// The node's name: its binding, or else the task's own name.
+    pub fn node_name(&self) -> Option<&Ident> {
+        self.binding
+            .as_ref()
+            .or_else(|| self.task.segments.last().map(|segment| &segment.ident))
+    }
+}
+
+impl Argument {
+    pub fn span(&self) -> Span {
+        match self {
+            Argument::Name(name) => name.span(),
+            Argument::Constant(constant) => constant.span(),
+        }
+    }
+}
+
+/// Parses the header strictly and each statement on its own, so that one bad statement does
+/// not hide the problems of the others.
+pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Workflow> {
+    let header = match syn::parse2::<Header>(input) {
+        Ok(header) => header,
+        Err(error) => {
+            diagnostics.push(error);
+            return None;
+        }
+    };
+    let mut statements = Vec::new();
+    for chunk in split_statements(header.body) {
+        match syn::parse2::<Statement>(chunk.tokens) {
+            Ok(statement) => statements.push(statement),
+            Err(error) => diagnostics.push(error),
+        }
+        if let Some(span) = chunk.missing_semicolon {
+            diagnostics.error(span, "expected `;` after this node");
+        }
+    }
+    Some(Workflow {
+        attributes: header.attributes,
+        visibility: header.visibility,
+        name: header.name,
+        params: header.params,
+        statements,
+    })
+}
+
+struct Header {
+    attributes: Vec<Attribute>,
+    visibility: Visibility,
+    name: Ident,
+    params: Vec<Param>,
+    body: TokenStream,
+}
+
+impl Parse for Header {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attributes = input.call(Attribute::parse_outer)?;
+        let visibility: Visibility = input.parse()?;
+        if input.peek(Token![fn]) {
+            return Err(input.error(
+                "write the workflow without `fn`: `workflow! { name(param: Type) { ... } }`",
+            ));
+        }
+        let name: Ident = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected the workflow's name, e.g. `daily_ingest(day: NaiveDate) { ... }`",
+            )
+        })?;
+        if !input.peek(syn::token::Paren) {
+            return Err(input.error(format!("expected `(` after the workflow name: `{name}(param: Type, ...)`, or `{name}()` without parameters")));
+        }
+        let content;
+        parenthesized!(content in input);
+        let params = Punctuated::<Param, Token![,]>::parse_terminated(&content)?
+            .into_iter()
+            .collect();
+        if !input.peek(syn::token::Brace) {
+            return Err(input.error(format!(
+                "expected the body of workflow `{name}` in braces: `{{ node = task(inputs); ... }}`"
+            )));
+        }
+        let body;
+        braced!(body in input);
+        let body: TokenStream = body.parse()?;
+        if !input.is_empty() {
+            return Err(input.error(
+                "unexpected tokens after the workflow's body; declare one workflow per `workflow!`",
+            ));
+        }
+        Ok(Header {
+            attributes,
+            visibility,
+            name,
+            params,
+            body,
+        })
+    }
+}
+
+impl Parse for Param {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name: Ident = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected a parameter name, e.g. `day: NaiveDate`",
+            )
+        })?;
+        if !input.peek(Token![:]) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("parameter `{name}` needs a type: `{name}: Type`"),
+            ));
+        }
+        input.parse::<Token![:]>()?;
+        let ty: Type = input.parse()?;
+        let default = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        Ok(Param { name, ty, default })
+    }
+}
+
+impl Parse for Statement {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let binding = if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let binding: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Some(binding)
+        } else {
+            None
+        };
+        let task: Path = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected a node: `name = task(inputs);` or `task(inputs);`",
+            )
+        })?;
+        if !input.peek(syn::token::Paren) {
+            return Err(input.error(format!(
+                "expected `(` with the inputs of `{}`; a task without inputs is called as `{}()`",
+                crate::names::token_text(&task),
+                crate::names::token_text(&task)
+            )));
+        }
+        let content;
+        let parens = parenthesized!(content in input);
+        let arguments = Punctuated::<Argument, Token![,]>::parse_terminated(&content)?
+            .into_iter()
+            .collect();
+        let mut after = Vec::new();
+        while input.peek(Token![.]) {
+            input.parse::<Token![.]>()?;
+            let method: Ident = input.parse()?;
+            if method != "after" {
+                return Err(syn::Error::new(
+                    method.span(),
+                    format!(
+                        "unknown node modifier `{method}`{}; nodes take `.after(node, ...)`",
+                        crate::names::did_you_mean(&method.to_string(), ["after"])
+                    ),
+                ));
+            }
+            let content;
+            parenthesized!(content in input);
+            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+            if names.is_empty() {
+                return Err(syn::Error::new(
+                    method.span(),
+                    "`.after()` needs at least one node name",
+                ));
+            }
+            after.extend(names);
+        }
+        if !input.is_empty() {
+            return Err(input.error("expected `;` or `.after(...)` after the node's inputs"));
+        }
+        Ok(Statement {
+            binding,
+            task,
+            arguments_span: parens.span.join(),
+            arguments,
+            after,
+        })
+    }
+}
+
+impl Parse for Argument {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident)
+            && (input.peek2(Token![,])
+                || input
+                    .cursor()
+                    .token_tree()
+                    .is_some_and(|(_, rest)| rest.eof()))
+        {
+            return Ok(Argument::Name(input.parse()?));
+        }
+        let expression: Expr = input.parse()?;
+        match &expression {
+            Expr::Lit(literal) if !matches!(literal.lit, Lit::Verbatim(_)) => {
+                Ok(Argument::Constant(expression))
+            }
+            Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Neg(_),
+                expr,
+                ..
+            }) if matches!(
+                &**expr,
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Int(_) | Lit::Float(_),
+                    ..
+                })
+            ) =>
+            {
+                Ok(Argument::Constant(expression))
+            }
+            other => Err(syn::Error::new(
+                other.span(),
+                "a node input must be a parameter name, a node name or a literal; compute anything else in a task",
+            )),
+        }
+    }
+}
+
+struct Chunk {
+    tokens: TokenStream,
+    /// Where a `;` is missing at the end of the body.
+    missing_semicolon: Option<Span>,
+}
+
+/// Splits the body at top-level `;`. Each chunk is parsed alone.
+fn split_statements(body: TokenStream) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let mut current = TokenStream::new();
+    let mut last_span = None;
+    for token in body {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == ';' => {
+                if !current.is_empty() {
+                    chunks.push(Chunk {
+                        tokens: std::mem::take(&mut current),
+                        missing_semicolon: None,
+                    });
+                }
+            }
+            _ => {
+                last_span = Some(token.span());
+                current.extend([token]);
+            }
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(Chunk {
+            tokens: current,
+            missing_semicolon: last_span,
+        });
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn parses_the_whole_surface() {
+        let mut diagnostics = Diagnostics::new();
+        let workflow = workflow(
+            quote! {
+                /// Docs.
+                pub daily(day: NaiveDate, full: bool = false, limit: i64 = -1,) {
+                    orders = extract::orders(day, "eu", -3);
+                    load(orders).after(a, b).after(c);
+                }
+            },
+            &mut diagnostics,
+        )
+        .unwrap();
+        assert!(diagnostics.is_empty());
+        assert_eq!(workflow.name, "daily");
+        assert_eq!(workflow.params.len(), 3);
+        assert_eq!(workflow.statements.len(), 2);
+        assert_eq!(workflow.statements[0].node_name().unwrap(), "orders");
+        assert_eq!(workflow.statements[0].arguments.len(), 3);
+        assert_eq!(workflow.statements[1].node_name().unwrap(), "load");
+        assert_eq!(workflow.statements[1].after.len(), 3);
+    }
+
+    #[test]
+    fn bad_statements_are_reported_together() {
+        let mut diagnostics = Diagnostics::new();
+        let workflow = workflow(
+            quote! {
+                w() {
+                    a = t(1 + 2);
+                    b = t(x).before(a);
+                    c = t(x)
+                }
+            },
+            &mut diagnostics,
+        );
+        assert_eq!(workflow.unwrap().statements.len(), 1);
+        let messages = diagnostics.messages();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].contains("parameter name, a node name or a literal"));
+        assert!(messages[1].contains("unknown node modifier `before`"));
+        assert_eq!(messages[2], "expected `;` after this node");
+    }
+}
