@@ -42,13 +42,13 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
     let mut params: BTreeMap<String, &Ident> = BTreeMap::new();
     for param in &workflow.params {
         let key = param.name.to_string();
-        if params.contains_key(&key) {
+        if let std::collections::btree_map::Entry::Vacant(entry) = params.entry(key.clone()) {
+            entry.insert(&param.name);
+        } else {
             problems.error(
                 param.name.span(),
                 format!("parameter `{key}` is declared twice in workflow `{name}`"),
             );
-        } else {
-            params.insert(key, &param.name);
         }
     }
 
@@ -61,7 +61,9 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
         let key = node.to_string();
         if params.contains_key(&key) {
             problems.error(node.span(), format!("node `{key}` has the name of a parameter of workflow `{name}`; give the node another name"));
-        } else if nodes.contains_key(&key) {
+        } else if let std::collections::btree_map::Entry::Vacant(entry) = nodes.entry(key.clone()) {
+            entry.insert(index);
+        } else {
             let hint = if statement.binding.is_none() {
                 format!("; name this one: `other_name = {key}(...)`")
             } else {
@@ -71,8 +73,6 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
                 node.span(),
                 format!("node `{key}` is declared twice in workflow `{name}`{hint}"),
             );
-        } else {
-            nodes.insert(key, index);
         }
     }
     if workflow.statements.is_empty() && before {
