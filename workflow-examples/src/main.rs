@@ -1,44 +1,15 @@
-use workflow_core::prelude::*;
+//! The seed scenarios as workflows, behind the CLI every workflow binary gets.
+//!
+//! ```text
+//! cargo run -p workflow-examples -- list
+//! cargo run -p workflow-examples -- plan daily_batch --param day=2026-11-21
+//! ```
 
-#[derive(Serialize, Deserialize)]
-pub struct Orders(Vec<u64>);
-#[derive(Serialize, Deserialize)]
-pub struct Logs(Vec<String>);
-#[derive(Serialize, Deserialize)]
-pub struct Sessions(u64);
-
-/// Pull one day of orders from the OLTP database.
-#[task(retries = 3, retry_delay = "30s", timeout = "2h")]
-fn extract_orders(day: NaiveDate) -> Result<Orders, std::io::Error> {
-    Ok(Orders(vec![day.day() as u64]))
-}
-#[task]
-fn extract_logs(day: NaiveDate) -> Logs {
-    Logs(vec![day.to_string()])
-}
-#[task]
-fn join_sessions(orders: Orders, logs: Logs) -> Sessions {
-    Sessions(orders.0.len() as u64 + logs.0.len() as u64)
-}
-#[task(pool = "warehouse")]
-fn load_redshift(sessions: Sessions) {
-    let _ = sessions;
-}
-#[task]
-fn load_dynamo(sessions: Sessions, table: String) {
-    let _ = (sessions, table);
-}
-
-workflow! {
-    /// Nightly ingest into the warehouse.
-    pub daily_ingest(day: NaiveDate, full_refresh: bool = false) {
-        orders   = extract_orders(day);
-        logs     = extract_logs(day);
-        sessions = join_sessions(orders, logs);
-        load_redshift(sessions);
-        load_dynamo(sessions, "sessions").after(load_redshift);
-    }
-}
+mod seed000_two_servers;
+mod seed001_daily_batch;
+mod seed002_chained_jobs;
+mod seed003_weekly_etl;
+mod seed004_warehouse_ingest;
 
 fn main() -> std::process::ExitCode {
     workflow_core::cli::main()

@@ -1,0 +1,182 @@
+//! Seed 001: a daily batch from an OLTP database, log files in object storage and third-party
+//! APIs, transformed singly and joined, loaded into Redshift, DynamoDB and a third-party API.
+//!
+//! Sources are extracted in parallel; the join waits for both of its inputs; the loads fan out
+//! from the transformed data. Every edge is typed, so feeding page views where orders are
+//! expected fails `cargo check`.
+
+use std::collections::BTreeMap;
+
+use workflow_core::prelude::*;
+
+/// One order row from the OLTP database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Order {
+    /// Order id.
+    pub id: u64,
+    /// Customer id.
+    pub customer: u64,
+    /// Amount in the order's currency, in cents.
+    pub cents: i64,
+    /// ISO currency code.
+    pub currency: String,
+}
+
+/// One day of orders.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Orders {
+    /// The day.
+    pub day: NaiveDate,
+    /// The rows.
+    pub rows: Vec<Order>,
+}
+
+/// One page view from the web logs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PageView {
+    /// Customer id, when signed in.
+    pub customer: Option<u64>,
+    /// Path viewed.
+    pub path: String,
+}
+
+/// One day of parsed web logs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PageViews(pub Vec<PageView>);
+
+/// Exchange rates to USD from a third-party API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExchangeRates(pub BTreeMap<String, f64>);
+
+/// Per-customer activity: orders joined with page views.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerDay {
+    /// Customer id.
+    pub customer: u64,
+    /// Orders placed.
+    pub orders: usize,
+    /// Spend in USD cents.
+    pub spend_usd_cents: i64,
+    /// Pages viewed.
+    pub page_views: usize,
+}
+
+/// The joined table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerActivity(pub Vec<CustomerDay>);
+
+/// What a load wrote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadReceipt {
+    /// Where.
+    pub target: String,
+    /// How many records.
+    pub records: usize,
+}
+
+/// Pull one day of orders from the OLTP database (a read replica).
+#[task(retries = 3, retry_delay = "30s", timeout = "2h")]
+pub fn extract_orders(day: NaiveDate, replica_url: String) -> Result<Orders, TaskError> {
+    if replica_url.is_empty() {
+        return Err(TaskError::new("no replica URL"));
+    }
+    Ok(Orders {
+        day,
+        rows: Vec::new(),
+    })
+}
+
+/// Parse one day of web logs from object storage.
+#[task(retries = 2, retry_delay = "1m", timeout = "3h")]
+pub fn extract_page_views(day: NaiveDate, bucket: String) -> PageViews {
+    let _ = (day, bucket);
+    PageViews(Vec::new())
+}
+
+/// Fetch the day's exchange rates from a third-party API.
+#[task(retries = 5, retry_delay = "2m", timeout = "10m")]
+pub fn fetch_exchange_rates(day: NaiveDate) -> ExchangeRates {
+    let _ = day;
+    ExchangeRates(BTreeMap::from([("USD".to_owned(), 1.0)]))
+}
+
+/// Join orders and page views per customer, converting spend to USD.
+#[task]
+pub fn join_activity(orders: Orders, views: PageViews, rates: ExchangeRates) -> CustomerActivity {
+    let mut by_customer: BTreeMap<u64, CustomerDay> = BTreeMap::new();
+    for order in &orders.rows {
+        let rate = rates.0.get(&order.currency).copied().unwrap_or(1.0);
+        let day = by_customer.entry(order.customer).or_insert(CustomerDay {
+            customer: order.customer,
+            orders: 0,
+            spend_usd_cents: 0,
+            page_views: 0,
+        });
+        day.orders += 1;
+        day.spend_usd_cents += (order.cents as f64 * rate).round() as i64;
+    }
+    for view in &views.0 {
+        if let Some(customer) = view.customer {
+            by_customer
+                .entry(customer)
+                .or_insert(CustomerDay {
+                    customer,
+                    orders: 0,
+                    spend_usd_cents: 0,
+                    page_views: 0,
+                })
+                .page_views += 1;
+        }
+    }
+    CustomerActivity(by_customer.into_values().collect())
+}
+
+/// Load the joined table into Redshift.
+#[task(pool = "redshift", retries = 2, retry_delay = "5m", timeout = "1h")]
+pub fn load_redshift(activity: CustomerActivity, table: String) -> LoadReceipt {
+    LoadReceipt {
+        target: format!("redshift:{table}"),
+        records: activity.0.len(),
+    }
+}
+
+/// Write per-customer counters to DynamoDB.
+#[task(retries = 2, retry_delay = "1m")]
+pub fn load_dynamodb(activity: CustomerActivity, table: String) -> LoadReceipt {
+    LoadReceipt {
+        target: format!("dynamodb:{table}"),
+        records: activity.0.len(),
+    }
+}
+
+/// Push high spenders to the CRM's API.
+#[task(retries = 3, retry_delay = "1m", timeout = "30m")]
+pub fn push_to_crm(activity: CustomerActivity, min_spend_usd_cents: i64) -> LoadReceipt {
+    let records = activity
+        .0
+        .iter()
+        .filter(|day| day.spend_usd_cents >= min_spend_usd_cents)
+        .count();
+    LoadReceipt {
+        target: "crm-api".to_owned(),
+        records,
+    }
+}
+
+workflow! {
+    /// Daily batch: OLTP, logs and rates joined into Redshift, DynamoDB and the CRM.
+    pub daily_batch(
+        day: NaiveDate,
+        replica_url: String = String::from("postgres://reader@oltp-replica/shop"),
+        log_bucket: String = String::from("s3://web-logs"),
+    ) {
+        orders = extract_orders(day, replica_url);
+        views = extract_page_views(day, log_bucket);
+        rates = fetch_exchange_rates(day);
+        activity = join_activity(orders, views, rates);
+        warehouse = load_redshift(activity, "analytics.customer_day");
+        counters = load_dynamodb(activity, "customer-counters");
+        // The CRM push reads the warehouse's numbers, so it waits for that load.
+        crm = push_to_crm(activity, 100000).after(warehouse);
+    }
+}

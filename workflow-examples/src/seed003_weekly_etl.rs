@@ -1,0 +1,93 @@
+//! Seed 003: a weekly ETL run by a systemd timer (`OnCalendar=Sat *-*-* 8:15:00`,
+//! `Persistent=true`), which re-runs on failure and reports when it is done.
+//!
+//! The workflow takes the week it covers as a parameter, so a run missed while the machine was
+//! down can be made up later for the right week.
+
+use std::path::PathBuf;
+
+use workflow_core::prelude::*;
+
+/// The raw CSV text of the weekly export.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawExport {
+    /// The week's Monday.
+    pub week: NaiveDate,
+    /// The CSV text.
+    pub csv: String,
+}
+
+/// Cleaned measurements: one (station, value) pair per line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurements(pub Vec<(String, f64)>);
+
+/// A summary of the run, for the completion notice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WeeklySummary {
+    /// The week's Monday.
+    pub week: NaiveDate,
+    /// Rows loaded.
+    pub rows: usize,
+    /// The database file written.
+    pub database: PathBuf,
+}
+
+/// Read the week's export.
+#[task(retries = 3, retry_delay = "10m", timeout = "30m")]
+pub fn extract_export(week: NaiveDate, export_dir: PathBuf) -> Result<RawExport, std::io::Error> {
+    let path = export_dir.join(format!("{week}.csv"));
+    Ok(RawExport {
+        week,
+        csv: std::fs::read_to_string(path)?,
+    })
+}
+
+/// Parse and clean: skip the header, drop rows whose value is not a number.
+#[task]
+pub fn clean(raw: RawExport) -> Measurements {
+    Measurements(
+        raw.csv
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let (station, value) = line.split_once(',')?;
+                Some((station.trim().to_owned(), value.trim().parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
+/// Append the week's rows to the database file.
+#[task(timeout = "1h")]
+pub fn load(
+    measurements: Measurements,
+    week: NaiveDate,
+    database: PathBuf,
+) -> Result<WeeklySummary, std::io::Error> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&database)?;
+    for (station, value) in &measurements.0 {
+        writeln!(file, "{week},{station},{value}")?;
+    }
+    Ok(WeeklySummary {
+        week,
+        rows: measurements.0.len(),
+        database,
+    })
+}
+
+workflow! {
+    /// Weekly ETL: extract the week's export, clean it, load it.
+    pub weekly_etl(
+        week: NaiveDate,
+        export_dir: PathBuf = PathBuf::from("/srv/etl/exports"),
+        database: PathBuf = PathBuf::from("/srv/etl/measurements.csv"),
+    ) {
+        raw = extract_export(week, export_dir);
+        measurements = clean(raw);
+        summary = load(measurements, week, database);
+    }
+}

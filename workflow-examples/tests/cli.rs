@@ -1,0 +1,274 @@
+//! The example binary as a user runs it: outputs, golden plans, exit statuses and messages.
+//!
+//! Golden files live in `tests/golden/`; after an intended change, regenerate them with
+//! `UPDATE_GOLDEN=1 cargo test -p workflow-examples --test cli` and review the diff.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn run(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_workflow-examples"))
+        .args(arguments)
+        .output()
+        .expect("the example binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("utf-8 output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("utf-8 output")
+}
+
+/// Compares `actual` with the golden file `name`, or rewrites it under `UPDATE_GOLDEN=1`.
+fn golden(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("golden file written");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+/// Runs a command that must succeed and returns its standard output.
+fn success(arguments: &[&str]) -> String {
+    let output = run(arguments);
+    assert!(
+        output.status.success(),
+        "{arguments:?} failed: {}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).is_empty(),
+        "{arguments:?} wrote to stderr: {}",
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// Runs a command that must fail with `code` and one line on standard error; returns the line.
+fn failure(arguments: &[&str], code: i32) -> String {
+    let output = run(arguments);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{arguments:?}: {}",
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).is_empty(),
+        "{arguments:?} wrote to stdout on failure"
+    );
+    stderr(&output)
+}
+
+const SEED_PLANS: &[(&str, &[&str])] = &[
+    ("step1", &[]),
+    ("step2", &[]),
+    ("daily_batch", &["--param", "day=2026-11-21"]),
+    ("chained_jobs", &["--param", "database=ops"]),
+    ("weekly_etl", &["--param", "week=2026-11-16"]),
+    (
+        "warehouse_ingest",
+        &[
+            "--param",
+            "day=2026-11-21",
+            "-p",
+            "region=us",
+            "-p",
+            "full_refresh=true",
+        ],
+    ),
+];
+
+#[test]
+fn every_seed_workflow_has_a_golden_plan() {
+    for (workflow, params) in SEED_PLANS {
+        let mut arguments = vec!["plan", workflow];
+        arguments.extend_from_slice(params);
+        let json = success(&arguments);
+        let plan: workflow_core::plan::Plan =
+            serde_json::from_str(&json).expect("the plan parses back");
+        assert_eq!(plan.version, workflow_core::plan::PLAN_VERSION);
+        assert_eq!(&plan.workflow, workflow);
+        golden(&format!("{workflow}.plan.json"), &json);
+        arguments.extend(["--format", "text"]);
+        golden(&format!("{workflow}.plan.txt"), &success(&arguments));
+    }
+}
+
+#[test]
+fn plans_are_byte_for_byte_deterministic() {
+    let arguments = ["plan", "warehouse_ingest", "-p", "day=2026-11-21"];
+    let first = success(&arguments);
+    for _ in 0..5 {
+        assert_eq!(success(&arguments), first);
+    }
+}
+
+#[test]
+fn plan_resolves_typed_parameters() {
+    let json = success(&[
+        "plan",
+        "warehouse_ingest",
+        "-p",
+        "day=2026-11-21",
+        "-p",
+        "region=us",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let params = plan["params"].as_array().unwrap();
+    assert_eq!(
+        params[0],
+        serde_json::json!({"name": "day", "type": "NaiveDate", "value": "2026-11-21", "source": "given"})
+    );
+    assert_eq!(params[1]["value"], "us");
+    assert_eq!(
+        params[2],
+        serde_json::json!({"name": "full_refresh", "type": "bool", "value": false, "source": "default"})
+    );
+    // The join waits for all three sources; the loads fan out from it.
+    let stages: Vec<Vec<String>> = serde_json::from_value(plan["stages"].clone()).unwrap();
+    assert_eq!(stages[0], ["snapshot", "logs", "partners"]);
+    assert_eq!(stages[1], ["sessions"]);
+    assert_eq!(stages[2], ["facts"]);
+    assert_eq!(stages[3], ["warehouse", "pushed"]);
+    assert_eq!(stages[4], ["announced"]);
+}
+
+#[test]
+fn list_shows_every_workflow() {
+    golden("list.txt", &success(&["list"]));
+    let entries: serde_json::Value = serde_json::from_str(&success(&["list", "--json"])).unwrap();
+    let names: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "chained_jobs",
+            "daily_batch",
+            "step1",
+            "step2",
+            "warehouse_ingest",
+            "weekly_etl"
+        ]
+    );
+    assert_eq!(
+        entries[1]["params"][0],
+        serde_json::json!({"name": "day", "type": "NaiveDate", "required": true})
+    );
+}
+
+#[test]
+fn graph_and_show() {
+    golden("daily_batch.dot", &success(&["graph", "daily_batch"]));
+    golden(
+        "daily_batch.mmd",
+        &success(&["graph", "daily_batch", "--format", "mermaid"]),
+    );
+    golden("daily_batch.show.txt", &success(&["show", "daily_batch"]));
+}
+
+#[test]
+fn validate_passes_on_the_examples() {
+    assert_eq!(success(&["validate"]), "6 workflows, no problems\n");
+}
+
+#[test]
+fn usage_errors_are_one_line_with_status_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["plan", "daily_bach"],
+            "error: unknown workflow `daily_bach` (did you mean `daily_batch`?)\n",
+        ),
+        (
+            &["plan", "nothing_like_it"],
+            "error: unknown workflow `nothing_like_it`; `list` shows the registered workflows\n",
+        ),
+        (
+            &["plan", "daily_batch"],
+            "error: workflow `daily_batch` needs parameter `day`: pass --param day=<NaiveDate>\n",
+        ),
+        (
+            &["plan", "daily_batch", "-p", "dya=2026-11-01"],
+            "error: workflow `daily_batch` has no parameter `dya` (did you mean `day`?)\n",
+        ),
+        (
+            &["plan", "daily_batch", "-p", "when=2026-11-01"],
+            "error: workflow `daily_batch` has no parameter `when`; its parameters are `day`, `replica_url`, `log_bucket`\n",
+        ),
+        (
+            &["plan", "daily_batch", "-p", "day=2026-02-30"],
+            "error: invalid value `2026-02-30` for parameter `day` of type `NaiveDate`: input is out of range\n",
+        ),
+        (
+            &["plan", "daily_batch", "-p", "day"],
+            "error: malformed parameter `day`: write it as name=value\n",
+        ),
+        (
+            &[
+                "plan",
+                "daily_batch",
+                "-p",
+                "day=2026-11-01",
+                "-p",
+                "day=2026-11-02",
+            ],
+            "error: parameter `day` is given more than once\n",
+        ),
+        (
+            &[
+                "plan",
+                "warehouse_ingest",
+                "-p",
+                "day=2026-11-01",
+                "-p",
+                "region=mars",
+            ],
+            "error: invalid value `mars` for parameter `region` of type `Region`: unknown variant `mars`, expected `eu` or `us`\n",
+        ),
+        (
+            &[
+                "plan",
+                "warehouse_ingest",
+                "-p",
+                "day=2026-11-01",
+                "-p",
+                "full_refresh=yes",
+            ],
+            "error: invalid value `yes` for parameter `full_refresh` of type `bool`: invalid type: string \"yes\", expected a boolean\n",
+        ),
+        (
+            &["graph", "weekly"],
+            "error: unknown workflow `weekly` (did you mean `weekly_etl`?)\n",
+        ),
+        (
+            &["show", "step3"],
+            "error: unknown workflow `step3` (did you mean `step2`?)\n",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        assert_eq!(&failure(arguments, 2), expected, "{arguments:?}");
+    }
+}
+
+#[test]
+fn argument_errors_come_from_clap_with_status_2() {
+    let message = failure(&["graph", "daily_batch", "--format", "png"], 2);
+    assert!(
+        message.contains("invalid value 'png' for '--format <FORMAT>'"),
+        "{message}"
+    );
+    assert!(failure(&["launch"], 2).contains("unrecognized subcommand 'launch'"));
+    assert!(failure(&[], 2).contains("Usage: workflow-examples <COMMAND>"));
+    assert!(success(&["--help"]).contains("plan"));
+}
