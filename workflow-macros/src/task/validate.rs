@@ -95,7 +95,7 @@ fn check_owned(ty: &Type, problems: &mut Diagnostics, what: &str) -> bool {
     impl<'ast> Visit<'ast> for Borrowed<'_> {
         fn visit_type_reference(&mut self, reference: &'ast syn::TypeReference) {
             self.ok = false;
-            self.problems.error(reference.span(), format!("{} cannot be borrowed: tasks receive and return owned values that can be sent between processes; take `{}` by value", self.what, crate::names::token_text(&reference.elem)));
+            self.problems.error(reference.span(), format!("{} cannot be borrowed: tasks receive and return owned values that can be sent between processes; use `{}` instead", self.what, owned(&reference.elem)));
         }
         fn visit_type_impl_trait(&mut self, impl_trait: &'ast syn::TypeImplTrait) {
             self.ok = false;
@@ -143,6 +143,25 @@ fn check_owned(ty: &Type, problems: &mut Diagnostics, what: &str) -> bool {
     };
     visitor.visit_type(ty);
     visitor.ok
+}
+
+/// The owned counterpart of a borrowed type, as a suggestion: `str` → `String`, `[T]` →
+/// `Vec<T>`, `Path` → `PathBuf`, anything else as it is.
+fn owned(borrowed: &Type) -> String {
+    match borrowed {
+        Type::Slice(slice) => format!("Vec<{}>", crate::names::token_text(&slice.elem)),
+        Type::Path(path) if path.path.is_ident("str") => "String".to_owned(),
+        Type::Path(path)
+            if path
+                .path
+                .segments
+                .last()
+                .is_some_and(|last| last.ident == "Path") =>
+        {
+            "PathBuf".to_owned()
+        }
+        other => crate::names::token_text(other),
+    }
 }
 
 /// `T` when `ty` reads `Result<T, ..>` (any path ending in `Result`, such as `io::Result<T>`).
