@@ -46,6 +46,8 @@ pub mod plan;
 pub mod registry;
 pub mod render;
 mod task_model;
+#[cfg(test)]
+mod tests;
 mod text;
 mod workflow_model;
 

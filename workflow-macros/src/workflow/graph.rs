@@ -82,6 +82,11 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
         );
     }
 
+    let broken: Vec<String> = workflow
+        .broken_nodes
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let candidates: Vec<&str> = params
         .keys()
         .chain(nodes.keys())
@@ -104,7 +109,7 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
                 continue;
             };
             let key = ident.to_string();
-            if params.contains_key(&key) {
+            if params.contains_key(&key) || broken.contains(&key) {
                 continue;
             }
             match nodes.get(&key) {
@@ -130,6 +135,7 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
                     to: index,
                     ident,
                 }),
+                None if broken.contains(&key) => {}
                 None if params.contains_key(&key) => problems.error(
                     ident.span(),
                     format!("`{key}` is a parameter; `.after(...)` takes node names"),

@@ -21,6 +21,9 @@ pub struct Workflow {
     pub name: Ident,
     pub params: Vec<Param>,
     pub statements: Vec<Statement>,
+    /// Names bound by statements that did not parse: known, so that references to them are
+    /// not reported a second time as unknown names.
+    pub broken_nodes: Vec<Ident>,
 }
 
 pub struct Param {
@@ -75,10 +78,14 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         }
     };
     let mut statements = Vec::new();
+    let mut broken_nodes = Vec::new();
     for chunk in split_statements(header.body) {
-        match syn::parse2::<Statement>(chunk.tokens) {
+        match syn::parse2::<Statement>(chunk.tokens.clone()) {
             Ok(statement) => statements.push(statement),
-            Err(error) => diagnostics.push(error),
+            Err(error) => {
+                diagnostics.push(error);
+                broken_nodes.extend(bound_name(chunk.tokens));
+            }
         }
         if let Some(span) = chunk.missing_semicolon {
             diagnostics.error(span, "expected `;` after this node");
@@ -90,7 +97,19 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         name: header.name,
         params: header.params,
         statements,
+        broken_nodes,
     })
+}
+
+/// `name` when a statement starts with `name =` (and not `==` or `=>`).
+fn bound_name(tokens: TokenStream) -> Option<Ident> {
+    let mut tokens = tokens.into_iter();
+    let (Some(TokenTree::Ident(name)), Some(TokenTree::Punct(equals))) =
+        (tokens.next(), tokens.next())
+    else {
+        return None;
+    };
+    (equals.as_char() == '=' && equals.spacing() == proc_macro2::Spacing::Alone).then_some(name)
 }
 
 struct Header {
@@ -353,7 +372,16 @@ mod tests {
             },
             &mut diagnostics,
         );
-        assert_eq!(workflow.unwrap().statements.len(), 1);
+        let workflow = workflow.unwrap();
+        assert_eq!(workflow.statements.len(), 1);
+        assert_eq!(
+            workflow
+                .broken_nodes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         let messages = diagnostics.messages();
         assert_eq!(messages.len(), 3, "{messages:?}");
         assert!(messages[0].contains("parameter name, a node name or a literal"));

@@ -1,0 +1,146 @@
+//! Unit tests over hand-built specs: the cases `workflow!` never produces but a registry,
+//! a renderer or a future front end must still handle.
+
+use serde_json::{Value, json};
+
+use crate::plan::{Plan, PlanError};
+use crate::workflow_model::{NodeSpec, ParamSpec, Source, WorkflowSpec};
+use crate::{InputSpec, TaskError, TaskPolicy, TaskSpec, registry, render};
+
+const ONE_INPUT: &[InputSpec] = &[InputSpec {
+    name: "value",
+    ty: "u32",
+}];
+
+fn task(name: &'static str) -> TaskSpec {
+    TaskSpec {
+        name,
+        rust_path: "tests::task",
+        description: "",
+        inputs: ONE_INPUT,
+        output: "u32",
+        fallible: false,
+        policy: TaskPolicy::default(),
+    }
+}
+
+fn never_called(_: Vec<Value>) -> Result<Value, TaskError> {
+    Err(TaskError::new("not called in these tests"))
+}
+
+fn node(name: &'static str, input: Source, after: Vec<&'static str>) -> NodeSpec {
+    NodeSpec {
+        name,
+        task: task("step"),
+        inputs: vec![input],
+        after,
+        call: never_called,
+    }
+}
+
+fn parse_u32(text: &str) -> Result<Value, String> {
+    crate::__private::parse_param::<u32>(text)
+}
+
+fn spec(name: &'static str, nodes: Vec<NodeSpec>) -> WorkflowSpec {
+    WorkflowSpec {
+        name,
+        doc: "A \"quoted\" <doc>.",
+        rust_path: "tests::spec",
+        params: vec![ParamSpec {
+            name: "seed",
+            ty: "u32",
+            default: Some(json!(1)),
+            parse: parse_u32,
+        }],
+        nodes,
+    }
+}
+
+#[test]
+fn cycles_in_hand_built_specs_are_errors_not_hangs() {
+    let cyclic = spec(
+        "w",
+        vec![
+            node("a", Source::Node("b"), vec![]),
+            node("b", Source::Param("seed"), vec!["a"]),
+        ],
+    );
+    assert_eq!(
+        cyclic.stages().unwrap_err().to_string(),
+        "nodes `a`, `b` depend on each other in a cycle"
+    );
+    assert!(matches!(Plan::build(&cyclic, &[]), Err(PlanError::Spec(_))));
+    let dangling = spec("w", vec![node("a", Source::Node("ghost"), vec![])]);
+    assert_eq!(
+        dangling.stages().unwrap_err().to_string(),
+        "an edge names node `ghost`, which the workflow does not declare"
+    );
+}
+
+#[test]
+fn validate_reports_every_registry_problem() {
+    let sound = spec("ingest", vec![node("a", Source::Param("seed"), vec![])]);
+    assert!(registry::validate(std::slice::from_ref(&sound)).is_empty());
+
+    let mut twin = sound.clone();
+    twin.rust_path = "tests::other";
+    let mut bad_default = spec("export", vec![node("a", Source::Param("seed"), vec![])]);
+    bad_default.params[0].default = Some(json!("not a number"));
+    let cyclic = spec("looping", vec![node("a", Source::Node("a"), vec![])]);
+    let problems = registry::validate(&[sound, twin, bad_default, cyclic]);
+    assert_eq!(
+        problems,
+        [
+            "workflow name `ingest` is declared 2 times: `tests::spec`, `tests::other`",
+            "workflow `export`: the default of parameter `seed` cannot be given back as `--param seed=not a number`: invalid type: string \"not a number\", expected u32",
+            "workflow `looping`: nodes `a` depend on each other in a cycle",
+        ]
+    );
+}
+
+#[test]
+fn plan_errors_name_what_is_wrong() {
+    let mut no_params = spec("w", vec![node("a", Source::Value(json!(3)), vec![])]);
+    no_params.params.clear();
+    let error = Plan::build(&no_params, &[("seed".into(), "1".into())]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "workflow `w` has no parameter `seed`; it takes no parameters"
+    );
+    let plan = Plan::build(&no_params, &[]).unwrap();
+    assert_eq!(
+        plan.nodes[0].inputs[0].from,
+        crate::plan::InputSource::Value(json!(3))
+    );
+}
+
+#[test]
+fn graphs_escape_names_and_labels() {
+    let mut quoted = spec("w\"x", vec![node("a", Source::Param("seed"), vec![])]);
+    quoted.params[0].ty = "Vec<\"u32\">";
+    let dot = render::dot(&quoted);
+    assert!(dot.starts_with("digraph \"w\\\"x\" {"), "{dot}");
+    assert!(dot.contains("label=\"seed: Vec<\\\"u32\\\">\""), "{dot}");
+    let mermaid = render::mermaid(&quoted);
+    assert!(
+        mermaid.contains("param_seed[/\"seed: Vec#lt;#quot;u32#quot;#gt;\"/]"),
+        "{mermaid}"
+    );
+}
+
+#[test]
+fn plans_round_trip_through_json() {
+    let workflow = spec(
+        "w",
+        vec![
+            node("a", Source::Param("seed"), vec![]),
+            node("b", Source::Node("a"), vec!["a"]),
+        ],
+    );
+    let plan = Plan::build(&workflow, &[("seed".into(), "7".into())]).unwrap();
+    let parsed: Plan = serde_json::from_str(&plan.to_json()).unwrap();
+    assert_eq!(parsed, plan);
+    assert_eq!(plan.edges.len(), 2);
+    assert_eq!(plan.stages, [vec!["a"], vec!["b"]]);
+}
