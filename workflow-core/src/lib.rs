@@ -39,7 +39,7 @@
 //! ).unwrap();
 //! assert_eq!(plan.stages, vec![vec!["orders".to_string()], vec!["total".to_string()]]);
 //! ```
-#![deny(missing_docs)]
+#![deny(missing_docs, unknown_or_malformed_diagnostic_attributes)]
 
 pub mod cli;
 pub mod plan;

@@ -10,9 +10,9 @@ use serde_json::Value;
 /// A value that can flow between tasks: serializable, so a plan can carry it, a runner can store
 /// it and an external engine can hand it from one process to the next.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot flow between tasks: it must implement `serde::Serialize` and `serde::Deserialize`",
-    label = "not serializable",
-    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`; task inputs and outputs must be owned, serializable and `Send + 'static`"
+    message = "`{Self}` cannot flow between tasks: task inputs and outputs must implement `serde::Serialize`, `serde::Deserialize` and `Send`",
+    label = "cannot be passed between tasks",
+    note = "derive the serde traits: `#[derive(serde::Serialize, serde::Deserialize)]`; values are handed between tasks, runs and processes in serialized form"
 )]
 pub trait Data: Serialize + DeserializeOwned + Send + 'static {}
 impl<T: Serialize + DeserializeOwned + Send + 'static> Data for T {}

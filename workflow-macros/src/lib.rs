@@ -1,5 +1,30 @@
 //! `#[task]` and `workflow!`, re-exported by `workflow-core`: depend on that crate, not this one.
 //!
+//! ```
+//! use workflow_core::prelude::*;
+//!
+//! #[task(retries = 2, timeout = "10m")]
+//! fn fetch(day: NaiveDate) -> Vec<u32> {
+//!     vec![day.day()]
+//! }
+//!
+//! #[task]
+//! fn total(values: Vec<u32>) -> u32 {
+//!     values.iter().sum()
+//! }
+//!
+//! workflow! {
+//!     /// Fetch and add up one day.
+//!     daily_total(day: NaiveDate) {
+//!         sum = total(values);
+//!         values = fetch(day);
+//!     }
+//! }
+//!
+//! assert_eq!(total(fetch(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap())), 21);
+//! assert_eq!(daily_total::spec().nodes.len(), 2);
+//! ```
+//!
 //! Each macro is parse → validate → expand over `proc_macro2` tokens. Validation collects every
 //! problem as a spanned `syn::Error` and reports them together; expansion raises no errors.
 //! Set `WORKFLOW_MACROS_DEBUG=1` while building to print each expansion on standard error.
