@@ -175,8 +175,9 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 let width = specs.iter().map(|spec| spec.name.len()).max().unwrap_or(0);
                 specs
                     .iter()
-                    .map(|spec| {
-                        format!("{:width$}  {}\n", spec.name, spec.summary()).replace("  \n", "\n")
+                    .map(|spec| match spec.summary() {
+                        "" => format!("{}\n", spec.name),
+                        summary => format!("{:width$}  {summary}\n", spec.name),
                     })
                     .collect()
             }

@@ -144,3 +144,24 @@ fn plans_round_trip_through_json() {
     assert_eq!(plan.edges.len(), 2);
     assert_eq!(plan.stages, [vec!["a"], vec!["b"]]);
 }
+
+#[test]
+fn stages_of_a_long_chain_and_a_wide_fan() {
+    let names: Vec<&'static str> = (0..5_000)
+        .map(|index| &*Box::leak(format!("n{index}").into_boxed_str()))
+        .collect();
+    let mut nodes = vec![node(names[0], Source::Param("seed"), vec![])];
+    nodes.extend(
+        names
+            .windows(2)
+            .map(|pair| node(pair[1], Source::Node(pair[0]), vec![])),
+    );
+    // A wide fan-in at the end: one node waiting for every tenth node and the last one.
+    let mut fan: Vec<&'static str> = names.iter().step_by(10).copied().collect();
+    fan.push(names[4_999]);
+    nodes.push(node("fan", Source::Param("seed"), fan));
+    let stages = spec("chain", nodes).stages().unwrap();
+    assert_eq!(stages.len(), 5_001);
+    assert_eq!(stages[4_999], ["n4999"]);
+    assert_eq!(stages[5_000], ["fan"]);
+}

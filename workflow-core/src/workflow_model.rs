@@ -161,7 +161,8 @@ impl WorkflowSpec {
             .enumerate()
             .map(|(position, node)| (node.name, position))
             .collect();
-        let mut upstream: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        let mut downstream: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        let mut waiting_on = vec![0usize; self.nodes.len()];
         for edge in self.edges() {
             let Some(&to) = index.get(edge.to.as_str()) else {
                 return Err(SpecError::UnknownNode(edge.to));
@@ -169,49 +170,40 @@ impl WorkflowSpec {
             let Some(&from) = index.get(edge.from.as_str()) else {
                 return Err(SpecError::UnknownNode(edge.from));
             };
-            upstream[to].push(from);
+            downstream[from].push(to);
+            waiting_on[to] += 1;
         }
-        let mut stage_of: Vec<Option<usize>> = vec![None; self.nodes.len()];
+        // Kahn's algorithm: a node's stage is one more than its latest upstream node's.
+        let mut stage_of = vec![0usize; self.nodes.len()];
+        let mut ready: Vec<usize> = (0..self.nodes.len())
+            .filter(|&node| waiting_on[node] == 0)
+            .collect();
         let mut placed = 0;
-        // Each pass places every node whose upstream nodes are all placed; a pass that places
-        // nothing means the rest of the graph is cyclic.
-        while placed < self.nodes.len() {
-            let mut progressed = false;
-            for node in 0..self.nodes.len() {
-                if stage_of[node].is_some() {
-                    continue;
+        while let Some(node) = ready.pop() {
+            placed += 1;
+            for &next in &downstream[node] {
+                stage_of[next] = stage_of[next].max(stage_of[node] + 1);
+                waiting_on[next] -= 1;
+                if waiting_on[next] == 0 {
+                    ready.push(next);
                 }
-                let mut stage = 0;
-                let mut ready = true;
-                for &from in &upstream[node] {
-                    match stage_of[from] {
-                        Some(upstream_stage) => stage = stage.max(upstream_stage + 1),
-                        None => ready = false,
-                    }
-                }
-                if ready {
-                    stage_of[node] = Some(stage);
-                    placed += 1;
-                    progressed = true;
-                }
-            }
-            if !progressed {
-                let stuck = self
-                    .nodes
-                    .iter()
-                    .zip(&stage_of)
-                    .filter(|(_, stage)| stage.is_none())
-                    .map(|(node, _)| node.name.to_owned())
-                    .collect();
-                return Err(SpecError::Cycle(stuck));
             }
         }
-        let count = stage_of.iter().flatten().max().map_or(0, |last| last + 1);
+        if placed < self.nodes.len() {
+            let stuck = self
+                .nodes
+                .iter()
+                .zip(&waiting_on)
+                .filter(|(_, waiting)| **waiting > 0)
+                .map(|(node, _)| node.name.to_owned())
+                .collect();
+            return Err(SpecError::Cycle(stuck));
+        }
+        let count = stage_of.iter().max().map_or(0, |last| last + 1);
         let mut stages = vec![Vec::new(); count];
+        // Declaration order within a stage, because nodes are visited in that order here.
         for (node, stage) in self.nodes.iter().zip(stage_of) {
-            if let Some(stage) = stage {
-                stages[stage].push(node.name);
-            }
+            stages[stage].push(node.name);
         }
         Ok(stages)
     }

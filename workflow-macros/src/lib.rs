@@ -38,6 +38,16 @@ mod workflow;
 #[cfg(test)]
 mod fuzz;
 
+/// The most inputs a task may take: `workflow_core::MAX_INPUTS`, which implements the input
+/// tuples up to this size.
+const MAX_INPUTS: usize = 12;
+
+#[cfg(test)]
+#[test]
+fn input_limit_matches_the_runtime() {
+    assert_eq!(MAX_INPUTS, workflow_core::MAX_INPUTS);
+}
+
 use proc_macro::TokenStream;
 
 /// Marks a plain function as a task that workflows can use.

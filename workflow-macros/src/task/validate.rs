@@ -5,9 +5,8 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
 
+use crate::MAX_INPUTS;
 use crate::diag::Diagnostics;
-
-const MAX_INPUTS: usize = 12;
 
 pub struct Signature {
     pub inputs: Vec<(Ident, Type)>,

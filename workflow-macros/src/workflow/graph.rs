@@ -6,10 +6,10 @@ use proc_macro2::Span;
 use syn::Ident;
 
 use super::parse::{Argument, Workflow};
+use crate::MAX_INPUTS;
 use crate::diag::Diagnostics;
 use crate::names::did_you_mean;
 
-const MAX_INPUTS: usize = 12;
 const ATTRIBUTES: &[&str] = &["doc"];
 
 /// A reference from one node to another: by an input or by `.after(...)`.
