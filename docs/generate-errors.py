@@ -13,7 +13,13 @@ UI = ROOT / "tests" / "ui"
 
 AREAS = {
     "task": ("`#[task]`", "Mistakes in a task's signature or options, reported at the task."),
-    "workflow": ("`workflow!`", "Mistakes in a workflow's wiring, reported at the offending token inside `workflow! { ... }`."),
+    "workflow": (
+        "`workflow!`",
+        "Mistakes in a workflow's wiring, reported at the offending token inside `workflow! { ... }`. "
+        "Most examples wire the pipeline in `tests/ui/workflow/common/pipeline.rs`: the types `Orders`, `Logs` "
+        "and `Sessions`, and the tasks `extract_orders(day: NaiveDate) -> Orders`, `extract_logs(day: NaiveDate) -> Logs`, "
+        "`join_sessions(orders: Orders, logs: Logs) -> Sessions` and `load(sessions: Sessions)`.",
+    ),
 }
 
 INTRO = """# Compile errors

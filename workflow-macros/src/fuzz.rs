@@ -259,21 +259,20 @@ fn workflow_never_panics_on_mutated_input() {
     });
 }
 
+/// Runs `#[task]` on an attribute and an item given as text.
+fn check_task((attribute, item): &(String, String)) -> Result<bool, TestCaseError> {
+    let Ok(attribute) = TokenStream::from_str(attribute) else {
+        return Ok(false);
+    };
+    let is_item = syn::parse_str::<syn::Item>(item).is_ok();
+    check(item, is_item, |item| {
+        crate::task::expand(attribute.clone(), item)
+    })
+}
+
 #[test]
 fn task_never_panics_on_random_tokens() {
-    run(
-        "task/random",
-        (sequence(), sequence()),
-        |(attribute, item): &(String, String)| {
-            let Ok(attribute) = TokenStream::from_str(attribute) else {
-                return Ok(false);
-            };
-            let is_item = syn::parse_str::<syn::Item>(item).is_ok();
-            check(item, is_item, |item| {
-                crate::task::expand(attribute.clone(), item)
-            })
-        },
-    );
+    run("task/random", (sequence(), sequence()), check_task);
 }
 
 #[test]
@@ -281,15 +280,7 @@ fn task_never_panics_on_mutated_input() {
     run(
         "task/mutated",
         (mutated(VALID_OPTIONS), mutated(VALID_TASK)),
-        |(attribute, item): &(String, String)| {
-            let Ok(attribute) = TokenStream::from_str(attribute) else {
-                return Ok(false);
-            };
-            let is_item = syn::parse_str::<syn::Item>(item).is_ok();
-            check(item, is_item, |item| {
-                crate::task::expand(attribute.clone(), item)
-            })
-        },
+        check_task,
     );
 }
 

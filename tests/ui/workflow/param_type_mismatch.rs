@@ -1,31 +1,6 @@
 use workflow_core::prelude::*;
 
-#[derive(Serialize, Deserialize)]
-pub struct Orders(Vec<u64>);
-#[derive(Serialize, Deserialize)]
-pub struct Logs(Vec<String>);
-#[derive(Serialize, Deserialize)]
-pub struct Sessions(u64);
-
-#[task]
-fn extract_orders(day: NaiveDate) -> Orders {
-    Orders(vec![u64::from(day.day())])
-}
-
-#[task]
-fn extract_logs(day: NaiveDate) -> Logs {
-    Logs(vec![day.to_string()])
-}
-
-#[task]
-fn join_sessions(orders: Orders, logs: Logs) -> Sessions {
-    Sessions((orders.0.len() + logs.0.len()) as u64)
-}
-
-#[task]
-fn load(sessions: Sessions) {
-    let _ = sessions;
-}
+include!("common/pipeline.rs");
 
 workflow! {
     nightly(day: String) {
