@@ -16,7 +16,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::plan::{Plan, parse_assignments};
+use chrono::{DateTime, Utc};
+
+use crate::plan::{Plan, PlanOptions, parse_assignments};
 use crate::registry;
 use crate::render;
 
@@ -53,6 +55,13 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = PlanFormat::Json)]
         format: PlanFormat,
+        /// Count the schedule's next runs from this moment (RFC 3339, e.g. 2026-11-21T00:00:00Z)
+        /// instead of the current time
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Option<DateTime<Utc>>,
+        /// How many of the schedule's next runs to list
+        #[arg(long = "next", value_name = "COUNT", default_value_t = 5)]
+        next_runs: usize,
     },
     /// Print a workflow's graph as a picture source
     Graph {
@@ -186,10 +195,16 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             workflow,
             params,
             format,
+            now,
+            next_runs,
         } => {
             let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
             let given = parse_assignments(&params).map_err(|error| error.to_string())?;
-            let plan = Plan::build(&spec, &given).map_err(|error| error.to_string())?;
+            let options = PlanOptions {
+                now: now.unwrap_or_else(Utc::now),
+                next_runs,
+            };
+            let plan = Plan::build(&spec, &given, &options).map_err(|error| error.to_string())?;
             match format {
                 PlanFormat::Json => plan.to_json(),
                 PlanFormat::Text => render::plan_text(&plan),
@@ -224,6 +239,12 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
     out.write_all(text.as_bytes())
         .map_err(|error| error.to_string())?;
     Ok(0)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| format!("{error}; write an RFC 3339 time such as 2026-11-21T00:00:00Z"))
 }
 
 fn json_text<T: Serialize>(value: &T) -> String {

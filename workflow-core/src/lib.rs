@@ -36,12 +36,14 @@
 //! let plan = workflow_core::plan::Plan::build(
 //!     &daily_count::spec(),
 //!     &[("day".into(), "2026-11-01".into())],
+//!     &Default::default(),
 //! ).unwrap();
 //! assert_eq!(plan.stages, vec![vec!["orders".to_string()], vec!["total".to_string()]]);
 //! ```
 #![deny(missing_docs, unknown_or_malformed_diagnostic_attributes)]
 
 pub mod cli;
+pub mod operations;
 pub mod plan;
 pub mod registry;
 pub mod render;

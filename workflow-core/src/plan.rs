@@ -3,15 +3,18 @@
 //! Exporters and runners read the plan, never the macros. The same workflow and parameters
 //! always give the same bytes: every list has a defined order and no map has hash order.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::operations::{Operations, ScheduleError};
 
 use crate::text::{backticked, did_you_mean};
 use crate::workflow_model::{Edge, SpecError, WorkflowSpec};
 
 /// The version of the plan's shape. It changes whenever a field is added, removed or changes
 /// meaning, so that readers can refuse a plan they do not understand.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// One run of a workflow, resolved: parameters have values and nodes are ordered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +35,33 @@ pub struct Plan {
     pub edges: Vec<Edge>,
     /// Node names grouped by stage; nodes in one stage may run in parallel.
     pub stages: Vec<Vec<String>>,
+    /// Schedule, overlap, pools, run timeout, failure policy and notifications.
+    pub operations: Operations,
+    /// The schedule's next fire times after [`PlanOptions::now`] (empty without a schedule).
+    pub next_runs: Vec<DateTime<Utc>>,
+}
+
+/// What a plan is made relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// The moment the schedule's next fire times are counted from.
+    pub now: DateTime<Utc>,
+    /// How many fire times to list.
+    pub next_runs: usize,
+}
+
+impl PlanOptions {
+    /// Fire times counted from `now`, five of them.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        PlanOptions { now, next_runs: 5 }
+    }
+}
+
+impl Default for PlanOptions {
+    /// Fire times counted from the current time, five of them.
+    fn default() -> Self {
+        PlanOptions::at(Utc::now())
+    }
 }
 
 /// A parameter and its value for this run.
@@ -169,6 +199,9 @@ pub enum PlanError {
     /// The spec cannot be ordered.
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// The schedule cannot be evaluated.
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
 }
 
 /// Splits `name=value` command-line arguments.
@@ -201,11 +234,16 @@ impl Plan {
     ///     }
     /// }
     ///
-    /// let plan = Plan::build(&counting::spec(), &[("limit".into(), "7".into())]).unwrap();
+    /// let given = [("limit".to_string(), "7".to_string())];
+    /// let plan = Plan::build(&counting::spec(), &given, &Default::default()).unwrap();
     /// assert_eq!(plan.params[0].value, 7);
     /// assert_eq!(plan.stages, vec![vec!["total".to_string()]]);
     /// ```
-    pub fn build(spec: &WorkflowSpec, given: &[(String, String)]) -> Result<Plan, PlanError> {
+    pub fn build(
+        spec: &WorkflowSpec,
+        given: &[(String, String)],
+        options: &PlanOptions,
+    ) -> Result<Plan, PlanError> {
         for (position, (name, _)) in given.iter().enumerate() {
             if spec.param(name).is_none() {
                 let hint = match did_you_mean(name, spec.params.iter().map(|param| param.name)) {
@@ -303,6 +341,10 @@ impl Plan {
                 });
             }
         }
+        let next_runs = match &spec.operations.schedule {
+            Some(schedule) => schedule.next_fire_times(options.now, options.next_runs)?,
+            None => Vec::new(),
+        };
         Ok(Plan {
             version: PLAN_VERSION,
             workflow: spec.name.to_owned(),
@@ -315,6 +357,8 @@ impl Plan {
                 .into_iter()
                 .map(|stage| stage.into_iter().map(str::to_owned).collect())
                 .collect(),
+            operations: spec.operations.clone(),
+            next_runs,
         })
     }
 

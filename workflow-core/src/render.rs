@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::operations::{CatchUp, FailureAction, Notify, Operations, Overlap};
 use crate::plan::{InputSource, Plan, PlanNode, ValueSource};
 use crate::workflow_model::{EdgeKind, Source, WorkflowSpec};
 
@@ -34,6 +35,17 @@ pub fn plan_text(plan: &Plan) -> String {
                 param.name, param.ty, param.value
             );
         }
+    }
+    for line in operations_lines(&plan.operations) {
+        let _ = writeln!(out, "{line}");
+    }
+    if !plan.next_runs.is_empty() {
+        let times: Vec<String> = plan
+            .next_runs
+            .iter()
+            .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .collect();
+        let _ = writeln!(out, "next runs: {}", times.join(", "));
     }
     for (stage, names) in plan.stages.iter().enumerate() {
         let _ = writeln!(out, "stage {stage}:");
@@ -100,12 +112,85 @@ fn policy_text(
     parts.join(", ")
 }
 
+/// The operational settings, one line each: schedule, runs, pools, failure and success.
+fn operations_lines(operations: &Operations) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(schedule) = &operations.schedule {
+        let catch_up = match schedule.catch_up {
+            CatchUp::Skip => "skip missed runs".to_owned(),
+            CatchUp::Latest => "make up the latest missed run".to_owned(),
+            CatchUp::All { max: None } => "make up every missed run".to_owned(),
+            CatchUp::All { max: Some(max) } => format!("make up missed runs, {max} at most"),
+        };
+        lines.push(format!(
+            "schedule: {} ({}), {catch_up}",
+            schedule.describe(),
+            schedule.timezone
+        ));
+    }
+    let overlap = match operations.overlap {
+        Overlap::Forbid => "never overlapping",
+        Overlap::Queue => "queued behind an active run",
+        Overlap::Replace => "replacing an active run",
+    };
+    let mut runs = format!("runs: {overlap}");
+    if let Some(timeout) = operations.timeout_secs {
+        runs.push_str(&format!(
+            ", timeout {}",
+            crate::text::duration(std::time::Duration::from_secs(timeout))
+        ));
+    }
+    lines.push(runs);
+    if !operations.pools.is_empty() {
+        let pools: Vec<String> = operations
+            .pools
+            .iter()
+            .map(|pool| {
+                format!(
+                    "{} ({} slot{})",
+                    pool.name,
+                    pool.slots,
+                    if pool.slots == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        lines.push(format!("pools: {}", pools.join(", ")));
+    }
+    let action = match operations.on_failure {
+        FailureAction::Continue => "continue independent nodes",
+        FailureAction::Stop => "stop the run",
+        FailureAction::Pause => "stop the run and pause the workflow",
+    };
+    lines.push(format!(
+        "on failure: {action}{}",
+        notify_text(&operations.notify_failure)
+    ));
+    if !operations.notify_success.is_empty() {
+        lines.push(format!(
+            "on success:{}",
+            notify_text(&operations.notify_success).trim_start_matches(',')
+        ));
+    }
+    lines
+}
+
+fn notify_text(notify: &Notify) -> String {
+    let mut text = String::new();
+    for address in &notify.email {
+        text.push_str(&format!(", e-mail {address}"));
+    }
+    for url in &notify.webhook {
+        text.push_str(&format!(", post to {url}"));
+    }
+    text
+}
+
 /// The workflow's spec as text: parameters, then each node's task with typed inputs and policy.
 pub fn spec_text(spec: &WorkflowSpec) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "workflow {} ({})", spec.name, spec.rust_path);
     for line in spec.doc.lines() {
-        let _ = writeln!(out, "  {}", line.trim());
+        let _ = writeln!(out, "{}", format!("  {}", line.trim()).trim_end());
     }
     let _ = writeln!(out, "parameters:");
     if spec.params.is_empty() {
@@ -120,6 +205,9 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
                 let _ = writeln!(out, "  {}: {} (required)", param.name, param.ty);
             }
         }
+    }
+    for line in operations_lines(&spec.operations) {
+        let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "nodes:");
     for node in &spec.nodes {

@@ -54,6 +54,7 @@ fn spec(name: &'static str, nodes: Vec<NodeSpec>) -> WorkflowSpec {
             parse: parse_u32,
         }],
         nodes,
+        operations: Default::default(),
     }
 }
 
@@ -70,7 +71,10 @@ fn cycles_in_hand_built_specs_are_errors_not_hangs() {
         cyclic.stages().unwrap_err().to_string(),
         "nodes `a`, `b` depend on each other in a cycle"
     );
-    assert!(matches!(Plan::build(&cyclic, &[]), Err(PlanError::Spec(_))));
+    assert!(matches!(
+        Plan::build(&cyclic, &[], &Default::default()),
+        Err(PlanError::Spec(_))
+    ));
     let dangling = spec("w", vec![node("a", Source::Node("ghost"), vec![])]);
     assert_eq!(
         dangling.stages().unwrap_err().to_string(),
@@ -103,12 +107,17 @@ fn validate_reports_every_registry_problem() {
 fn plan_errors_name_what_is_wrong() {
     let mut no_params = spec("w", vec![node("a", Source::Value(json!(3)), vec![])]);
     no_params.params.clear();
-    let error = Plan::build(&no_params, &[("seed".into(), "1".into())]).unwrap_err();
+    let error = Plan::build(
+        &no_params,
+        &[("seed".into(), "1".into())],
+        &Default::default(),
+    )
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "workflow `w` has no parameter `seed`; it takes no parameters"
     );
-    let plan = Plan::build(&no_params, &[]).unwrap();
+    let plan = Plan::build(&no_params, &[], &Default::default()).unwrap();
     assert_eq!(
         plan.nodes[0].inputs[0].from,
         crate::plan::InputSource::Value(json!(3))
@@ -138,7 +147,12 @@ fn plans_round_trip_through_json() {
             node("b", Source::Node("a"), vec!["a"]),
         ],
     );
-    let plan = Plan::build(&workflow, &[("seed".into(), "7".into())]).unwrap();
+    let plan = Plan::build(
+        &workflow,
+        &[("seed".into(), "7".into())],
+        &Default::default(),
+    )
+    .unwrap();
     let parsed: Plan = serde_json::from_str(&plan.to_json()).unwrap();
     assert_eq!(parsed, plan);
     assert_eq!(plan.edges.len(), 2);

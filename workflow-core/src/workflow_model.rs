@@ -34,6 +34,8 @@ pub struct WorkflowSpec {
     pub params: Vec<ParamSpec>,
     /// The nodes, in declaration order.
     pub nodes: Vec<NodeSpec>,
+    /// Schedule, overlap, pools, run timeout, failure policy and notifications.
+    pub operations: crate::operations::Operations,
 }
 
 /// One workflow parameter.

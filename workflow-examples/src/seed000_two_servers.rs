@@ -141,6 +141,12 @@ pub fn run_step2(
 
 workflow! {
     /// Step 1 on server A: land new data in object storage.
+    ///
+    /// Every 2.5 hours (8–10 runs a day), never overlapping a run still going, and a failed
+    /// attempt is retried at once.
+    #[schedule(every = "2h30m", catch_up = "latest")]
+    #[concurrency(overlap = "forbid")]
+    #[pool(name = "server-a", slots = 1)]
     pub step1(script: PathBuf = PathBuf::from("/home/ubuntu/step1.sh"), prefix: String = String::from("s3://etl-landing/step1")) {
         landed = run_step1(script, prefix);
     }
@@ -148,6 +154,12 @@ workflow! {
 
 workflow! {
     /// Step 2 on server B: load what step 1 landed into the SQL database.
+    ///
+    /// Never overlapping itself; a failure pauses the workflow until an administrator
+    /// resumes it, and e-mails them.
+    #[concurrency(overlap = "forbid")]
+    #[pool(name = "server-b", slots = 1)]
+    #[on_failure(pause, notify = "etl-admin@example.com")]
     pub step2(
         script: PathBuf = PathBuf::from("/home/ubuntu/step2.py"),
         landing: PathBuf = PathBuf::from("/mnt/etl-landing/step1"),

@@ -165,6 +165,14 @@ pub fn push_to_crm(activity: CustomerActivity, min_spend_usd_cents: i64) -> Load
 
 workflow! {
     /// Daily batch: OLTP, logs and rates joined into Redshift, DynamoDB and the CRM.
+    ///
+    /// At 02:00 UTC; days missed while the scheduler was down are made up, a week at most.
+    /// A failed source does not stop the loads that do not need it.
+    #[schedule(cron = "0 2 * * *", catch_up = "all", max_catch_up = 7)]
+    #[concurrency(overlap = "queue")]
+    #[pool(name = "redshift", slots = 2)]
+    #[timeout = "8h"]
+    #[on_failure(continue, notify = "data-oncall@example.com", webhook = "https://hooks.example.com/etl/daily-batch")]
     pub daily_batch(
         day: NaiveDate,
         replica_url: String = String::from("postgres://reader@oltp-replica/shop"),

@@ -117,6 +117,11 @@ pub fn archive_file(loaded: Loaded, archive_dir: PathBuf) -> Result<PathBuf, std
 
 workflow! {
     /// Chained jobs: stage a landed file, validate it, load it, archive it.
+    ///
+    /// Looks for work every 15 minutes; one chain at a time; a failed job stops the chain.
+    #[schedule(cron = "*/15 * * * *")]
+    #[concurrency(overlap = "forbid")]
+    #[on_failure(stop, notify = "scheduler-team@example.com")]
     pub chained_jobs(
         inbox: PathBuf = PathBuf::from("/data/inbox"),
         pattern: String = String::from("*.csv"),

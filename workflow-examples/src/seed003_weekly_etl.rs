@@ -81,6 +81,14 @@ pub fn load(
 
 workflow! {
     /// Weekly ETL: extract the week's export, clean it, load it.
+    ///
+    /// Saturdays at 08:15 local time; a run missed while the machine was off happens at the
+    /// next boot (systemd's `Persistent=true`); the team hears when it is done or failed.
+    #[schedule(cron = "15 8 * * SAT", timezone = "Europe/Prague", catch_up = "latest")]
+    #[concurrency(overlap = "forbid")]
+    #[timeout = "3h"]
+    #[on_failure(stop, notify = "etl-admin@example.com")]
+    #[on_success(notify = "data-team@example.com")]
     pub weekly_etl(
         week: NaiveDate,
         export_dir: PathBuf = PathBuf::from("/srv/etl/exports"),

@@ -153,6 +153,16 @@ pub fn publish_loaded_event(delivery: Delivery, topic: String) -> Delivery {
 
 workflow! {
     /// Daily warehouse ingest: OLTP, logs and partner APIs into the warehouse, partners and the broker.
+    ///
+    /// At 01:00 UTC, every missed day made up in order; heavy work limited by pool sizes.
+    #[schedule(cron = "0 1 * * *", catch_up = "all")]
+    #[concurrency(overlap = "queue")]
+    #[pool(name = "oltp-export", slots = 1)]
+    #[pool(name = "spark", slots = 4)]
+    #[pool(name = "warehouse", slots = 2)]
+    #[timeout = "20h"]
+    #[on_failure(stop, notify = ["data-oncall@example.com", "platform@example.com"], webhook = "https://hooks.example.com/etl/warehouse")]
+    #[on_success(webhook = "https://hooks.example.com/etl/warehouse")]
     pub warehouse_ingest(day: NaiveDate, region: Region = Region::Eu, full_refresh: bool = false) {
         snapshot = export_oltp(day, region);
         logs = collect_event_logs(day, region);

@@ -67,6 +67,9 @@ fn failure(arguments: &[&str], code: i32) -> String {
     stderr(&output)
 }
 
+/// The moment golden plans count their next runs from.
+const NOW: &str = "2026-11-21T00:00:00Z";
+
 const SEED_PLANS: &[(&str, &[&str])] = &[
     ("step1", &[]),
     ("step2", &[]),
@@ -89,7 +92,7 @@ const SEED_PLANS: &[(&str, &[&str])] = &[
 #[test]
 fn every_seed_workflow_has_a_golden_plan() {
     for (workflow, params) in SEED_PLANS {
-        let mut arguments = vec!["plan", workflow];
+        let mut arguments = vec!["plan", workflow, "--now", NOW];
         arguments.extend_from_slice(params);
         let json = success(&arguments);
         let plan: workflow_core::plan::Plan =
@@ -104,7 +107,14 @@ fn every_seed_workflow_has_a_golden_plan() {
 
 #[test]
 fn plans_are_byte_for_byte_deterministic() {
-    let arguments = ["plan", "warehouse_ingest", "-p", "day=2026-11-21"];
+    let arguments = [
+        "plan",
+        "warehouse_ingest",
+        "-p",
+        "day=2026-11-21",
+        "--now",
+        NOW,
+    ];
     let first = success(&arguments);
     for _ in 0..5 {
         assert_eq!(success(&arguments), first);
@@ -139,6 +149,45 @@ fn plan_resolves_typed_parameters() {
     assert_eq!(stages[2], ["facts"]);
     assert_eq!(stages[3], ["warehouse", "pushed"]);
     assert_eq!(stages[4], ["announced"]);
+}
+
+#[test]
+fn schedules_list_their_next_runs_from_now() {
+    let json = success(&[
+        "plan",
+        "step1",
+        "--now",
+        "2026-11-21T01:00:00+01:00",
+        "--next",
+        "3",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // Every 2h30m counted from the Unix epoch; `--now` may carry any offset.
+    assert_eq!(
+        plan["next_runs"],
+        serde_json::json!([
+            "2026-11-21T00:30:00Z",
+            "2026-11-21T03:00:00Z",
+            "2026-11-21T05:30:00Z"
+        ])
+    );
+    let json = success(&["plan", "step2", "--now", NOW]);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["next_runs"], serde_json::json!([]));
+    assert_eq!(plan["operations"]["on_failure"], "pause");
+    assert_eq!(
+        plan["operations"]["notify_failure"]["email"],
+        serde_json::json!(["etl-admin@example.com"])
+    );
+    let message = failure(&["plan", "step1", "--now", "tomorrow"], 2);
+    assert!(
+        message.starts_with("error: invalid value 'tomorrow' for '--now <TIME>'"),
+        "{message}"
+    );
+    assert!(
+        message.contains("write an RFC 3339 time such as 2026-11-21T00:00:00Z"),
+        "{message}"
+    );
 }
 
 #[test]

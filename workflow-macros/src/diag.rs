@@ -30,6 +30,13 @@ impl Diagnostics {
         }
     }
 
+    /// How many errors so far, to tell whether a step added any.
+    pub fn count(&self) -> usize {
+        self.errors
+            .as_ref()
+            .map_or(0, |errors| errors.clone().into_iter().count())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_none()
     }

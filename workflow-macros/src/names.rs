@@ -26,10 +26,10 @@ fn similarity(name: &str, candidate: &str) -> f64 {
     }
 }
 
-/// "; did you mean `x`?" or nothing.
+/// " (did you mean `x`?)" or nothing.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     suggest(name, candidates)
-        .map(|candidate| format!("; did you mean `{candidate}`?"))
+        .map(|candidate| format!(" (did you mean `{candidate}`?)"))
         .unwrap_or_default()
 }
 
@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(suggest("x", ["orders"]), None);
         assert_eq!(
             did_you_mean("retires", ["retries", "timeout"]),
-            "; did you mean `retries`?"
+            " (did you mean `retries`?)"
         );
     }
 

@@ -60,7 +60,7 @@ fn main() {
 
     let spec = everything::spec();
     assert_eq!(spec.doc, "Every construct at once.\n\nSecond paragraph.");
-    let plan = Plan::build(&spec, &[("day".into(), "2026-11-02".into()), ("mode".into(), "Full".into())]).unwrap();
+    let plan = Plan::build(&spec, &[("day".into(), "2026-11-02".into()), ("mode".into(), "Full".into())], &Default::default()).unwrap();
     assert_eq!(plan.stages, [vec!["orders"], vec!["total"], vec!["summary"], vec!["cleanup"]]);
     let total = plan.nodes.iter().find(|node| node.id == "total").unwrap();
     assert_eq!(total.inputs[2].from, InputSource::Value(serde_json::json!("orders")));

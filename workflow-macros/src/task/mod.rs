@@ -9,6 +9,8 @@ use proc_macro2::TokenStream;
 
 use crate::diag::Diagnostics;
 
+pub use parse::is_pool_name;
+
 /// The whole `#[task]` macro over `proc_macro2` tokens: never panics; errors become
 /// `compile_error!`s next to the re-emitted function.
 pub fn expand(attribute: TokenStream, item: TokenStream) -> TokenStream {

@@ -63,11 +63,7 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
             }
             "pool" => {
                 if let Some(pool) = string(&pair.value, &key, diagnostics) {
-                    if pool.is_empty()
-                        || pool.chars().any(|c| {
-                            !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-                        })
-                    {
+                    if !is_pool_name(&pool) {
                         diagnostics.error(value_span, format!("pool `{pool}` must be non-empty and use only letters, digits, `-`, `_` and `.`"));
                     } else {
                         options.pool = Some(pool);
@@ -148,6 +144,14 @@ pub fn list(keys: &[&str]) -> String {
         .join(", ")
 }
 
+/// Pool names travel into unit files, DAG files and manifests: plain characters only.
+pub fn is_pool_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
 pub fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
     matches!(chars.next(), Some(first) if first == '_' || first.is_ascii_alphabetic())
@@ -195,7 +199,7 @@ mod tests {
             name = "a b"
         ));
         assert_eq!(messages.len(), 4, "{messages:?}");
-        assert!(messages[0].contains("did you mean `retries`?"));
+        assert!(messages[0].contains("did you mean `retries`?)"));
         assert!(messages[1].starts_with("invalid duration `soon`"));
         assert!(messages[2].contains("takes a whole number"));
         assert!(messages[3].contains("must be an identifier"));

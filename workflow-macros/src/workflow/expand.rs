@@ -7,6 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Lit};
 
+use super::options::{Cadence, CatchUp, Notify, Options};
 use super::parse::{Argument, Workflow};
 use crate::names::{doc_text, relocate, token_text};
 
@@ -19,6 +20,7 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
         workflow,
         quote!(::std::vec::Vec::new()),
         quote!(::std::vec::Vec::new()),
+        quote!(::core::default::Default::default()),
     );
     quote! {
         #header
@@ -31,7 +33,7 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
     }
 }
 
-pub fn workflow(workflow: &Workflow) -> TokenStream {
+pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     let name = &workflow.name;
     let name_text = name.to_string();
     let header = header(workflow);
@@ -207,6 +209,7 @@ pub fn workflow(workflow: &Workflow) -> TokenStream {
         workflow,
         quote!(::std::vec![#(#param_specs),*]),
         quote!(::std::vec![#(#node_specs),*]),
+        operations(options),
     );
     let name_literal = name_text.as_str();
     quote! {
@@ -246,7 +249,12 @@ fn header(workflow: &Workflow) -> TokenStream {
     }
 }
 
-fn spec_value(workflow: &Workflow, params: TokenStream, nodes: TokenStream) -> TokenStream {
+fn spec_value(
+    workflow: &Workflow,
+    params: TokenStream,
+    nodes: TokenStream,
+    operations: TokenStream,
+) -> TokenStream {
     let name = workflow.name.to_string();
     let doc = doc_text(&workflow.attributes);
     quote! {
@@ -256,6 +264,82 @@ fn spec_value(workflow: &Workflow, params: TokenStream, nodes: TokenStream) -> T
             rust_path: ::core::concat!(::core::module_path!(), "::", #name),
             params: #params,
             nodes: #nodes,
+            operations: #operations,
+        }
+    }
+}
+
+/// The `Operations` value the options describe.
+fn operations(options: &Options) -> TokenStream {
+    let path = quote!(::workflow_core::operations);
+    let some = |value: TokenStream| quote!(::core::option::Option::Some(#value));
+    let none = quote!(::core::option::Option::None);
+    let schedule = match &options.schedule {
+        Some(schedule) => {
+            let when = match &schedule.cadence {
+                Cadence::Cron(expression) => {
+                    quote!(#path::Cadence::Cron(::std::string::String::from(#expression)))
+                }
+                Cadence::Every(interval) => {
+                    let seconds = interval.as_secs();
+                    quote!(#path::Cadence::EverySecs(#seconds))
+                }
+            };
+            let timezone = &schedule.timezone;
+            let catch_up = match schedule.catch_up {
+                CatchUp::Skip => quote!(#path::CatchUp::Skip),
+                CatchUp::Latest => quote!(#path::CatchUp::Latest),
+                CatchUp::All(max) => {
+                    let max = match max {
+                        Some(max) => some(quote!(#max)),
+                        None => none.clone(),
+                    };
+                    quote!(#path::CatchUp::All { max: #max })
+                }
+            };
+            some(
+                quote!(#path::Schedule { when: #when, timezone: ::std::string::String::from(#timezone), catch_up: #catch_up }),
+            )
+        }
+        None => none.clone(),
+    };
+    let overlap = match options.overlap.as_deref() {
+        Some("queue") => quote!(#path::Overlap::Queue),
+        Some("replace") => quote!(#path::Overlap::Replace),
+        _ => quote!(#path::Overlap::Forbid),
+    };
+    let pools = options.pools.iter().map(|(name, slots)| quote!(#path::Pool { name: ::std::string::String::from(#name), slots: #slots }));
+    let timeout = match options.timeout {
+        Some(timeout) => {
+            let seconds = timeout.as_secs();
+            some(quote!(#seconds))
+        }
+        None => none,
+    };
+    let on_failure = match options.on_failure.as_deref() {
+        Some("continue") => quote!(#path::FailureAction::Continue),
+        Some("pause") => quote!(#path::FailureAction::Pause),
+        _ => quote!(#path::FailureAction::Stop),
+    };
+    let notify = |notify: &Notify| {
+        let email = &notify.email;
+        let webhook = &notify.webhook;
+        quote!(#path::Notify {
+            email: ::std::vec![#(::std::string::String::from(#email)),*],
+            webhook: ::std::vec![#(::std::string::String::from(#webhook)),*],
+        })
+    };
+    let notify_failure = notify(&options.notify_failure);
+    let notify_success = notify(&options.notify_success);
+    quote! {
+        #path::Operations {
+            schedule: #schedule,
+            overlap: #overlap,
+            pools: ::std::vec![#(#pools),*],
+            timeout_secs: #timeout,
+            on_failure: #on_failure,
+            notify_failure: #notify_failure,
+            notify_success: #notify_success,
         }
     }
 }

@@ -10,8 +10,6 @@ use crate::MAX_INPUTS;
 use crate::diag::Diagnostics;
 use crate::names::did_you_mean;
 
-const ATTRIBUTES: &[&str] = &["doc"];
-
 /// A reference from one node to another: by an input or by `.after(...)`.
 struct Reference<'a> {
     from: usize,
@@ -24,21 +22,6 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
     let before = diagnostics.is_empty();
     let mut problems = Diagnostics::new();
     let name = &workflow.name;
-    for attribute in &workflow.attributes {
-        let path = attribute.path();
-        if !path.is_ident("doc") {
-            let key = crate::names::token_text(path);
-            problems.error(
-                syn::spanned::Spanned::span(path),
-                format!(
-                    "unknown workflow attribute `{key}`{}; workflows take {}",
-                    did_you_mean(&key, ATTRIBUTES.iter().copied()),
-                    "doc comments (`///`)"
-                ),
-            );
-        }
-    }
-
     let mut params: BTreeMap<String, &Ident> = BTreeMap::new();
     for param in &workflow.params {
         let key = param.name.to_string();
@@ -353,8 +336,8 @@ mod tests {
             [
                 "parameter `day` is declared twice in workflow `w`",
                 "node `orders` is declared twice in workflow `w`",
-                "workflow `w` has no parameter or node named `dya`; did you mean `day`?",
-                "workflow `w` has no parameter or node named `ordres`; did you mean `orders`?",
+                "workflow `w` has no parameter or node named `dya` (did you mean `day`?)",
+                "workflow `w` has no parameter or node named `ordres` (did you mean `orders`?)",
                 "`day` is a parameter; `.after(...)` takes node names",
             ]
         );

@@ -3,6 +3,7 @@
 
 mod expand;
 mod graph;
+mod options;
 mod parse;
 
 use proc_macro2::TokenStream;
@@ -16,9 +17,10 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let Some(workflow) = parse::workflow(input, &mut diagnostics) else {
         return diagnostics.to_compile_errors();
     };
+    let options = options::parse(&workflow.attributes, &mut diagnostics);
     let sound = graph::check(&workflow, &mut diagnostics) && diagnostics.is_empty();
     let mut output = if sound {
-        expand::workflow(&workflow)
+        expand::workflow(&workflow, &options)
     } else {
         expand::stub(&workflow)
     };

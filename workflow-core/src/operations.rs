@@ -1,0 +1,267 @@
+//! How a workflow is operated: its schedule, how runs may overlap, pools, run timeout, what
+//! happens on failure and who hears about it. Declared with attributes on `workflow!`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+/// When a workflow runs by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// What fires the schedule.
+    #[serde(flatten)]
+    pub when: Cadence,
+    /// The IANA time zone the cron expression is read in (`UTC` by default).
+    pub timezone: String,
+    /// What to do about fire times missed while nothing was running.
+    pub catch_up: CatchUp,
+}
+
+/// What fires a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    /// A cron expression: five fields (minute to weekday) or six (with seconds first).
+    Cron(String),
+    /// A fixed interval in seconds, counted from the Unix epoch so that every machine agrees.
+    EverySecs(u64),
+}
+
+/// What to do about fire times that passed while no run was started (machine down, paused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum CatchUp {
+    /// Forget them; wait for the next fire time.
+    Skip,
+    /// Run once for the latest missed fire time (systemd's `Persistent=true`).
+    Latest,
+    /// Run once per missed fire time, oldest first, at most `max` of them.
+    All {
+        /// The most missed runs to make up; `None` for all of them.
+        max: Option<u32>,
+    },
+}
+
+/// Whether a new run may start while another run of the same workflow is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    /// Never: the new run is refused.
+    #[default]
+    Forbid,
+    /// The new run waits until the active one ends.
+    Queue,
+    /// The active run is cancelled and the new one starts.
+    Replace,
+}
+
+/// A named pool of slots shared by tasks that declare it (`#[task(pool = "...")]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pool {
+    /// The pool's name.
+    pub name: String,
+    /// How many tasks of the pool may run at once.
+    pub slots: u32,
+}
+
+/// What a failed run does to the rest of the run and to the workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureAction {
+    /// Nodes that do not depend on the failed one go on; the run fails at its end.
+    Continue,
+    /// Running nodes finish, no new node starts, the run fails.
+    #[default]
+    Stop,
+    /// As `Stop`, and the workflow is paused: no run starts until someone resumes it.
+    Pause,
+}
+
+/// Who is told, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Notify {
+    /// E-mail addresses.
+    pub email: Vec<String>,
+    /// URLs that receive a JSON POST.
+    pub webhook: Vec<String>,
+}
+
+impl Notify {
+    /// Whether nobody is told.
+    pub fn is_empty(&self) -> bool {
+        self.email.is_empty() && self.webhook.is_empty()
+    }
+}
+
+/// The operational side of a workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Operations {
+    /// When it runs by itself, if it does.
+    pub schedule: Option<Schedule>,
+    /// How runs may overlap.
+    pub overlap: Overlap,
+    /// Pools the workflow's tasks use, with their sizes.
+    pub pools: Vec<Pool>,
+    /// How long a whole run may take, in seconds.
+    pub timeout_secs: Option<u64>,
+    /// What a failure does.
+    pub on_failure: FailureAction,
+    /// Who hears about a failure.
+    pub notify_failure: Notify,
+    /// Who hears about a success.
+    pub notify_success: Notify,
+}
+
+/// A schedule that cannot be evaluated (an expression built by hand and never checked).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("schedule `{expression}` cannot be evaluated: {reason}")]
+pub struct ScheduleError {
+    /// The cron expression or time zone.
+    pub expression: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Schedule {
+    /// The next `count` fire times strictly after `now`, in UTC.
+    ///
+    /// ```
+    /// use workflow_core::operations::{Cadence, CatchUp, Schedule};
+    /// use chrono::{TimeZone, Utc};
+    ///
+    /// let nightly = Schedule {
+    ///     when: Cadence::Cron("0 2 * * *".into()),
+    ///     timezone: "Europe/Prague".into(),
+    ///     catch_up: CatchUp::Skip,
+    /// };
+    /// let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
+    /// let next = nightly.next_fire_times(now, 2).unwrap();
+    /// assert_eq!(next[0].to_rfc3339(), "2026-11-22T01:00:00+00:00"); // 02:00 in Prague
+    /// ```
+    pub fn next_fire_times(
+        &self,
+        now: DateTime<Utc>,
+        count: usize,
+    ) -> Result<Vec<DateTime<Utc>>, ScheduleError> {
+        match &self.when {
+            Cadence::EverySecs(seconds) => {
+                let step = i64::try_from(*seconds).unwrap_or(i64::MAX).max(1);
+                let first = (now.timestamp().div_euclid(step) + 1).saturating_mul(step);
+                Ok((0..count as i64)
+                    .filter_map(|index| {
+                        Utc.timestamp_opt(first.saturating_add(index.saturating_mul(step)), 0)
+                            .single()
+                    })
+                    .collect())
+            }
+            Cadence::Cron(expression) => {
+                let error = |reason: String| ScheduleError {
+                    expression: expression.clone(),
+                    reason,
+                };
+                let zone: chrono_tz::Tz = self.timezone.parse().map_err(|_| ScheduleError {
+                    expression: self.timezone.clone(),
+                    reason: "unknown time zone".to_owned(),
+                })?;
+                let cron: croner::Cron = expression
+                    .parse()
+                    .map_err(|failure: croner::errors::CronError| error(failure.to_string()))?;
+                let mut times = Vec::with_capacity(count);
+                let mut after = now.with_timezone(&zone);
+                while times.len() < count {
+                    let next = cron
+                        .find_next_occurrence(&after, false)
+                        .map_err(|failure| error(failure.to_string()))?;
+                    times.push(next.with_timezone(&Utc));
+                    after = next;
+                }
+                Ok(times)
+            }
+        }
+    }
+
+    /// The cadence as written: the cron expression, or `every 2h30m`.
+    pub fn describe(&self) -> String {
+        match &self.when {
+            Cadence::Cron(expression) => expression.clone(),
+            Cadence::EverySecs(seconds) => format!(
+                "every {}",
+                crate::text::duration(Duration::from_secs(*seconds))
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn intervals_are_aligned_to_the_epoch() {
+        let schedule = Schedule {
+            when: Cadence::EverySecs(9_000),
+            timezone: "UTC".into(),
+            catch_up: CatchUp::Skip,
+        };
+        let times = schedule
+            .next_fire_times(at("2026-11-21T00:00:00Z"), 3)
+            .unwrap();
+        let text: Vec<String> = times.iter().map(|time| time.to_rfc3339()).collect();
+        assert_eq!(
+            text,
+            [
+                "2026-11-21T00:30:00+00:00",
+                "2026-11-21T03:00:00+00:00",
+                "2026-11-21T05:30:00+00:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn weekly_cron_in_a_time_zone_across_daylight_saving() {
+        // Saturdays 08:15 in Prague: UTC+1 in winter, UTC+2 in summer.
+        let schedule = Schedule {
+            when: Cadence::Cron("15 8 * * SAT".into()),
+            timezone: "Europe/Prague".into(),
+            catch_up: CatchUp::Latest,
+        };
+        let times = schedule
+            .next_fire_times(at("2027-03-20T00:00:00Z"), 2)
+            .unwrap();
+        assert_eq!(times[0], at("2027-03-20T07:15:00Z"));
+        assert_eq!(times[1], at("2027-03-27T07:15:00Z"));
+        let times = schedule
+            .next_fire_times(at("2027-03-27T07:15:00Z"), 1)
+            .unwrap();
+        assert_eq!(times[0], at("2027-04-03T06:15:00Z"));
+    }
+
+    #[test]
+    fn unevaluable_schedules_are_errors() {
+        let bad_zone = Schedule {
+            when: Cadence::Cron("0 2 * * *".into()),
+            timezone: "Mars/Olympus".into(),
+            catch_up: CatchUp::Skip,
+        };
+        assert_eq!(
+            bad_zone
+                .next_fire_times(Utc::now(), 1)
+                .unwrap_err()
+                .to_string(),
+            "schedule `Mars/Olympus` cannot be evaluated: unknown time zone"
+        );
+        let bad_cron = Schedule {
+            when: Cadence::Cron("61 * * * *".into()),
+            timezone: "UTC".into(),
+            catch_up: CatchUp::Skip,
+        };
+        assert!(bad_cron.next_fire_times(Utc::now(), 1).is_err());
+    }
+}

@@ -1,0 +1,645 @@
+//! The operational attributes of a workflow: schedule, concurrency, pools, run timeout, and what
+//! happens on failure and success. Each is checked here, at compile time, so that a bad cron
+//! expression or time zone stops the build instead of the scheduler.
+
+use std::time::Duration;
+
+use proc_macro2::Span;
+use syn::ext::IdentExt;
+use syn::parse::Parser;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, ExprLit, Ident, Lit, Meta, Token};
+
+/// One item of an attribute's list: `word` or `key = value`. Words may be keywords, so that
+/// `#[on_failure(continue)]` reads naturally.
+enum Item {
+    Word(Ident),
+    Pair(Ident, Expr),
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let key = Ident::parse_any(input)?;
+        if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Ok(Item::Pair(key, input.parse()?))
+        } else {
+            Ok(Item::Word(key))
+        }
+    }
+}
+
+impl Item {
+    fn span(&self) -> Span {
+        match self {
+            Item::Word(word) => word.span(),
+            Item::Pair(key, _) => key.span(),
+        }
+    }
+
+    fn is_key(&self, name: &str) -> bool {
+        matches!(self, Item::Pair(key, _) if key == name)
+    }
+}
+
+type Items = Punctuated<Item, Token![,]>;
+
+use crate::diag::Diagnostics;
+use crate::names::did_you_mean;
+
+pub const ATTRIBUTES: &[&str] = &[
+    "doc",
+    "schedule",
+    "concurrency",
+    "pool",
+    "timeout",
+    "on_failure",
+    "on_success",
+];
+const SCHEDULE_KEYS: &[&str] = &["cron", "every", "timezone", "catch_up", "max_catch_up"];
+const CATCH_UP: &[&str] = &["skip", "latest", "all"];
+const OVERLAP: &[&str] = &["forbid", "queue", "replace"];
+const FAILURE_ACTIONS: &[&str] = &["continue", "stop", "pause"];
+const NOTIFY_KEYS: &[&str] = &["notify", "webhook"];
+
+#[derive(Default)]
+pub struct Options {
+    pub schedule: Option<Schedule>,
+    pub overlap: Option<String>,
+    pub pools: Vec<(String, u32)>,
+    pub timeout: Option<Duration>,
+    pub on_failure: Option<String>,
+    pub notify_failure: Notify,
+    pub notify_success: Notify,
+}
+
+pub struct Schedule {
+    pub cadence: Cadence,
+    pub timezone: String,
+    pub catch_up: CatchUp,
+}
+
+pub enum Cadence {
+    Cron(String),
+    Every(Duration),
+}
+
+pub enum CatchUp {
+    Skip,
+    Latest,
+    All(Option<u32>),
+}
+
+#[derive(Default)]
+pub struct Notify {
+    pub email: Vec<String>,
+    pub webhook: Vec<String>,
+}
+
+/// Reads every attribute, reporting each problem; a bad attribute is left out of the options.
+pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options {
+    let mut options = Options::default();
+    let mut seen: Vec<String> = Vec::new();
+    for attribute in attributes {
+        let path = attribute.path();
+        let name = crate::names::token_text(path);
+        let span = path.span();
+        if name == "doc" {
+            continue;
+        }
+        if !ATTRIBUTES.contains(&name.as_str()) {
+            diagnostics.error(
+                span,
+                format!(
+                    "unknown workflow attribute `{name}`{}; workflows take {}",
+                    did_you_mean(&name, ATTRIBUTES.iter().copied()),
+                    list(ATTRIBUTES)
+                ),
+            );
+            continue;
+        }
+        if name != "pool" {
+            if seen.contains(&name) {
+                diagnostics.error(
+                    span,
+                    format!("`#[{name}]` is given twice; merge them into one"),
+                );
+                continue;
+            }
+            seen.push(name.clone());
+        }
+        if name == "timeout" {
+            match &attribute.meta {
+                Meta::NameValue(pair) => {
+                    if let Some((text, span)) =
+                        string(&pair.value, "timeout", "\"6h\"", diagnostics)
+                    {
+                        match crate::duration::parse(&text) {
+                            Ok(duration) if duration.is_zero() => {
+                                diagnostics.error(span, "a run timeout must be longer than zero")
+                            }
+                            Ok(duration) => options.timeout = Some(duration),
+                            Err(message) => diagnostics.error(span, message),
+                        }
+                    }
+                }
+                _ => diagnostics.error(span, "write the run timeout as `#[timeout = \"6h\"]`"),
+            }
+            continue;
+        }
+        let items = match &attribute.meta {
+            Meta::List(list) => match Items::parse_terminated.parse2(list.tokens.clone()) {
+                Ok(items) => items,
+                Err(error) => {
+                    diagnostics.push(error);
+                    continue;
+                }
+            },
+            _ => {
+                diagnostics.error(
+                    span,
+                    format!("`#[{name}]` takes a list: {}", example(&name)),
+                );
+                continue;
+            }
+        };
+        match name.as_str() {
+            "schedule" => options.schedule = schedule(span, &items, diagnostics),
+            "concurrency" => options.overlap = concurrency(&items, diagnostics),
+            "pool" => {
+                if let Some((pool, slots)) = pool(span, &items, diagnostics) {
+                    if options.pools.iter().any(|(known, _)| *known == pool) {
+                        diagnostics.error(span, format!("pool `{pool}` is declared twice"));
+                    } else {
+                        options.pools.push((pool, slots));
+                    }
+                }
+            }
+            "on_failure" => {
+                let (action, notify) = outcome(&items, true, diagnostics);
+                options.on_failure = action;
+                options.notify_failure = notify;
+            }
+            _ => options.notify_success = outcome(&items, false, diagnostics).1,
+        }
+    }
+    options
+}
+
+fn example(attribute: &str) -> &'static str {
+    match attribute {
+        "schedule" => "`#[schedule(cron = \"0 2 * * *\", timezone = \"Europe/Prague\")]`",
+        "concurrency" => "`#[concurrency(overlap = \"forbid\")]`",
+        "pool" => "`#[pool(name = \"server-a\", slots = 1)]`",
+        "on_failure" => "`#[on_failure(pause, notify = \"etl-admin@example.com\")]`",
+        _ => "`#[on_success(notify = \"team@example.com\")]`",
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `key = value` items of a list attribute, with unknown and repeated keys reported.
+fn pairs<'a>(
+    items: &'a Items,
+    keys: &[&str],
+    attribute: &str,
+    diagnostics: &mut Diagnostics,
+) -> Vec<(String, &'a Expr, Span)> {
+    let mut found: Vec<(String, &Expr, Span)> = Vec::new();
+    for item in items {
+        let Item::Pair(key, value) = item else {
+            diagnostics.error(
+                item.span(),
+                format!(
+                    "expected `key = value` in `#[{attribute}]`; its keys are {}",
+                    list(keys)
+                ),
+            );
+            continue;
+        };
+        let span = key.span();
+        let key = key.to_string();
+        if !keys.contains(&key.as_str()) {
+            diagnostics.error(
+                span,
+                format!(
+                    "unknown key `{key}` in `#[{attribute}]`{}; its keys are {}",
+                    did_you_mean(&key, keys.iter().copied()),
+                    list(keys)
+                ),
+            );
+        } else if found.iter().any(|(known, _, _)| *known == key) {
+            diagnostics.error(span, format!("`{key}` is given twice in `#[{attribute}]`"));
+        } else {
+            found.push((key, value, span));
+        }
+    }
+    found
+}
+
+fn string(
+    value: &Expr,
+    key: &str,
+    example: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<(String, Span)> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => Some((text.value(), text.span())),
+        other => {
+            diagnostics.error(
+                other.span(),
+                format!("`{key}` takes a string, e.g. `{key} = {example}`"),
+            );
+            None
+        }
+    }
+}
+
+fn count(value: &Expr, key: &str, diagnostics: &mut Diagnostics) -> Option<u32> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(number),
+            ..
+        }) => match number.base10_parse::<u32>() {
+            Ok(0) | Err(_) => {
+                diagnostics.error(
+                    number.span(),
+                    format!("`{key}` must be a whole number from 1 to 4294967295"),
+                );
+                None
+            }
+            Ok(number) => Some(number),
+        },
+        other => {
+            diagnostics.error(
+                other.span(),
+                format!("`{key}` takes a whole number, e.g. `{key} = 1`"),
+            );
+            None
+        }
+    }
+}
+
+/// One of `choices`, or an error naming them.
+fn choice(
+    value: &Expr,
+    key: &str,
+    choices: &[&str],
+    diagnostics: &mut Diagnostics,
+) -> Option<String> {
+    let (text, span) = string(value, key, &format!("\"{}\"", choices[0]), diagnostics)?;
+    if choices.contains(&text.as_str()) {
+        Some(text)
+    } else {
+        diagnostics.error(
+            span,
+            format!(
+                "`{key}` is one of {}, not `{text}`{}",
+                list(choices),
+                did_you_mean(&text, choices.iter().copied())
+            ),
+        );
+        None
+    }
+}
+
+fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<Schedule> {
+    let before = diagnostics.count();
+    let mut cadence = None;
+    let mut timezone = "UTC".to_owned();
+    let mut catch_up = None;
+    let mut max_catch_up = None;
+    for (key, value, key_span) in pairs(items, SCHEDULE_KEYS, "schedule", diagnostics) {
+        match key.as_str() {
+            "cron" | "every" if cadence.is_some() => {
+                diagnostics.error(
+                    key_span,
+                    "a schedule has either `cron` or `every`, not both",
+                );
+            }
+            "cron" => {
+                if let Some((expression, span)) =
+                    string(value, "cron", "\"0 2 * * *\"", diagnostics)
+                {
+                    match check_cron(&expression) {
+                        Ok(()) => cadence = Some(Cadence::Cron(expression)),
+                        Err(message) => diagnostics.error(span, message),
+                    }
+                }
+            }
+            "every" => {
+                if let Some((text, span)) = string(value, "every", "\"2h30m\"", diagnostics) {
+                    match crate::duration::parse(&text) {
+                        Ok(duration) if duration < Duration::from_secs(60) => diagnostics.error(span, "a schedule fires at most once a minute; use `every = \"1m\"` or longer"),
+                        Ok(duration) => cadence = Some(Cadence::Every(duration)),
+                        Err(message) => diagnostics.error(span, message),
+                    }
+                }
+            }
+            "timezone" => {
+                if let Some((zone, span)) =
+                    string(value, "timezone", "\"Europe/Prague\"", diagnostics)
+                {
+                    if zone.parse::<chrono_tz::Tz>().is_ok() {
+                        timezone = zone;
+                    } else {
+                        let names = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name());
+                        diagnostics.error(span, format!("unknown time zone `{zone}`{}; use an IANA name such as `Europe/Prague` or `UTC`", did_you_mean(&zone, names)));
+                    }
+                }
+            }
+            "catch_up" => {
+                catch_up =
+                    choice(value, "catch_up", CATCH_UP, diagnostics).map(|mode| (mode, key_span))
+            }
+            _ => {
+                max_catch_up = count(value, "max_catch_up", diagnostics).map(|max| (max, key_span))
+            }
+        }
+    }
+    if cadence.is_none() && diagnostics.count() == before {
+        diagnostics.error(span, "a schedule needs `cron = \"...\"` or `every = \"...\"`, e.g. `#[schedule(cron = \"0 2 * * *\")]`");
+    }
+    if let Some((_, max_span)) = max_catch_up
+        && !matches!(&catch_up, Some((mode, _)) if mode == "all")
+    {
+        diagnostics.error(max_span, "`max_catch_up` goes with `catch_up = \"all\"`");
+    }
+    let catch_up = match catch_up.as_ref().map(|(mode, _)| mode.as_str()) {
+        Some("latest") => CatchUp::Latest,
+        Some("all") => CatchUp::All(max_catch_up.map(|(max, _)| max)),
+        _ => CatchUp::Skip,
+    };
+    if diagnostics.count() != before {
+        return None;
+    }
+    Some(Schedule {
+        cadence: cadence?,
+        timezone,
+        catch_up,
+    })
+}
+
+/// A cron expression croner accepts and that fires at least once in the next ten years.
+fn check_cron(expression: &str) -> Result<(), String> {
+    let cron: croner::Cron = expression.parse().map_err(|error: croner::errors::CronError| {
+        format!("invalid cron expression `{expression}`: {}; write five fields (minute hour day-of-month month day-of-week), e.g. `0 2 * * *`", error.to_string().trim_end_matches('.'))
+    })?;
+    let start =
+        chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default();
+    match cron.find_next_occurrence(&start, false) {
+        Ok(next) if next.signed_duration_since(start).num_days() < 3_660 => Ok(()),
+        _ => Err(format!(
+            "cron expression `{expression}` never fires (no date matches it)"
+        )),
+    }
+}
+
+fn concurrency(items: &Items, diagnostics: &mut Diagnostics) -> Option<String> {
+    let mut overlap = None;
+    for (_, value, _) in pairs(items, &["overlap"], "concurrency", diagnostics) {
+        overlap = choice(value, "overlap", OVERLAP, diagnostics);
+    }
+    overlap
+}
+
+fn pool(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(String, u32)> {
+    let mut name = None;
+    let mut slots = None;
+    for (key, value, _) in pairs(items, &["name", "slots"], "pool", diagnostics) {
+        if key == "name" {
+            if let Some((pool, span)) = string(value, "name", "\"server-a\"", diagnostics) {
+                if crate::task::is_pool_name(&pool) {
+                    name = Some(pool);
+                } else {
+                    diagnostics.error(span, format!("pool `{pool}` must be non-empty and use only letters, digits, `-`, `_` and `.`"));
+                }
+            }
+        } else {
+            slots = count(value, "slots", diagnostics);
+        }
+    }
+    match (name, slots) {
+        (Some(name), Some(slots)) => Some((name, slots)),
+        (None, _) if !items.iter().any(|item| item.is_key("name")) => {
+            diagnostics.error(
+                span,
+                "a pool needs a name and a size: `#[pool(name = \"server-a\", slots = 1)]`",
+            );
+            None
+        }
+        (Some(_), None) if !items.iter().any(|item| item.is_key("slots")) => {
+            diagnostics.error(
+                span,
+                "a pool needs a size: `#[pool(name = \"server-a\", slots = 1)]`",
+            );
+            None
+        }
+        _ => None,
+    }
+}
+
+/// `#[on_failure(pause, notify = ..., webhook = ...)]` or `#[on_success(notify = ...)]`.
+fn outcome(
+    items: &Items,
+    failure: bool,
+    diagnostics: &mut Diagnostics,
+) -> (Option<String>, Notify) {
+    let attribute = if failure { "on_failure" } else { "on_success" };
+    let mut action = None;
+    let mut rest = Items::new();
+    for item in items {
+        match item {
+            Item::Word(path) if failure => {
+                let word = path.to_string();
+                if !FAILURE_ACTIONS.contains(&word.as_str()) {
+                    diagnostics.error(
+                        path.span(),
+                        format!(
+                            "unknown failure action `{word}`{}; it is one of {}",
+                            did_you_mean(&word, FAILURE_ACTIONS.iter().copied()),
+                            list(FAILURE_ACTIONS)
+                        ),
+                    );
+                } else if action.is_some() {
+                    diagnostics.error(
+                        path.span(),
+                        "a failure has one action: `continue`, `stop` or `pause`",
+                    );
+                } else {
+                    action = Some(word);
+                }
+            }
+            Item::Word(word) => rest.push(Item::Word(word.clone())),
+            Item::Pair(key, value) => rest.push(Item::Pair(key.clone(), value.clone())),
+        }
+    }
+    let mut notify = Notify::default();
+    for (key, value, _) in pairs(&rest, NOTIFY_KEYS, attribute, diagnostics) {
+        for (text, span) in strings(value, &key, diagnostics) {
+            let problem = if key == "notify" {
+                email_problem(&text)
+            } else {
+                url_problem(&text)
+            };
+            match problem {
+                Some(problem) => diagnostics.error(span, problem),
+                None if key == "notify" => notify.email.push(text),
+                None => notify.webhook.push(text),
+            }
+        }
+    }
+    (action, notify)
+}
+
+/// A string or an array of strings.
+fn strings(value: &Expr, key: &str, diagnostics: &mut Diagnostics) -> Vec<(String, Span)> {
+    let example = if key == "notify" {
+        "\"etl-admin@example.com\""
+    } else {
+        "\"https://hooks.example.com/etl\""
+    };
+    match value {
+        Expr::Array(array) => array
+            .elems
+            .iter()
+            .filter_map(|element| string(element, key, example, diagnostics))
+            .collect(),
+        other => string(other, key, example, diagnostics)
+            .into_iter()
+            .collect(),
+    }
+}
+
+fn email_problem(address: &str) -> Option<String> {
+    let valid = match address.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !address
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        }
+        None => false,
+    };
+    (!valid)
+        .then(|| format!("`{address}` is not an e-mail address such as `etl-admin@example.com`"))
+}
+
+fn url_problem(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let valid = rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !url.chars().any(char::is_whitespace)
+    });
+    (!valid)
+        .then(|| format!("`{url}` is not an http(s) URL such as `https://hooks.example.com/etl`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(workflow: proc_macro2::TokenStream) -> Vec<String> {
+        let item: syn::ItemStruct = syn::parse2(quote::quote!(#workflow struct W;)).unwrap();
+        let mut diagnostics = Diagnostics::new();
+        parse(&item.attrs, &mut diagnostics);
+        diagnostics.messages()
+    }
+
+    #[test]
+    fn a_complete_set_of_options_passes() {
+        let item: syn::ItemStruct = syn::parse_quote! {
+            #[schedule(cron = "15 8 * * SAT", timezone = "Europe/Prague", catch_up = "all", max_catch_up = 3)]
+            #[concurrency(overlap = "queue")]
+            #[pool(name = "server-a", slots = 1)]
+            #[pool(name = "server-b", slots = 2)]
+            #[timeout = "6h"]
+            #[on_failure(pause, notify = ["a@example.com", "b@example.org"], webhook = "https://hooks.example.com/x")]
+            #[on_success(notify = "team@example.com")]
+            struct W;
+        };
+        let mut diagnostics = Diagnostics::new();
+        let options = parse(&item.attrs, &mut diagnostics);
+        assert!(diagnostics.is_empty(), "{:?}", diagnostics.messages());
+        let schedule = options.schedule.unwrap();
+        assert!(matches!(schedule.cadence, Cadence::Cron(ref cron) if cron == "15 8 * * SAT"));
+        assert!(matches!(schedule.catch_up, CatchUp::All(Some(3))));
+        assert_eq!(
+            options.pools,
+            [("server-a".to_owned(), 1), ("server-b".to_owned(), 2)]
+        );
+        assert_eq!(options.on_failure.as_deref(), Some("pause"));
+        assert_eq!(options.notify_failure.email.len(), 2);
+        assert_eq!(options.notify_success.email, ["team@example.com"]);
+        assert_eq!(options.timeout, Some(Duration::from_secs(21_600)));
+    }
+
+    #[test]
+    fn schedule_problems() {
+        assert_eq!(
+            messages(quote::quote!(#[schedule(cron = "0 2 30 2 *")])),
+            ["cron expression `0 2 30 2 *` never fires (no date matches it)"]
+        );
+        assert!(
+            messages(quote::quote!(#[schedule(cron = "0 25 * * *")]))[0]
+                .starts_with("invalid cron expression `0 25 * * *`")
+        );
+        assert_eq!(
+            messages(quote::quote!(#[schedule(timezone = "UTC")])),
+            [
+                "a schedule needs `cron = \"...\"` or `every = \"...\"`, e.g. `#[schedule(cron = \"0 2 * * *\")]`"
+            ]
+        );
+        assert_eq!(
+            messages(quote::quote!(#[schedule(cron = "0 2 * * *", every = "1h")])),
+            ["a schedule has either `cron` or `every`, not both"]
+        );
+        assert_eq!(
+            messages(quote::quote!(#[schedule(every = "1h", timezone = "Europe/Pargue")])),
+            [
+                "unknown time zone `Europe/Pargue` (did you mean `Europe/Prague`?); use an IANA name such as `Europe/Prague` or `UTC`"
+            ]
+        );
+        assert_eq!(
+            messages(quote::quote!(#[schedule(every = "1h", max_catch_up = 2)])),
+            ["`max_catch_up` goes with `catch_up = \"all\"`"]
+        );
+    }
+
+    #[test]
+    fn notification_and_policy_problems() {
+        assert_eq!(
+            messages(quote::quote!(#[on_failure(pasue, notify = "admin", webhook = "ftp://x")])),
+            [
+                "unknown failure action `pasue` (did you mean `pause`?); it is one of `continue`, `stop`, `pause`",
+                "`admin` is not an e-mail address such as `etl-admin@example.com`",
+                "`ftp://x` is not an http(s) URL such as `https://hooks.example.com/etl`",
+            ]
+        );
+        assert_eq!(
+            messages(quote::quote!(#[concurrency(overlap = "never")])),
+            ["`overlap` is one of `forbid`, `queue`, `replace`, not `never`"]
+        );
+        assert_eq!(
+            messages(quote::quote!(#[shedule(cron = "x")]))[0],
+            "unknown workflow attribute `shedule` (did you mean `schedule`?); workflows take `doc`, `schedule`, `concurrency`, `pool`, `timeout`, `on_failure`, `on_success`"
+        );
+    }
+}
