@@ -53,7 +53,9 @@ mod tests;
 mod text;
 mod workflow_model;
 
-pub use task_model::{Data, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskPolicy, TaskSpec};
+pub use task_model::{
+    Backoff, Data, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskPolicy, TaskSpec,
+};
 pub use workflow_macros::{task, workflow};
 pub use workflow_model::{
     Edge, EdgeKind, NodeSpec, ParamSpec, Source, SpecError, Workflow, WorkflowSpec,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::operations::{Operations, ScheduleError};
+use crate::{Backoff, TaskPolicy};
 
 use crate::text::{backticked, did_you_mean};
 use crate::workflow_model::{Edge, SpecError, WorkflowSpec};
@@ -135,17 +136,74 @@ pub enum InputSource {
     Value(Value),
 }
 
-/// A node's retry, timeout and placement policy.
+/// A node's retry, timeout, placement and resource policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Retries after a failed attempt.
     pub retries: u32,
-    /// Seconds between attempts.
+    /// Seconds before the first retry; `None` retries at once.
     pub retry_delay_secs: Option<u64>,
+    /// How the wait grows from one retry to the next.
+    pub backoff: Backoff,
+    /// The longest wait between attempts, in seconds, for exponential backoff.
+    pub max_retry_delay_secs: Option<u64>,
     /// Seconds one attempt may take.
     pub timeout_secs: Option<u64>,
     /// Pool the node runs in.
     pub pool: Option<String>,
+    /// CPU the node needs, in thousandths of a core.
+    pub cpu_millis: Option<u32>,
+    /// Memory the node needs, in bytes.
+    pub memory_bytes: Option<u64>,
+}
+
+impl From<&TaskPolicy> for Policy {
+    fn from(policy: &TaskPolicy) -> Self {
+        Policy {
+            retries: policy.retries,
+            retry_delay_secs: policy.retry_delay.map(|delay| delay.as_secs()),
+            backoff: policy.backoff,
+            max_retry_delay_secs: policy.max_retry_delay.map(|delay| delay.as_secs()),
+            timeout_secs: policy.timeout.map(|timeout| timeout.as_secs()),
+            pool: policy.pool.map(str::to_owned),
+            cpu_millis: policy.cpu_millis,
+            memory_bytes: policy.memory_bytes,
+        }
+    }
+}
+
+impl Policy {
+    /// How long to wait before retry number `retry` (1 for the first retry), or `None` when
+    /// the policy allows no such retry.
+    ///
+    /// ```
+    /// use workflow_core::Backoff;
+    /// use workflow_core::plan::Policy;
+    ///
+    /// let policy = Policy {
+    ///     retries: 5, retry_delay_secs: Some(30), backoff: Backoff::Exponential,
+    ///     max_retry_delay_secs: Some(100), timeout_secs: None, pool: None,
+    ///     cpu_millis: None, memory_bytes: None,
+    /// };
+    /// let waits: Vec<u64> = (1..=6).filter_map(|retry| policy.delay_before_retry(retry)).collect();
+    /// assert_eq!(waits, [30, 60, 100, 100, 100]);
+    /// ```
+    pub fn delay_before_retry(&self, retry: u32) -> Option<u64> {
+        if retry == 0 || retry > self.retries {
+            return None;
+        }
+        let base = self.retry_delay_secs.unwrap_or(0);
+        let delay = match self.backoff {
+            Backoff::Fixed => base,
+            Backoff::Exponential => {
+                base.saturating_mul(1u64.checked_shl(retry - 1).unwrap_or(u64::MAX))
+            }
+        };
+        Some(match self.max_retry_delay_secs {
+            Some(cap) => delay.min(cap),
+            None => delay,
+        })
+    }
 }
 
 /// Why a plan could not be made.
@@ -322,7 +380,6 @@ impl Plan {
                         },
                     })
                     .collect();
-                let policy = &node.task.policy;
                 nodes.push(PlanNode {
                     id: node.name.to_owned(),
                     task: node.task.name.to_owned(),
@@ -330,12 +387,7 @@ impl Plan {
                     description: node.task.description.to_owned(),
                     inputs,
                     output: node.task.output.to_owned(),
-                    policy: Policy {
-                        retries: policy.retries,
-                        retry_delay_secs: policy.retry_delay.map(|delay| delay.as_secs()),
-                        timeout_secs: policy.timeout.map(|timeout| timeout.as_secs()),
-                        pool: policy.pool.map(str::to_owned),
-                    },
+                    policy: Policy::from(&node.task.policy),
                     after: node.after.iter().map(|name| (*name).to_owned()).collect(),
                     stage,
                 });

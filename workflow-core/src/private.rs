@@ -220,8 +220,12 @@ mod tests {
         policy: TaskPolicy {
             retries: 0,
             retry_delay: None,
+            backoff: crate::Backoff::Fixed,
+            max_retry_delay: None,
             timeout: None,
             pool: None,
+            cpu_millis: None,
+            memory_bytes: None,
         },
     };
 

@@ -2,8 +2,9 @@
 
 use std::fmt::Write as _;
 
+use crate::Backoff;
 use crate::operations::{CatchUp, FailureAction, Notify, Operations, Overlap};
-use crate::plan::{InputSource, Plan, PlanNode, ValueSource};
+use crate::plan::{InputSource, Plan, PlanNode, Policy, ValueSource};
 use crate::workflow_model::{EdgeKind, Source, WorkflowSpec};
 
 /// The plan as text: parameters, then each stage's nodes with their inputs and policies.
@@ -77,39 +78,57 @@ fn node_line(node: &PlanNode) -> String {
     if !node.after.is_empty() {
         let _ = write!(line, ", after {}", node.after.join(", "));
     }
-    let policy = policy_text(
-        node.policy.retries,
-        node.policy.retry_delay_secs,
-        node.policy.timeout_secs,
-        node.policy.pool.as_deref(),
-    );
+    let policy = policy_text(&node.policy);
     if !policy.is_empty() {
         let _ = write!(line, "  [{policy}]");
     }
     line
 }
 
-fn policy_text(
-    retries: u32,
-    delay: Option<u64>,
-    timeout: Option<u64>,
-    pool: Option<&str>,
-) -> String {
+fn policy_text(policy: &Policy) -> String {
     let seconds = |value: u64| crate::text::duration(std::time::Duration::from_secs(value));
     let mut parts = Vec::new();
-    if retries > 0 {
-        parts.push(match delay {
-            Some(delay) => format!("retries {retries} after {}", seconds(delay)),
-            None => format!("retries {retries}"),
-        });
+    if policy.retries > 0 {
+        let mut retries = match policy.retry_delay_secs {
+            Some(delay) => format!("retries {} after {}", policy.retries, seconds(delay)),
+            None => format!("retries {} at once", policy.retries),
+        };
+        if policy.backoff == Backoff::Exponential {
+            retries.push_str(", doubling");
+            if let Some(cap) = policy.max_retry_delay_secs {
+                retries.push_str(&format!(" up to {}", seconds(cap)));
+            }
+        }
+        parts.push(retries);
     }
-    if let Some(timeout) = timeout {
+    if let Some(timeout) = policy.timeout_secs {
         parts.push(format!("timeout {}", seconds(timeout)));
     }
-    if let Some(pool) = pool {
+    if let Some(pool) = &policy.pool {
         parts.push(format!("pool {pool}"));
     }
+    if let Some(cpu) = policy.cpu_millis {
+        parts.push(format!("cpu {}", f64::from(cpu) / 1000.0));
+    }
+    if let Some(memory) = policy.memory_bytes {
+        parts.push(format!("memory {}", bytes_text(memory)));
+    }
     parts.join(", ")
+}
+
+/// Bytes in the largest binary unit that divides them: `4GiB`, `512MiB`, `1000B`.
+fn bytes_text(bytes: u64) -> String {
+    for (unit, size) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{}{unit}", bytes / size);
+        }
+    }
+    format!("{bytes}B")
 }
 
 /// The operational settings, one line each: schedule, runs, pools, failure and success.
@@ -236,13 +255,7 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
         if !node.after.is_empty() {
             let _ = writeln!(out, "    after {}", node.after.join(", "));
         }
-        let policy = &task.policy;
-        let policy = policy_text(
-            policy.retries,
-            policy.retry_delay.map(|delay| delay.as_secs()),
-            policy.timeout.map(|timeout| timeout.as_secs()),
-            policy.pool,
-        );
+        let policy = policy_text(&Policy::from(&task.policy));
         if !policy.is_empty() {
             let _ = writeln!(out, "    policy: {policy}");
         }

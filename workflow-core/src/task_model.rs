@@ -87,12 +87,31 @@ pub struct InputSpec {
 pub struct TaskPolicy {
     /// How many times a failed attempt is retried (0: never).
     pub retries: u32,
-    /// How long to wait before a retry.
+    /// How long to wait before the first retry (`None`: retry at once).
     pub retry_delay: Option<Duration>,
+    /// How the wait grows from one retry to the next.
+    pub backoff: Backoff,
+    /// The longest wait between two attempts, for exponential backoff.
+    pub max_retry_delay: Option<Duration>,
     /// How long one attempt may take before it is stopped.
     pub timeout: Option<Duration>,
     /// The pool (machine or slot group) the task runs in.
     pub pool: Option<&'static str>,
+    /// CPU the task needs, in thousandths of a core.
+    pub cpu_millis: Option<u32>,
+    /// Memory the task needs, in bytes.
+    pub memory_bytes: Option<u64>,
+}
+
+/// How the wait before a retry grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backoff {
+    /// The same wait before every retry.
+    #[default]
+    Fixed,
+    /// The wait doubles after each retry, up to the task's `max_retry_delay`.
+    Exponential,
 }
 
 /// The error a task reports.

@@ -85,7 +85,13 @@ fn run_script(program: &str, arguments: &[&str]) -> Result<String, ScriptError> 
 }
 
 /// Run `step1.sh` on server A; it prints the keys of the objects it wrote.
-#[task(pool = "server-a", retries = 3, timeout = "5h")]
+#[task(
+    pool = "server-a",
+    retries = 3,
+    timeout = "5h",
+    cpu = 8,
+    memory = "28GiB"
+)]
 pub fn run_step1(script: PathBuf, prefix: String) -> Result<LandedBatch, ScriptError> {
     let program = script.to_string_lossy().into_owned();
     let stdout = run_script(&program, &["--prefix", &prefix])?;
@@ -123,7 +129,7 @@ pub fn find_new_data(landing: PathBuf, state_file: PathBuf) -> Result<Vec<String
 }
 
 /// Run `step2.py` on server B over the new objects; failures need a person, so no retries.
-#[task(pool = "server-b", timeout = "12h")]
+#[task(pool = "server-b", timeout = "12h", cpu = 8, memory = "28GiB")]
 pub fn run_step2(
     script: PathBuf,
     objects: Vec<String>,

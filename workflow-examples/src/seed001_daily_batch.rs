@@ -94,7 +94,13 @@ pub fn extract_page_views(day: NaiveDate, bucket: String) -> PageViews {
 }
 
 /// Fetch the day's exchange rates from a third-party API.
-#[task(retries = 5, retry_delay = "2m", timeout = "10m")]
+#[task(
+    retries = 6,
+    retry_delay = "30s",
+    backoff = "exponential",
+    max_retry_delay = "10m",
+    timeout = "10m"
+)]
 pub fn fetch_exchange_rates(day: NaiveDate) -> ExchangeRates {
     let _ = day;
     ExchangeRates(BTreeMap::from([("USD".to_owned(), 1.0)]))

@@ -88,13 +88,19 @@ pub fn collect_event_logs(day: NaiveDate, region: Region) -> EventLogs {
 }
 
 /// Fetch partner feeds from third-party APIs into object storage.
-#[task(retries = 5, retry_delay = "2m", timeout = "1h")]
+#[task(
+    retries = 5,
+    retry_delay = "1m",
+    backoff = "exponential",
+    max_retry_delay = "15m",
+    timeout = "1h"
+)]
 pub fn fetch_partner_feeds(day: NaiveDate) -> PartnerFeeds {
     PartnerFeeds(manifest(format!("s3://lake/partners/{day}"), 12))
 }
 
 /// Build sessions from raw events (a distributed job over the log partitions).
-#[task(timeout = "6h", pool = "spark")]
+#[task(timeout = "6h", pool = "spark", cpu = 16, memory = "64GiB")]
 pub fn build_sessions(logs: EventLogs) -> Result<Sessions, TaskError> {
     if logs.0.files == 0 {
         return Err(TaskError::new(format!(
@@ -109,7 +115,7 @@ pub fn build_sessions(logs: EventLogs) -> Result<Sessions, TaskError> {
 }
 
 /// Join the snapshot, sessions and partner feeds into the daily fact table.
-#[task(timeout = "6h", pool = "spark")]
+#[task(timeout = "6h", pool = "spark", cpu = 32, memory = "128GiB")]
 pub fn model_daily_facts(
     snapshot: OltpSnapshot,
     sessions: Sessions,

@@ -42,6 +42,18 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
         None => quote!(::core::option::Option::None),
     };
     let retry_delay = duration(options.retry_delay);
+    let max_retry_delay = duration(options.max_retry_delay);
+    let backoff = if options.exponential {
+        quote!(::workflow_core::Backoff::Exponential)
+    } else {
+        quote!(::workflow_core::Backoff::Fixed)
+    };
+    let optional = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let cpu_millis = optional(options.cpu_millis.map(|cpu| quote!(#cpu)));
+    let memory_bytes = optional(options.memory_bytes.map(|bytes| quote!(#bytes)));
     let timeout = duration(options.timeout);
     let pool = match &options.pool {
         Some(pool) => quote!(::core::option::Option::Some(#pool)),
@@ -76,6 +88,10 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
                     policy: ::workflow_core::TaskPolicy {
                         retries: #retries,
                         retry_delay: #retry_delay,
+                        backoff: #backoff,
+                        max_retry_delay: #max_retry_delay,
+                        cpu_millis: #cpu_millis,
+                        memory_bytes: #memory_bytes,
                         timeout: #timeout,
                         pool: #pool,
                     },

@@ -10,15 +10,29 @@ use syn::{Expr, ExprLit, Lit, MetaNameValue, Token};
 use crate::diag::Diagnostics;
 use crate::names::did_you_mean;
 
-pub const KEYS: &[&str] = &["name", "retries", "retry_delay", "timeout", "pool"];
+pub const KEYS: &[&str] = &[
+    "name",
+    "retries",
+    "retry_delay",
+    "backoff",
+    "max_retry_delay",
+    "timeout",
+    "pool",
+    "cpu",
+    "memory",
+];
 
 #[derive(Default)]
 pub struct Options {
     pub name: Option<String>,
     pub retries: u32,
     pub retry_delay: Option<Duration>,
+    pub exponential: bool,
+    pub max_retry_delay: Option<Duration>,
     pub timeout: Option<Duration>,
     pub pool: Option<String>,
+    pub cpu_millis: Option<u32>,
+    pub memory_bytes: Option<u64>,
 }
 
 /// Reads every option it can, reporting each bad one; a bad option keeps its default so that
@@ -35,7 +49,8 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
             return options;
         }
     };
-    let mut seen: Vec<String> = Vec::new();
+    // Each option given, with the span of its key.
+    let mut given: Vec<(String, Span)> = Vec::new();
     for pair in pairs {
         let key_span = syn::spanned::Spanned::span(&pair.path);
         let Some(key) = pair.path.get_ident().map(ToString::to_string) else {
@@ -45,11 +60,11 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
             );
             continue;
         };
-        if seen.contains(&key) {
+        if given.iter().any(|(known, _)| *known == key) {
             diagnostics.error(key_span, format!("task option `{key}` is given twice"));
             continue;
         }
-        seen.push(key.clone());
+        given.push((key.clone(), key_span));
         let value_span = syn::spanned::Spanned::span(&pair.value);
         match key.as_str() {
             "name" => {
@@ -86,14 +101,62 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
                     "`retries` takes a whole number, e.g. `retries = 3`",
                 ),
             },
-            "retry_delay" | "timeout" => {
+            "retry_delay" | "timeout" | "max_retry_delay" => {
                 if let Some(text) = string(&pair.value, &key, diagnostics) {
                     match crate::duration::parse(&text) {
-                        Ok(duration) if key == "timeout" && duration.is_zero() => {
-                            diagnostics.error(value_span, "`timeout` must be longer than zero")
-                        }
+                        Ok(duration) if key != "retry_delay" && duration.is_zero() => diagnostics
+                            .error(value_span, format!("`{key}` must be longer than zero")),
                         Ok(duration) if key == "timeout" => options.timeout = Some(duration),
+                        Ok(duration) if key == "max_retry_delay" => {
+                            options.max_retry_delay = Some(duration)
+                        }
                         Ok(duration) => options.retry_delay = Some(duration),
+                        Err(message) => diagnostics.error(value_span, message),
+                    }
+                }
+            }
+            "backoff" => {
+                if let Some(text) = string(&pair.value, &key, diagnostics) {
+                    match text.as_str() {
+                        "fixed" => options.exponential = false,
+                        "exponential" => options.exponential = true,
+                        other => diagnostics.error(
+                            value_span,
+                            format!("`backoff` is `fixed` or `exponential`, not `{other}`"),
+                        ),
+                    }
+                }
+            }
+            "cpu" => match &pair.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(cores),
+                    ..
+                }) => match cores.base10_parse::<u32>() {
+                    Ok(cores) if cores > 0 && cores <= 4_096 => {
+                        options.cpu_millis = Some(cores * 1_000)
+                    }
+                    _ => diagnostics
+                        .error(value_span, "`cpu` is a number of cores from 0.001 to 4096"),
+                },
+                Expr::Lit(ExprLit {
+                    lit: Lit::Float(cores),
+                    ..
+                }) => match cores.base10_parse::<f64>() {
+                    Ok(cores) if cores >= 0.001 && cores <= 4_096.0 => {
+                        options.cpu_millis = Some((cores * 1_000.0).round() as u32)
+                    }
+                    _ => diagnostics
+                        .error(value_span, "`cpu` is a number of cores from 0.001 to 4096"),
+                },
+                _ => diagnostics.error(
+                    value_span,
+                    "`cpu` takes a number of cores, e.g. `cpu = 2` or `cpu = 0.5`",
+                ),
+            },
+            "memory" => {
+                if let Some(text) = string(&pair.value, &key, diagnostics) {
+                    match memory(&text) {
+                        Ok(bytes) => options.memory_bytes = Some(bytes),
                         Err(message) => diagnostics.error(value_span, message),
                     }
                 }
@@ -108,7 +171,78 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
             ),
         }
     }
+    // Options that only matter together with others.
+    let span_of = |key: &str| {
+        given
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, span)| *span)
+    };
+    if span_of("retries").is_none() {
+        for key in ["retry_delay", "backoff", "max_retry_delay"] {
+            if let Some(span) = span_of(key) {
+                diagnostics.error(
+                    span,
+                    format!("`{key}` has no effect without `retries`; add e.g. `retries = 3`"),
+                );
+            }
+        }
+    }
+    if let (Some(cap), Some(span)) = (options.max_retry_delay, span_of("max_retry_delay")) {
+        if !options.exponential {
+            diagnostics.error(
+                span,
+                "`max_retry_delay` caps exponential backoff; add `backoff = \"exponential\"`",
+            );
+        } else if options.retry_delay.is_some_and(|delay| delay > cap) {
+            diagnostics.error(span, "`max_retry_delay` is shorter than `retry_delay`");
+        }
+    }
+    if let (true, Some(span)) = (
+        options.exponential
+            && options.retries > 0
+            && options.retry_delay.is_none_or(|delay| delay.is_zero()),
+        span_of("backoff"),
+    ) {
+        diagnostics.error(
+            span,
+            "exponential backoff doubles `retry_delay`; give one, e.g. `retry_delay = \"30s\"`",
+        );
+    }
     options
+}
+
+/// `4GiB`, `512MiB`, `2GB`, `1.5GiB` as bytes.
+fn memory(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let size: u64 = match unit.trim() {
+        "B" => 1,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "invalid memory size `{text}`; write a number and a unit, e.g. `512MiB` or `4GiB`"
+            ));
+        }
+    };
+    match number.parse::<f64>() {
+        Ok(value) if value > 0.0 && value * (size as f64) < 1.8e19 => {
+            Ok((value * size as f64).round() as u64)
+        }
+        _ => Err(format!(
+            "invalid memory size `{text}`; write a number and a unit, e.g. `512MiB` or `4GiB`"
+        )),
+    }
 }
 
 fn string(value: &Expr, key: &str, diagnostics: &mut Diagnostics) -> Option<String> {
@@ -203,6 +337,58 @@ mod tests {
         assert!(messages[1].starts_with("invalid duration `soon`"));
         assert!(messages[2].contains("takes a whole number"));
         assert!(messages[3].contains("must be an identifier"));
+    }
+
+    #[test]
+    fn backoff_and_resources() {
+        let mut diagnostics = Diagnostics::new();
+        let options = options(
+            quote!(
+                retries = 4,
+                retry_delay = "30s",
+                backoff = "exponential",
+                max_retry_delay = "10m",
+                cpu = 0.5,
+                memory = "1.5GiB"
+            ),
+            &mut diagnostics,
+        );
+        assert!(diagnostics.is_empty(), "{:?}", diagnostics.messages());
+        assert!(options.exponential);
+        assert_eq!(options.max_retry_delay, Some(Duration::from_secs(600)));
+        assert_eq!(options.cpu_millis, Some(500));
+        assert_eq!(options.memory_bytes, Some(1_610_612_736));
+        assert_eq!(memory("512MiB"), Ok(536_870_912));
+        assert_eq!(memory("2GB"), Ok(2_000_000_000));
+        assert!(memory("lots").is_err() && memory("5 parsecs").is_err() && memory("0GiB").is_err());
+    }
+
+    #[test]
+    fn options_that_need_others() {
+        assert_eq!(
+            errors(quote!(retry_delay = "30s", backoff = "exponential")),
+            [
+                "`retry_delay` has no effect without `retries`; add e.g. `retries = 3`",
+                "`backoff` has no effect without `retries`; add e.g. `retries = 3`"
+            ]
+        );
+        assert_eq!(
+            errors(quote!(retries = 2, max_retry_delay = "1m")),
+            ["`max_retry_delay` caps exponential backoff; add `backoff = \"exponential\"`"]
+        );
+        assert_eq!(
+            errors(quote!(
+                retries = 2,
+                retry_delay = "5m",
+                backoff = "exponential",
+                max_retry_delay = "1m"
+            )),
+            ["`max_retry_delay` is shorter than `retry_delay`"]
+        );
+        assert_eq!(
+            errors(quote!(retries = 2, backoff = "exponential")),
+            ["exponential backoff doubles `retry_delay`; give one, e.g. `retry_delay = \"30s\"`"]
+        );
     }
 
     #[test]
