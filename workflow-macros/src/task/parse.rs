@@ -132,7 +132,7 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
                     lit: Lit::Int(cores),
                     ..
                 }) => match cores.base10_parse::<u32>() {
-                    Ok(cores) if cores > 0 && cores <= 4_096 => {
+                    Ok(cores) if (1..=4_096).contains(&cores) => {
                         options.cpu_millis = Some(cores * 1_000)
                     }
                     _ => diagnostics
@@ -142,7 +142,7 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
                     lit: Lit::Float(cores),
                     ..
                 }) => match cores.base10_parse::<f64>() {
-                    Ok(cores) if cores >= 0.001 && cores <= 4_096.0 => {
+                    Ok(cores) if (0.001..=4_096.0).contains(&cores) => {
                         options.cpu_millis = Some((cores * 1_000.0).round() as u32)
                     }
                     _ => diagnostics
