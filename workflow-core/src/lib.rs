@@ -47,12 +47,14 @@ pub mod operations;
 pub mod plan;
 pub mod registry;
 pub mod render;
+mod secret;
 mod task_model;
 #[cfg(test)]
 mod tests;
 mod text;
 mod workflow_model;
 
+pub use secret::{Secret, SecretSource};
 pub use task_model::{
     Backoff, Data, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskPolicy, TaskSpec,
 };
@@ -67,7 +69,7 @@ pub mod __private;
 
 /// Everything a workflow module needs: the macros, the traits, and the common data types.
 pub mod prelude {
-    pub use crate::{Task, TaskError, Workflow, task, workflow};
+    pub use crate::{Secret, Task, TaskError, Workflow, task, workflow};
     pub use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
     pub use serde::{Deserialize, Serialize};
 }

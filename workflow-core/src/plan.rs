@@ -38,6 +38,8 @@ pub struct Plan {
     pub stages: Vec<Vec<String>>,
     /// Schedule, overlap, pools, run timeout, failure policy and notifications.
     pub operations: Operations,
+    /// Where each secret is read from at run time. Never a value.
+    pub secrets: Vec<crate::Secret>,
     /// The schedule's next fire times after [`PlanOptions::now`] (empty without a schedule).
     pub next_runs: Vec<DateTime<Utc>>,
 }
@@ -134,6 +136,8 @@ pub enum InputSource {
     Node(String),
     /// A constant from the workflow's source.
     Value(Value),
+    /// A secret, by name; its source is in [`Plan::secrets`].
+    Secret(String),
 }
 
 /// A node's retry, timeout, placement and resource policy.
@@ -377,6 +381,7 @@ impl Plan {
                             crate::Source::Param(name) => InputSource::Param((*name).to_owned()),
                             crate::Source::Node(name) => InputSource::Node((*name).to_owned()),
                             crate::Source::Value(value) => InputSource::Value(value.clone()),
+                            crate::Source::Secret(name) => InputSource::Secret((*name).to_owned()),
                         },
                     })
                     .collect();
@@ -410,6 +415,7 @@ impl Plan {
                 .map(|stage| stage.into_iter().map(str::to_owned).collect())
                 .collect(),
             operations: spec.operations.clone(),
+            secrets: spec.secrets.clone(),
             next_runs,
         })
     }

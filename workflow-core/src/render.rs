@@ -37,7 +37,10 @@ pub fn plan_text(plan: &Plan) -> String {
             );
         }
     }
-    for line in operations_lines(&plan.operations) {
+    for line in operations_lines(&plan.operations)
+        .into_iter()
+        .chain(secrets_line(&plan.secrets))
+    {
         let _ = writeln!(out, "{line}");
     }
     if !plan.next_runs.is_empty() {
@@ -64,7 +67,9 @@ fn node_line(node: &PlanNode) -> String {
         .inputs
         .iter()
         .map(|input| match &input.from {
-            InputSource::Param(name) | InputSource::Node(name) => name.clone(),
+            InputSource::Param(name) | InputSource::Node(name) | InputSource::Secret(name) => {
+                name.clone()
+            }
             InputSource::Value(value) => value.to_string(),
         })
         .collect();
@@ -129,6 +134,18 @@ fn bytes_text(bytes: u64) -> String {
         }
     }
     format!("{bytes}B")
+}
+
+/// Where each secret is read from: a reference, never a value.
+fn secrets_line(secrets: &[crate::Secret]) -> Option<String> {
+    let described: Vec<String> = secrets
+        .iter()
+        .map(|secret| match &secret.source {
+            crate::SecretSource::Env(variable) => format!("{} from ${variable}", secret.name),
+            crate::SecretSource::File(path) => format!("{} from {}", secret.name, path.display()),
+        })
+        .collect();
+    (!described.is_empty()).then(|| format!("secrets: {}", described.join(", ")))
 }
 
 /// The operational settings, one line each: schedule, runs, pools, failure and success.
@@ -225,7 +242,10 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
             }
         }
     }
-    for line in operations_lines(&spec.operations) {
+    for line in operations_lines(&spec.operations)
+        .into_iter()
+        .chain(secrets_line(&spec.secrets))
+    {
         let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "nodes:");
@@ -249,6 +269,7 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
                 Source::Param(name) => format!("parameter {name}"),
                 Source::Node(name) => format!("node {name}"),
                 Source::Value(value) => format!("constant {value}"),
+                Source::Secret(name) => format!("secret {name}"),
             };
             let _ = writeln!(out, "    {}: {} <- {from}", input.name, input.ty);
         }

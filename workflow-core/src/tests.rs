@@ -55,6 +55,7 @@ fn spec(name: &'static str, nodes: Vec<NodeSpec>) -> WorkflowSpec {
         }],
         nodes,
         operations: Default::default(),
+        secrets: Vec::new(),
     }
 }
 

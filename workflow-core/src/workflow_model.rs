@@ -36,6 +36,8 @@ pub struct WorkflowSpec {
     pub nodes: Vec<NodeSpec>,
     /// Schedule, overlap, pools, run timeout, failure policy and notifications.
     pub operations: crate::operations::Operations,
+    /// The secrets the workflow's tasks take, as references.
+    pub secrets: Vec<crate::Secret>,
 }
 
 /// One workflow parameter.
@@ -75,6 +77,8 @@ pub enum Source {
     Node(&'static str),
     /// A constant written in the workflow.
     Value(Value),
+    /// A secret declared on the workflow, by name: the reference, never the value.
+    Secret(&'static str),
 }
 
 /// Why two nodes are ordered.

@@ -97,14 +97,24 @@ pub fn validate_records(file: StagedFile, columns: u32) -> Result<Records, TaskE
     })
 }
 
-/// Write the records to the application's schema.
+/// Write the records to the application's schema, as the application's database user.
 #[task(retries = 2, retry_delay = "5m", timeout = "1h")]
-pub fn load_records(records: Records, database: String) -> Loaded {
-    let _ = database;
-    Loaded {
+pub fn load_records(
+    records: Records,
+    database: String,
+    password: Secret,
+) -> Result<Loaded, TaskError> {
+    // The password is read when the task runs, from the file only the scheduler's user reads.
+    let password = password.reveal()?;
+    if password.is_empty() {
+        return Err(TaskError::new(format!(
+            "empty password for database {database}"
+        )));
+    }
+    Ok(Loaded {
         source: records.source,
         rows: records.rows.len(),
-    }
+    })
 }
 
 /// Move the loaded file to the archive.
@@ -122,6 +132,7 @@ workflow! {
     #[schedule(cron = "*/15 * * * *")]
     #[concurrency(overlap = "forbid")]
     #[on_failure(stop, notify = "scheduler-team@example.com")]
+    #[secret(db_password, file = "/etc/scheduler/db_password")]
     pub chained_jobs(
         inbox: PathBuf = PathBuf::from("/data/inbox"),
         pattern: String = String::from("*.csv"),
@@ -131,7 +142,7 @@ workflow! {
     ) {
         staged = stage_file(inbox, pattern, work_dir);
         records = validate_records(staged, 5);
-        loaded = load_records(records, database);
+        loaded = load_records(records, database, db_password);
         archived = archive_file(loaded, archive_dir);
     }
 }

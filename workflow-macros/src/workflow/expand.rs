@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Lit};
 
-use super::options::{Cadence, CatchUp, Notify, Options};
+use super::options::{Cadence, CatchUp, Notify, Options, SecretSource};
 use super::parse::{Argument, Workflow};
 use crate::names::{doc_text, relocate, token_text};
 
@@ -21,6 +21,7 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
         quote!(::std::vec::Vec::new()),
         quote!(::std::vec::Vec::new()),
         quote!(::core::default::Default::default()),
+        quote!(::std::vec::Vec::new()),
     );
     quote! {
         #header
@@ -105,6 +106,11 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                             relocate(quote!(#ty), span),
                             format!("parameter `{key}` is"),
                             quote!(::workflow_core::Source::Param(#key)),
+                        ),
+                        None if options.secrets.iter().any(|(secret, _)| *secret == key) => (
+                            quote_spanned!(span=> ::workflow_core::Secret),
+                            format!("secret `{key}` is"),
+                            quote!(::workflow_core::Source::Secret(#key)),
                         ),
                         None => {
                             let upstream =
@@ -210,6 +216,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         quote!(::std::vec![#(#param_specs),*]),
         quote!(::std::vec![#(#node_specs),*]),
         operations(options),
+        secrets(options),
     );
     let name_literal = name_text.as_str();
     quote! {
@@ -254,6 +261,7 @@ fn spec_value(
     params: TokenStream,
     nodes: TokenStream,
     operations: TokenStream,
+    secrets: TokenStream,
 ) -> TokenStream {
     let name = workflow.name.to_string();
     let doc = doc_text(&workflow.attributes);
@@ -265,6 +273,7 @@ fn spec_value(
             params: #params,
             nodes: #nodes,
             operations: #operations,
+            secrets: #secrets,
         }
     }
 }
@@ -342,4 +351,18 @@ fn operations(options: &Options) -> TokenStream {
             notify_success: #notify_success,
         }
     }
+}
+
+/// The secrets as references: a name and where the value is read from.
+fn secrets(options: &Options) -> TokenStream {
+    let secrets = options.secrets.iter().map(|(name, source)| {
+        let name = name.to_string();
+        match source {
+            SecretSource::Env(variable) => {
+                quote!(::workflow_core::Secret::from_env(#name, #variable))
+            }
+            SecretSource::File(path) => quote!(::workflow_core::Secret::from_file(#name, #path)),
+        }
+    });
+    quote!(::std::vec![#(#secrets),*])
 }

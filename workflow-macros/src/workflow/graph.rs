@@ -18,20 +18,29 @@ struct Reference<'a> {
 }
 
 /// Reports every problem with names and the graph; returns whether the workflow is sound.
-pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
+pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnostics) -> bool {
     let before = diagnostics.is_empty();
     let mut problems = Diagnostics::new();
     let name = &workflow.name;
-    let mut params: BTreeMap<String, &Ident> = BTreeMap::new();
+    // Parameters and secrets: names an input can take a value from, with what they are.
+    let mut params: BTreeMap<String, &'static str> = BTreeMap::new();
     for param in &workflow.params {
         let key = param.name.to_string();
         if let std::collections::btree_map::Entry::Vacant(entry) = params.entry(key.clone()) {
-            entry.insert(&param.name);
+            entry.insert("parameter");
         } else {
             problems.error(
                 param.name.span(),
                 format!("parameter `{key}` is declared twice in workflow `{name}`"),
             );
+        }
+    }
+    for secret in secrets {
+        let key = secret.to_string();
+        if params.contains_key(&key) {
+            problems.error(secret.span(), format!("secret `{key}` has the name of a parameter of workflow `{name}`; give the secret another name"));
+        } else {
+            params.insert(key, "secret");
         }
     }
 
@@ -42,8 +51,8 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
             continue;
         };
         let key = node.to_string();
-        if params.contains_key(&key) {
-            problems.error(node.span(), format!("node `{key}` has the name of a parameter of workflow `{name}`; give the node another name"));
+        if let Some(kind) = params.get(&key) {
+            problems.error(node.span(), format!("node `{key}` has the name of a {kind} of workflow `{name}`; give the node another name"));
         } else if let std::collections::btree_map::Entry::Vacant(entry) = nodes.entry(key.clone()) {
             entry.insert(index);
         } else {
@@ -104,7 +113,7 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
                 None => problems.error(
                     ident.span(),
                     format!(
-                        "workflow `{name}` has no parameter or node named `{key}`{}",
+                        "workflow `{name}` has no parameter, secret or node named `{key}`{}",
                         did_you_mean(&key, candidates.iter().copied())
                     ),
                 ),
@@ -121,7 +130,10 @@ pub fn check(workflow: &Workflow, diagnostics: &mut Diagnostics) -> bool {
                 None if broken.contains(&key) => {}
                 None if params.contains_key(&key) => problems.error(
                     ident.span(),
-                    format!("`{key}` is a parameter; `.after(...)` takes node names"),
+                    format!(
+                        "`{key}` is a {}; `.after(...)` takes node names",
+                        params.get(&key).copied().unwrap_or("parameter")
+                    ),
                 ),
                 None => problems.error(
                     ident.span(),
@@ -297,7 +309,7 @@ mod tests {
     fn messages(input: proc_macro2::TokenStream) -> Vec<String> {
         let mut diagnostics = Diagnostics::new();
         let workflow = super::super::parse::workflow(input, &mut diagnostics).unwrap();
-        check(&workflow, &mut diagnostics);
+        check(&workflow, &[], &mut diagnostics);
         diagnostics.messages()
     }
 
@@ -336,8 +348,8 @@ mod tests {
             [
                 "parameter `day` is declared twice in workflow `w`",
                 "node `orders` is declared twice in workflow `w`",
-                "workflow `w` has no parameter or node named `dya` (did you mean `day`?)",
-                "workflow `w` has no parameter or node named `ordres` (did you mean `orders`?)",
+                "workflow `w` has no parameter, secret or node named `dya` (did you mean `day`?)",
+                "workflow `w` has no parameter, secret or node named `ordres` (did you mean `orders`?)",
                 "`day` is a parameter; `.after(...)` takes node names",
             ]
         );

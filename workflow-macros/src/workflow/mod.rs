@@ -18,7 +18,8 @@ pub fn expand(input: TokenStream) -> TokenStream {
         return diagnostics.to_compile_errors();
     };
     let options = options::parse(&workflow.attributes, &mut diagnostics);
-    let sound = graph::check(&workflow, &mut diagnostics) && diagnostics.is_empty();
+    let secrets: Vec<&syn::Ident> = options.secrets.iter().map(|(name, _)| name).collect();
+    let sound = graph::check(&workflow, &secrets, &mut diagnostics) && diagnostics.is_empty();
     let mut output = if sound {
         expand::workflow(&workflow, &options)
     } else {

@@ -57,6 +57,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "timeout",
     "on_failure",
     "on_success",
+    "secret",
 ];
 const SCHEDULE_KEYS: &[&str] = &["cron", "every", "timezone", "catch_up", "max_catch_up"];
 const CATCH_UP: &[&str] = &["skip", "latest", "all"];
@@ -73,6 +74,13 @@ pub struct Options {
     pub on_failure: Option<String>,
     pub notify_failure: Notify,
     pub notify_success: Notify,
+    /// Secrets by name, with where their value is read from.
+    pub secrets: Vec<(Ident, SecretSource)>,
+}
+
+pub enum SecretSource {
+    Env(String),
+    File(String),
 }
 
 pub struct Schedule {
@@ -120,7 +128,7 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             );
             continue;
         }
-        if name != "pool" {
+        if name != "pool" && name != "secret" {
             if seen.contains(&name) {
                 diagnostics.error(
                     span,
@@ -177,6 +185,18 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
                     }
                 }
             }
+            "secret" => {
+                if let Some((secret, source)) = secret(span, &items, diagnostics) {
+                    if options.secrets.iter().any(|(known, _)| *known == secret) {
+                        diagnostics.error(
+                            secret.span(),
+                            format!("secret `{secret}` is declared twice"),
+                        );
+                    } else {
+                        options.secrets.push((secret, source));
+                    }
+                }
+            }
             "on_failure" => {
                 let (action, notify) = outcome(&items, true, diagnostics);
                 options.on_failure = action;
@@ -193,6 +213,7 @@ fn example(attribute: &str) -> &'static str {
         "schedule" => "`#[schedule(cron = \"0 2 * * *\", timezone = \"Europe/Prague\")]`",
         "concurrency" => "`#[concurrency(overlap = \"forbid\")]`",
         "pool" => "`#[pool(name = \"server-a\", slots = 1)]`",
+        "secret" => "`#[secret(db_password, file = \"/etc/etl/db_password\")]`",
         "on_failure" => "`#[on_failure(pause, notify = \"etl-admin@example.com\")]`",
         _ => "`#[on_success(notify = \"team@example.com\")]`",
     }
@@ -450,6 +471,92 @@ fn pool(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(Str
     }
 }
 
+/// `#[secret(name, env = "VARIABLE")]` or `#[secret(name, file = "/absolute/path")]`.
+fn secret(
+    span: Span,
+    items: &Items,
+    diagnostics: &mut Diagnostics,
+) -> Option<(Ident, SecretSource)> {
+    let usage = "`#[secret(db_password, env = \"DB_PASSWORD\")]` or `#[secret(db_password, file = \"/etc/etl/db_password\")]`";
+    let mut words = items.iter().filter_map(|item| match item {
+        Item::Word(word) => Some(word),
+        Item::Pair(..) => None,
+    });
+    let Some(name) = words.next() else {
+        diagnostics.error(span, format!("a secret needs a name and a source: {usage}"));
+        return None;
+    };
+    for extra in words {
+        diagnostics.error(
+            extra.span(),
+            format!("a secret has one name; declare each secret in its own attribute: {usage}"),
+        );
+    }
+    let rest: Items = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Pair(key, value) => Some(Item::Pair(key.clone(), value.clone())),
+            Item::Word(_) => None,
+        })
+        .collect();
+    let mut source = None;
+    for (key, value, key_span) in pairs(&rest, &["env", "file"], "secret", diagnostics) {
+        if source.is_some() {
+            diagnostics.error(key_span, "a secret has one source: `env` or `file`");
+            continue;
+        }
+        let Some((text, span)) = string(
+            value,
+            &key,
+            if key == "env" {
+                "\"DB_PASSWORD\""
+            } else {
+                "\"/etc/etl/db_password\""
+            },
+            diagnostics,
+        ) else {
+            continue;
+        };
+        if key == "env" {
+            let valid = text
+                .chars()
+                .next()
+                .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
+                && text.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
+            if valid {
+                source = Some(SecretSource::Env(text));
+            } else {
+                diagnostics.error(
+                    span,
+                    format!(
+                        "`{text}` is not an environment variable name (letters, digits and `_`)"
+                    ),
+                );
+            }
+        } else if text.starts_with('/') {
+            source = Some(SecretSource::File(text));
+        } else {
+            diagnostics.error(
+                span,
+                format!(
+                    "secret file `{text}` must be an absolute path, so that every process finds it"
+                ),
+            );
+        }
+    }
+    if source.is_none()
+        && !items
+            .iter()
+            .any(|item| item.is_key("env") || item.is_key("file"))
+    {
+        diagnostics.error(
+            name.span(),
+            format!("secret `{name}` needs a source: {usage}"),
+        );
+    }
+    Some((name.clone(), source?))
+}
+
 /// `#[on_failure(pause, notify = ..., webhook = ...)]` or `#[on_success(notify = ...)]`.
 fn outcome(
     items: &Items,
@@ -639,7 +746,7 @@ mod tests {
         );
         assert_eq!(
             messages(quote::quote!(#[shedule(cron = "x")]))[0],
-            "unknown workflow attribute `shedule` (did you mean `schedule`?); workflows take `doc`, `schedule`, `concurrency`, `pool`, `timeout`, `on_failure`, `on_success`"
+            "unknown workflow attribute `shedule` (did you mean `schedule`?); workflows take `doc`, `schedule`, `concurrency`, `pool`, `timeout`, `on_failure`, `on_success`, `secret`"
         );
     }
 }

@@ -1,0 +1,13 @@
+use workflow_core::prelude::*;
+
+include!("common/pipeline.rs");
+
+workflow! {
+    /// Nightly.
+    #[secret(db_password, env = "DB_PASSWORD", file = "/etc/etl/db_password")]
+    nightly(day: NaiveDate) {
+        orders = extract_orders(day);
+    }
+}
+
+fn main() {}
