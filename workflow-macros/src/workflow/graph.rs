@@ -37,10 +37,10 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
     }
     for secret in secrets {
         let key = secret.to_string();
-        if params.contains_key(&key) {
-            problems.error(secret.span(), format!("secret `{key}` has the name of a parameter of workflow `{name}`; give the secret another name"));
+        if let std::collections::btree_map::Entry::Vacant(entry) = params.entry(key.clone()) {
+            entry.insert("secret");
         } else {
-            params.insert(key, "secret");
+            problems.error(secret.span(), format!("secret `{key}` has the name of a parameter of workflow `{name}`; give the secret another name"));
         }
     }
 
