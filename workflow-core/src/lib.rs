@@ -43,6 +43,7 @@
 #![deny(missing_docs, unknown_or_malformed_diagnostic_attributes)]
 
 pub mod cli;
+pub mod command;
 pub mod operations;
 pub mod plan;
 pub mod registry;
@@ -69,6 +70,7 @@ pub mod __private;
 
 /// Everything a workflow module needs: the macros, the traits, and the common data types.
 pub mod prelude {
+    pub use crate::command::{Command, CommandOutput};
     pub use crate::{Secret, Task, TaskError, Workflow, task, workflow};
     pub use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
     pub use serde::{Deserialize, Serialize};

@@ -106,6 +106,8 @@ pub struct PlanNode {
     pub inputs: Vec<PlanInput>,
     /// The Rust type the node produces.
     pub output: String,
+    /// Whether the node runs an external program.
+    pub command: bool,
     /// Retries, timeout, placement.
     pub policy: Policy,
     /// Nodes it waits for without taking their data.
@@ -392,6 +394,7 @@ impl Plan {
                     description: node.task.description.to_owned(),
                     inputs,
                     output: node.task.output.to_owned(),
+                    command: node.task.command,
                     policy: Policy::from(&node.task.policy),
                     after: node.after.iter().map(|name| (*name).to_owned()).collect(),
                     stage,

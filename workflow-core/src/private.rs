@@ -217,6 +217,7 @@ mod tests {
         ],
         output: "Sessions",
         fallible: false,
+        command: false,
         policy: TaskPolicy {
             retries: 0,
             retry_delay: None,

@@ -83,7 +83,14 @@ fn node_line(node: &PlanNode) -> String {
     if !node.after.is_empty() {
         let _ = write!(line, ", after {}", node.after.join(", "));
     }
-    let policy = policy_text(&node.policy);
+    let mut policy = policy_text(&node.policy);
+    if node.command {
+        policy = if policy.is_empty() {
+            "program".to_owned()
+        } else {
+            format!("program, {policy}")
+        };
+    }
     if !policy.is_empty() {
         let _ = write!(line, "  [{policy}]");
     }
@@ -253,8 +260,12 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
         let task = &node.task;
         let _ = writeln!(
             out,
-            "  {}: task {} ({}) -> {}",
-            node.name, task.name, task.rust_path, task.output
+            "  {}: {} {} ({}) -> {}",
+            node.name,
+            if task.command { "program task" } else { "task" },
+            task.name,
+            task.rust_path,
+            task.output
         );
         if let Some(summary) = task
             .description

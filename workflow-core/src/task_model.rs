@@ -69,6 +69,8 @@ pub struct TaskSpec {
     pub output: &'static str,
     /// Whether the function returns a `Result`.
     pub fallible: bool,
+    /// Whether the task runs an external program (`#[task(command)]`).
+    pub command: bool,
     /// Retries, timeout and placement.
     pub policy: TaskPolicy,
 }

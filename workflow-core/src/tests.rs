@@ -20,6 +20,7 @@ fn task(name: &'static str) -> TaskSpec {
         inputs: ONE_INPUT,
         output: "u32",
         fallible: false,
+        command: false,
         policy: TaskPolicy::default(),
     }
 }

@@ -5,11 +5,10 @@
 //! step 1 is retried at once when it fails, and step 2 must be looked at by a person when it
 //! fails, so it is never retried automatically.
 //!
-//! The scripts are external programs: the tasks run them with an argument vector, never
-//! through a shell, and their exit status decides success.
+//! The scripts are external programs: `#[task(command)]` functions build their argument
+//! vectors, the tasks run them without a shell, and their exit status decides success.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use workflow_core::prelude::*;
 
@@ -24,87 +23,30 @@ pub struct LandedBatch {
     pub finished_at: DateTime<Utc>,
 }
 
-/// What one run of `step2.py` loaded.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoadReport {
-    /// How many objects the script read.
-    pub objects: usize,
-    /// The script's own summary line.
-    pub summary: String,
-}
-
-/// A script that exited with a failure status.
-#[derive(Debug, thiserror::Error)]
-pub enum ScriptError {
-    /// The program could not be started.
-    #[error("cannot start `{program}`: {source}")]
-    Start {
-        /// The program.
-        program: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The program ran and failed.
-    #[error("`{program}` exited with {status}: {stderr}")]
-    Failed {
-        /// The program.
-        program: String,
-        /// Its exit status.
-        status: std::process::ExitStatus,
-        /// The tail of its standard error.
-        stderr: String,
-    },
-}
-
-fn run_script(program: &str, arguments: &[&str]) -> Result<String, ScriptError> {
-    let output = Command::new(program)
-        .args(arguments)
-        .output()
-        .map_err(|source| ScriptError::Start {
-            program: program.to_owned(),
-            source,
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: String = stderr
-            .lines()
-            .rev()
-            .take(5)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(ScriptError::Failed {
-            program: program.to_owned(),
-            status: output.status,
-            stderr: tail,
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// Run `step1.sh` on server A; it prints the keys of the objects it wrote.
+/// Run `step1.sh` on server A. It prints the key of each object it wrote, one per line;
+/// a non-zero exit fails the attempt, which is retried at once.
 #[task(
+    command,
     pool = "server-a",
     retries = 3,
     timeout = "5h",
     cpu = 8,
     memory = "28GiB"
 )]
-pub fn run_step1(script: PathBuf, prefix: String) -> Result<LandedBatch, ScriptError> {
-    let program = script.to_string_lossy().into_owned();
-    let stdout = run_script(&program, &["--prefix", &prefix])?;
-    Ok(LandedBatch {
+pub fn run_step1(script: PathBuf, prefix: String) -> Command {
+    Command::new(script.to_string_lossy())
+        .arg("--prefix")
+        .arg(prefix)
+}
+
+/// Read the object keys step 1 printed.
+#[task]
+pub fn landed_batch(output: CommandOutput, prefix: String) -> LandedBatch {
+    LandedBatch {
         prefix,
-        objects: stdout
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        objects: output.lines().map(str::to_owned).collect(),
         finished_at: Utc::now(),
-    })
+    }
 }
 
 /// List the objects in the landing area that no earlier step 2 run has loaded (the state
@@ -128,21 +70,20 @@ pub fn find_new_data(landing: PathBuf, state_file: PathBuf) -> Result<Vec<String
     Ok(new_objects)
 }
 
-/// Run `step2.py` on server B over the new objects; failures need a person, so no retries.
-#[task(pool = "server-b", timeout = "12h", cpu = 8, memory = "28GiB")]
+/// Run `step2.py` on server B over the new objects; its failures need a person, so no retries.
+#[task(command, pool = "server-b", timeout = "12h", cpu = 8, memory = "28GiB")]
 pub fn run_step2(
     script: PathBuf,
     objects: Vec<String>,
     database_url: String,
-) -> Result<LoadReport, ScriptError> {
-    let program = script.to_string_lossy().into_owned();
-    let mut arguments = vec!["--database-url", database_url.as_str()];
-    arguments.extend(objects.iter().map(String::as_str));
-    let summary = run_script(&program, &arguments)?;
-    Ok(LoadReport {
-        objects: objects.len(),
-        summary: summary.trim().to_owned(),
-    })
+    password: Secret,
+) -> Command {
+    Command::new("python3")
+        .path_arg(script)
+        .arg("--database-url")
+        .arg(database_url)
+        .args(objects)
+        .secret_env("PGPASSWORD", password)
 }
 
 workflow! {
@@ -154,7 +95,8 @@ workflow! {
     #[concurrency(overlap = "forbid")]
     #[pool(name = "server-a", slots = 1)]
     pub step1(script: PathBuf = PathBuf::from("/home/ubuntu/step1.sh"), prefix: String = String::from("s3://etl-landing/step1")) {
-        landed = run_step1(script, prefix);
+        output = run_step1(script, prefix);
+        landed = landed_batch(output, prefix);
     }
 }
 
@@ -166,6 +108,7 @@ workflow! {
     #[concurrency(overlap = "forbid")]
     #[pool(name = "server-b", slots = 1)]
     #[on_failure(pause, notify = "etl-admin@example.com")]
+    #[secret(db_password, env = "STEP2_DB_PASSWORD")]
     pub step2(
         script: PathBuf = PathBuf::from("/home/ubuntu/step2.py"),
         landing: PathBuf = PathBuf::from("/mnt/etl-landing/step1"),
@@ -173,6 +116,61 @@ workflow! {
         database_url: String = String::from("postgres://etl@db/warehouse"),
     ) {
         new_objects = find_new_data(landing, state_file);
-        loaded = run_step2(script, new_objects, database_url);
+        loaded = run_step2(script, new_objects, database_url, db_password);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step2_passes_each_object_as_its_own_argument() {
+        let objects = vec!["2026-11-21/a.parquet".to_owned(), "b; rm -rf /".to_owned()];
+        let command = run_step2(
+            "/home/ubuntu/step2.py".into(),
+            objects,
+            "postgres://db".into(),
+            Secret::from_env("db_password", "X"),
+        );
+        assert_eq!(command.program(), "python3");
+        assert_eq!(
+            command.arguments(),
+            [
+                "/home/ubuntu/step2.py",
+                "--database-url",
+                "postgres://db",
+                "2026-11-21/a.parquet",
+                "b; rm -rf /"
+            ]
+        );
+    }
+
+    #[test]
+    fn step1_output_becomes_a_batch() {
+        let output = CommandOutput {
+            status: Some(0),
+            stdout: "a.parquet\n\n b.parquet \n".into(),
+            stderr: String::new(),
+        };
+        assert_eq!(
+            landed_batch(output, "s3://x".into()).objects,
+            ["a.parquet", "b.parquet"]
+        );
+    }
+
+    #[test]
+    fn a_failing_script_fails_the_task() {
+        let node = step1::spec()
+            .nodes
+            .into_iter()
+            .find(|node| node.name == "output")
+            .unwrap();
+        let error = (node.call)(vec![
+            serde_json::json!("/bin/false"),
+            serde_json::json!("s3://x"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.to_string(), "`/bin/false` exited with status 1");
     }
 }

@@ -14,8 +14,19 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
     let visibility = &function.vis;
     let name = options.name.clone().unwrap_or_else(|| ident.to_string());
     let description = doc_text(&function.attrs);
-    let output = &signature.output;
-    let output_text = token_text(output);
+    // A command task's function returns the command; the task outputs what the command printed.
+    let command_output: syn::Type = syn::parse_quote!(::workflow_core::command::CommandOutput);
+    let returned = signature.result.as_ref().unwrap_or(&signature.output);
+    let output = if options.command {
+        &command_output
+    } else {
+        &signature.output
+    };
+    let output_text = if options.command {
+        "CommandOutput".to_owned()
+    } else {
+        token_text(output)
+    };
     let input_types: Vec<_> = signature.inputs.iter().map(|(_, ty)| ty).collect();
     let input_specs = signature.inputs.iter().map(|(input, ty)| {
         let input = input.to_string();
@@ -27,12 +38,16 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
         .collect();
     let call = quote!(#ident(#(#locals),*));
     let body = match &signature.result {
+        _ if options.command => {
+            quote_spanned!(returned.span()=> ::workflow_core::command::run_task::<#returned>(#call))
+        }
         Some(result) => {
             quote_spanned!(result.span()=> ::workflow_core::__private::task_result::<#result, #output>(#call))
         }
         None => quote!(::core::result::Result::Ok(#call)),
     };
-    let fallible = signature.result.is_some();
+    let fallible = options.command || signature.result.is_some();
+    let command = options.command;
     let retries = options.retries;
     let duration = |value: Option<std::time::Duration>| match value {
         Some(duration) => {
@@ -85,6 +100,7 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
                     inputs: &[#(#input_specs),*],
                     output: #output_text,
                     fallible: #fallible,
+                    command: #command,
                     policy: ::workflow_core::TaskPolicy {
                         retries: #retries,
                         retry_delay: #retry_delay,

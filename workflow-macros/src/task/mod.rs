@@ -28,7 +28,15 @@ pub fn expand(attribute: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let options = parse::options(attribute, &mut diagnostics);
-    let signature = validate::signature(&function, &mut diagnostics);
+    let mut signature = validate::signature(&function, &mut diagnostics);
+    if options.command && matches!(function.sig.output, syn::ReturnType::Default) {
+        let name = &function.sig.ident;
+        diagnostics.error(
+            name.span(),
+            format!("command task `{name}` must return the command to run: `fn {name}(...) -> Command {{ Command::new(\"program\").arg(...) }}`"),
+        );
+        signature = None;
+    }
     let mut output = quote::quote!(#function);
     if let Some(signature) = signature {
         output.extend(expand::task(&function, &options, &signature));

@@ -5,12 +5,13 @@ use std::time::Duration;
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, MetaNameValue, Token};
+use syn::{Expr, ExprLit, Lit, Meta, Token};
 
 use crate::diag::Diagnostics;
 use crate::names::did_you_mean;
 
 pub const KEYS: &[&str] = &[
+    "command",
     "name",
     "retries",
     "retry_delay",
@@ -24,6 +25,8 @@ pub const KEYS: &[&str] = &[
 
 #[derive(Default)]
 pub struct Options {
+    /// `#[task(command)]`: the function builds a `Command` that the task runs.
+    pub command: bool,
     pub name: Option<String>,
     pub retries: u32,
     pub retry_delay: Option<Duration>,
@@ -39,21 +42,21 @@ pub struct Options {
 /// the task is still generated and the user sees only the option's own error.
 pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options {
     let mut options = Options::default();
-    let pairs = match Punctuated::<MetaNameValue, Token![,]>::parse_terminated.parse2(attribute) {
-        Ok(pairs) => pairs,
+    let items = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attribute) {
+        Ok(items) => items,
         Err(error) => {
             diagnostics.push(syn::Error::new(
                 error.span(),
-                format!("{error}; task options are `key = value` pairs, e.g. `#[task(retries = 3, timeout = \"2h\")]`"),
+                format!("{error}; task options are `command` and `key = value` pairs, e.g. `#[task(retries = 3, timeout = \"2h\")]`"),
             ));
             return options;
         }
     };
     // Each option given, with the span of its key.
     let mut given: Vec<(String, Span)> = Vec::new();
-    for pair in pairs {
-        let key_span = syn::spanned::Spanned::span(&pair.path);
-        let Some(key) = pair.path.get_ident().map(ToString::to_string) else {
+    for item in items {
+        let key_span = syn::spanned::Spanned::span(item.path());
+        let Some(key) = item.path().get_ident().map(ToString::to_string) else {
             diagnostics.error(
                 key_span,
                 format!("unknown task option; valid options are {}", list(KEYS)),
@@ -65,6 +68,35 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
             continue;
         }
         given.push((key.clone(), key_span));
+        let pair = match item {
+            Meta::Path(_) if key == "command" => {
+                options.command = true;
+                continue;
+            }
+            Meta::NameValue(pair) if key != "command" => pair,
+            _ if key == "command" => {
+                diagnostics.error(key_span, "`command` stands alone: `#[task(command)]`");
+                continue;
+            }
+            _ if KEYS.contains(&key.as_str()) => {
+                diagnostics.error(
+                    key_span,
+                    format!("task option `{key}` takes a value: `{key} = ...`"),
+                );
+                continue;
+            }
+            Meta::Path(_) | Meta::List(_) | Meta::NameValue(_) => {
+                diagnostics.error(
+                    key_span,
+                    format!(
+                        "unknown task option `{key}`{}; valid options are {}",
+                        did_you_mean(&key, KEYS.iter().copied()),
+                        list(KEYS)
+                    ),
+                );
+                continue;
+            }
+        };
         let value_span = syn::spanned::Spanned::span(&pair.value);
         match key.as_str() {
             "name" => {

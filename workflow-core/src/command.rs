@@ -1,0 +1,328 @@
+//! External programs as tasks.
+//!
+//! A function marked `#[task(command)]` returns a [`Command`]: the program and its arguments,
+//! built from the task's inputs. The task runs it without a shell (each argument reaches the
+//! program as is, whatever quotes, `$()` or `;` it holds), captures its output, and succeeds
+//! when the program exits with status 0. Its output is a [`CommandOutput`].
+//!
+//! ```
+//! use workflow_core::prelude::*;
+//! use workflow_core::command::Command;
+//!
+//! /// Count the lines of a file with `wc`.
+//! #[task(command, timeout = "1m")]
+//! fn count_lines(path: String) -> Command {
+//!     Command::new("wc").arg("-l").arg(path)
+//! }
+//!
+//! // The function only describes the command, so a unit test checks it without running it.
+//! let command = count_lines("/etc/hostname; rm -rf /".into());
+//! assert_eq!(command.program(), "wc");
+//! assert_eq!(command.arguments(), ["-l", "/etc/hostname; rm -rf /"]);
+//! ```
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Secret, TaskError};
+
+/// A program to run with its arguments, environment and working directory.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Command {
+    program: String,
+    arguments: Vec<String>,
+    environment: BTreeMap<String, EnvValue>,
+    directory: Option<PathBuf>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum EnvValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl Command {
+    /// A command running `program` (a path, or a name looked up in `PATH`).
+    pub fn new(program: impl Into<String>) -> Self {
+        Command {
+            program: program.into(),
+            arguments: Vec::new(),
+            environment: BTreeMap::new(),
+            directory: None,
+        }
+    }
+
+    /// Adds one argument, passed to the program as is.
+    pub fn arg(mut self, argument: impl ToString) -> Self {
+        self.arguments.push(argument.to_string());
+        self
+    }
+
+    /// Adds arguments, each passed to the program as is.
+    pub fn args<I: IntoIterator<Item = A>, A: ToString>(mut self, arguments: I) -> Self {
+        self.arguments
+            .extend(arguments.into_iter().map(|argument| argument.to_string()));
+        self
+    }
+
+    /// Adds a path argument.
+    pub fn path_arg(mut self, path: impl Into<PathBuf>) -> Self {
+        self.arguments
+            .push(path.into().to_string_lossy().into_owned());
+        self
+    }
+
+    /// Sets an environment variable for the program.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.environment
+            .insert(name.into(), EnvValue::Plain(value.into()));
+        self
+    }
+
+    /// Sets an environment variable to a secret's value, read only when the command runs.
+    pub fn secret_env(mut self, name: impl Into<String>, secret: Secret) -> Self {
+        self.environment
+            .insert(name.into(), EnvValue::Secret(secret));
+        self
+    }
+
+    /// Runs the program in `directory`.
+    pub fn current_dir(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.directory = Some(directory.into());
+        self
+    }
+
+    /// The program.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// The arguments, in order.
+    pub fn arguments(&self) -> &[String] {
+        &self.arguments
+    }
+
+    /// Runs the command to completion with standard input closed, capturing its output.
+    /// A status other than 0 is an error that carries the output.
+    pub fn run(&self) -> Result<CommandOutput, CommandError> {
+        let mut command = std::process::Command::new(&self.program);
+        command.args(&self.arguments).stdin(Stdio::null());
+        for (name, value) in &self.environment {
+            let value: OsString = match value {
+                EnvValue::Plain(value) => value.into(),
+                EnvValue::Secret(secret) => secret
+                    .reveal()
+                    .map_err(|error| CommandError::Secret {
+                        program: self.program.clone(),
+                        message: error.to_string(),
+                    })?
+                    .into(),
+            };
+            command.env(name, value);
+        }
+        if let Some(directory) = &self.directory {
+            command.current_dir(directory);
+        }
+        let output = command.output().map_err(|error| CommandError::Start {
+            program: self.program.clone(),
+            message: error.to_string(),
+        })?;
+        let captured = CommandOutput {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        if output.status.success() {
+            Ok(captured)
+        } else {
+            Err(CommandError::Failed {
+                program: self.program.clone(),
+                output: captured,
+            })
+        }
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let environment: Vec<&str> = self.environment.keys().map(String::as_str).collect();
+        f.debug_struct("Command")
+            .field("program", &self.program)
+            .field("arguments", &self.arguments)
+            .field("environment", &environment)
+            .field("directory", &self.directory)
+            .finish()
+    }
+}
+
+/// What a command printed, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandOutput {
+    /// The exit status; `None` when a signal ended the program.
+    pub status: Option<i32>,
+    /// Standard output (invalid UTF-8 replaced).
+    pub stdout: String,
+    /// Standard error (invalid UTF-8 replaced).
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    /// The non-empty lines of standard output, trimmed.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.stdout
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+    }
+}
+
+/// Why a command task failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The program could not be started (not found, not executable).
+    #[error("cannot start `{program}`: {message}")]
+    Start {
+        /// The program.
+        program: String,
+        /// Why.
+        message: String,
+    },
+    /// A secret for its environment could not be read.
+    #[error("cannot run `{program}`: {message}")]
+    Secret {
+        /// The program.
+        program: String,
+        /// Why.
+        message: String,
+    },
+    /// The program ran and exited with a failure status or was killed.
+    #[error("`{program}` {}{}", describe_status(output.status), last_lines(&output.stderr))]
+    Failed {
+        /// The program.
+        program: String,
+        /// What it printed.
+        output: CommandOutput,
+    },
+}
+
+fn describe_status(status: Option<i32>) -> String {
+    match status {
+        Some(code) => format!("exited with status {code}"),
+        None => "was killed by a signal".to_owned(),
+    }
+}
+
+fn last_lines(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(5)..];
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", tail.join(" | "))
+    }
+}
+
+/// What a command task's function may return: a [`Command`], or a `Result` of one.
+#[diagnostic::on_unimplemented(
+    message = "a `#[task(command)]` function returns `workflow_core::command::Command`, not `{Self}`",
+    label = "build and return the command to run here",
+    note = "e.g. `fn step1(prefix: String) -> Command {{ Command::new(\"/opt/etl/step1.sh\").arg(prefix) }}`"
+)]
+pub trait IntoCommand {
+    /// The command, or why it could not be built.
+    fn into_command(self) -> Result<Command, TaskError>;
+}
+
+impl IntoCommand for Command {
+    fn into_command(self) -> Result<Command, TaskError> {
+        Ok(self)
+    }
+}
+
+impl<E: Into<TaskError>> IntoCommand for Result<Command, E> {
+    fn into_command(self) -> Result<Command, TaskError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// Runs what a command task's function returned.
+#[doc(hidden)]
+pub fn run_task<C: IntoCommand>(command: C) -> Result<CommandOutput, TaskError> {
+    Ok(command.into_command()?.run()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_reach_the_program_untouched() {
+        let hostile = [
+            "it's",
+            "$(touch /tmp/pwned)",
+            "`id`",
+            "a;b",
+            "line\nbreak",
+            "\"quoted\"",
+        ];
+        let output = Command::new("printf")
+            .arg("%s\\n")
+            .args(hostile)
+            .run()
+            .unwrap();
+        assert_eq!(
+            output.stdout,
+            hostile.map(|argument| format!("{argument}\n")).concat()
+        );
+        assert_eq!(output.status, Some(0));
+    }
+
+    #[test]
+    fn failure_carries_status_and_the_end_of_stderr() {
+        let error = Command::new("sh")
+            .arg("-c")
+            .arg("echo one >&2; echo two >&2; exit 3")
+            .run()
+            .unwrap_err();
+        assert_eq!(error.to_string(), "`sh` exited with status 3: one | two");
+        let CommandError::Failed { output, .. } = error else {
+            panic!("expected a failure")
+        };
+        assert_eq!(output.status, Some(3));
+    }
+
+    #[test]
+    fn a_missing_program_is_a_start_error() {
+        let error = Command::new("/nonexistent/step1.sh").run().unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot start `/nonexistent/step1.sh`:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn environment_and_secrets_are_passed_and_never_printed() {
+        // SAFETY: only this test reads this variable.
+        unsafe { std::env::set_var("WORKFLOW_COMMAND_TEST_SECRET", "hunter2") };
+        let command = Command::new("sh")
+            .arg("-c")
+            .arg("echo \"$PLAIN $TOKEN\"")
+            .env("PLAIN", "visible")
+            .secret_env(
+                "TOKEN",
+                Secret::from_env("token", "WORKFLOW_COMMAND_TEST_SECRET"),
+            );
+        assert!(!format!("{command:?}").contains("hunter2"));
+        assert_eq!(command.run().unwrap().stdout, "visible hunter2\n");
+    }
+}
