@@ -94,6 +94,24 @@ impl Notify {
     }
 }
 
+/// What starts a run besides the schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A successful run of another workflow.
+    AfterWorkflow {
+        /// The upstream workflow's name.
+        workflow: String,
+        /// The longest delay allowed between the upstream success and this run's start.
+        within_secs: Option<u64>,
+    },
+    /// A file appearing that matches a glob pattern.
+    File {
+        /// An absolute glob pattern, e.g. `/data/inbox/*.csv`.
+        pattern: String,
+    },
+}
+
 /// The operational side of a workflow.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Operations {
@@ -111,6 +129,8 @@ pub struct Operations {
     pub notify_failure: Notify,
     /// Who hears about a success.
     pub notify_success: Notify,
+    /// What starts a run besides the schedule.
+    pub triggers: Vec<Trigger>,
 }
 
 /// A schedule that cannot be evaluated (an expression built by hand and never checked).

@@ -61,6 +61,7 @@ pub fn validate(specs: &[WorkflowSpec]) -> Vec<String> {
             ));
         }
     }
+    problems.extend(trigger_problems(specs));
     for spec in specs {
         if let Err(error) = spec.stages() {
             problems.push(format!("workflow `{}`: {error}", spec.name));
@@ -83,6 +84,70 @@ pub fn validate(specs: &[WorkflowSpec]) -> Vec<String> {
                     "workflow `{}`: the default of parameter `{}` cannot be given back as `--param {}={text}`: {reason}",
                     spec.name, param.name, param.name
                 )),
+            }
+        }
+    }
+    problems
+}
+
+/// Triggers naming workflows this binary does not register, and workflows that trigger each
+/// other in a cycle (which would run forever), with the cycle's path.
+fn trigger_problems(specs: &[WorkflowSpec]) -> Vec<String> {
+    use crate::operations::Trigger;
+    let mut problems = Vec::new();
+    let names: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+    // Edges from the upstream workflow to the one it triggers.
+    let mut triggers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for spec in specs {
+        for trigger in &spec.operations.triggers {
+            let Trigger::AfterWorkflow { workflow, .. } = trigger else {
+                continue;
+            };
+            if names.contains(&workflow.as_str()) {
+                triggers
+                    .entry(workflow.as_str())
+                    .or_default()
+                    .push(spec.name);
+            } else {
+                problems.push(format!("workflow `{}` is triggered by workflow `{workflow}`, which this binary does not register", spec.name));
+            }
+        }
+    }
+    // Depth-first search from each workflow in name order; report each cycle once, from its
+    // smallest name.
+    let mut reported: Vec<Vec<&str>> = Vec::new();
+    let mut starts = names.clone();
+    starts.sort_unstable();
+    for start in starts {
+        let mut path = vec![start];
+        let mut next_index = vec![0usize];
+        while let (Some(&node), Some(index)) = (path.last(), next_index.last_mut()) {
+            let downstream = triggers.get(node).map(Vec::as_slice).unwrap_or(&[]);
+            let Some(&next) = downstream.get(*index) else {
+                path.pop();
+                next_index.pop();
+                continue;
+            };
+            *index += 1;
+            if next == start {
+                let mut cycle = path.clone();
+                cycle.sort_unstable();
+                cycle.dedup();
+                if path.iter().all(|name| *name >= start) && !reported.contains(&cycle) {
+                    reported.push(cycle);
+                    let shown: Vec<String> = path
+                        .iter()
+                        .chain([&start])
+                        .map(|name| format!("`{name}`"))
+                        .collect();
+                    problems.push(format!(
+                        "workflows trigger each other in a cycle: {}",
+                        shown.join(" -> ")
+                    ));
+                }
+            } else if !path.contains(&next) {
+                path.push(next);
+                next_index.push(0);
             }
         }
     }

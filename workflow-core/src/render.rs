@@ -171,6 +171,26 @@ fn operations_lines(operations: &Operations) -> Vec<String> {
             schedule.timezone
         ));
     }
+    for trigger in &operations.triggers {
+        lines.push(match trigger {
+            crate::operations::Trigger::AfterWorkflow {
+                workflow,
+                within_secs: Some(within),
+            } => {
+                format!(
+                    "trigger: after workflow {workflow} succeeds, within {}",
+                    crate::text::duration(std::time::Duration::from_secs(*within))
+                )
+            }
+            crate::operations::Trigger::AfterWorkflow {
+                workflow,
+                within_secs: None,
+            } => format!("trigger: after workflow {workflow} succeeds"),
+            crate::operations::Trigger::File { pattern } => {
+                format!("trigger: a file matching {pattern} appears")
+            }
+        });
+    }
     let overlap = match operations.overlap {
         Overlap::Forbid => "never overlapping",
         Overlap::Queue => "queued behind an active run",

@@ -181,3 +181,35 @@ fn stages_of_a_long_chain_and_a_wide_fan() {
     assert_eq!(stages[4_999], ["n4999"]);
     assert_eq!(stages[5_000], ["fan"]);
 }
+
+#[test]
+fn validate_finds_trigger_cycles_and_unknown_upstreams() {
+    use crate::operations::Trigger;
+    let triggered_by = |name: &'static str, upstream: &[&str]| {
+        let mut workflow = spec(name, vec![node("a", Source::Param("seed"), vec![])]);
+        workflow.operations.triggers = upstream
+            .iter()
+            .map(|upstream| Trigger::AfterWorkflow {
+                workflow: (*upstream).to_owned(),
+                within_secs: None,
+            })
+            .collect();
+        workflow
+    };
+    let specs = [
+        triggered_by("extract", &["load"]),
+        triggered_by("transform", &["extract"]),
+        triggered_by("load", &["transform"]),
+        triggered_by("report", &["load", "archive"]),
+        triggered_by("audit", &["audit_twin"]),
+        triggered_by("audit_twin", &["audit"]),
+    ];
+    assert_eq!(
+        registry::validate(&specs),
+        [
+            "workflow `report` is triggered by workflow `archive`, which this binary does not register",
+            "workflows trigger each other in a cycle: `audit` -> `audit_twin` -> `audit`",
+            "workflows trigger each other in a cycle: `extract` -> `transform` -> `load` -> `extract`",
+        ]
+    );
+}

@@ -103,8 +103,9 @@ workflow! {
 workflow! {
     /// Step 2 on server B: load what step 1 landed into the SQL database.
     ///
-    /// Never overlapping itself; a failure pauses the workflow until an administrator
-    /// resumes it, and e-mails them.
+    /// Starts within 10 minutes of each successful step 1; never overlapping itself; a
+    /// failure pauses the workflow until an administrator resumes it, and e-mails them.
+    #[trigger(after = step1, within = "10m")]
     #[concurrency(overlap = "forbid")]
     #[pool(name = "server-b", slots = 1)]
     #[on_failure(pause, notify = "etl-admin@example.com")]

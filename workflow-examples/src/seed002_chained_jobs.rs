@@ -128,8 +128,9 @@ pub fn archive_file(loaded: Loaded, archive_dir: PathBuf) -> Result<PathBuf, std
 workflow! {
     /// Chained jobs: stage a landed file, validate it, load it, archive it.
     ///
-    /// Looks for work every 15 minutes; one chain at a time; a failed job stops the chain.
-    #[schedule(cron = "*/15 * * * *")]
+    /// Starts when a CSV file lands in the inbox; one chain at a time; a failed job stops
+    /// the chain.
+    #[trigger(file = "/data/inbox/*.csv")]
     #[concurrency(overlap = "forbid")]
     #[on_failure(stop, notify = "scheduler-team@example.com")]
     #[secret(db_password, file = "/etc/scheduler/db_password")]

@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Lit};
 
-use super::options::{Cadence, CatchUp, Notify, Options, SecretSource};
+use super::options::{Cadence, CatchUp, Notify, Options, SecretSource, Trigger};
 use super::parse::{Argument, Workflow};
 use crate::names::{doc_text, relocate, token_text};
 
@@ -338,6 +338,21 @@ fn operations(options: &Options) -> TokenStream {
             webhook: ::std::vec![#(::std::string::String::from(#webhook)),*],
         })
     };
+    let triggers = options.triggers.iter().map(|trigger| match trigger {
+        Trigger::After { workflow, within } => {
+            let span = syn::spanned::Spanned::span(workflow);
+            let within = match within {
+                Some(within) => {
+                    let seconds = within.as_secs();
+                    quote!(::core::option::Option::Some(#seconds))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            let name = quote_spanned!(span=> <#workflow as ::workflow_core::Workflow>::NAME);
+            quote!(#path::Trigger::AfterWorkflow { workflow: ::std::string::String::from(#name), within_secs: #within })
+        }
+        Trigger::File(pattern) => quote!(#path::Trigger::File { pattern: ::std::string::String::from(#pattern) }),
+    });
     let notify_failure = notify(&options.notify_failure);
     let notify_success = notify(&options.notify_success);
     quote! {
@@ -349,6 +364,7 @@ fn operations(options: &Options) -> TokenStream {
             on_failure: #on_failure,
             notify_failure: #notify_failure,
             notify_success: #notify_success,
+            triggers: ::std::vec![#(#triggers),*],
         }
     }
 }

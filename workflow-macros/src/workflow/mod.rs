@@ -18,6 +18,18 @@ pub fn expand(input: TokenStream) -> TokenStream {
         return diagnostics.to_compile_errors();
     };
     let options = options::parse(&workflow.attributes, &mut diagnostics);
+    for trigger in &options.triggers {
+        if let options::Trigger::After {
+            workflow: upstream, ..
+        } = trigger
+            && upstream.is_ident(&workflow.name)
+        {
+            diagnostics.error(
+                syn::spanned::Spanned::span(upstream),
+                format!("workflow `{}` cannot trigger itself; use `#[schedule(...)]` to run it repeatedly", workflow.name),
+            );
+        }
+    }
     let secrets: Vec<&syn::Ident> = options.secrets.iter().map(|(name, _)| name).collect();
     let sound = graph::check(&workflow, &secrets, &mut diagnostics) && diagnostics.is_empty();
     let mut output = if sound {

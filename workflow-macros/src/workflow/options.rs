@@ -58,6 +58,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "on_failure",
     "on_success",
     "secret",
+    "trigger",
 ];
 const SCHEDULE_KEYS: &[&str] = &["cron", "every", "timezone", "catch_up", "max_catch_up"];
 const CATCH_UP: &[&str] = &["skip", "latest", "all"];
@@ -76,6 +77,18 @@ pub struct Options {
     pub notify_success: Notify,
     /// Secrets by name, with where their value is read from.
     pub secrets: Vec<(Ident, SecretSource)>,
+    /// What starts a run besides the schedule.
+    pub triggers: Vec<Trigger>,
+}
+
+pub enum Trigger {
+    /// After a successful run of the workflow at this path.
+    After {
+        workflow: syn::Path,
+        within: Option<Duration>,
+    },
+    /// When a file matching this absolute glob appears.
+    File(String),
 }
 
 pub enum SecretSource {
@@ -128,7 +141,7 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             );
             continue;
         }
-        if name != "pool" && name != "secret" {
+        if !matches!(name.as_str(), "pool" | "secret" | "trigger") {
             if seen.contains(&name) {
                 diagnostics.error(
                     span,
@@ -197,6 +210,7 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
                     }
                 }
             }
+            "trigger" => options.triggers.extend(trigger(span, &items, diagnostics)),
             "on_failure" => {
                 let (action, notify) = outcome(&items, true, diagnostics);
                 options.on_failure = action;
@@ -214,6 +228,9 @@ fn example(attribute: &str) -> &'static str {
         "concurrency" => "`#[concurrency(overlap = \"forbid\")]`",
         "pool" => "`#[pool(name = \"server-a\", slots = 1)]`",
         "secret" => "`#[secret(db_password, file = \"/etc/etl/db_password\")]`",
+        "trigger" => {
+            "`#[trigger(after = step1, within = \"10m\")]` or `#[trigger(file = \"/data/inbox/*.csv\")]`"
+        }
         "on_failure" => "`#[on_failure(pause, notify = \"etl-admin@example.com\")]`",
         _ => "`#[on_success(notify = \"team@example.com\")]`",
     }
@@ -468,6 +485,78 @@ fn pool(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(Str
             None
         }
         _ => None,
+    }
+}
+
+/// `#[trigger(after = path::to::workflow, within = "10m")]` or `#[trigger(file = "/glob")]`.
+fn trigger(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<Trigger> {
+    let usage = example("trigger");
+    let mut after = None;
+    let mut within = None;
+    let mut file = None;
+    for (key, value, key_span) in pairs(items, &["after", "within", "file"], "trigger", diagnostics)
+    {
+        match key.as_str() {
+            "after" => match value {
+                Expr::Path(path) if path.qself.is_none() => {
+                    after = Some((path.path.clone(), key_span))
+                }
+                other => diagnostics.error(
+                    other.span(),
+                    format!("`after` names a workflow by its Rust path: {usage}"),
+                ),
+            },
+            "within" => {
+                if let Some((text, span)) = string(value, "within", "\"10m\"", diagnostics) {
+                    match crate::duration::parse(&text) {
+                        Ok(duration) if duration.is_zero() => {
+                            diagnostics.error(span, "`within` must be longer than zero")
+                        }
+                        Ok(duration) => within = Some((duration, key_span)),
+                        Err(message) => diagnostics.error(span, message),
+                    }
+                }
+            }
+            _ => {
+                if let Some((pattern, span)) =
+                    string(value, "file", "\"/data/inbox/*.csv\"", diagnostics)
+                {
+                    if !pattern.starts_with('/') {
+                        diagnostics.error(span, format!("file trigger `{pattern}` must be an absolute path pattern, e.g. `/data/inbox/*.csv`"));
+                    } else if let Err(error) = glob::Pattern::new(&pattern) {
+                        diagnostics
+                            .error(span, format!("invalid file pattern `{pattern}`: {error}"));
+                    } else {
+                        file = Some((pattern, key_span));
+                    }
+                }
+            }
+        }
+    }
+    match (after, file) {
+        (Some(_), Some((_, span))) => {
+            diagnostics.error(span, format!("a trigger is either `after` a workflow or on a `file`; declare each in its own attribute: {usage}"));
+            None
+        }
+        (Some((workflow, _)), None) => Some(Trigger::After {
+            workflow,
+            within: within.map(|(duration, _)| duration),
+        }),
+        (None, Some((pattern, _))) => {
+            if let Some((_, span)) = within {
+                diagnostics.error(span, "`within` goes with `after`: it bounds the delay after the upstream workflow succeeds");
+            }
+            Some(Trigger::File(pattern))
+        }
+        (None, None) => {
+            if !items
+                .iter()
+                .any(|item| item.is_key("after") || item.is_key("file"))
+            {
+                diagnostics.error(span, format!("a trigger needs `after` or `file`: {usage}"));
+            }
+            None
+        }
     }
 }
 
@@ -746,7 +835,7 @@ mod tests {
         );
         assert_eq!(
             messages(quote::quote!(#[shedule(cron = "x")]))[0],
-            "unknown workflow attribute `shedule` (did you mean `schedule`?); workflows take `doc`, `schedule`, `concurrency`, `pool`, `timeout`, `on_failure`, `on_success`, `secret`"
+            "unknown workflow attribute `shedule` (did you mean `schedule`?); workflows take `doc`, `schedule`, `concurrency`, `pool`, `timeout`, `on_failure`, `on_success`, `secret`, `trigger`"
         );
     }
 }
