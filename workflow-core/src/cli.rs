@@ -62,6 +62,10 @@ enum Command {
         /// How many of the schedule's next runs to list
         #[arg(long = "next", value_name = "COUNT", default_value_t = 5)]
         next_runs: usize,
+        /// Plan one run per partition in FROM..TO (both included), oldest first, for a
+        /// partitioned workflow: 2026-11-01..2026-11-21, or 2026-11-01T00..2026-11-01T23
+        #[arg(long, value_name = "FROM..TO")]
+        backfill: Option<String>,
     },
     /// Print a workflow's graph as a picture source
     Graph {
@@ -197,6 +201,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             format,
             now,
             next_runs,
+            backfill,
         } => {
             let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
             let given = parse_assignments(&params).map_err(|error| error.to_string())?;
@@ -204,10 +209,26 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 now: now.unwrap_or_else(Utc::now),
                 next_runs,
             };
-            let plan = Plan::build(&spec, &given, &options).map_err(|error| error.to_string())?;
-            match format {
-                PlanFormat::Json => plan.to_json(),
-                PlanFormat::Text => render::plan_text(&plan),
+            match backfill {
+                None => {
+                    let plan =
+                        Plan::build(&spec, &given, &options).map_err(|error| error.to_string())?;
+                    match format {
+                        PlanFormat::Json => plan.to_json(),
+                        PlanFormat::Text => render::plan_text(&plan),
+                    }
+                }
+                Some(range) => {
+                    let plans = backfill_plans(&spec, &given, &options, &range)?;
+                    match format {
+                        PlanFormat::Json => json_text(&plans),
+                        PlanFormat::Text => plans
+                            .iter()
+                            .map(render::plan_text)
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    }
+                }
             }
         }
         Command::Graph { workflow, format } => {
@@ -239,6 +260,45 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
     out.write_all(text.as_bytes())
         .map_err(|error| error.to_string())?;
     Ok(0)
+}
+
+/// One plan per partition of `range`, oldest first.
+fn backfill_plans(
+    spec: &crate::WorkflowSpec,
+    given: &[(String, String)],
+    options: &PlanOptions,
+    range: &str,
+) -> Result<Vec<Plan>, String> {
+    let Some(partition) = &spec.operations.partition else {
+        return Err(format!(
+            "workflow `{}` is not partitioned, so it cannot be backfilled; declare `#[partition(daily, param = ...)]`",
+            spec.name
+        ));
+    };
+    if given.iter().any(|(name, _)| *name == partition.param) {
+        return Err(format!(
+            "parameter `{}` names the partition, so `--backfill` sets it; do not pass it with --param",
+            partition.param
+        ));
+    }
+    let parse = spec.param(&partition.param).map(|param| param.parse);
+    let mut plans = Vec::new();
+    for key in partition
+        .backfill(range)
+        .map_err(|error| error.to_string())?
+    {
+        // An hourly key is written without an offset; a `DateTime<Utc>` parameter wants one.
+        let key = match parse {
+            Some(parse) if parse(&key).is_err() && parse(&format!("{key}Z")).is_ok() => {
+                format!("{key}Z")
+            }
+            _ => key,
+        };
+        let mut given = given.to_vec();
+        given.push((partition.param.clone(), key));
+        plans.push(Plan::build(spec, &given, options).map_err(|error| error.to_string())?);
+    }
+    Ok(plans)
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {

@@ -94,6 +94,132 @@ impl Notify {
     }
 }
 
+/// How runs divide time: each run covers one partition, named by a parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// Days or hours.
+    pub every: PartitionEvery,
+    /// The parameter that receives the partition (a date, or a date and hour).
+    pub param: String,
+}
+
+/// The size of a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionEvery {
+    /// One calendar day: the parameter is a `NaiveDate`.
+    Daily,
+    /// One hour: the parameter is a `NaiveDateTime` or `DateTime<Utc>`.
+    Hourly,
+}
+
+/// A backfill range that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackfillError {
+    /// Not `FROM..TO`.
+    #[error(
+        "malformed backfill range `{0}`: write FROM..TO, e.g. 2026-11-01..2026-11-21 (both ends included)"
+    )]
+    Malformed(String),
+    /// An end is not a date (or a date and hour).
+    #[error("invalid backfill bound `{bound}`: {expected}")]
+    Bound {
+        /// The text.
+        bound: String,
+        /// What was expected.
+        expected: String,
+    },
+    /// The range runs backwards.
+    #[error("backfill range `{0}` ends before it starts")]
+    Reversed(String),
+    /// Too many partitions to plan at once.
+    #[error("backfill range `{range}` holds {count} partitions; plan at most {max} at once")]
+    TooLong {
+        /// The range.
+        range: String,
+        /// Its size.
+        count: u64,
+        /// The limit.
+        max: u64,
+    },
+}
+
+impl Partition {
+    /// The most partitions one backfill plans.
+    pub const MAX_BACKFILL: u64 = 10_000;
+
+    /// The partitions in `range` (`FROM..TO`, both ends included), oldest first, as the
+    /// text to pass as the partition parameter.
+    ///
+    /// ```
+    /// use workflow_core::operations::{Partition, PartitionEvery};
+    ///
+    /// let daily = Partition { every: PartitionEvery::Daily, param: "day".into() };
+    /// assert_eq!(daily.backfill("2026-11-30..2026-12-02").unwrap(), ["2026-11-30", "2026-12-01", "2026-12-02"]);
+    /// let hourly = Partition { every: PartitionEvery::Hourly, param: "hour".into() };
+    /// assert_eq!(hourly.backfill("2026-11-01T22..2026-11-02T00").unwrap().len(), 3);
+    /// assert!(daily.backfill("2026-11-21..2026-11-01").is_err());
+    /// ```
+    pub fn backfill(&self, range: &str) -> Result<Vec<String>, BackfillError> {
+        let Some((from, to)) = range.split_once("..") else {
+            return Err(BackfillError::Malformed(range.to_owned()));
+        };
+        let to = to.strip_prefix('=').unwrap_or(to);
+        let (from, to) = match self.every {
+            PartitionEvery::Daily => (day_start(from)?, day_start(to)?),
+            PartitionEvery::Hourly => (hour_start(from)?, hour_start(to)?),
+        };
+        if to < from {
+            return Err(BackfillError::Reversed(range.to_owned()));
+        }
+        let step = match self.every {
+            PartitionEvery::Daily => chrono::Duration::days(1),
+            PartitionEvery::Hourly => chrono::Duration::hours(1),
+        };
+        let count = (to - from).num_seconds() as u64 / step.num_seconds() as u64 + 1;
+        if count > Self::MAX_BACKFILL {
+            return Err(BackfillError::TooLong {
+                range: range.to_owned(),
+                count,
+                max: Self::MAX_BACKFILL,
+            });
+        }
+        Ok((0..count as i32)
+            .map(|index| {
+                let start = from + step * index;
+                match self.every {
+                    PartitionEvery::Daily => start.date().to_string(),
+                    PartitionEvery::Hourly => start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                }
+            })
+            .collect())
+    }
+}
+
+fn day_start(text: &str) -> Result<chrono::NaiveDateTime, BackfillError> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(|day| day.and_time(chrono::NaiveTime::MIN))
+        .map_err(|error| BackfillError::Bound {
+            bound: text.to_owned(),
+            expected: format!("{error}; write a date such as 2026-11-01"),
+        })
+}
+
+fn hour_start(text: &str) -> Result<chrono::NaiveDateTime, BackfillError> {
+    let text = text.trim();
+    let parsed = chrono::NaiveDateTime::parse_from_str(&format!("{text}:00"), "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| day_start(text));
+    let time = parsed.map_err(|_| BackfillError::Bound {
+        bound: text.to_owned(),
+        expected: "write a date and hour such as 2026-11-01T05, or a date for its first hour"
+            .to_owned(),
+    })?;
+    Ok(time.date().and_time(chrono::NaiveTime::MIN)
+        + chrono::Duration::hours(i64::from(chrono::Timelike::hour(&time))))
+}
+
 /// What starts a run besides the schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -131,6 +257,8 @@ pub struct Operations {
     pub notify_success: Notify,
     /// What starts a run besides the schedule.
     pub triggers: Vec<Trigger>,
+    /// The time partition each run covers, if runs are partitioned.
+    pub partition: Option<Partition>,
 }
 
 /// A schedule that cannot be evaluated (an expression built by hand and never checked).

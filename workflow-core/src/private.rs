@@ -69,6 +69,29 @@ pub fn task_result<R: IntoTaskResult<T>, T>(returned: R) -> Result<T, TaskError>
     returned.into_task_result()
 }
 
+/// A parameter type that can name a daily partition.
+#[diagnostic::on_unimplemented(
+    message = "a daily partition is named by a `NaiveDate` parameter, not `{Self}`",
+    label = "declare this parameter as `NaiveDate`"
+)]
+pub trait DailyPartitionKey {}
+impl DailyPartitionKey for chrono::NaiveDate {}
+
+/// A parameter type that can name an hourly partition.
+#[diagnostic::on_unimplemented(
+    message = "an hourly partition is named by a `NaiveDateTime` or `DateTime<Utc>` parameter, not `{Self}`",
+    label = "declare this parameter as `NaiveDateTime` or `DateTime<Utc>`"
+)]
+pub trait HourlyPartitionKey {}
+impl HourlyPartitionKey for chrono::NaiveDateTime {}
+impl HourlyPartitionKey for chrono::DateTime<chrono::Utc> {}
+
+/// Asserts, at the span of the partition parameter's type, that it names a day.
+pub const fn assert_daily_key<T: DailyPartitionKey>() {}
+
+/// Asserts, at the span of the partition parameter's type, that it names an hour.
+pub const fn assert_hourly_key<T: HourlyPartitionKey>() {}
+
 /// Asserts, at the span of a type in a task's signature, that it can flow between tasks.
 pub const fn assert_data<T: crate::Data>() {}
 

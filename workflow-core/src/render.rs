@@ -171,6 +171,16 @@ fn operations_lines(operations: &Operations) -> Vec<String> {
             schedule.timezone
         ));
     }
+    if let Some(partition) = &operations.partition {
+        let every = match partition.every {
+            crate::operations::PartitionEvery::Daily => "daily",
+            crate::operations::PartitionEvery::Hourly => "hourly",
+        };
+        lines.push(format!(
+            "partition: {every}, by parameter {}",
+            partition.param
+        ));
+    }
     for trigger in &operations.triggers {
         lines.push(match trigger {
             crate::operations::Trigger::AfterWorkflow {

@@ -175,6 +175,7 @@ workflow! {
     /// At 02:00 UTC; days missed while the scheduler was down are made up, a week at most.
     /// A failed source does not stop the loads that do not need it.
     #[schedule(cron = "0 2 * * *", catch_up = "all", max_catch_up = 7)]
+    #[partition(daily, param = day)]
     #[concurrency(overlap = "queue")]
     #[pool(name = "redshift", slots = 2)]
     #[timeout = "8h"]

@@ -162,6 +162,7 @@ workflow! {
     ///
     /// At 01:00 UTC, every missed day made up in order; heavy work limited by pool sizes.
     #[schedule(cron = "0 1 * * *", catch_up = "all")]
+    #[partition(daily, param = day)]
     #[concurrency(overlap = "queue")]
     #[pool(name = "oltp-export", slots = 1)]
     #[pool(name = "spark", slots = 4)]

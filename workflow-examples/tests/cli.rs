@@ -191,6 +191,93 @@ fn schedules_list_their_next_runs_from_now() {
 }
 
 #[test]
+fn backfill_plans_one_run_per_partition_in_order() {
+    let json = success(&[
+        "plan",
+        "warehouse_ingest",
+        "--backfill",
+        "2026-10-30..2026-11-02",
+        "-p",
+        "region=us",
+        "--now",
+        NOW,
+    ]);
+    let plans: Vec<workflow_core::plan::Plan> = serde_json::from_str(&json).unwrap();
+    let days: Vec<&serde_json::Value> = plans.iter().map(|plan| &plan.params[0].value).collect();
+    assert_eq!(
+        days,
+        ["2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02"]
+    );
+    assert!(plans.iter().all(|plan| plan.params[1].value == "us"));
+    let text = success(&[
+        "plan",
+        "daily_batch",
+        "--backfill",
+        "2026-11-01..=2026-11-02",
+        "--format",
+        "text",
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(
+        text.matches("workflow daily_batch (plan version").count(),
+        2
+    );
+
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "plan",
+                "warehouse_ingest",
+                "--backfill",
+                "2026-11-21..2026-11-01",
+            ],
+            "error: backfill range `2026-11-21..2026-11-01` ends before it starts\n",
+        ),
+        (
+            &["plan", "warehouse_ingest", "--backfill", "2026-11-01"],
+            "error: malformed backfill range `2026-11-01`: write FROM..TO, e.g. 2026-11-01..2026-11-21 (both ends included)\n",
+        ),
+        (
+            &[
+                "plan",
+                "warehouse_ingest",
+                "--backfill",
+                "2026-11-01..yesterday",
+            ],
+            "error: invalid backfill bound `yesterday`: input contains invalid characters; write a date such as 2026-11-01\n",
+        ),
+        (
+            &[
+                "plan",
+                "warehouse_ingest",
+                "--backfill",
+                "2000-01-01..2099-01-01",
+            ],
+            "error: backfill range `2000-01-01..2099-01-01` holds 36161 partitions; plan at most 10000 at once\n",
+        ),
+        (
+            &["plan", "weekly_etl", "--backfill", "2026-11-01..2026-11-21"],
+            "error: workflow `weekly_etl` is not partitioned, so it cannot be backfilled; declare `#[partition(daily, param = ...)]`\n",
+        ),
+        (
+            &[
+                "plan",
+                "daily_batch",
+                "-p",
+                "day=2026-11-01",
+                "--backfill",
+                "2026-11-01..2026-11-02",
+            ],
+            "error: parameter `day` names the partition, so `--backfill` sets it; do not pass it with --param\n",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        assert_eq!(&failure(arguments, 2), expected, "{arguments:?}");
+    }
+}
+
+#[test]
 fn list_shows_every_workflow() {
     golden("list.txt", &success(&["list"]));
     let entries: serde_json::Value = serde_json::from_str(&success(&["list", "--json"])).unwrap();

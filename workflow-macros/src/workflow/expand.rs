@@ -179,6 +179,23 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         });
     }
 
+    if let Some((hourly, param)) = &options.partition
+        && let Some(declared) = workflow
+            .params
+            .iter()
+            .find(|declared| declared.name == *param)
+    {
+        let ty = &declared.ty;
+        let span = syn::spanned::Spanned::span(ty);
+        let check = if *hourly {
+            quote!(assert_hourly_key)
+        } else {
+            quote!(assert_daily_key)
+        };
+        items.extend(quote_spanned! {span=>
+            const _: () = ::workflow_core::__private::#check::<#ty>();
+        });
+    }
     let mut param_specs = Vec::new();
     for param in &workflow.params {
         let param_name = param.name.to_string();
@@ -353,6 +370,18 @@ fn operations(options: &Options) -> TokenStream {
         }
         Trigger::File(pattern) => quote!(#path::Trigger::File { pattern: ::std::string::String::from(#pattern) }),
     });
+    let partition = match &options.partition {
+        Some((hourly, param)) => {
+            let every = if *hourly {
+                quote!(#path::PartitionEvery::Hourly)
+            } else {
+                quote!(#path::PartitionEvery::Daily)
+            };
+            let param = param.to_string();
+            quote!(::core::option::Option::Some(#path::Partition { every: #every, param: ::std::string::String::from(#param) }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let notify_failure = notify(&options.notify_failure);
     let notify_success = notify(&options.notify_success);
     quote! {
@@ -365,6 +394,7 @@ fn operations(options: &Options) -> TokenStream {
             notify_failure: #notify_failure,
             notify_success: #notify_success,
             triggers: ::std::vec![#(#triggers),*],
+            partition: #partition,
         }
     }
 }

@@ -30,6 +30,26 @@ pub fn expand(input: TokenStream) -> TokenStream {
             );
         }
     }
+    if let Some((_, param)) = &options.partition
+        && !workflow
+            .params
+            .iter()
+            .any(|declared| declared.name == *param)
+    {
+        let names = workflow
+            .params
+            .iter()
+            .map(|declared| declared.name.to_string())
+            .collect::<Vec<_>>();
+        diagnostics.error(
+            param.span(),
+            format!(
+                "the partition parameter `{param}` is not a parameter of workflow `{}`{}",
+                workflow.name,
+                crate::names::did_you_mean(&param.to_string(), names.iter().map(String::as_str))
+            ),
+        );
+    }
     let secrets: Vec<&syn::Ident> = options.secrets.iter().map(|(name, _)| name).collect();
     let sound = graph::check(&workflow, &secrets, &mut diagnostics) && diagnostics.is_empty();
     let mut output = if sound {

@@ -59,6 +59,7 @@ pub const ATTRIBUTES: &[&str] = &[
     "on_success",
     "secret",
     "trigger",
+    "partition",
 ];
 const SCHEDULE_KEYS: &[&str] = &["cron", "every", "timezone", "catch_up", "max_catch_up"];
 const CATCH_UP: &[&str] = &["skip", "latest", "all"];
@@ -79,6 +80,8 @@ pub struct Options {
     pub secrets: Vec<(Ident, SecretSource)>,
     /// What starts a run besides the schedule.
     pub triggers: Vec<Trigger>,
+    /// `#[partition(daily|hourly, param = name)]`: whether hourly, and the parameter.
+    pub partition: Option<(bool, Ident)>,
 }
 
 pub enum Trigger {
@@ -211,6 +214,7 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
                 }
             }
             "trigger" => options.triggers.extend(trigger(span, &items, diagnostics)),
+            "partition" => options.partition = partition(span, &items, diagnostics),
             "on_failure" => {
                 let (action, notify) = outcome(&items, true, diagnostics);
                 options.on_failure = action;
@@ -486,6 +490,69 @@ fn pool(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(Str
         }
         _ => None,
     }
+}
+
+/// `#[partition(daily, param = day)]` or `#[partition(hourly, param = hour)]`.
+fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(bool, Ident)> {
+    let mut hourly = None;
+    let mut rest = Items::new();
+    for item in items {
+        match item {
+            Item::Word(word) if word == "daily" || word == "hourly" => {
+                if hourly.is_some() {
+                    diagnostics.error(word.span(), "a partition is `daily` or `hourly`, not both");
+                } else {
+                    hourly = Some(word == "hourly");
+                }
+            }
+            Item::Word(word) => {
+                let text = word.to_string();
+                diagnostics.error(
+                    word.span(),
+                    format!(
+                        "unknown partition size `{text}`{}; it is `daily` or `hourly`",
+                        did_you_mean(&text, ["daily", "hourly"])
+                    ),
+                );
+            }
+            Item::Pair(key, value) => rest.push(Item::Pair(key.clone(), value.clone())),
+        }
+    }
+    let mut param = None;
+    for (_, value, _) in pairs(&rest, &["param"], "partition", diagnostics) {
+        match value {
+            Expr::Path(path) if path.path.get_ident().is_some() => {
+                param = path.path.get_ident().cloned()
+            }
+            other => diagnostics.error(
+                other.span(),
+                "`param` names the workflow parameter that receives the partition: `param = day`",
+            ),
+        }
+    }
+    match (hourly, param) {
+        (Some(hourly), Some(param)) => Some((hourly, param)),
+        _ => {
+            if !diagnostics_mention_partition(items) {
+                diagnostics.error(
+                    span,
+                    format!(
+                        "a partition needs a size and a parameter: {}",
+                        example("partition")
+                    ),
+                );
+            }
+            None
+        }
+    }
+}
+
+/// Whether a malformed `#[partition]` already had its own error (a bad size or parameter).
+fn diagnostics_mention_partition(items: &Items) -> bool {
+    items.iter().any(|item| match item {
+        Item::Word(word) => word != "daily" && word != "hourly",
+        Item::Pair(key, value) => key != "param" || !matches!(value, Expr::Path(_)),
+    })
 }
 
 /// `#[trigger(after = path::to::workflow, within = "10m")]` or `#[trigger(file = "/glob")]`.
@@ -835,7 +902,7 @@ mod tests {
         );
         assert_eq!(
             messages(quote::quote!(#[shedule(cron = "x")]))[0],
-            "unknown workflow attribute `shedule` (did you mean `schedule`?); workflows take `doc`, `schedule`, `concurrency`, `pool`, `timeout`, `on_failure`, `on_success`, `secret`, `trigger`"
+            "unknown workflow attribute `shedule` (did you mean `schedule`?); workflows take `doc`, `schedule`, `concurrency`, `pool`, `timeout`, `on_failure`, `on_success`, `secret`, `trigger`, `partition`"
         );
     }
 }
