@@ -61,7 +61,7 @@ pub use task_model::{
 };
 pub use workflow_macros::{task, workflow};
 pub use workflow_model::{
-    Edge, EdgeKind, NodeSpec, ParamSpec, Source, SpecError, Workflow, WorkflowSpec,
+    Edge, EdgeKind, MapSpec, NodeSpec, ParamSpec, Source, SpecError, Workflow, WorkflowSpec,
 };
 
 #[doc(hidden)]

@@ -108,12 +108,24 @@ pub struct PlanNode {
     pub output: String,
     /// Whether the node runs an external program.
     pub command: bool,
+    /// Set when the node runs its task once per element of one input.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub map: Option<PlanMap>,
     /// Retries, timeout, placement.
     pub policy: Policy,
     /// Nodes it waits for without taking their data.
     pub after: Vec<String>,
     /// The stage it belongs to, from 0.
     pub stage: usize,
+}
+
+/// How a node fans out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanMap {
+    /// The input that holds the collection; the task runs once per element.
+    pub input: String,
+    /// How many elements run at once; `None` for no bound.
+    pub max_parallel: Option<u32>,
 }
 
 /// One input of a node.
@@ -393,8 +405,19 @@ impl Plan {
                     task_path: node.task.rust_path.to_owned(),
                     description: node.task.description.to_owned(),
                     inputs,
-                    output: node.task.output.to_owned(),
+                    output: match node.map {
+                        Some(_) => format!("Vec<{}>", node.task.output),
+                        None => node.task.output.to_owned(),
+                    },
                     command: node.task.command,
+                    map: node.map.map(|map| PlanMap {
+                        input: node
+                            .task
+                            .inputs
+                            .get(map.input)
+                            .map_or_else(String::new, |input| input.name.to_owned()),
+                        max_parallel: map.max_parallel,
+                    }),
                     policy: Policy::from(&node.task.policy),
                     after: node.after.iter().map(|name| (*name).to_owned()).collect(),
                     stage,

@@ -69,6 +69,25 @@ pub fn task_result<R: IntoTaskResult<T>, T>(returned: R) -> Result<T, TaskError>
     returned.into_task_result()
 }
 
+/// What `each(...)` maps over: a collection, and the type of its elements.
+#[diagnostic::on_unimplemented(
+    message = "`each(...)` maps over a collection, but this is `{Self}`",
+    label = "not a `Vec<T>`",
+    note = "a node runs its task once per element of a `Vec<T>` (or `VecDeque<T>`, `BTreeSet<T>`) produced upstream or given as a parameter"
+)]
+pub trait Collection {
+    type Item;
+}
+impl<T> Collection for Vec<T> {
+    type Item = T;
+}
+impl<T> Collection for std::collections::VecDeque<T> {
+    type Item = T;
+}
+impl<T> Collection for std::collections::BTreeSet<T> {
+    type Item = T;
+}
+
 /// A parameter type that can name a daily partition.
 #[diagnostic::on_unimplemented(
     message = "a daily partition is named by a `NaiveDate` parameter, not `{Self}`",
@@ -98,12 +117,23 @@ pub const fn assert_data<T: crate::Data>() {}
 /// Parses a `--param` value into `T` and returns it as JSON.
 ///
 /// The text is tried first as JSON (numbers, booleans, arrays), then as a JSON string (dates,
-/// names, enum variants), so `7`, `true`, `2026-11-01` and `Full` all work unquoted.
+/// names, enum variants), then as a comma-separated list, so `7`, `true`, `2026-11-01`,
+/// `Full` and `a,b,c` all work unquoted.
 pub fn parse_param<T: Serialize + DeserializeOwned>(text: &str) -> Result<Value, String> {
     let parsed = match serde_json::from_str::<T>(text) {
         Ok(value) => value,
-        Err(_) => serde_json::from_value::<T>(Value::String(text.to_owned()))
-            .map_err(|error| error.to_string())?,
+        Err(_) => match serde_json::from_value::<T>(Value::String(text.to_owned())) {
+            Ok(value) => value,
+            // A list written `a,b,c`: each item read like a whole value.
+            Err(error) => {
+                let items = text.split(',').map(|item| {
+                    serde_json::from_str(item.trim())
+                        .unwrap_or_else(|_| Value::String(item.trim().to_owned()))
+                });
+                serde_json::from_value::<T>(Value::Array(items.collect()))
+                    .map_err(|_| error.to_string())?
+            }
+        },
     };
     serde_json::to_value(parsed).map_err(|error| error.to_string())
 }
@@ -287,5 +317,26 @@ mod tests {
         );
         assert!(parse_param::<chrono::NaiveDate>("2026-13-01").is_err());
         assert!(parse_param::<u8>("300").is_err());
+        assert_eq!(
+            parse_param::<Vec<String>>("adnet, crm").unwrap(),
+            serde_json::json!(["adnet", "crm"])
+        );
+        assert_eq!(
+            parse_param::<Vec<u32>>("[1,2]").unwrap(),
+            serde_json::json!([1, 2])
+        );
+        assert_eq!(
+            parse_param::<Vec<u32>>("1,2").unwrap(),
+            serde_json::json!([1, 2])
+        );
+        assert_eq!(
+            parse_param::<Vec<String>>("solo").unwrap(),
+            serde_json::json!(["solo"])
+        );
+        assert_eq!(
+            parse_param::<String>("a,b").unwrap(),
+            serde_json::json!("a,b")
+        );
+        assert!(parse_param::<Vec<u32>>("1,x").is_err());
     }
 }

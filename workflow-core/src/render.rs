@@ -63,14 +63,22 @@ pub fn plan_text(plan: &Plan) -> String {
 }
 
 fn node_line(node: &PlanNode) -> String {
+    let mapped = node.map.as_ref().map(|map| map.input.as_str());
     let inputs: Vec<String> = node
         .inputs
         .iter()
-        .map(|input| match &input.from {
-            InputSource::Param(name) | InputSource::Node(name) | InputSource::Secret(name) => {
-                name.clone()
+        .map(|input| {
+            let source = match &input.from {
+                InputSource::Param(name) | InputSource::Node(name) | InputSource::Secret(name) => {
+                    name.clone()
+                }
+                InputSource::Value(value) => value.to_string(),
+            };
+            if Some(input.name.as_str()) == mapped {
+                format!("each({source})")
+            } else {
+                source
             }
-            InputSource::Value(value) => value.to_string(),
         })
         .collect();
     let mut line = format!(
@@ -84,6 +92,13 @@ fn node_line(node: &PlanNode) -> String {
         let _ = write!(line, ", after {}", node.after.join(", "));
     }
     let mut policy = policy_text(&node.policy);
+    if let Some(limit) = node.map.as_ref().and_then(|map| map.max_parallel) {
+        policy = if policy.is_empty() {
+            format!("{limit} at once")
+        } else {
+            format!("{limit} at once, {policy}")
+        };
+    }
     if node.command {
         policy = if policy.is_empty() {
             "program".to_owned()

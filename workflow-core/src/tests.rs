@@ -36,6 +36,7 @@ fn node(name: &'static str, input: Source, after: Vec<&'static str>) -> NodeSpec
         inputs: vec![input],
         after,
         call: never_called,
+        map: None,
     }
 }
 

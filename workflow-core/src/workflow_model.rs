@@ -66,6 +66,18 @@ pub struct NodeSpec {
     pub after: Vec<&'static str>,
     /// Runs the task on JSON-encoded inputs.
     pub call: fn(Vec<Value>) -> Result<Value, TaskError>,
+    /// Set when the node runs its task once per element of one input (`each(...)`).
+    pub map: Option<MapSpec>,
+}
+
+/// A node that fans out: its task runs once per element of one input, and the node's output
+/// is the list of the task's outputs, in the input's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapSpec {
+    /// The position of the input that holds the collection.
+    pub input: usize,
+    /// How many elements run at once (`.max_parallel(n)`); `None` for no bound.
+    pub max_parallel: Option<u32>,
 }
 
 /// Where a node input comes from.

@@ -87,7 +87,7 @@ pub fn collect_event_logs(day: NaiveDate, region: Region) -> EventLogs {
     ))
 }
 
-/// Fetch partner feeds from third-party APIs into object storage.
+/// Fetch one partner's feed from its API into object storage.
 #[task(
     retries = 5,
     retry_delay = "1m",
@@ -95,8 +95,8 @@ pub fn collect_event_logs(day: NaiveDate, region: Region) -> EventLogs {
     max_retry_delay = "15m",
     timeout = "1h"
 )]
-pub fn fetch_partner_feeds(day: NaiveDate) -> PartnerFeeds {
-    PartnerFeeds(manifest(format!("s3://lake/partners/{day}"), 12))
+pub fn fetch_partner_feed(partner: String, day: NaiveDate) -> PartnerFeeds {
+    PartnerFeeds(manifest(format!("s3://lake/partners/{partner}/{day}"), 12))
 }
 
 /// Build sessions from raw events (a distributed job over the log partitions).
@@ -119,10 +119,11 @@ pub fn build_sessions(logs: EventLogs) -> Result<Sessions, TaskError> {
 pub fn model_daily_facts(
     snapshot: OltpSnapshot,
     sessions: Sessions,
-    partners: PartnerFeeds,
+    partners: Vec<PartnerFeeds>,
     full_refresh: bool,
 ) -> DailyFacts {
-    let files = snapshot.0.files + sessions.0.files + partners.0.files;
+    let partner_files: u64 = partners.iter().map(|feed| feed.0.files).sum();
+    let files = snapshot.0.files + sessions.0.files + partner_files;
     let files = if full_refresh { files * 30 } else { files };
     DailyFacts(manifest(
         sessions.0.prefix.replace("/sessions/", "/facts/"),
@@ -170,10 +171,16 @@ workflow! {
     #[timeout = "20h"]
     #[on_failure(stop, notify = ["data-oncall@example.com", "platform@example.com"], webhook = "https://hooks.example.com/etl/warehouse")]
     #[on_success(webhook = "https://hooks.example.com/etl/warehouse")]
-    pub warehouse_ingest(day: NaiveDate, region: Region = Region::Eu, full_refresh: bool = false) {
+    pub warehouse_ingest(
+        day: NaiveDate,
+        region: Region = Region::Eu,
+        full_refresh: bool = false,
+        partner_apis: Vec<String> = vec!["adnet".into(), "crm".into(), "payments".into()],
+    ) {
         snapshot = export_oltp(day, region);
         logs = collect_event_logs(day, region);
-        partners = fetch_partner_feeds(day);
+        // One fetch per partner API, at most four at a time.
+        partners = fetch_partner_feed(each(partner_apis), day).max_parallel(4);
         sessions = build_sessions(logs);
         facts = model_daily_facts(snapshot, sessions, partners, full_refresh);
         warehouse = load_warehouse(facts, "analytics.daily_facts");

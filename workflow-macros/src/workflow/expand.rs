@@ -51,6 +51,19 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         .collect();
     let task_alias =
         |index: usize, span: Span| format_ident!("__WorkflowTask{}", index, span = span);
+    // What a node produces, located at `span`: its task's output, or a `Vec` of them for a
+    // node that maps over `each(...)` of an input.
+    let output_of = |index: usize, span: Span| {
+        let task_span = workflow.statements.get(index).map_or(span, |statement| {
+            syn::spanned::Spanned::span(&statement.task)
+        });
+        let alias = task_alias(index, task_span);
+        let output = quote_spanned!(span=> <#alias as ::workflow_core::Task>::Output);
+        match workflow.statements.get(index).and_then(mapped_input) {
+            Some(_) => quote_spanned!(span=> ::std::vec::Vec<#output>),
+            None => output,
+        }
+    };
 
     let mut items = TokenStream::new();
     let mut checks = TokenStream::new();
@@ -99,30 +112,35 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             // The type the argument has, how messages describe it, and where the plan says it
             // comes from; integers, floats and booleans are left to rustc's own mismatch error.
             let (found, described, source) = match argument {
-                Argument::Name(ident) => {
+                Argument::Name(ident) | Argument::Each(ident) => {
                     let key = ident.to_string();
-                    match params.get(&key) {
+                    // The whole value: its type, what it is, and where the plan takes it from.
+                    let (whole, what, source) = match params.get(&key) {
                         Some(ty) => (
                             relocate(quote!(#ty), span),
-                            format!("parameter `{key}` is"),
+                            format!("parameter `{key}`"),
                             quote!(::workflow_core::Source::Param(#key)),
                         ),
                         None if options.secrets.iter().any(|(secret, _)| *secret == key) => (
                             quote_spanned!(span=> ::workflow_core::Secret),
-                            format!("secret `{key}` is"),
+                            format!("secret `{key}`"),
                             quote!(::workflow_core::Source::Secret(#key)),
                         ),
-                        None => {
-                            let upstream =
-                                task_alias(nodes.get(&key).copied().unwrap_or(index), task_span);
-                            let upstream =
-                                quote_spanned!(span=> <#upstream as ::workflow_core::Task>::Output);
-                            (
-                                upstream,
-                                format!("node `{key}` produces"),
-                                quote!(::workflow_core::Source::Node(#key)),
-                            )
+                        None => (
+                            output_of(nodes.get(&key).copied().unwrap_or(index), span),
+                            format!("node `{key}`"),
+                            quote!(::workflow_core::Source::Node(#key)),
+                        ),
+                    };
+                    match argument {
+                        Argument::Each(_) => {
+                            let element = quote_spanned!(span=> <#whole as ::workflow_core::__private::Collection>::Item);
+                            (element, format!("each element of {what} is"), source)
                         }
+                        _ if what.starts_with("node") => {
+                            (whole, format!("{what} produces"), source)
+                        }
+                        _ => (whole, format!("{what} is"), source),
                     }
                 }
                 Argument::Constant(
@@ -168,6 +186,16 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             sources.push(source);
         }
         let after: Vec<String> = statement.after.iter().map(ToString::to_string).collect();
+        let map = match mapped_input(statement) {
+            Some(input) => {
+                let max_parallel = match statement.max_parallel {
+                    Some((count, _)) => quote!(::core::option::Option::Some(#count)),
+                    None => quote!(::core::option::Option::None),
+                };
+                quote!(::core::option::Option::Some(::workflow_core::MapSpec { input: #input, max_parallel: #max_parallel }))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         node_specs.push(quote_spanned! {task_span=>
             ::workflow_core::NodeSpec {
                 name: #node_text,
@@ -175,6 +203,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 inputs: ::std::vec![#(#sources),*],
                 after: ::std::vec![#(#after),*],
                 call: <#alias as ::workflow_core::Task>::call_json,
+                map: #map,
             }
         });
     }
@@ -411,4 +440,12 @@ fn secrets(options: &Options) -> TokenStream {
         }
     });
     quote!(::std::vec![#(#secrets),*])
+}
+
+/// The position of the input a node maps over with `each(...)`, if it maps.
+fn mapped_input(statement: &super::parse::Statement) -> Option<usize> {
+    statement
+        .arguments
+        .iter()
+        .position(|argument| matches!(argument, Argument::Each(_)))
 }

@@ -96,8 +96,25 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
                 ),
             );
         }
+        let mapped: Vec<&Ident> = statement
+            .arguments
+            .iter()
+            .filter_map(|argument| match argument {
+                Argument::Each(ident) => Some(ident),
+                _ => None,
+            })
+            .collect();
+        for extra in mapped.iter().skip(1) {
+            problems.error(
+                extra.span(),
+                "a node maps over one input: keep one `each(...)` and pass the others whole",
+            );
+        }
+        if let (Some((_, span)), true) = (statement.max_parallel, mapped.is_empty()) {
+            problems.error(span, "`.max_parallel(...)` bounds a node that maps over `each(...)` of an input; this node runs once");
+        }
         for argument in &statement.arguments {
-            let Argument::Name(ident) = argument else {
+            let (Argument::Name(ident) | Argument::Each(ident)) = argument else {
                 continue;
             };
             let key = ident.to_string();

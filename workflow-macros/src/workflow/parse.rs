@@ -40,11 +40,15 @@ pub struct Statement {
     pub arguments_span: Span,
     pub arguments: Vec<Argument>,
     pub after: Vec<Ident>,
+    /// `.max_parallel(N)`: how many elements of a mapped node run at once.
+    pub max_parallel: Option<(u32, Span)>,
 }
 
 pub enum Argument {
     /// A parameter or node name.
     Name(Ident),
+    /// `each(name)`: the task runs once per element of that parameter or node.
+    Each(Ident),
     /// A constant: a literal, possibly negated.
     Constant(Expr),
 }
@@ -61,7 +65,7 @@ impl Statement {
 impl Argument {
     pub fn span(&self) -> Span {
         match self {
-            Argument::Name(name) => name.span(),
+            Argument::Name(name) | Argument::Each(name) => name.span(),
             Argument::Constant(constant) => constant.span(),
         }
     }
@@ -220,15 +224,36 @@ impl Parse for Statement {
             .into_iter()
             .collect();
         let mut after = Vec::new();
+        let mut max_parallel = None;
         while input.peek(Token![.]) {
             input.parse::<Token![.]>()?;
             let method: Ident = input.parse()?;
+            if method == "max_parallel" {
+                let content;
+                parenthesized!(content in input);
+                let count: syn::LitInt = content.parse().map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        "`.max_parallel(...)` takes a whole number, e.g. `.max_parallel(8)`",
+                    )
+                })?;
+                match count.base10_parse::<u32>() {
+                    Ok(count) if count > 0 => max_parallel = Some((count, method.span())),
+                    _ => {
+                        return Err(syn::Error::new(
+                            count.span(),
+                            "`.max_parallel(...)` takes a whole number from 1 to 4294967295",
+                        ));
+                    }
+                }
+                continue;
+            }
             if method != "after" {
                 return Err(syn::Error::new(
                     method.span(),
                     format!(
-                        "unknown node modifier `{method}`{}; nodes take `.after(node, ...)`",
-                        crate::names::did_you_mean(&method.to_string(), ["after"])
+                        "unknown node modifier `{method}`{}; nodes take `.after(node, ...)` and `.max_parallel(n)`",
+                        crate::names::did_you_mean(&method.to_string(), ["after", "max_parallel"])
                     ),
                 ));
             }
@@ -251,6 +276,7 @@ impl Parse for Statement {
             task,
             arguments_span: parens.span.join(),
             arguments,
+            max_parallel,
             after,
         })
     }
@@ -258,6 +284,28 @@ impl Parse for Statement {
 
 impl Parse for Argument {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident)
+            && input.peek2(syn::token::Paren)
+            && input
+                .fork()
+                .parse::<Ident>()
+                .is_ok_and(|word| word == "each")
+        {
+            let word: Ident = input.parse()?;
+            let content;
+            parenthesized!(content in input);
+            let name: Ident = content.parse().map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "`each(...)` takes the name of a parameter or node that holds a collection",
+                )
+            })?;
+            if !content.is_empty() {
+                return Err(content.error("`each(...)` takes one name"));
+            }
+            let _ = word;
+            return Ok(Argument::Each(name));
+        }
         if input.peek(Ident)
             && (input.peek2(Token![,])
                 || input

@@ -1,0 +1,22 @@
+use workflow_core::prelude::*;
+
+include!("common/pipeline.rs");
+
+#[task]
+fn list_days(day: NaiveDate) -> Vec<NaiveDate> {
+    vec![day]
+}
+
+#[task]
+fn report(orders: Orders) -> String {
+    format!("{} orders", orders.0.len())
+}
+
+workflow! {
+    nightly(day: NaiveDate) {
+        days = list_days(day);
+        sessions = join_sessions(each(days), each(days));
+    }
+}
+
+fn main() {}
