@@ -61,7 +61,8 @@ pub use task_model::{
 };
 pub use workflow_macros::{task, workflow};
 pub use workflow_model::{
-    Edge, EdgeKind, MapSpec, NodeSpec, ParamSpec, Source, SpecError, Workflow, WorkflowSpec,
+    ArmSpec, BranchSpec, Condition, Edge, EdgeKind, MapSpec, Merge, NodeSpec, ParamSpec, Source,
+    SpecError, Workflow, WorkflowSpec,
 };
 
 #[doc(hidden)]

@@ -40,6 +40,10 @@ pub struct Plan {
     pub operations: Operations,
     /// Where each secret is read from at run time. Never a value.
     pub secrets: Vec<crate::Secret>,
+    /// The workflow's branches.
+    pub branches: Vec<PlanBranch>,
+    /// Names produced in every arm of a branch, and the node of each arm that produces them.
+    pub merges: Vec<crate::Merge>,
     /// The schedule's next fire times after [`PlanOptions::now`] (empty without a schedule).
     pub next_runs: Vec<DateTime<Utc>>,
 }
@@ -111,12 +115,44 @@ pub struct PlanNode {
     /// Set when the node runs its task once per element of one input.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub map: Option<PlanMap>,
+    /// Set when the node runs only in one arm of a branch.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub condition: Option<PlanCondition>,
     /// Retries, timeout, placement.
     pub policy: Policy,
     /// Nodes it waits for without taking their data.
     pub after: Vec<String>,
     /// The stage it belongs to, from 0.
     pub stage: usize,
+}
+
+/// The arm of a branch a node belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCondition {
+    /// The branch's index in [`Plan::branches`].
+    pub branch: usize,
+    /// The arm's label: `true`, `false`, or the pattern.
+    pub arm: String,
+}
+
+/// A branch: the value it decides on and its arms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanBranch {
+    /// A parameter or a node's output.
+    pub on: InputSource,
+    /// The arms, in order; the first whose pattern matches is taken.
+    pub arms: Vec<PlanArm>,
+}
+
+/// One arm of a branch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanArm {
+    /// `true`, `false`, or the `match` pattern as written.
+    pub label: String,
+    /// The value that selects the arm, when one value does.
+    pub value: Option<Value>,
+    /// The nodes that run when the arm is taken.
+    pub nodes: Vec<String>,
 }
 
 /// How a node fans out.
@@ -280,6 +316,15 @@ pub enum PlanError {
     Schedule(#[from] ScheduleError),
 }
 
+fn input_source(source: &crate::Source) -> InputSource {
+    match source {
+        crate::Source::Param(name) => InputSource::Param((*name).to_owned()),
+        crate::Source::Node(name) => InputSource::Node((*name).to_owned()),
+        crate::Source::Value(value) => InputSource::Value(value.clone()),
+        crate::Source::Secret(name) => InputSource::Secret((*name).to_owned()),
+    }
+}
+
 /// Splits `name=value` command-line arguments.
 pub fn parse_assignments(arguments: &[String]) -> Result<Vec<(String, String)>, PlanError> {
     arguments
@@ -391,12 +436,7 @@ impl Plan {
                     .map(|(input, source)| PlanInput {
                         name: input.name.to_owned(),
                         ty: input.ty.to_owned(),
-                        from: match source {
-                            crate::Source::Param(name) => InputSource::Param((*name).to_owned()),
-                            crate::Source::Node(name) => InputSource::Node((*name).to_owned()),
-                            crate::Source::Value(value) => InputSource::Value(value.clone()),
-                            crate::Source::Secret(name) => InputSource::Secret((*name).to_owned()),
-                        },
+                        from: input_source(source),
                     })
                     .collect();
                 nodes.push(PlanNode {
@@ -410,6 +450,17 @@ impl Plan {
                         None => node.task.output.to_owned(),
                     },
                     command: node.task.command,
+                    condition: node.condition.and_then(|condition| {
+                        let arm = spec
+                            .branches
+                            .get(condition.branch)?
+                            .arms
+                            .get(condition.arm)?;
+                        Some(PlanCondition {
+                            branch: condition.branch,
+                            arm: arm.label.to_owned(),
+                        })
+                    }),
                     map: node.map.map(|map| PlanMap {
                         input: node
                             .task
@@ -442,6 +493,32 @@ impl Plan {
                 .collect(),
             operations: spec.operations.clone(),
             secrets: spec.secrets.clone(),
+            branches: spec
+                .branches
+                .iter()
+                .enumerate()
+                .map(|(index, branch)| PlanBranch {
+                    on: input_source(&branch.on),
+                    arms: branch
+                        .arms
+                        .iter()
+                        .enumerate()
+                        .map(|(arm, spec_arm)| PlanArm {
+                            label: spec_arm.label.to_owned(),
+                            value: spec_arm.value.clone(),
+                            nodes: spec
+                                .nodes
+                                .iter()
+                                .filter(|node| {
+                                    node.condition == Some(crate::Condition { branch: index, arm })
+                                })
+                                .map(|node| node.name.to_owned())
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            merges: spec.merges.clone(),
             next_runs,
         })
     }

@@ -55,14 +55,14 @@ pub fn plan_text(plan: &Plan) -> String {
         let _ = writeln!(out, "stage {stage}:");
         for name in names {
             if let Some(node) = plan.nodes.iter().find(|node| &node.id == name) {
-                let _ = writeln!(out, "  {}", node_line(node));
+                let _ = writeln!(out, "  {}", node_line(node, plan));
             }
         }
     }
     out
 }
 
-fn node_line(node: &PlanNode) -> String {
+fn node_line(node: &PlanNode, plan: &Plan) -> String {
     let mapped = node.map.as_ref().map(|map| map.input.as_str());
     let inputs: Vec<String> = node
         .inputs
@@ -90,6 +90,16 @@ fn node_line(node: &PlanNode) -> String {
     );
     if !node.after.is_empty() {
         let _ = write!(line, ", after {}", node.after.join(", "));
+    }
+    if let Some(condition) = &node.condition {
+        let on = match plan.branches.get(condition.branch).map(|branch| &branch.on) {
+            Some(
+                InputSource::Param(name) | InputSource::Node(name) | InputSource::Secret(name),
+            ) => name.clone(),
+            Some(InputSource::Value(value)) => value.to_string(),
+            None => "?".to_owned(),
+        };
+        let _ = write!(line, ", when {on} is {}", condition.arm);
     }
     let mut policy = policy_text(&node.policy);
     if let Some(limit) = node.map.as_ref().and_then(|map| map.max_parallel) {
@@ -396,6 +406,14 @@ pub fn dot(spec: &WorkflowSpec) -> String {
                     dot_id(&edge.to)
                 );
             }
+            EdgeKind::Condition => {
+                let _ = writeln!(
+                    out,
+                    "  {} -> {} [style=dotted, label=\"decides\"];",
+                    dot_id(&edge.from),
+                    dot_id(&edge.to)
+                );
+            }
         }
     }
     out.push_str("}\n");
@@ -434,7 +452,7 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
                 mermaid_text(node.task.name)
             )
         };
-        let _ = writeln!(out, "  node_{}[\"{label}\"]", node.name);
+        let _ = writeln!(out, "  node_{}[\"{label}\"]", mermaid_id(node.name));
     }
     for node in &spec.nodes {
         for (input, source) in node.task.inputs.iter().zip(&node.inputs) {
@@ -443,7 +461,7 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
                     out,
                     "  param_{name} -. {} .-> node_{}",
                     mermaid_text(input.name),
-                    node.name
+                    mermaid_id(node.name)
                 );
             }
         }
@@ -452,14 +470,45 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
         match edge.kind {
             EdgeKind::Data => {
                 let label = mermaid_text(edge.input.as_deref().unwrap_or(""));
-                let _ = writeln!(out, "  node_{} -- {label} --> node_{}", edge.from, edge.to);
+                let _ = writeln!(
+                    out,
+                    "  node_{} -- {label} --> node_{}",
+                    mermaid_id(&edge.from),
+                    mermaid_id(&edge.to)
+                );
             }
             EdgeKind::Order => {
-                let _ = writeln!(out, "  node_{} -.-> node_{}", edge.from, edge.to);
+                let _ = writeln!(
+                    out,
+                    "  node_{} -.-> node_{}",
+                    mermaid_id(&edge.from),
+                    mermaid_id(&edge.to)
+                );
+            }
+            EdgeKind::Condition => {
+                let _ = writeln!(
+                    out,
+                    "  node_{} -. decides .-> node_{}",
+                    mermaid_id(&edge.from),
+                    mermaid_id(&edge.to)
+                );
             }
         }
     }
     out
+}
+
+/// A Mermaid node id: letters, digits and `_` only.
+fn mermaid_id(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn mermaid_text(text: &str) -> String {

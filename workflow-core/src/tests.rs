@@ -37,6 +37,7 @@ fn node(name: &'static str, input: Source, after: Vec<&'static str>) -> NodeSpec
         after,
         call: never_called,
         map: None,
+        condition: None,
     }
 }
 
@@ -58,6 +59,8 @@ fn spec(name: &'static str, nodes: Vec<NodeSpec>) -> WorkflowSpec {
         nodes,
         operations: Default::default(),
         secrets: Vec::new(),
+        branches: Vec::new(),
+        merges: Vec::new(),
     }
 }
 

@@ -38,6 +38,10 @@ pub struct WorkflowSpec {
     pub operations: crate::operations::Operations,
     /// The secrets the workflow's tasks take, as references.
     pub secrets: Vec<crate::Secret>,
+    /// Its branches; nodes point at them through [`NodeSpec::condition`].
+    pub branches: Vec<BranchSpec>,
+    /// Names produced in every arm of a branch.
+    pub merges: Vec<Merge>,
 }
 
 /// One workflow parameter.
@@ -68,6 +72,48 @@ pub struct NodeSpec {
     pub call: fn(Vec<Value>) -> Result<Value, TaskError>,
     /// Set when the node runs its task once per element of one input (`each(...)`).
     pub map: Option<MapSpec>,
+    /// Set when the node is inside an arm of a branch: it runs only when that arm is taken.
+    pub condition: Option<Condition>,
+}
+
+/// Where a node sits in a branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Condition {
+    /// The branch's index in [`WorkflowSpec::branches`].
+    pub branch: usize,
+    /// The arm's index in the branch.
+    pub arm: usize,
+}
+
+/// `if flag { ... } else { ... }` or `match value { ... }` in a workflow.
+#[derive(Debug, Clone)]
+pub struct BranchSpec {
+    /// The value the branch decides on: a parameter, or a node's output.
+    pub on: Source,
+    /// The arms, in order.
+    pub arms: Vec<ArmSpec>,
+    /// Picks the arm for a value of `on`, with the workflow's own `match` (serde renames and
+    /// every pattern kind included); `None` when no arm is taken (an `if` without `else`).
+    pub select: fn(&Value) -> Result<Option<usize>, TaskError>,
+}
+
+/// One arm of a branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmSpec {
+    /// `true`, `false`, or the `match` pattern as written.
+    pub label: &'static str,
+    /// The value that selects this arm, when one value does (a `bool`, a unit enum variant, a
+    /// literal); `None` for patterns such as `_` or `Some(_)`.
+    pub value: Option<Value>,
+}
+
+/// A name produced in every arm of a branch: after the branch it means whichever ran.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Merge {
+    /// The name nodes after the branch use.
+    pub name: String,
+    /// The node in each arm that produces it.
+    pub nodes: Vec<String>,
 }
 
 /// A node that fans out: its task runs once per element of one input, and the node's output
@@ -103,6 +149,8 @@ pub enum EdgeKind {
     Data,
     /// `.after(...)`: order only.
     Order,
+    /// The upstream node's output decides whether the downstream node runs (a branch).
+    Condition,
 }
 
 /// One edge of the graph, from an upstream node to a downstream node.
@@ -142,28 +190,54 @@ impl WorkflowSpec {
         for node in &self.nodes {
             for (index, source) in node.inputs.iter().enumerate() {
                 if let Source::Node(from) = source {
+                    for from in self.producers(from) {
+                        edges.push(Edge {
+                            from: from.to_owned(),
+                            to: node.name.to_owned(),
+                            kind: EdgeKind::Data,
+                            input: node
+                                .task
+                                .inputs
+                                .get(index)
+                                .map(|input| input.name.to_owned()),
+                        });
+                    }
+                }
+            }
+            for after in &node.after {
+                for from in self.producers(after) {
                     edges.push(Edge {
-                        from: (*from).to_owned(),
+                        from: from.to_owned(),
                         to: node.name.to_owned(),
-                        kind: EdgeKind::Data,
-                        input: node
-                            .task
-                            .inputs
-                            .get(index)
-                            .map(|input| input.name.to_owned()),
+                        kind: EdgeKind::Order,
+                        input: None,
                     });
                 }
             }
-            for from in &node.after {
-                edges.push(Edge {
-                    from: (*from).to_owned(),
-                    to: node.name.to_owned(),
-                    kind: EdgeKind::Order,
-                    input: None,
-                });
+            let deciding = node
+                .condition
+                .and_then(|condition| self.branches.get(condition.branch))
+                .map(|branch| &branch.on);
+            if let Some(Source::Node(from)) = deciding {
+                for from in self.producers(from) {
+                    edges.push(Edge {
+                        from: from.to_owned(),
+                        to: node.name.to_owned(),
+                        kind: EdgeKind::Condition,
+                        input: None,
+                    });
+                }
             }
         }
         edges
+    }
+
+    /// The nodes a name refers to: the node itself, or each arm's node for a merged name.
+    pub fn producers<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        match self.merges.iter().find(|merge| merge.name == name) {
+            Some(merge) => merge.nodes.iter().map(String::as_str).collect(),
+            None => vec![name],
+        }
     }
 
     /// The nodes grouped into stages: every node runs after all nodes of earlier stages it

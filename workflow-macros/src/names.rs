@@ -84,6 +84,28 @@ pub fn doc_text(attributes: &[syn::Attribute]) -> String {
     lines.join("\n").trim_start_matches('\n').to_owned()
 }
 
+/// `text` as part of a generated identifier: raw-identifier prefixes dropped and anything but
+/// letters, digits and `_` replaced, so that `format_ident!` can never be handed an invalid
+/// identifier (it panics on one).
+pub fn ident_part(text: &str) -> String {
+    let text = text.strip_prefix("r#").unwrap_or(text);
+    let part: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if part.is_empty() {
+        "_".to_owned()
+    } else {
+        part
+    }
+}
+
 /// The same tokens, located at `span` for error reporting but resolving names as before.
 pub fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
@@ -119,6 +141,17 @@ mod tests {
         assert_eq!(token_text(&ty), "Box<dyn Error + Send>");
         let ty: syn::Type = syn::parse_quote!(&'static str);
         assert_eq!(token_text(&ty), "&'static str");
+    }
+
+    #[test]
+    fn identifier_parts_are_always_valid() {
+        for text in ["r#type", "snapshot.true", "été", "", "a-b", "Mode::Full"] {
+            let ident = format!("x_{}_input_1", ident_part(text));
+            assert!(
+                syn::parse_str::<syn::Ident>(&ident).is_ok(),
+                "{text} gave {ident}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Lit};
 
 use super::options::{Cadence, CatchUp, Notify, Options, SecretSource, Trigger};
-use super::parse::{Argument, Workflow};
+use super::parse::{Argument, BranchKind, Workflow};
 use crate::names::{doc_text, relocate, token_text};
 
 /// The workflow's struct and a spec with no nodes: emitted when the declaration has errors, so
@@ -22,6 +22,7 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
         quote!(::std::vec::Vec::new()),
         quote!(::core::default::Default::default()),
         quote!(::std::vec::Vec::new()),
+        quote!(branches: ::std::vec::Vec::new(), merges: ::std::vec::Vec::new(),),
     );
     quote! {
         #header
@@ -43,12 +44,6 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         .iter()
         .map(|param| (param.name.to_string(), &param.ty))
         .collect();
-    let nodes: BTreeMap<String, usize> = workflow
-        .statements
-        .iter()
-        .enumerate()
-        .filter_map(|(index, statement)| Some((statement.node_name()?.to_string(), index)))
-        .collect();
     let task_alias =
         |index: usize, span: Span| format_ident!("__WorkflowTask{}", index, span = span);
     // What a node produces, located at `span`: its task's output, or a `Vec` of them for a
@@ -65,6 +60,27 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         }
     };
 
+    let ids = super::graph::node_ids(workflow);
+    // The node a name means from a place (`condition`), for a name produced in arms: the same
+    // arm's node inside the branch; outside, the first arm's (all arms agree on its type).
+    let resolve = |key: &str, condition: Option<(usize, usize)>| -> (usize, bool) {
+        let instances: Vec<usize> = workflow
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, statement)| statement.node_name().is_some_and(|name| name == key))
+            .map(|(index, _)| index)
+            .collect();
+        let merged = instances.len() > 1;
+        let same_arm = instances.iter().copied().find(|&index| {
+            condition.is_some() && workflow.statements[index].condition == condition
+        });
+        match same_arm {
+            Some(index) => (index, false),
+            None => (instances.first().copied().unwrap_or(0), merged),
+        }
+    };
+
     let mut items = TokenStream::new();
     let mut checks = TokenStream::new();
     let mut node_specs = Vec::new();
@@ -75,10 +91,8 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         // Every use of the task is located at its path, so "not a task" is reported once, there.
         let alias = task_alias(index, task_span);
         let task_text = token_text(task);
-        let node_text = statement
-            .node_name()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let node_text = ids.get(index).cloned().unwrap_or_default();
+        let node_ident = crate::names::ident_part(&node_text);
         let declared_alias = task_alias(index, Span::mixed_site());
         items.extend(quote! {
             #[allow(non_camel_case_types)]
@@ -93,7 +107,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         // compared during constant evaluation, with a message that lists the expected inputs.
         // The constant is named after the node, which is what rustc's label shows.
         let given = statement.arguments.len();
-        let arity = format_ident!("{}", node_text, span = Span::mixed_site());
+        let arity = format_ident!("{}", node_ident, span = Span::mixed_site());
         items.extend(quote_spanned! {statement.arguments_span=>
             #[allow(non_upper_case_globals, dead_code)]
             const #arity: () = {
@@ -126,11 +140,19 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                             format!("secret `{key}`"),
                             quote!(::workflow_core::Source::Secret(#key)),
                         ),
-                        None => (
-                            output_of(nodes.get(&key).copied().unwrap_or(index), span),
-                            format!("node `{key}`"),
-                            quote!(::workflow_core::Source::Node(#key)),
-                        ),
+                        None => {
+                            let (upstream, merged) = resolve(&key, statement.condition);
+                            let id = if merged {
+                                key.clone()
+                            } else {
+                                ids.get(upstream).cloned().unwrap_or_default()
+                            };
+                            (
+                                output_of(upstream, span),
+                                format!("node `{key}`"),
+                                quote!(::workflow_core::Source::Node(#id)),
+                            )
+                        }
                     };
                     match argument {
                         Argument::Each(_) => {
@@ -163,7 +185,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                     continue;
                 }
             };
-            let check = format_ident!("{}_input_{}", node_text, number, span = Span::mixed_site());
+            let check = format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
             let message = format!(
                 "task `{task_text}` expects `{{Expected}}` for input #{number}, but {described} `{{Self}}`"
             );
@@ -185,7 +207,23 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             });
             sources.push(source);
         }
-        let after: Vec<String> = statement.after.iter().map(ToString::to_string).collect();
+        let after: Vec<String> = statement
+            .after
+            .iter()
+            .map(|name| {
+                let key = name.to_string();
+                match resolve(&key, statement.condition) {
+                    (_, true) => key,
+                    (upstream, false) => ids.get(upstream).cloned().unwrap_or(key),
+                }
+            })
+            .collect();
+        let condition = match statement.condition {
+            Some((branch, arm)) => {
+                quote!(::core::option::Option::Some(::workflow_core::Condition { branch: #branch, arm: #arm }))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         let map = match mapped_input(statement) {
             Some(input) => {
                 let max_parallel = match statement.max_parallel {
@@ -204,7 +242,169 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 after: ::std::vec![#(#after),*],
                 call: <#alias as ::workflow_core::Task>::call_json,
                 map: #map,
+                condition: #condition,
             }
+        });
+    }
+
+    // Names produced in several arms: one merge each, and every arm must produce one type.
+    let mut merges = Vec::new();
+    let mut merged_names: Vec<String> = Vec::new();
+    for statement in &workflow.statements {
+        let Some(name) = statement.node_name().map(ToString::to_string) else {
+            continue;
+        };
+        if merged_names.contains(&name) {
+            continue;
+        }
+        let instances: Vec<usize> = workflow
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, other)| other.node_name().is_some_and(|other| *other == name))
+            .map(|(index, _)| index)
+            .collect();
+        if instances.len() < 2 {
+            continue;
+        }
+        merged_names.push(name.clone());
+        let arm_label = |index: usize| {
+            workflow
+                .statements
+                .get(index)
+                .and_then(|statement| statement.condition)
+                .and_then(|(branch, arm)| workflow.branches.get(branch)?.arms.get(arm))
+                .map_or_else(String::new, |arm| {
+                    arm.label.replace('{', "{{").replace('}', "}}")
+                })
+        };
+        let first = instances[0];
+        for &other in &instances[1..] {
+            let span = workflow.statements[other]
+                .node_name()
+                .map_or_else(Span::call_site, |name| name.span());
+            let check = format_ident!(
+                "{}_same_type_{}",
+                crate::names::ident_part(&name),
+                other,
+                span = Span::mixed_site()
+            );
+            let message = format!(
+                "node `{name}` produces `{{Self}}` in arm `{}` but `{{Expected}}` in arm `{}`; every arm must produce the same type, because nodes after the branch take whichever ran",
+                arm_label(other),
+                arm_label(first)
+            );
+            let label = format!(
+                "`{{Self}}` here, `{{Expected}}` in arm `{}`",
+                arm_label(first)
+            );
+            items.extend(quote! {
+                #[allow(non_camel_case_types)]
+                #[diagnostic::on_unimplemented(message = #message, label = #label)]
+                trait #check<Expected: ?::core::marker::Sized> { const SAME: () = (); }
+                impl<T: ?::core::marker::Sized> #check<T> for T {}
+            });
+            let this = output_of(other, span);
+            let expected = output_of(first, span);
+            checks.extend(quote_spanned! {span=> let _ = <#this as #check<#expected>>::SAME; });
+        }
+        let nodes = instances
+            .iter()
+            .map(|&index| ids.get(index).cloned().unwrap_or_default());
+        merges.push(quote!(::workflow_core::Merge { name: ::std::string::String::from(#name), nodes: ::std::vec![#(::std::string::String::from(#nodes)),*] }));
+    }
+
+    // Branches: the value decided on, the arms, and the arm selector, which is the workflow's
+    // own `match`, so rustc checks that it is exhaustive and that the patterns fit the type.
+    let mut branch_specs = Vec::new();
+    for (branch_index, branch) in workflow.branches.iter().enumerate() {
+        let key = branch.on.to_string();
+        let span = branch.on.span();
+        let (ty, described, on) = match params.get(&key) {
+            Some(ty) => (
+                relocate(quote!(#ty), span),
+                format!("parameter `{key}` is"),
+                quote!(::workflow_core::Source::Param(#key)),
+            ),
+            None => {
+                let (upstream, merged) = resolve(&key, None);
+                let id = if merged {
+                    key.clone()
+                } else {
+                    ids.get(upstream).cloned().unwrap_or_default()
+                };
+                (
+                    output_of(upstream, span),
+                    format!("node `{key}` produces"),
+                    quote!(::workflow_core::Source::Node(#id)),
+                )
+            }
+        };
+        let select = format_ident!(
+            "__workflow_select_{}",
+            branch_index,
+            span = Span::mixed_site()
+        );
+        let value = quote_spanned!(span=> value);
+        let decision = match branch.kind {
+            BranchKind::If => {
+                let check = format_ident!(
+                    "__WorkflowCondition{}",
+                    branch_index,
+                    span = Span::mixed_site()
+                );
+                let message = format!("`if {key}` needs a `bool`, but {described} `{{Self}}`");
+                items.extend(quote! {
+                    #[diagnostic::on_unimplemented(message = #message, label = "not a `bool`", note = "decide on an enum with `match`, or compute a `bool` in a task")]
+                    trait #check { const BOOL: () = (); }
+                    impl #check for bool {}
+                });
+                checks.extend(quote_spanned! {span=> let _ = <#ty as #check>::BOOL; });
+                let otherwise = if branch.arms.len() > 1 {
+                    quote!(::core::option::Option::Some(1))
+                } else {
+                    quote!(::core::option::Option::None)
+                };
+                quote! {
+                    let #value: bool = ::workflow_core::__private::serde_json::from_value(value.clone())
+                        .map_err(|error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {error}", #key)))?;
+                    ::core::result::Result::Ok(if #value { ::core::option::Option::Some(0) } else { #otherwise })
+                }
+            }
+            BranchKind::Match => {
+                let arms = branch.arms.iter().enumerate().map(|(arm, syntax)| {
+                    let pattern = &syntax.pattern;
+                    quote!(#pattern => ::core::option::Option::Some(#arm),)
+                });
+                let scrutinee = quote_spanned!(span=> match #value);
+                quote! {
+                    let #value: #ty = ::workflow_core::__private::serde_json::from_value(value.clone())
+                        .map_err(|error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {error}", #key)))?;
+                    #[allow(unreachable_patterns, unused_variables)]
+                    ::core::result::Result::Ok(#scrutinee { #(#arms)* })
+                }
+            }
+        };
+        items.extend(quote! {
+            fn #select(value: &::workflow_core::__private::serde_json::Value) -> ::core::result::Result<::core::option::Option<usize>, ::workflow_core::TaskError> {
+                #decision
+            }
+        });
+        let arm_specs = branch.arms.iter().map(|arm| {
+            let label = &arm.label;
+            let value = match (&arm.pattern, branch.kind) {
+                (None, _) => {
+                    let flag = label == "true";
+                    quote!(::core::option::Option::Some(::workflow_core::__private::to_value(#flag)))
+                }
+                (Some(syn::Pat::Path(path)), _) => quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#path))),
+                (Some(syn::Pat::Lit(literal)), _) => quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#literal))),
+                _ => quote!(::core::option::Option::None),
+            };
+            quote!(::workflow_core::ArmSpec { label: #label, value: #value })
+        });
+        branch_specs.push(quote! {
+            ::workflow_core::BranchSpec { on: #on, arms: ::std::vec![#(#arm_specs),*], select: #select }
         });
     }
 
@@ -236,7 +436,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 // reported at the default, with the declared type as the reason.
                 let function = format_ident!(
                     "__workflow_default_{}",
-                    param.name,
+                    crate::names::ident_part(&param.name.to_string()),
                     span = Span::mixed_site()
                 );
                 items.extend(quote! {
@@ -263,6 +463,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         quote!(::std::vec![#(#node_specs),*]),
         operations(options),
         secrets(options),
+        quote!(branches: ::std::vec![#(#branch_specs),*], merges: ::std::vec![#(#merges),*],),
     );
     let name_literal = name_text.as_str();
     quote! {
@@ -308,6 +509,7 @@ fn spec_value(
     nodes: TokenStream,
     operations: TokenStream,
     secrets: TokenStream,
+    branches: TokenStream,
 ) -> TokenStream {
     let name = workflow.name.to_string();
     let doc = doc_text(&workflow.attributes);
@@ -320,6 +522,7 @@ fn spec_value(
             nodes: #nodes,
             operations: #operations,
             secrets: #secrets,
+            #branches
         }
     }
 }

@@ -44,8 +44,9 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         }
     }
 
-    // Node names: the binding, or the task's own name.
-    let mut nodes: BTreeMap<String, usize> = BTreeMap::new();
+    // Node names: the binding, or the task's own name. One name may have one node per arm of
+    // a branch; anywhere else a name is declared once.
+    let mut nodes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, statement) in workflow.statements.iter().enumerate() {
         let Some(node) = statement.node_name() else {
             continue;
@@ -53,8 +54,14 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         let key = node.to_string();
         if let Some(kind) = params.get(&key) {
             problems.error(node.span(), format!("node `{key}` has the name of a {kind} of workflow `{name}`; give the node another name"));
-        } else if let std::collections::btree_map::Entry::Vacant(entry) = nodes.entry(key.clone()) {
-            entry.insert(index);
+            continue;
+        }
+        let instances = nodes.entry(key.clone()).or_default();
+        let one_per_arm = statement.condition.is_some_and(|(branch, arm)| {
+            instances.iter().all(|&other| matches!(workflow.statements[other].condition, Some((other_branch, other_arm)) if other_branch == branch && other_arm != arm))
+        });
+        if instances.is_empty() || one_per_arm {
+            instances.push(index);
         } else {
             let hint = if statement.binding.is_none() {
                 format!("; name this one: `other_name = {key}(...)`")
@@ -85,6 +92,10 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         .map(String::as_str)
         .collect();
     let node_names: Vec<&str> = nodes.keys().map(String::as_str).collect();
+    let resolver = Resolver {
+        workflow,
+        nodes: &nodes,
+    };
     let mut references = Vec::new();
     for (index, statement) in workflow.statements.iter().enumerate() {
         if statement.arguments.len() > MAX_INPUTS {
@@ -121,44 +132,96 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
             if params.contains_key(&key) || broken.contains(&key) {
                 continue;
             }
-            match nodes.get(&key) {
-                Some(&upstream) => references.push(Reference {
-                    from: upstream,
-                    to: index,
-                    ident,
-                }),
-                None => problems.error(
+            if !nodes.contains_key(&key) {
+                problems.error(
                     ident.span(),
                     format!(
                         "workflow `{name}` has no parameter, secret or node named `{key}`{}",
                         did_you_mean(&key, candidates.iter().copied())
                     ),
-                ),
+                );
+                continue;
+            }
+            match resolver.resolve(&key, statement.condition) {
+                Ok(upstream) => references.extend(upstream.into_iter().map(|from| Reference {
+                    from,
+                    to: index,
+                    ident,
+                })),
+                Err(message) => problems.error(ident.span(), message),
             }
         }
         for ident in &statement.after {
             let key = ident.to_string();
-            match nodes.get(&key) {
-                Some(&upstream) => references.push(Reference {
-                    from: upstream,
-                    to: index,
-                    ident,
-                }),
-                None if broken.contains(&key) => {}
-                None if params.contains_key(&key) => problems.error(
+            if nodes.contains_key(&key) {
+                match resolver.resolve(&key, statement.condition) {
+                    Ok(upstream) => references.extend(upstream.into_iter().map(|from| Reference {
+                        from,
+                        to: index,
+                        ident,
+                    })),
+                    Err(message) => problems.error(ident.span(), message),
+                }
+            } else if let Some(kind) = params.get(&key) {
+                problems.error(
                     ident.span(),
-                    format!(
-                        "`{key}` is a {}; `.after(...)` takes node names",
-                        params.get(&key).copied().unwrap_or("parameter")
-                    ),
-                ),
-                None => problems.error(
+                    format!("`{key}` is a {kind}; `.after(...)` takes node names"),
+                );
+            } else if !broken.contains(&key) {
+                problems.error(
                     ident.span(),
                     format!(
                         "workflow `{name}` has no node named `{key}`{}",
                         did_you_mean(&key, node_names.iter().copied())
                     ),
+                );
+            }
+        }
+    }
+
+    // A branch waits for the value it decides on: every node in its arms depends on it.
+    for (branch_index, branch) in workflow.branches.iter().enumerate() {
+        let key = branch.on.to_string();
+        let members: Vec<usize> = (0..workflow.statements.len())
+            .filter(|&index| {
+                workflow.statements[index]
+                    .condition
+                    .is_some_and(|(branch, _)| branch == branch_index)
+            })
+            .collect();
+        if members.is_empty() {
+            problems.error(
+                branch.keyword,
+                "this branch has no nodes in any arm; remove it or add nodes to its arms",
+            );
+        }
+        if params.get(&key) == Some(&"secret") {
+            problems.error(
+                branch.on.span(),
+                format!("`{key}` is a secret; a branch decides on a parameter or a node's output"),
+            );
+        } else if params.contains_key(&key) || broken.contains(&key) {
+            continue;
+        } else if !nodes.contains_key(&key) {
+            problems.error(
+                branch.on.span(),
+                format!(
+                    "workflow `{name}` has no parameter or node named `{key}`{}",
+                    did_you_mean(&key, candidates.iter().copied())
                 ),
+            );
+        } else {
+            match resolver.resolve(&key, None) {
+                Ok(upstream) => {
+                    for &to in &members {
+                        references.extend(upstream.iter().map(|&from| Reference {
+                            from,
+                            to,
+                            ident: &branch.on,
+                        }));
+                    }
+                }
+                Err(message) => problems.error(branch.on.span(), message),
             }
         }
     }
@@ -193,6 +256,142 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
     let sound = problems.is_empty();
     diagnostics.push_all(problems);
     sound
+}
+
+/// Which nodes a name means, seen from a place in the workflow.
+struct Resolver<'a> {
+    workflow: &'a Workflow,
+    nodes: &'a BTreeMap<String, Vec<usize>>,
+}
+
+impl Resolver<'_> {
+    /// The nodes `key` refers to from a node with condition `from` (`None` outside branches):
+    /// the node itself; within an arm, that arm's node of the name; outside a branch, the nodes
+    /// of every arm when every arm produces the name.
+    fn resolve(&self, key: &str, from: Option<(usize, usize)>) -> Result<Vec<usize>, String> {
+        let instances = self.nodes.get(key).map(Vec::as_slice).unwrap_or(&[]);
+        let condition = |index: usize| {
+            self.workflow
+                .statements
+                .get(index)
+                .and_then(|statement| statement.condition)
+        };
+        let Some(&first) = instances.first() else {
+            return Ok(Vec::new());
+        };
+        let Some((branch_index, _)) = condition(first) else {
+            return Ok(vec![first]);
+        };
+        if let Some((from_branch, from_arm)) = from
+            && from_branch == branch_index
+        {
+            return match instances
+                .iter()
+                .find(|&&index| condition(index) == Some((from_branch, from_arm)))
+            {
+                Some(&same_arm) => Ok(vec![same_arm]),
+                None => Err(format!(
+                    "node `{key}` is produced in another arm of this branch; an arm sees only its own nodes and those outside the branch"
+                )),
+            };
+        }
+        let Some(branch) = self.workflow.branches.get(branch_index) else {
+            return Ok(instances.to_vec());
+        };
+        let missing: Vec<&str> = branch
+            .arms
+            .iter()
+            .enumerate()
+            .filter(|(arm, _)| {
+                !instances
+                    .iter()
+                    .any(|&index| condition(index) == Some((branch_index, *arm)))
+            })
+            .map(|(_, arm)| arm.label.as_str())
+            .collect();
+        let on = &branch.on;
+        if branch.kind == super::parse::BranchKind::If && branch.arms.len() == 1 {
+            return Err(format!(
+                "node `{key}` runs only when `{on}` is true; use it inside that branch, or add an `else` arm that also produces `{key}`"
+            ));
+        }
+        if missing.is_empty() {
+            Ok(instances.to_vec())
+        } else {
+            let arms = missing
+                .iter()
+                .map(|arm| format!("`{arm}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Err(format!(
+                "node `{key}` is not produced when `{on}` is {arms}; produce it in every arm to use it after the branch"
+            ))
+        }
+    }
+}
+
+/// The node names the plan uses: a node's own name, or `name.arm` for a name produced in
+/// several arms of a branch (`snapshot.true`, `snapshot.Full`).
+pub fn node_ids(workflow: &Workflow) -> Vec<String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for statement in &workflow.statements {
+        if let Some(name) = statement.node_name() {
+            *counts.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    workflow
+        .statements
+        .iter()
+        .map(|statement| {
+            let name = statement
+                .node_name()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            match statement.condition {
+                Some((branch, arm)) if counts.get(&name).copied().unwrap_or(0) > 1 => {
+                    let label = workflow
+                        .branches
+                        .get(branch)
+                        .and_then(|branch| branch.arms.get(arm))
+                        .map_or_else(|| format!("arm{arm}"), |arm_syntax| arm_id(arm_syntax, arm));
+                    format!("{name}.{label}")
+                }
+                _ => name,
+            }
+        })
+        .collect()
+}
+
+/// A short identifier for an arm: `true`, `false`, or the last name in its pattern
+/// (`Mode::Full` gives `Full`, an or-pattern its first alternative's); `other` for `_`.
+fn arm_id(arm: &super::parse::Arm, index: usize) -> String {
+    match &arm.pattern {
+        None => arm.label.clone(),
+        Some(pattern) => pattern_id(pattern).unwrap_or_else(|| format!("arm{index}")),
+    }
+}
+
+fn pattern_id(pattern: &syn::Pat) -> Option<String> {
+    use syn::Pat;
+    let path = match pattern {
+        Pat::Path(path) => &path.path,
+        Pat::TupleStruct(tuple) => &tuple.path,
+        Pat::Struct(structure) => &structure.path,
+        Pat::Ident(ident) => return Some(crate::names::ident_part(&ident.ident.to_string())),
+        Pat::Wild(_) => return Some("other".to_owned()),
+        Pat::Or(alternatives) => return alternatives.cases.first().and_then(pattern_id),
+        Pat::Lit(literal) => {
+            let text = crate::names::token_text(literal);
+            return text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                .then_some(text);
+        }
+        _ => return None,
+    };
+    path.segments
+        .last()
+        .map(|segment| segment.ident.to_string())
 }
 
 struct Cycle {

@@ -20,7 +20,9 @@ pub struct Workflow {
     pub visibility: Visibility,
     pub name: Ident,
     pub params: Vec<Param>,
+    /// Every node, those inside branches included (they carry their condition).
     pub statements: Vec<Statement>,
+    pub branches: Vec<Branch>,
     /// Names bound by statements that did not parse: known, so that references to them are
     /// not reported a second time as unknown names.
     pub broken_nodes: Vec<Ident>,
@@ -42,6 +44,31 @@ pub struct Statement {
     pub after: Vec<Ident>,
     /// `.max_parallel(N)`: how many elements of a mapped node run at once.
     pub max_parallel: Option<(u32, Span)>,
+    /// For a node inside a branch: the branch's index and the arm's index.
+    pub condition: Option<(usize, usize)>,
+}
+
+/// `if flag { ... } else { ... }` or `match value { Pattern => { ... } ... }`.
+pub struct Branch {
+    /// The `if` or `match` keyword.
+    pub keyword: Span,
+    pub kind: BranchKind,
+    /// The parameter or node the branch decides on.
+    pub on: Ident,
+    pub arms: Vec<Arm>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BranchKind {
+    If,
+    Match,
+}
+
+pub struct Arm {
+    /// `true`/`false` for `if`; for `match`, the pattern as written.
+    pub label: String,
+    /// The `match` arm's pattern.
+    pub pattern: Option<syn::Pat>,
 }
 
 pub enum Argument {
@@ -82,18 +109,40 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         }
     };
     let mut statements = Vec::new();
+    let mut branches = Vec::new();
     let mut broken_nodes = Vec::new();
     for chunk in split_statements(header.body) {
-        match syn::parse2::<Statement>(chunk.tokens.clone()) {
-            Ok(statement) => statements.push(statement),
-            Err(error) => {
-                diagnostics.push(error);
-                broken_nodes.extend(bound_name(chunk.tokens));
+        if chunk.is_branch {
+            match syn::parse2::<BranchSyntax>(chunk.tokens) {
+                Ok(branch) => {
+                    let index = branches.len();
+                    for (arm, body) in branch.bodies.into_iter().enumerate() {
+                        for inner in split_statements(body) {
+                            if inner.is_branch {
+                                let span = inner
+                                    .tokens
+                                    .into_iter()
+                                    .next()
+                                    .map_or(branch.branch.keyword, |token| token.span());
+                                diagnostics.error(span, "branches cannot be nested; move the inner decision into its own `match` on a combined value, or into a task");
+                                continue;
+                            }
+                            parse_node(
+                                inner,
+                                Some((index, arm)),
+                                &mut statements,
+                                &mut broken_nodes,
+                                diagnostics,
+                            );
+                        }
+                    }
+                    branches.push(branch.branch);
+                }
+                Err(error) => diagnostics.push(error),
             }
+            continue;
         }
-        if let Some(span) = chunk.missing_semicolon {
-            diagnostics.error(span, "expected `;` after this node");
-        }
+        parse_node(chunk, None, &mut statements, &mut broken_nodes, diagnostics);
     }
     Some(Workflow {
         attributes: header.attributes,
@@ -101,8 +150,131 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         name: header.name,
         params: header.params,
         statements,
+        branches,
         broken_nodes,
     })
+}
+
+/// Parses one node statement; a broken one still declares its name.
+fn parse_node(
+    chunk: Chunk,
+    condition: Option<(usize, usize)>,
+    statements: &mut Vec<Statement>,
+    broken_nodes: &mut Vec<Ident>,
+    diagnostics: &mut Diagnostics,
+) {
+    match syn::parse2::<Statement>(chunk.tokens.clone()) {
+        Ok(mut statement) => {
+            statement.condition = condition;
+            statements.push(statement);
+        }
+        Err(error) => {
+            diagnostics.push(error);
+            broken_nodes.extend(bound_name(chunk.tokens));
+        }
+    }
+    if let Some(span) = chunk.missing_semicolon {
+        diagnostics.error(span, "expected `;` after this node");
+    }
+}
+
+/// A branch with the tokens of each arm's body, parsed into statements afterwards.
+struct BranchSyntax {
+    branch: Branch,
+    bodies: Vec<TokenStream>,
+}
+
+impl Parse for BranchSyntax {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let keyword = <Ident as syn::ext::IdentExt>::parse_any(input)?;
+        let on: Ident = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                format!("a branch decides on a parameter or node name: `{keyword} name {{ ... }}`"),
+            )
+        })?;
+        if !input.peek(syn::token::Brace) {
+            return Err(input.error(format!("a branch decides on one parameter or node name: `{keyword} {on} {{ ... }}`; compute anything else in a task")));
+        }
+        let mut arms = Vec::new();
+        let mut bodies = Vec::new();
+        if keyword == "if" {
+            let then;
+            braced!(then in input);
+            arms.push(Arm {
+                label: "true".to_owned(),
+                pattern: None,
+            });
+            bodies.push(then.parse()?);
+            if input.peek(Token![else]) {
+                let word: Token![else] = input.parse()?;
+                if input.peek(Token![if]) {
+                    return Err(syn::Error::new(
+                        word.span,
+                        "`else if` is not supported: decide on an enum with `match` for more than two arms",
+                    ));
+                }
+                let otherwise;
+                braced!(otherwise in input);
+                arms.push(Arm {
+                    label: "false".to_owned(),
+                    pattern: None,
+                });
+                bodies.push(otherwise.parse()?);
+            }
+            let kind = BranchKind::If;
+            return Ok(BranchSyntax {
+                branch: Branch {
+                    keyword: keyword.span(),
+                    kind,
+                    on,
+                    arms,
+                },
+                bodies,
+            });
+        }
+        let content;
+        braced!(content in input);
+        while !content.is_empty() {
+            let pattern = syn::Pat::parse_multi_with_leading_vert(&content)?;
+            if content.peek(Token![if]) {
+                return Err(content.error(
+                    "match guards are not supported: a branch's arms are decided by patterns alone",
+                ));
+            }
+            content.parse::<Token![=>]>()?;
+            if !content.peek(syn::token::Brace) {
+                return Err(content.error(
+                    "write the arm's nodes in braces: `Pattern => { node = task(inputs); }`",
+                ));
+            }
+            let body;
+            braced!(body in content);
+            arms.push(Arm {
+                label: crate::names::token_text(&pattern),
+                pattern: Some(pattern),
+            });
+            bodies.push(body.parse()?);
+            if content.peek(Token![,]) {
+                content.parse::<Token![,]>()?;
+            }
+        }
+        if arms.is_empty() {
+            return Err(syn::Error::new(
+                on.span(),
+                format!("`match {on}` needs at least one arm"),
+            ));
+        }
+        Ok(BranchSyntax {
+            branch: Branch {
+                keyword: keyword.span(),
+                kind: BranchKind::Match,
+                on,
+                arms,
+            },
+            bodies,
+        })
+    }
 }
 
 /// `name` when a statement starts with `name =` (and not `==` or `=>`).
@@ -277,6 +449,7 @@ impl Parse for Statement {
             arguments_span: parens.span.join(),
             arguments,
             max_parallel,
+            condition: None,
             after,
         })
     }
@@ -344,6 +517,8 @@ impl Parse for Argument {
 
 struct Chunk {
     tokens: TokenStream,
+    /// Starts with `if` or `match`.
+    is_branch: bool,
     /// Where a `;` is missing at the end of the body.
     missing_semicolon: Option<Span>,
 }
@@ -353,13 +528,42 @@ fn split_statements(body: TokenStream) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     let mut current = TokenStream::new();
     let mut last_span = None;
-    for token in body {
+    let mut tokens = body.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        // A branch runs to the end of its last block (after `else` for an `if`).
+        if current.is_empty()
+            && matches!(&token, TokenTree::Ident(word) if word == "if" || word == "match")
+        {
+            let is_if = matches!(&token, TokenTree::Ident(word) if word == "if");
+            current.extend([token]);
+            while let Some(next) = tokens.next() {
+                let is_block = matches!(&next, TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::Brace);
+                current.extend([next]);
+                if is_block {
+                    let continues = is_if
+                        && matches!(tokens.peek(), Some(TokenTree::Ident(word)) if word == "else");
+                    if !continues {
+                        break;
+                    }
+                }
+            }
+            if matches!(tokens.peek(), Some(TokenTree::Punct(punct)) if punct.as_char() == ';') {
+                tokens.next();
+            }
+            chunks.push(Chunk {
+                tokens: std::mem::take(&mut current),
+                missing_semicolon: None,
+                is_branch: true,
+            });
+            continue;
+        }
         match &token {
             TokenTree::Punct(punct) if punct.as_char() == ';' => {
                 if !current.is_empty() {
                     chunks.push(Chunk {
                         tokens: std::mem::take(&mut current),
                         missing_semicolon: None,
+                        is_branch: false,
                     });
                 }
             }
@@ -373,6 +577,7 @@ fn split_statements(body: TokenStream) -> Vec<Chunk> {
         chunks.push(Chunk {
             tokens: current,
             missing_semicolon: last_span,
+            is_branch: false,
         });
     }
     chunks
