@@ -69,6 +69,18 @@ pub fn task_result<R: IntoTaskResult<T>, T>(returned: R) -> Result<T, TaskError>
     returned.into_task_result()
 }
 
+/// What an `if` in a workflow decides on.
+#[diagnostic::on_unimplemented(
+    message = "`if` in a workflow needs a `bool`, but this is `{Self}`",
+    label = "not a `bool`",
+    note = "decide on an enum with `match`, or compute a `bool` in a task"
+)]
+pub trait Condition {}
+impl Condition for bool {}
+
+/// Asserts, at the span of the value an `if` decides on, that it is a `bool`.
+pub const fn assert_condition<T: Condition>() {}
+
 /// What `each(...)` maps over: a collection, and the type of its elements.
 #[diagnostic::on_unimplemented(
     message = "`each(...)` maps over a collection, but this is `{Self}`",

@@ -137,6 +137,34 @@ pub fn join_activity(orders: Orders, views: PageViews, rates: ExchangeRates) -> 
     CustomerActivity(by_customer.into_values().collect())
 }
 
+/// What kind of business day a date is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKind {
+    /// Any day but the last of its month.
+    Regular,
+    /// The last day of a month: the books close.
+    MonthEnd,
+}
+
+/// Tell regular days from month ends.
+#[task]
+pub fn classify_day(day: NaiveDate) -> DayKind {
+    match day.succ_opt() {
+        Some(next) if next.month() == day.month() => DayKind::Regular,
+        _ => DayKind::MonthEnd,
+    }
+}
+
+/// Close the month in the warehouse: freeze the month's customer activity.
+#[task(pool = "redshift", timeout = "2h")]
+pub fn close_month(activity: CustomerActivity, day: NaiveDate) -> LoadReceipt {
+    LoadReceipt {
+        target: format!("redshift:analytics.month_close_{}", day.format("%Y_%m")),
+        records: activity.0.len(),
+    }
+}
+
 /// Load the joined table into Redshift.
 #[task(pool = "redshift", retries = 2, retry_delay = "5m", timeout = "1h")]
 pub fn load_redshift(activity: CustomerActivity, table: String) -> LoadReceipt {
@@ -193,5 +221,13 @@ workflow! {
         counters = load_dynamodb(activity, "customer-counters");
         // The CRM push reads the warehouse's numbers, so it waits for that load.
         crm = push_to_crm(activity, 100000).after(warehouse);
+        // Month ends also close the books; `match` must handle every kind of day.
+        day_kind = classify_day(day);
+        match day_kind {
+            DayKind::MonthEnd => {
+                month_close = close_month(activity, day).after(warehouse);
+            }
+            DayKind::Regular => {}
+        }
     }
 }

@@ -78,6 +78,20 @@ pub fn export_oltp(day: NaiveDate, region: Region) -> OltpSnapshot {
     ))
 }
 
+/// Export a full snapshot of the OLTP tables (a full refresh rebuilds history from it).
+#[task(
+    retries = 1,
+    retry_delay = "30m",
+    timeout = "10h",
+    pool = "oltp-export"
+)]
+pub fn export_full_snapshot(day: NaiveDate, region: Region) -> OltpSnapshot {
+    OltpSnapshot(manifest(
+        format!("s3://lake-{region:?}/oltp-full/{day}").to_lowercase(),
+        120_000,
+    ))
+}
+
 /// Locate the day's event logs.
 #[task(retries = 2, retry_delay = "1m", timeout = "30m")]
 pub fn collect_event_logs(day: NaiveDate, region: Region) -> EventLogs {
@@ -177,7 +191,12 @@ workflow! {
         full_refresh: bool = false,
         partner_apis: Vec<String> = vec!["adnet".into(), "crm".into(), "payments".into()],
     ) {
-        snapshot = export_oltp(day, region);
+        // A full refresh starts from a full snapshot; a daily run from the changed rows.
+        if full_refresh {
+            snapshot = export_full_snapshot(day, region);
+        } else {
+            snapshot = export_oltp(day, region);
+        }
         logs = collect_event_logs(day, region);
         // One fetch per partner API, at most four at a time.
         partners = fetch_partner_feed(each(partner_apis), day).max_parallel(4);

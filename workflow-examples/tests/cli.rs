@@ -144,7 +144,10 @@ fn plan_resolves_typed_parameters() {
     );
     // The join waits for all three sources; the loads fan out from it.
     let stages: Vec<Vec<String>> = serde_json::from_value(plan["stages"].clone()).unwrap();
-    assert_eq!(stages[0], ["snapshot", "logs", "partners"]);
+    assert_eq!(
+        stages[0],
+        ["snapshot.true", "snapshot.false", "logs", "partners"]
+    );
     assert_eq!(stages[1], ["sessions"]);
     assert_eq!(stages[2], ["facts"]);
     assert_eq!(stages[3], ["warehouse", "pushed"]);

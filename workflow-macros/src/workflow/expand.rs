@@ -61,6 +61,40 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     };
 
     let ids = super::graph::node_ids(workflow);
+    // The trait checking that arm node `index` produces the type of the arms before it.
+    let same_type = |key: &str, index: usize| {
+        format_ident!(
+            "{}_same_type_{}",
+            crate::names::ident_part(key),
+            index,
+            span = Span::mixed_site()
+        )
+    };
+    // The type of a name at `span`: a node's output; for a name merged from several arms, the
+    // first arm's output passed through each later arm's same-type check, so arms that
+    // disagree are reported once, at the arm, and not again where the value is used.
+    let value_of = |key: &str, upstream: usize, merged: bool, span: Span| -> TokenStream {
+        if !merged {
+            return output_of(upstream, span);
+        }
+        let instances: Vec<usize> = workflow
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, statement)| statement.node_name().is_some_and(|name| name == key))
+            .map(|(index, _)| index)
+            .collect();
+        let mut merged_type = output_of(instances.first().copied().unwrap_or(upstream), span);
+        for &other in instances.iter().skip(1) {
+            let at = workflow.statements[other]
+                .node_name()
+                .map_or(span, |name| name.span());
+            let check = same_type(key, other);
+            let this = output_of(other, at);
+            merged_type = quote_spanned!(at=> <#this as #check<#merged_type>>::Merged);
+        }
+        merged_type
+    };
     // The node a name means from a place (`condition`), for a name produced in arms: the same
     // arm's node inside the branch; outside, the first arm's (all arms agree on its type).
     let resolve = |key: &str, condition: Option<(usize, usize)>| -> (usize, bool) {
@@ -148,7 +182,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                                 ids.get(upstream).cloned().unwrap_or_default()
                             };
                             (
-                                output_of(upstream, span),
+                                value_of(&key, upstream, merged, span),
                                 format!("node `{key}`"),
                                 quote!(::workflow_core::Source::Node(#id)),
                             )
@@ -283,12 +317,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             let span = workflow.statements[other]
                 .node_name()
                 .map_or_else(Span::call_site, |name| name.span());
-            let check = format_ident!(
-                "{}_same_type_{}",
-                crate::names::ident_part(&name),
-                other,
-                span = Span::mixed_site()
-            );
+            let check = same_type(&name, other);
             let message = format!(
                 "node `{name}` produces `{{Self}}` in arm `{}` but `{{Expected}}` in arm `{}`; every arm must produce the same type, because nodes after the branch take whichever ran",
                 arm_label(other),
@@ -301,13 +330,18 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             items.extend(quote! {
                 #[allow(non_camel_case_types)]
                 #[diagnostic::on_unimplemented(message = #message, label = #label)]
-                trait #check<Expected: ?::core::marker::Sized> { const SAME: () = (); }
-                impl<T: ?::core::marker::Sized> #check<T> for T {}
+                trait #check<Expected: ?::core::marker::Sized> { type Merged: ?::core::marker::Sized; }
+                impl<T: ?::core::marker::Sized> #check<T> for T { type Merged = T; }
             });
-            let this = output_of(other, span);
-            let expected = output_of(first, span);
-            checks.extend(quote_spanned! {span=> let _ = <#this as #check<#expected>>::SAME; });
+            let _ = span;
         }
+        // The merged type, named once so that every arm is checked even when nothing after
+        // the branch uses the value.
+        let at = workflow.statements[first]
+            .node_name()
+            .map_or_else(Span::call_site, |name| name.span());
+        let merged_type = value_of(&name, first, true, at);
+        checks.extend(quote_spanned! {at=> let _: ::core::option::Option<#merged_type> = ::core::option::Option::None; });
         let nodes = instances
             .iter()
             .map(|&index| ids.get(index).cloned().unwrap_or_default());
@@ -320,10 +354,9 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     for (branch_index, branch) in workflow.branches.iter().enumerate() {
         let key = branch.on.to_string();
         let span = branch.on.span();
-        let (ty, described, on) = match params.get(&key) {
+        let (ty, on) = match params.get(&key) {
             Some(ty) => (
                 relocate(quote!(#ty), span),
-                format!("parameter `{key}` is"),
                 quote!(::workflow_core::Source::Param(#key)),
             ),
             None => {
@@ -334,8 +367,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                     ids.get(upstream).cloned().unwrap_or_default()
                 };
                 (
-                    output_of(upstream, span),
-                    format!("node `{key}` produces"),
+                    value_of(&key, upstream, merged, span),
                     quote!(::workflow_core::Source::Node(#id)),
                 )
             }
@@ -348,18 +380,9 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         let value = quote_spanned!(span=> value);
         let decision = match branch.kind {
             BranchKind::If => {
-                let check = format_ident!(
-                    "__WorkflowCondition{}",
-                    branch_index,
-                    span = Span::mixed_site()
+                checks.extend(
+                    quote_spanned! {span=> ::workflow_core::__private::assert_condition::<#ty>(); },
                 );
-                let message = format!("`if {key}` needs a `bool`, but {described} `{{Self}}`");
-                items.extend(quote! {
-                    #[diagnostic::on_unimplemented(message = #message, label = "not a `bool`", note = "decide on an enum with `match`, or compute a `bool` in a task")]
-                    trait #check { const BOOL: () = (); }
-                    impl #check for bool {}
-                });
-                checks.extend(quote_spanned! {span=> let _ = <#ty as #check>::BOOL; });
                 let otherwise = if branch.arms.len() > 1 {
                     quote!(::core::option::Option::Some(1))
                 } else {

@@ -194,7 +194,7 @@ impl Parse for BranchSyntax {
             )
         })?;
         if !input.peek(syn::token::Brace) {
-            return Err(input.error(format!("a branch decides on one parameter or node name: `{keyword} {on} {{ ... }}`; compute anything else in a task")));
+            return Err(input.error(format!("a branch decides on one parameter or node name: `{keyword} name {{ ... }}`; compute anything else in a task")));
         }
         let mut arms = Vec::new();
         let mut bodies = Vec::new();
