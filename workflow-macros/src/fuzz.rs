@@ -82,11 +82,26 @@ const VOCABULARY: &[&str] = &[
 
 const VALID_WORKFLOW: &str = r#"
     /// Docs.
-    pub daily(day: NaiveDate, full: bool = false, limit: i64 = -1) {
+    #[schedule(cron = "0 2 * * *", timezone = "Europe/Prague", catch_up = "all", max_catch_up = 3)]
+    #[on_failure(continue, notify = ["a@example.com"], webhook = "https://hooks.example.com/x")]
+    #[secret(password, env = "PASSWORD")]
+    #[trigger(after = upstream, within = "10m")]
+    #[partition(daily, param = day)]
+    #[pool(name = "a", slots = 2)]
+    pub daily(day: NaiveDate, full: bool = false, limit: i64 = -1, tables: Vec<String> = vec![]) {
         orders = extract::orders(day, "eu", limit);
-        logs = extract_logs(day);
-        sessions = join(orders, logs);
-        load(sessions).after(orders, logs);
+        logs = extract_logs(day, password);
+        if full {
+            sessions = join(orders, logs);
+        } else {
+            sessions = join_recent(orders, logs);
+        }
+        counts = count(each(tables), day).max_parallel(4);
+        mode = choose(counts);
+        match mode {
+            Mode::Full | Mode::Repair(_) => { load(sessions).after(orders, logs); }
+            _ => {}
+        }
     }
 "#;
 
