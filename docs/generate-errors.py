@@ -39,6 +39,12 @@ One known limit: a plain function used as a task without `#[task]` is reported b
 `#[task]` declares beside the function (the function keeps its own namespace, so it stays an
 ordinary function), and a name that has no such struct cannot reach any trait. The error points
 at the right token; the fix is to add `#[task]` to the function.
+
+Workflows that contain each other through other workflows are found by rustc too: each
+workflow's nesting depth is a constant computed from its nodes', so a cycle makes a constant
+depend on itself. rustc's "cycle detected when simplifying constant ... `NESTING`" report then
+points, note by note, at each workflow and at the node that contains the next one, which is
+the path of the cycle. A workflow that contains itself directly is reported by the macro.
 """
 
 

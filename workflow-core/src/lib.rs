@@ -44,6 +44,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod inline;
 pub mod operations;
 pub mod plan;
 pub mod registry;
@@ -57,12 +58,12 @@ mod workflow_model;
 
 pub use secret::{Secret, SecretSource};
 pub use task_model::{
-    Backoff, Data, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskPolicy, TaskSpec,
+    Backoff, Data, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskKind, TaskPolicy, TaskSpec,
 };
 pub use workflow_macros::{task, workflow};
 pub use workflow_model::{
-    ArmSpec, BranchSpec, Condition, Edge, EdgeKind, MapSpec, Merge, NodeSpec, ParamSpec, Source,
-    SpecError, Workflow, WorkflowSpec,
+    ArmSpec, BranchSpec, Condition, Edge, EdgeKind, MapSpec, Merge, NodeSpec, ParamSpec, Returns,
+    Source, SpecError, Workflow, WorkflowSpec,
 };
 
 #[doc(hidden)]

@@ -44,6 +44,8 @@ pub struct Plan {
     pub branches: Vec<PlanBranch>,
     /// Names produced in every arm of a branch, and the node of each arm that produces them.
     pub merges: Vec<crate::Merge>,
+    /// What the workflow returns when it is a node of another.
+    pub returns: Option<crate::Returns>,
     /// The schedule's next fire times after [`PlanOptions::now`] (empty without a schedule).
     pub next_runs: Vec<DateTime<Utc>>,
 }
@@ -110,8 +112,8 @@ pub struct PlanNode {
     pub inputs: Vec<PlanInput>,
     /// The Rust type the node produces.
     pub output: String,
-    /// Whether the node runs an external program.
-    pub command: bool,
+    /// A Rust function, an external program, or a sub-workflow.
+    pub kind: crate::TaskKind,
     /// Set when the node runs its task once per element of one input.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub map: Option<PlanMap>,
@@ -449,7 +451,7 @@ impl Plan {
                         Some(_) => format!("Vec<{}>", node.task.output),
                         None => node.task.output.to_owned(),
                     },
-                    command: node.task.command,
+                    kind: node.task.kind,
                     condition: node.condition.and_then(|condition| {
                         let arm = spec
                             .branches
@@ -519,6 +521,7 @@ impl Plan {
                 })
                 .collect(),
             merges: spec.merges.clone(),
+            returns: spec.returns.clone(),
             next_runs,
         })
     }

@@ -123,6 +123,26 @@ pub const fn assert_daily_key<T: DailyPartitionKey>() {}
 /// Asserts, at the span of the partition parameter's type, that it names an hour.
 pub const fn assert_hourly_key<T: HourlyPartitionKey>() {}
 
+/// The deeper of two nesting depths, in a constant.
+pub const fn deeper(left: usize, right: usize) -> usize {
+    if left > right { left } else { right }
+}
+
+/// Runs a workflow that returns a value as a node of another: the sub-workflow's spec, run in
+/// this process, and its output decoded into the declared type.
+pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
+    params: Vec<Value>,
+    output: &str,
+) -> Result<T, TaskError> {
+    let value = crate::inline::run(&W::spec(), params, output)?;
+    serde_json::from_value(value).map_err(|error| {
+        TaskError::new(format!(
+            "workflow `{}` returned an unreadable value: {error}",
+            W::NAME
+        ))
+    })
+}
+
 /// Asserts, at the span of a type in a task's signature, that it can flow between tasks.
 pub const fn assert_data<T: crate::Data>() {}
 
@@ -282,7 +302,7 @@ mod tests {
         ],
         output: "Sessions",
         fallible: false,
-        command: false,
+        kind: crate::TaskKind::Function,
         policy: TaskPolicy {
             retries: 0,
             retry_delay: None,

@@ -109,11 +109,16 @@ fn node_line(node: &PlanNode, plan: &Plan) -> String {
             format!("{limit} at once, {policy}")
         };
     }
-    if node.command {
+    let kind = match node.kind {
+        crate::TaskKind::Function => None,
+        crate::TaskKind::Command => Some("program"),
+        crate::TaskKind::Workflow => Some("workflow"),
+    };
+    if let Some(kind) = kind {
         policy = if policy.is_empty() {
-            "program".to_owned()
+            kind.to_owned()
         } else {
-            format!("program, {policy}")
+            format!("{kind}, {policy}")
         };
     }
     if !policy.is_empty() {
@@ -317,7 +322,11 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
             out,
             "  {}: {} {} ({}) -> {}",
             node.name,
-            if task.command { "program task" } else { "task" },
+            match task.kind {
+                crate::TaskKind::Function => "task",
+                crate::TaskKind::Command => "program task",
+                crate::TaskKind::Workflow => "workflow",
+            },
             task.name,
             task.rust_path,
             task.output

@@ -37,6 +37,10 @@ pub trait Task: 'static {
     type Output;
     /// Name, description, inputs and policy, fixed at compile time.
     const SPEC: TaskSpec;
+    /// How many workflows deep the task nests: 0 for a function, one more than its deepest
+    /// node for a workflow. A workflow that contains itself makes this constant depend on
+    /// itself, which rustc reports as a cycle at compile time.
+    const NESTING: usize = 0;
     /// Runs the task's function on its inputs.
     fn call(inputs: Self::Inputs) -> Result<Self::Output, TaskError>;
 
@@ -69,10 +73,23 @@ pub struct TaskSpec {
     pub output: &'static str,
     /// Whether the function returns a `Result`.
     pub fallible: bool,
-    /// Whether the task runs an external program (`#[task(command)]`).
-    pub command: bool,
+    /// A Rust function, an external program, or a whole workflow.
+    pub kind: TaskKind,
     /// Retries, timeout and placement.
     pub policy: TaskPolicy,
+}
+
+/// What a task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// A Rust function marked `#[task]`.
+    #[default]
+    Function,
+    /// An external program, built by a `#[task(command)]` function.
+    Command,
+    /// A workflow that declares what it returns, used as a node of another.
+    Workflow,
 }
 
 /// One input of a task: its parameter name and its Rust type as written.

@@ -20,7 +20,7 @@ fn task(name: &'static str) -> TaskSpec {
         inputs: ONE_INPUT,
         output: "u32",
         fallible: false,
-        command: false,
+        kind: crate::TaskKind::Function,
         policy: TaskPolicy::default(),
     }
 }
@@ -61,6 +61,7 @@ fn spec(name: &'static str, nodes: Vec<NodeSpec>) -> WorkflowSpec {
         secrets: Vec::new(),
         branches: Vec::new(),
         merges: Vec::new(),
+        returns: None,
     }
 }
 

@@ -42,6 +42,18 @@ pub struct WorkflowSpec {
     pub branches: Vec<BranchSpec>,
     /// Names produced in every arm of a branch.
     pub merges: Vec<Merge>,
+    /// What the workflow returns when it is a node of another (`-> Type` and `return node;`).
+    pub returns: Option<Returns>,
+}
+
+/// What a workflow returns when it is used as a node of another.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Returns {
+    /// The node (or merged name) whose output is returned.
+    pub node: String,
+    /// The declared Rust type.
+    #[serde(rename = "type")]
+    pub ty: String,
 }
 
 /// One workflow parameter.

@@ -198,6 +198,19 @@ pub fn push_to_crm(activity: CustomerActivity, min_spend_usd_cents: i64) -> Load
 }
 
 workflow! {
+    /// Customer activity for one day: orders, page views and exchange rates, joined.
+    ///
+    /// A sub-workflow: `daily_batch` uses it as one node, and it can be planned on its own.
+    pub customer_activity(day: NaiveDate, replica_url: String, log_bucket: String) -> CustomerActivity {
+        orders = extract_orders(day, replica_url);
+        views = extract_page_views(day, log_bucket);
+        rates = fetch_exchange_rates(day);
+        activity = join_activity(orders, views, rates);
+        return activity;
+    }
+}
+
+workflow! {
     /// Daily batch: OLTP, logs and rates joined into Redshift, DynamoDB and the CRM.
     ///
     /// At 02:00 UTC; days missed while the scheduler was down are made up, a week at most.
@@ -213,10 +226,7 @@ workflow! {
         replica_url: String = String::from("postgres://reader@oltp-replica/shop"),
         log_bucket: String = String::from("s3://web-logs"),
     ) {
-        orders = extract_orders(day, replica_url);
-        views = extract_page_views(day, log_bucket);
-        rates = fetch_exchange_rates(day);
-        activity = join_activity(orders, views, rates);
+        activity = customer_activity(day, replica_url, log_bucket);
         warehouse = load_redshift(activity, "analytics.customer_day");
         counters = load_dynamodb(activity, "customer-counters");
         // The CRM push reads the warehouse's numbers, so it waits for that load.

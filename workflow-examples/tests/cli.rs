@@ -74,6 +74,17 @@ const SEED_PLANS: &[(&str, &[&str])] = &[
     ("step1", &[]),
     ("step2", &[]),
     ("daily_batch", &["--param", "day=2026-11-21"]),
+    (
+        "customer_activity",
+        &[
+            "-p",
+            "day=2026-11-21",
+            "-p",
+            "replica_url=postgres://replica/shop",
+            "-p",
+            "log_bucket=s3://logs",
+        ],
+    ),
     ("chained_jobs", &["--param", "database=ops"]),
     ("weekly_etl", &["--param", "week=2026-11-16"]),
     (
@@ -294,6 +305,7 @@ fn list_shows_every_workflow() {
         names,
         [
             "chained_jobs",
+            "customer_activity",
             "daily_batch",
             "step1",
             "step2",
@@ -319,7 +331,7 @@ fn graph_and_show() {
 
 #[test]
 fn validate_passes_on_the_examples() {
-    assert_eq!(success(&["validate"]), "6 workflows, no problems\n");
+    assert_eq!(success(&["validate"]), "7 workflows, no problems\n");
 }
 
 #[test]

@@ -47,7 +47,11 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
         None => quote!(::core::result::Result::Ok(#call)),
     };
     let fallible = options.command || signature.result.is_some();
-    let command = options.command;
+    let kind = if options.command {
+        quote!(::workflow_core::TaskKind::Command)
+    } else {
+        quote!(::workflow_core::TaskKind::Function)
+    };
     let retries = options.retries;
     let duration = |value: Option<std::time::Duration>| match value {
         Some(duration) => {
@@ -100,7 +104,7 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
                     inputs: &[#(#input_specs),*],
                     output: #output_text,
                     fallible: #fallible,
-                    command: #command,
+                    kind: #kind,
                     policy: ::workflow_core::TaskPolicy {
                         retries: #retries,
                         retry_delay: #retry_delay,

@@ -22,7 +22,7 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
         quote!(::std::vec::Vec::new()),
         quote!(::core::default::Default::default()),
         quote!(::std::vec::Vec::new()),
-        quote!(branches: ::std::vec::Vec::new(), merges: ::std::vec::Vec::new(),),
+        quote!(branches: ::std::vec::Vec::new(), merges: ::std::vec::Vec::new(), returns: ::core::option::Option::None,),
     );
     quote! {
         #header
@@ -431,6 +431,92 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         });
     }
 
+    // A workflow that returns a value is also a task: a node of other workflows.
+    let mut returns = quote!(::core::option::Option::None);
+    // Outside the anonymous `const` block, so that rustc names it `<name as Task>`.
+    let mut workflow_task = TokenStream::new();
+    if let (Some(output), Some(returned)) = (&workflow.output, workflow.returns.first()) {
+        let key = returned.to_string();
+        let span = returned.span();
+        let (upstream, merged) = resolve(&key, None);
+        let id = if merged {
+            key.clone()
+        } else {
+            ids.get(upstream).cloned().unwrap_or_default()
+        };
+        let output_text = token_text(output);
+        returns = quote!(::core::option::Option::Some(::workflow_core::Returns { node: ::std::string::String::from(#id), ty: ::std::string::String::from(#output_text) }));
+        let returned_type = value_of(&key, upstream, merged, span);
+        let message = format!(
+            "workflow `{name_text}` returns `{{Expected}}`, but node `{key}` produces `{{Self}}`"
+        );
+        items.extend(quote! {
+            #[diagnostic::on_unimplemented(message = #message, label = "this is returned", note = "the type after `->` in the workflow's header is what it returns")]
+            trait __WorkflowReturns<Expected: ?::core::marker::Sized> { const RETURNS: () = (); }
+            impl<T: ?::core::marker::Sized> __WorkflowReturns<T> for T {}
+        });
+        let expected = relocate(quote!(#output), span);
+        checks.extend(quote_spanned! {span=> let _ = <#returned_type as __WorkflowReturns<#expected>>::RETURNS; });
+
+        let param_types: Vec<&syn::Type> = workflow.params.iter().map(|param| &param.ty).collect();
+        let input_specs = workflow.params.iter().map(|param| {
+            let param_name = param.name.to_string();
+            let ty = token_text(&param.ty);
+            quote!(::workflow_core::InputSpec { name: #param_name, ty: #ty })
+        });
+        let locals: Vec<_> = (0..workflow.params.len())
+            .map(|index| format_ident!("param_{}", index, span = Span::mixed_site()))
+            .collect();
+        let doc = doc_text(&workflow.attributes);
+        // The deepest node, as nested `max` calls on the tasks' own paths (no array, so no
+        // promoted constant): if workflows contain each other, rustc's cycle report names
+        // `<outer as Task>::NESTING` and `<inner as Task>::NESTING` at their nodes.
+        let deepest = workflow.statements.iter().fold(quote!(0), |deepest, statement| {
+            let task = &statement.task;
+            let span = syn::spanned::Spanned::span(task);
+            quote_spanned!(span=> ::workflow_core::__private::deeper(<#task as ::workflow_core::Task>::NESTING, #deepest))
+        });
+        let name_span = name.span();
+        workflow_task.extend(quote_spanned! {name_span=>
+            impl ::workflow_core::Task for #name {
+                type Inputs = (#(#param_types,)*);
+                type Output = #output;
+                const SPEC: ::workflow_core::TaskSpec = ::workflow_core::TaskSpec {
+                    name: #name_text,
+                    rust_path: ::core::concat!(::core::module_path!(), "::", #name_text),
+                    description: #doc,
+                    inputs: &[#(#input_specs),*],
+                    output: #output_text,
+                    fallible: true,
+                    kind: ::workflow_core::TaskKind::Workflow,
+                    policy: ::workflow_core::TaskPolicy {
+                        retries: 0,
+                        retry_delay: ::core::option::Option::None,
+                        backoff: ::workflow_core::Backoff::Fixed,
+                        max_retry_delay: ::core::option::Option::None,
+                        timeout: ::core::option::Option::None,
+                        pool: ::core::option::Option::None,
+                        cpu_millis: ::core::option::Option::None,
+                        memory_bytes: ::core::option::Option::None,
+                    },
+                };
+                const NESTING: usize = 1 + #deepest;
+                fn call(inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
+                    let (#(#locals,)*) = inputs;
+                    ::workflow_core::__private::call_workflow::<Self, #output>(
+                        ::std::vec![#(::workflow_core::__private::to_value(#locals)),*],
+                        #id,
+                    )
+                }
+            }
+        });
+        // Evaluating the depth makes rustc report a workflow that contains itself through
+        // others: the constant would depend on itself.
+        workflow_task.extend(quote_spanned! {name_span=>
+            const _: usize = <#name as ::workflow_core::Task>::NESTING;
+        });
+    }
+
     if let Some((hourly, param)) = &options.partition
         && let Some(declared) = workflow
             .params
@@ -486,11 +572,12 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         quote!(::std::vec![#(#node_specs),*]),
         operations(options),
         secrets(options),
-        quote!(branches: ::std::vec![#(#branch_specs),*], merges: ::std::vec![#(#merges),*],),
+        quote!(branches: ::std::vec![#(#branch_specs),*], merges: ::std::vec![#(#merges),*], returns: #returns,),
     );
     let name_literal = name_text.as_str();
     quote! {
         #header
+        #workflow_task
         const _: () = {
             #items
 

@@ -179,6 +179,57 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         }
     }
 
+    // What the workflow returns, when it is meant to be a node of another.
+    match (&workflow.output, workflow.returns.first()) {
+        (Some(ty), None) => problems.error(
+            name.span(),
+            format!(
+                "workflow `{name}` declares that it returns `{}`; end its body with `return node;`",
+                crate::names::token_text(ty)
+            ),
+        ),
+        (None, Some(returned)) => problems.error(
+            returned.span(),
+            format!("declare what workflow `{name}` returns: `{name}(...) -> Type {{ ... }}`"),
+        ),
+        (Some(_), Some(returned)) => {
+            let key = returned.to_string();
+            if let Some(kind) = params.get(&key) {
+                problems.error(
+                    returned.span(),
+                    format!("`{key}` is a {kind}; a workflow returns a node's output"),
+                );
+            } else if !nodes.contains_key(&key) {
+                if !broken.contains(&key) {
+                    problems.error(
+                        returned.span(),
+                        format!(
+                            "workflow `{name}` has no node named `{key}`{}",
+                            did_you_mean(&key, node_names.iter().copied())
+                        ),
+                    );
+                }
+            } else if let Err(message) = resolver.resolve(&key, None) {
+                problems.error(returned.span(), message);
+            }
+        }
+        (None, None) => {}
+    }
+    for extra in workflow.returns.iter().skip(1) {
+        problems.error(
+            extra.span(),
+            "a workflow returns one value; remove this `return`",
+        );
+    }
+    for statement in &workflow.statements {
+        if statement.task.is_ident(name) {
+            problems.error(
+                syn::spanned::Spanned::span(&statement.task),
+                format!("workflow `{name}` cannot contain itself: it would never finish"),
+            );
+        }
+    }
+
     // A branch waits for the value it decides on: every node in its arms depends on it.
     for (branch_index, branch) in workflow.branches.iter().enumerate() {
         let key = branch.on.to_string();

@@ -23,6 +23,10 @@ pub struct Workflow {
     /// Every node, those inside branches included (they carry their condition).
     pub statements: Vec<Statement>,
     pub branches: Vec<Branch>,
+    /// `-> Type`: what the workflow returns when used as a node of another.
+    pub output: Option<Type>,
+    /// `return name;` statements (one is expected, with `-> Type`).
+    pub returns: Vec<Ident>,
     /// Names bound by statements that did not parse: known, so that references to them are
     /// not reported a second time as unknown names.
     pub broken_nodes: Vec<Ident>,
@@ -111,13 +115,33 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
     let mut statements = Vec::new();
     let mut branches = Vec::new();
     let mut broken_nodes = Vec::new();
+    let mut returns = Vec::new();
     for chunk in split_statements(header.body) {
+        if starts_with_return(&chunk.tokens) {
+            match syn::parse2::<Return>(chunk.tokens) {
+                Ok(Return(name)) => returns.push(name),
+                Err(error) => diagnostics.push(error),
+            }
+            if let Some(span) = chunk.missing_semicolon {
+                diagnostics.error(span, "expected `;` after `return`");
+            }
+            continue;
+        }
         if chunk.is_branch {
             match syn::parse2::<BranchSyntax>(chunk.tokens) {
                 Ok(branch) => {
                     let index = branches.len();
                     for (arm, body) in branch.bodies.into_iter().enumerate() {
                         for inner in split_statements(body) {
+                            if starts_with_return(&inner.tokens) {
+                                let span = inner
+                                    .tokens
+                                    .into_iter()
+                                    .next()
+                                    .map_or(branch.branch.keyword, |token| token.span());
+                                diagnostics.error(span, "`return` goes at the end of the workflow's body, outside branches; return a name every arm produces");
+                                continue;
+                            }
                             if inner.is_branch {
                                 let span = inner
                                     .tokens
@@ -151,8 +175,28 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         params: header.params,
         statements,
         branches,
+        output: header.output,
+        returns,
         broken_nodes,
     })
+}
+
+fn starts_with_return(tokens: &TokenStream) -> bool {
+    matches!(tokens.clone().into_iter().next(), Some(TokenTree::Ident(word)) if word == "return")
+}
+
+/// `return name;`
+struct Return(Ident);
+
+impl Parse for Return {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        input.parse::<Token![return]>()?;
+        let name: Ident = input.parse().map_err(|error| syn::Error::new(error.span(), "`return` takes the name of the node whose output the workflow returns: `return activity;`"))?;
+        if !input.is_empty() {
+            return Err(input.error("`return` takes one node name: `return activity;`"));
+        }
+        Ok(Return(name))
+    }
 }
 
 /// Parses one node statement; a broken one still declares its name.
@@ -293,6 +337,7 @@ struct Header {
     visibility: Visibility,
     name: Ident,
     params: Vec<Param>,
+    output: Option<Type>,
     body: TokenStream,
 }
 
@@ -319,6 +364,12 @@ impl Parse for Header {
         let params = Punctuated::<Param, Token![,]>::parse_terminated(&content)?
             .into_iter()
             .collect();
+        let output = if input.peek(Token![->]) {
+            input.parse::<Token![->]>()?;
+            Some(input.parse::<Type>()?)
+        } else {
+            None
+        };
         if !input.peek(syn::token::Brace) {
             return Err(input.error(format!(
                 "expected the body of workflow `{name}` in braces: `{{ node = task(inputs); ... }}`"
@@ -337,6 +388,7 @@ impl Parse for Header {
             visibility,
             name,
             params,
+            output,
             body,
         })
     }

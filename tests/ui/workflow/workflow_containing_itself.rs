@@ -1,0 +1,13 @@
+use workflow_core::prelude::*;
+
+include!("common/pipeline.rs");
+
+workflow! {
+    sources(day: NaiveDate) -> Orders {
+        orders = extract_orders(day);
+        again = sources(day);
+        return orders;
+    }
+}
+
+fn main() {}
