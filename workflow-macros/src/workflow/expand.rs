@@ -314,9 +314,6 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         };
         let first = instances[0];
         for &other in &instances[1..] {
-            let span = workflow.statements[other]
-                .node_name()
-                .map_or_else(Span::call_site, |name| name.span());
             let check = same_type(&name, other);
             let message = format!(
                 "node `{name}` produces `{{Self}}` in arm `{}` but `{{Expected}}` in arm `{}`; every arm must produce the same type, because nodes after the branch take whichever ran",
@@ -333,7 +330,6 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 trait #check<Expected: ?::core::marker::Sized> { type Merged: ?::core::marker::Sized; }
                 impl<T: ?::core::marker::Sized> #check<T> for T { type Merged = T; }
             });
-            let _ = span;
         }
         // The merged type, named once so that every arm is checked even when nothing after
         // the branch uses the value.

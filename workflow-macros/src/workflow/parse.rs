@@ -516,7 +516,7 @@ impl Parse for Argument {
                 .parse::<Ident>()
                 .is_ok_and(|word| word == "each")
         {
-            let word: Ident = input.parse()?;
+            input.parse::<Ident>()?;
             let content;
             parenthesized!(content in input);
             let name: Ident = content.parse().map_err(|error| {
@@ -528,7 +528,6 @@ impl Parse for Argument {
             if !content.is_empty() {
                 return Err(content.error("`each(...)` takes one name"));
             }
-            let _ = word;
             return Ok(Argument::Each(name));
         }
         if input.peek(Ident)
