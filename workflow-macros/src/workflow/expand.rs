@@ -77,13 +77,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         if !merged {
             return output_of(upstream, span);
         }
-        let instances: Vec<usize> = workflow
-            .statements
-            .iter()
-            .enumerate()
-            .filter(|(_, statement)| statement.node_name().is_some_and(|name| name == key))
-            .map(|(index, _)| index)
-            .collect();
+        let instances = workflow.nodes_named(key);
         let mut merged_type = output_of(instances.first().copied().unwrap_or(upstream), span);
         for &other in instances.iter().skip(1) {
             let at = workflow.statements[other]
@@ -98,13 +92,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     // The node a name means from a place (`condition`), for a name produced in arms: the same
     // arm's node inside the branch; outside, the first arm's (all arms agree on its type).
     let resolve = |key: &str, condition: Option<(usize, usize)>| -> (usize, bool) {
-        let instances: Vec<usize> = workflow
-            .statements
-            .iter()
-            .enumerate()
-            .filter(|(_, statement)| statement.node_name().is_some_and(|name| name == key))
-            .map(|(index, _)| index)
-            .collect();
+        let instances = workflow.nodes_named(key);
         let merged = instances.len() > 1;
         let same_arm = instances.iter().copied().find(|&index| {
             condition.is_some() && workflow.statements[index].condition == condition
@@ -291,13 +279,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         if merged_names.contains(&name) {
             continue;
         }
-        let instances: Vec<usize> = workflow
-            .statements
-            .iter()
-            .enumerate()
-            .filter(|(_, other)| other.node_name().is_some_and(|other| *other == name))
-            .map(|(index, _)| index)
-            .collect();
+        let instances = workflow.nodes_named(&name);
         if instances.len() < 2 {
             continue;
         }

@@ -84,6 +84,18 @@ pub enum Argument {
     Constant(Expr),
 }
 
+impl Workflow {
+    /// The statements that produce `name`: one, or one per arm of a branch.
+    pub fn nodes_named(&self, name: &str) -> Vec<usize> {
+        self.statements
+            .iter()
+            .enumerate()
+            .filter(|(_, statement)| statement.node_name().is_some_and(|node| node == name))
+            .map(|(index, _)| index)
+            .collect()
+    }
+}
+
 impl Statement {
     /// The node's name: its binding, or else the task's own name.
     pub fn node_name(&self) -> Option<&Ident> {
