@@ -351,6 +351,27 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
         if !node.after.is_empty() {
             let _ = writeln!(out, "    after {}", node.after.join(", "));
         }
+        if let Some(map) = node.map {
+            let input = task.inputs.get(map.input).map_or("?", |input| input.name);
+            let _ = match map.max_parallel {
+                Some(limit) => {
+                    writeln!(out, "    runs once per element of {input}, {limit} at once")
+                }
+                None => writeln!(out, "    runs once per element of {input}"),
+            };
+        }
+        if let Some(condition) = node.condition
+            && let Some(branch) = spec.branches.get(condition.branch)
+            && let Some(arm) = branch.arms.get(condition.arm)
+        {
+            let on = match &branch.on {
+                Source::Param(name) | Source::Node(name) | Source::Secret(name) => {
+                    (*name).to_owned()
+                }
+                Source::Value(value) => value.to_string(),
+            };
+            let _ = writeln!(out, "    runs when {on} is {}", arm.label);
+        }
         let policy = policy_text(&Policy::from(&task.policy));
         if !policy.is_empty() {
             let _ = writeln!(out, "    policy: {policy}");
