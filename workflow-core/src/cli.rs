@@ -16,6 +16,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::plan::{Plan, PlanOptions, parse_assignments};
@@ -29,7 +31,7 @@ pub const EXIT_PROBLEMS: u8 = 1;
 
 #[derive(Parser, Debug)]
 #[command(
-    about = "List, plan, draw and check the workflows built into this binary",
+    about = "List, plan, draw, check and run the workflows built into this binary",
     disable_version_flag = true
 )]
 struct Arguments {
@@ -82,6 +84,75 @@ enum Command {
     },
     /// Check all registered workflows together; exit 1 if anything is wrong
     Validate,
+    /// Run a workflow on this machine, recording its state; exit 1 if it fails
+    Run {
+        /// The workflow's name
+        workflow: String,
+        /// A parameter value (repeatable)
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Continue this run: nodes that succeeded keep their outputs and are not run again
+        #[arg(long, value_name = "RUN")]
+        resume: Option<i64>,
+        /// How many nodes run at once (default: the number of cores)
+        #[arg(long, value_name = "N")]
+        parallelism: Option<usize>,
+        #[command(flatten)]
+        state: StateFile,
+    },
+    /// Show a run's nodes: the latest run of a workflow, or a given run
+    Status {
+        /// The workflow's name
+        workflow: String,
+        /// Which run (default: the latest)
+        #[arg(long, value_name = "RUN")]
+        run: Option<i64>,
+        #[command(flatten)]
+        state: StateFile,
+    },
+    /// List a workflow's runs, newest first
+    History {
+        /// The workflow's name
+        workflow: String,
+        /// How many runs to list
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        state: StateFile,
+    },
+    /// Pause a workflow: no run starts until it is resumed
+    Pause {
+        /// The workflow's name
+        workflow: String,
+        #[command(flatten)]
+        state: StateFile,
+    },
+    /// Resume a paused workflow
+    Resume {
+        /// The workflow's name
+        workflow: String,
+        #[command(flatten)]
+        state: StateFile,
+    },
+}
+
+/// Where run state is kept.
+#[derive(clap::Args, Debug)]
+struct StateFile {
+    /// The state file (default: $WORKFLOW_STATE, or workflow-state.sqlite here)
+    #[arg(long = "state", value_name = "PATH")]
+    path: Option<std::path::PathBuf>,
+}
+
+impl StateFile {
+    fn open(&self) -> Result<crate::runner::store::Store, String> {
+        let path = self
+            .path
+            .clone()
+            .or_else(|| std::env::var_os("WORKFLOW_STATE").map(Into::into))
+            .unwrap_or_else(|| "workflow-state.sqlite".into());
+        crate::runner::store::Store::open(&path).map_err(|error| error.to_string())
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +233,106 @@ where
 
 fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
     let text = match command {
+        Command::Run {
+            workflow,
+            params,
+            resume,
+            parallelism,
+            state,
+        } => {
+            return run_workflow(&workflow, &params, resume, parallelism, &state, out);
+        }
+        Command::Status {
+            workflow,
+            run,
+            state,
+        } => {
+            registry::find(&workflow).map_err(|error| error.to_string())?;
+            let store = state.open()?;
+            let record = match run {
+                Some(run) => store.run(run).map_err(|error| error.to_string())?,
+                None => store
+                    .runs(Some(&workflow), 1)
+                    .map_err(|error| error.to_string())?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| {
+                        format!(
+                            "workflow `{workflow}` has no runs in `{}`",
+                            store.path().display()
+                        )
+                    })?,
+            };
+            let mut text = format!(
+                "run {} of {}: {} (started {}",
+                record.id,
+                record.workflow,
+                record.effective_status(),
+                record.started_at
+            );
+            if let Some(ended) = &record.ended_at {
+                text.push_str(&format!(", ended {ended}"));
+            }
+            text.push_str(")\n");
+            if let Some(reason) = store.paused(&workflow).map_err(|error| error.to_string())? {
+                text.push_str(&format!("workflow paused: {reason}\n"));
+            }
+            for node in store.nodes(record.id).map_err(|error| error.to_string())? {
+                text.push_str(&format!(
+                    "  {:<24} {:<10} attempts {}",
+                    node.node,
+                    node.status.as_str(),
+                    node.attempts
+                ));
+                if let Some(message) = &node.message {
+                    text.push_str(&format!("  {message}"));
+                }
+                text.push('\n');
+            }
+            text
+        }
+        Command::History {
+            workflow,
+            limit,
+            state,
+        } => {
+            registry::find(&workflow).map_err(|error| error.to_string())?;
+            let store = state.open()?;
+            let runs = store
+                .runs(Some(&workflow), limit)
+                .map_err(|error| error.to_string())?;
+            let mut text = String::new();
+            for run in runs {
+                text.push_str(&format!(
+                    "{:>6}  {:<11} {}  {}\n",
+                    run.id,
+                    run.effective_status(),
+                    run.started_at,
+                    run.ended_at.clone().unwrap_or_default()
+                ));
+            }
+            text
+        }
+        Command::Pause { workflow, state } => {
+            registry::find(&workflow).map_err(|error| error.to_string())?;
+            state
+                .open()?
+                .pause(&workflow, "paused by hand")
+                .map_err(|error| error.to_string())?;
+            format!("workflow `{workflow}` is paused; `resume {workflow}` lets runs start again\n")
+        }
+        Command::Resume { workflow, state } => {
+            registry::find(&workflow).map_err(|error| error.to_string())?;
+            let was_paused = state
+                .open()?
+                .unpause(&workflow)
+                .map_err(|error| error.to_string())?;
+            if was_paused {
+                format!("workflow `{workflow}` is resumed\n")
+            } else {
+                format!("workflow `{workflow}` was not paused\n")
+            }
+        }
         Command::List { json } => {
             let specs = registry::workflows();
             if json {
@@ -260,6 +431,104 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
     out.write_all(text.as_bytes())
         .map_err(|error| error.to_string())?;
     Ok(0)
+}
+
+/// `run`: refuses to start while the workflow is paused or (if it forbids overlap) running,
+/// then executes, printing each node's progress on standard error.
+fn run_workflow(
+    workflow: &str,
+    params: &[String],
+    resume: Option<i64>,
+    parallelism: Option<usize>,
+    state: &StateFile,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    use crate::operations::Overlap;
+    use crate::runner::engine::{self, Event};
+    let spec = registry::find(workflow).map_err(|error| error.to_string())?;
+    let mut store = state.open()?;
+    let plan = match resume {
+        Some(run) => {
+            let record = store.run(run).map_err(|error| error.to_string())?;
+            serde_json::from_str::<Plan>(&record.plan).map_err(|error| {
+                format!("run {run} holds a plan this program cannot read: {error}")
+            })?
+        }
+        None => {
+            let given = parse_assignments(params).map_err(|error| error.to_string())?;
+            Plan::build(&spec, &given, &PlanOptions::default())
+                .map_err(|error| error.to_string())?
+        }
+    };
+    if let Some(reason) = store.paused(workflow).map_err(|error| error.to_string())? {
+        return Err(format!(
+            "workflow `{workflow}` is paused ({reason}); `resume {workflow}` lets it run again"
+        ));
+    }
+    loop {
+        let active = store
+            .active_runs(workflow)
+            .map_err(|error| error.to_string())?;
+        let Some(other) = active.into_iter().find(|run| Some(run.id) != resume) else {
+            break;
+        };
+        match spec.operations.overlap {
+            Overlap::Queue => std::thread::sleep(std::time::Duration::from_secs(1)),
+            Overlap::Forbid | Overlap::Replace => {
+                return Err(format!(
+                    "workflow `{workflow}` is already running (run {}, process {}); it never runs twice at once",
+                    other.id,
+                    other.pid.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let mut options = engine::Options::default();
+    if let Some(parallelism) = parallelism {
+        options.parallelism = parallelism;
+    }
+    let mut events = |event: Event| match event {
+        Event::Started { node, attempt } if attempt > 1 => {
+            eprintln!("{node}: attempt {attempt} started")
+        }
+        Event::Started { node, .. } => eprintln!("{node}: started"),
+        Event::Finished {
+            node,
+            status,
+            message: Some(message),
+        } => eprintln!("{node}: {} ({message})", status.as_str()),
+        Event::Finished {
+            node,
+            status,
+            message: None,
+        } => eprintln!("{node}: {}", status.as_str()),
+    };
+    let outcome = engine::execute(&spec, &plan, &mut store, resume, &options, &mut events)
+        .map_err(|error| error.to_string())?;
+    let counts = outcome
+        .nodes
+        .iter()
+        .fold(BTreeMap::<&str, usize>::new(), |mut counts, node| {
+            *counts.entry(node.status.as_str()).or_default() += 1;
+            counts
+        });
+    let summary: Vec<String> = counts
+        .iter()
+        .map(|(status, count)| format!("{count} {status}"))
+        .collect();
+    writeln!(
+        out,
+        "run {} of {workflow} {}: {}",
+        outcome.run,
+        outcome.status.as_str(),
+        summary.join(", ")
+    )
+    .map_err(|error| error.to_string())?;
+    Ok(if outcome.status == engine::RunStatus::Succeeded {
+        0
+    } else {
+        EXIT_PROBLEMS
+    })
 }
 
 /// One plan per partition of `range`, oldest first.

@@ -49,6 +49,7 @@ pub mod operations;
 pub mod plan;
 pub mod registry;
 pub mod render;
+pub mod runner;
 mod secret;
 mod task_model;
 #[cfg(test)]

@@ -1,0 +1,311 @@
+//! The local runner, in process: parallelism, retries, timeouts, contained panics, branches,
+//! fan-out, failure policies, and resuming a failed run without redoing what succeeded.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use workflow_core::plan::Plan;
+use workflow_core::prelude::*;
+use workflow_core::runner::engine::{self, Event, Options, RunStatus};
+use workflow_core::runner::store::{Status, Store};
+
+fn store(name: &str) -> Store {
+    let directory: PathBuf =
+        std::env::temp_dir().join(format!("workflow-runner-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    Store::open(&directory.join("state.sqlite")).unwrap()
+}
+
+fn run(
+    spec: &workflow_core::WorkflowSpec,
+    params: &[(&str, &str)],
+    store: &mut Store,
+    resume: Option<i64>,
+    parallelism: usize,
+) -> (engine::Outcome, Vec<Event>) {
+    let given: Vec<(String, String)> = params
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    let plan = Plan::build(spec, &given, &Default::default()).unwrap();
+    let mut events = Vec::new();
+    let outcome = engine::execute(
+        spec,
+        &plan,
+        store,
+        resume,
+        &Options { parallelism },
+        &mut |event| events.push(event),
+    )
+    .unwrap();
+    (outcome, events)
+}
+
+fn status_of(outcome: &engine::Outcome, node: &str) -> (Status, u32, Option<String>) {
+    let record = outcome
+        .nodes
+        .iter()
+        .find(|record| record.node == node)
+        .unwrap_or_else(|| panic!("no node {node}"));
+    (record.status, record.attempts, record.message.clone())
+}
+
+// Parallelism: two independent nodes overlap when two may run at once.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static MOST: AtomicUsize = AtomicUsize::new(0);
+
+#[task]
+fn busy(label: String) -> String {
+    let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+    MOST.fetch_max(now, Ordering::SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    label
+}
+
+workflow! {
+    /// Two independent nodes.
+    pair() {
+        left = busy("left");
+        right = busy("right");
+    }
+}
+
+#[test]
+fn independent_nodes_run_in_parallel_up_to_the_bound() {
+    let mut state = store("parallel");
+    MOST.store(0, Ordering::SeqCst);
+    let (outcome, _) = run(&pair::spec(), &[], &mut state, None, 2);
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert_eq!(
+        MOST.load(Ordering::SeqCst),
+        2,
+        "both nodes were running at once"
+    );
+    MOST.store(0, Ordering::SeqCst);
+    let (outcome, _) = run(&pair::spec(), &[], &mut state, None, 1);
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    assert_eq!(
+        MOST.load(Ordering::SeqCst),
+        1,
+        "one at a time with --parallelism 1"
+    );
+}
+
+// Retries, panics and timeouts, with the run going on past failures.
+static FLAKY_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[task(retries = 2)]
+fn flaky() -> Result<u32, TaskError> {
+    match FLAKY_CALLS.fetch_add(1, Ordering::SeqCst) {
+        0 | 1 => Err(TaskError::new("connection reset")),
+        _ => Ok(7),
+    }
+}
+
+#[task]
+fn explode(value: u32) -> u32 {
+    if value > 0 {
+        panic!("boom at {value}");
+    }
+    value
+}
+
+#[task(timeout = "1s")]
+fn stuck() -> u32 {
+    std::thread::sleep(std::time::Duration::from_secs(30));
+    0
+}
+
+#[task]
+fn after_all(value: u32) -> u32 {
+    value + 1
+}
+
+workflow! {
+    /// Failures of every kind, with independent work going on.
+    #[on_failure(continue)]
+    troubled() {
+        steady = flaky();
+        blown = explode(steady);
+        hung = stuck();
+        downstream = after_all(blown);
+        fine = after_all(steady);
+    }
+}
+
+#[test]
+fn retries_panics_and_timeouts_fail_only_their_node() {
+    let mut state = store("troubled");
+    let (outcome, events) = run(&troubled::spec(), &[], &mut state, None, 4);
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(status_of(&outcome, "steady"), (Status::Succeeded, 3, None));
+    let (status, attempts, message) = status_of(&outcome, "blown");
+    assert_eq!((status, attempts), (Status::Failed, 1));
+    assert_eq!(message.as_deref(), Some("attempt 1: panicked: boom at 7"));
+    let (status, _, message) = status_of(&outcome, "hung");
+    assert_eq!(status, Status::TimedOut);
+    assert_eq!(message.as_deref(), Some("attempt 1: timed out after 1s"));
+    assert_eq!(status_of(&outcome, "downstream").0, Status::Skipped);
+    assert_eq!(status_of(&outcome, "fine").0, Status::Succeeded);
+    assert!(events.contains(&Event::Started {
+        node: "steady".into(),
+        attempt: 3
+    }));
+}
+
+// Failure policies: stop and pause.
+#[task]
+fn fail_now() -> Result<u32, TaskError> {
+    Err(TaskError::new("disk full"))
+}
+
+#[task]
+fn slow_ok() -> u32 {
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    1
+}
+
+workflow! {
+    /// Pauses itself on failure.
+    #[on_failure(pause, notify = "etl-admin@example.com")]
+    pausing() {
+        broken = fail_now();
+        other = slow_ok();
+        later = after_all(other).after(broken);
+    }
+}
+
+#[test]
+fn pause_policy_pauses_the_workflow() {
+    let mut state = store("pausing");
+    let (outcome, _) = run(&pausing::spec(), &[], &mut state, None, 1);
+    assert_eq!(outcome.status, RunStatus::Paused);
+    assert_eq!(status_of(&outcome, "broken").0, Status::Failed);
+    assert_eq!(status_of(&outcome, "later").0, Status::Paused);
+    assert_eq!(
+        state.paused("pausing").unwrap().as_deref(),
+        Some(&*format!("run {}: node broken failed", outcome.run))
+    );
+}
+
+// Branches and fan-out in the runner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Size {
+    Small,
+    Large,
+}
+
+#[task]
+fn measure(items: Vec<u32>) -> Size {
+    if items.len() > 2 {
+        Size::Large
+    } else {
+        Size::Small
+    }
+}
+
+#[task]
+fn square(item: u32) -> u32 {
+    item * item
+}
+
+#[task]
+fn sum(items: Vec<u32>) -> u32 {
+    items.iter().sum()
+}
+
+workflow! {
+    /// Squares each item, then sums big batches only.
+    shaped(items: Vec<u32>) {
+        squares = square(each(items)).max_parallel(2);
+        size = measure(items);
+        match size {
+            Size::Large => { total = sum(squares); }
+            Size::Small => { total = sum(items); }
+        }
+        reported = after_all(total);
+    }
+}
+
+#[test]
+fn branches_and_fan_out_run_as_planned() {
+    let mut state = store("shaped");
+    let (outcome, _) = run(&shaped::spec(), &[("items", "1,2,3")], &mut state, None, 4);
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    let output = |node: &str| {
+        outcome
+            .nodes
+            .iter()
+            .find(|record| record.node == node)
+            .unwrap()
+            .output
+            .clone()
+    };
+    assert_eq!(output("squares"), Some(serde_json::json!([1, 4, 9])));
+    assert_eq!(output("total.Large"), Some(serde_json::json!(14)));
+    assert_eq!(status_of(&outcome, "total.Small").0, Status::Skipped);
+    assert_eq!(output("reported"), Some(serde_json::json!(15)));
+}
+
+// Resume: a failed run continues without redoing what succeeded.
+static EXTRACTS: AtomicUsize = AtomicUsize::new(0);
+static LOAD_WORKS: AtomicBool = AtomicBool::new(false);
+
+#[task]
+fn extract_once() -> Vec<u32> {
+    EXTRACTS.fetch_add(1, Ordering::SeqCst);
+    vec![1, 2]
+}
+
+#[task]
+fn load_when_fixed(rows: Vec<u32>) -> Result<usize, TaskError> {
+    if LOAD_WORKS.load(Ordering::SeqCst) {
+        Ok(rows.len())
+    } else {
+        Err(TaskError::new("warehouse unreachable"))
+    }
+}
+
+workflow! {
+    /// Extract, then load.
+    resumable() {
+        rows = extract_once();
+        loaded = load_when_fixed(rows);
+    }
+}
+
+#[test]
+fn resume_keeps_what_succeeded() {
+    let mut state = store("resumable");
+    let (first, _) = run(&resumable::spec(), &[], &mut state, None, 2);
+    assert_eq!(first.status, RunStatus::Failed);
+    assert_eq!(EXTRACTS.load(Ordering::SeqCst), 1);
+    LOAD_WORKS.store(true, Ordering::SeqCst);
+    let (second, _) = run(&resumable::spec(), &[], &mut state, Some(first.run), 2);
+    assert_eq!(second.run, first.run);
+    assert_eq!(second.status, RunStatus::Succeeded);
+    assert_eq!(
+        EXTRACTS.load(Ordering::SeqCst),
+        1,
+        "the extract was not run again"
+    );
+    assert_eq!(status_of(&second, "loaded"), (Status::Succeeded, 2, None));
+    let error = engine::execute(
+        &resumable::spec(),
+        &Plan::build(&resumable::spec(), &[], &Default::default()).unwrap(),
+        &mut state,
+        Some(first.run),
+        &Options::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "run {} already succeeded; there is nothing to resume",
+            first.run
+        )
+    );
+}

@@ -1,0 +1,626 @@
+//! Executes a plan on this machine: nodes run on threads as their dependencies allow, bounded
+//! by a parallelism and by pool slots; failed attempts are retried with the node's delay and
+//! backoff; an attempt that overruns its timeout is abandoned and marked timed out; a panic
+//! fails only its attempt. Every transition is written to the [`Store`] as it happens, so a
+//! run killed at any point resumes without redoing the nodes that succeeded.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::store::{NodeRecord, Status, Store, StoreError};
+use crate::operations::FailureAction;
+use crate::plan::Plan;
+use crate::workflow_model::{NodeSpec, Source, WorkflowSpec};
+
+/// How a run is executed.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How many nodes run at once.
+    pub parallelism: usize,
+}
+
+impl Default for Options {
+    /// As many nodes at once as the machine has cores.
+    fn default() -> Self {
+        Options {
+            parallelism: std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every node that had to run succeeded.
+    Succeeded,
+    /// A node failed or timed out.
+    Failed,
+    /// A node failed and the workflow's policy paused it.
+    Paused,
+}
+
+impl RunStatus {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Paused => "paused",
+        }
+    }
+}
+
+/// What happened to a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The run's id in the store.
+    pub run: i64,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Every node's final state.
+    pub nodes: Vec<NodeRecord>,
+}
+
+/// Something worth telling while a run goes on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// An attempt started.
+    Started {
+        /// The node.
+        node: String,
+        /// Its attempt number, from 1.
+        attempt: u32,
+    },
+    /// A node reached its final status.
+    Finished {
+        /// The node.
+        node: String,
+        /// Its status.
+        status: Status,
+        /// Why it failed or was skipped.
+        message: Option<String>,
+    },
+}
+
+/// Why a run could not be carried out at all (a failing node is an [`Outcome`], not this).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The state file.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A run to resume that belongs to another workflow or has already finished.
+    #[error("{0}")]
+    CannotResume(String),
+}
+
+struct NodeState {
+    status: Status,
+    attempts: u32,
+    /// A retry waits until then.
+    not_before: Option<Instant>,
+    /// The running attempt's token and deadline.
+    running: Option<(u64, Option<Instant>)>,
+    message: Option<String>,
+}
+
+struct Finished {
+    node: String,
+    token: u64,
+    result: Result<Value, String>,
+}
+
+/// Runs `plan` (made from `spec`) to completion and records it in `store`; with `resume`,
+/// continues that run, keeping the outputs of the nodes that had succeeded.
+pub fn execute(
+    spec: &WorkflowSpec,
+    plan: &Plan,
+    store: &mut Store,
+    resume: Option<i64>,
+    options: &Options,
+    events: &mut dyn FnMut(Event),
+) -> Result<Outcome, RunError> {
+    let order: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
+    let mut states: BTreeMap<&str, NodeState> = order
+        .iter()
+        .map(|name| {
+            (
+                *name,
+                NodeState {
+                    status: Status::Scheduled,
+                    attempts: 0,
+                    not_before: None,
+                    running: None,
+                    message: None,
+                },
+            )
+        })
+        .collect();
+    let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
+    let run = match resume {
+        None => store.start_run(&plan.workflow, &plan.to_json(), &order)?,
+        Some(run) => {
+            let record = store.run(run)?;
+            if record.workflow != plan.workflow {
+                return Err(RunError::CannotResume(format!(
+                    "run {run} is a run of workflow `{}`, not `{}`",
+                    record.workflow, plan.workflow
+                )));
+            }
+            if record.status == "succeeded" {
+                return Err(RunError::CannotResume(format!(
+                    "run {run} already succeeded; there is nothing to resume"
+                )));
+            }
+            store.claim_run(run)?;
+            for node in store.nodes(run)? {
+                let Some(state) = states.get_mut(node.node.as_str()) else {
+                    continue;
+                };
+                match (node.status, node.output) {
+                    (Status::Succeeded, Some(output)) => {
+                        state.status = Status::Succeeded;
+                        state.attempts = node.attempts;
+                        outputs.insert(node.node.clone(), output);
+                    }
+                    _ => {
+                        state.attempts = node.attempts;
+                        store.set_node(run, &node.node, Status::Scheduled, None, None)?;
+                    }
+                }
+            }
+            run
+        }
+    };
+
+    let upstream: BTreeMap<&str, Vec<&str>> = order
+        .iter()
+        .map(|name| {
+            (
+                *name,
+                plan.edges
+                    .iter()
+                    .filter(|edge| edge.to == *name)
+                    .map(|edge| edge.from.as_str())
+                    .collect(),
+            )
+        })
+        .collect();
+    let params: BTreeMap<&str, &Value> = plan
+        .params
+        .iter()
+        .map(|param| (param.name.as_str(), &param.value))
+        .collect();
+    let pool_slots: BTreeMap<&str, u32> = plan
+        .operations
+        .pools
+        .iter()
+        .map(|pool| (pool.name.as_str(), pool.slots))
+        .collect();
+    let mut pool_use: BTreeMap<String, u32> = BTreeMap::new();
+    let mut decisions: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+    let (sender, receiver) = mpsc::channel::<Finished>();
+    let mut next_token = 0u64;
+    let mut running = 0usize;
+    let mut stopping = false;
+    let parallelism = options.parallelism.max(1);
+
+    loop {
+        // Decide every scheduled node whose upstream nodes are all final: ready, or skipped.
+        for name in &order {
+            let Some(state) = states.get(name) else {
+                continue;
+            };
+            if state.status != Status::Scheduled || stopping {
+                continue;
+            }
+            let deps = &upstream[name];
+            if deps.iter().any(|dep| !states[dep].status.is_final()) {
+                continue;
+            }
+            let node = spec.node(name);
+            let skip = match node {
+                None => Some(format!("node `{name}` is not in this binary's workflow")),
+                Some(node) => {
+                    why_skip(spec, node, deps, &states, &outputs, &params, &mut decisions)
+                }
+            };
+            let state = states.get_mut(name).expect("every node has a state");
+            match skip {
+                Some(message) => {
+                    state.status = Status::Skipped;
+                    state.message = Some(message.clone());
+                    store.set_node(run, name, Status::Skipped, None, Some(&message))?;
+                    events(Event::Finished {
+                        node: (*name).to_owned(),
+                        status: Status::Skipped,
+                        message: Some(message),
+                    });
+                }
+                None => {
+                    state.status = Status::Ready;
+                    store.set_node(run, name, Status::Ready, None, None)?;
+                }
+            }
+        }
+
+        // Start ready nodes while there are threads and pool slots for them.
+        let now = Instant::now();
+        for name in &order {
+            if running >= parallelism || stopping {
+                break;
+            }
+            let (Some(state), Some(plan_node), Some(node)) = (
+                states.get(name),
+                plan.nodes.iter().find(|node| node.id == *name),
+                spec.node(name),
+            ) else {
+                continue;
+            };
+            if state.status != Status::Ready || state.not_before.is_some_and(|time| time > now) {
+                continue;
+            }
+            if let Some(pool) = &plan_node.policy.pool {
+                let slots = pool_slots.get(pool.as_str()).copied().unwrap_or(u32::MAX);
+                if pool_use.get(pool).copied().unwrap_or(0) >= slots {
+                    continue;
+                }
+                *pool_use.entry(pool.clone()).or_default() += 1;
+            }
+            let inputs = match node
+                .inputs
+                .iter()
+                .map(|source| input_value(spec, source, &outputs, &params))
+                .collect::<Option<Vec<Value>>>()
+            {
+                Some(inputs) => inputs,
+                None => continue,
+            };
+            next_token += 1;
+            let state = states.get_mut(name).expect("every node has a state");
+            state.attempts += 1;
+            state.status = Status::Running;
+            let deadline = plan_node
+                .policy
+                .timeout_secs
+                .map(|seconds| Instant::now() + Duration::from_secs(seconds));
+            state.running = Some((next_token, deadline));
+            store.start_attempt(run, name, state.attempts)?;
+            events(Event::Started {
+                node: (*name).to_owned(),
+                attempt: state.attempts,
+            });
+            spawn_attempt(node, inputs, (*name).to_owned(), next_token, sender.clone());
+            running += 1;
+        }
+
+        if running == 0 {
+            let waiting = states
+                .values()
+                .filter_map(|state| (state.status == Status::Ready).then_some(state.not_before))
+                .flatten()
+                .min();
+            // Nothing runs and nothing could start: wait for a retry, or the run is over.
+            match waiting {
+                Some(until) if !stopping => {
+                    std::thread::sleep(until.saturating_duration_since(Instant::now()))
+                }
+                _ => break,
+            }
+            continue;
+        }
+
+        // Wait for an attempt to finish, a deadline to pass, or a retry to become due.
+        let wake = states
+            .values()
+            .filter_map(|state| {
+                state
+                    .running
+                    .and_then(|(_, deadline)| deadline)
+                    .or(state.not_before.filter(|_| state.status == Status::Ready))
+            })
+            .min();
+        let message = match wake {
+            Some(until) => receiver
+                .recv_timeout(until.saturating_duration_since(Instant::now()))
+                .ok(),
+            None => receiver.recv().ok(),
+        };
+        let mut ended: Vec<(String, Result<Value, String>, Status)> = Vec::new();
+        if let Some(done) = message
+            && let Some(state) = states.get(done.node.as_str())
+            && state.running.is_some_and(|(token, _)| token == done.token)
+        {
+            let status = if done.result.is_ok() {
+                Status::Succeeded
+            } else {
+                Status::Failed
+            };
+            ended.push((done.node, done.result, status));
+        }
+        let now = Instant::now();
+        for (name, state) in &states {
+            if let Some((_, Some(deadline))) = state.running
+                && deadline <= now
+            {
+                let seconds = plan
+                    .nodes
+                    .iter()
+                    .find(|node| node.id == *name)
+                    .and_then(|node| node.policy.timeout_secs)
+                    .unwrap_or(0);
+                ended.push((
+                    (*name).to_owned(),
+                    Err(format!(
+                        "timed out after {}",
+                        crate::text::duration(Duration::from_secs(seconds))
+                    )),
+                    Status::TimedOut,
+                ));
+            }
+        }
+        for (name, result, status) in ended {
+            running -= 1;
+            let Some(plan_node) = plan.nodes.iter().find(|node| node.id == name) else {
+                continue;
+            };
+            if let Some(pool) = &plan_node.policy.pool
+                && let Some(used) = pool_use.get_mut(pool)
+            {
+                *used = used.saturating_sub(1);
+            }
+            let Some(state) = states.get_mut(name.as_str()) else {
+                continue;
+            };
+            state.running = None;
+            let attempt = state.attempts;
+            match result {
+                Ok(output) => {
+                    store.end_attempt(run, &name, attempt, Status::Succeeded, None)?;
+                    store.set_node(run, &name, Status::Succeeded, Some(&output), None)?;
+                    state.status = Status::Succeeded;
+                    outputs.insert(name.clone(), output);
+                    events(Event::Finished {
+                        node: name,
+                        status: Status::Succeeded,
+                        message: None,
+                    });
+                }
+                Err(message) => {
+                    store.end_attempt(run, &name, attempt, status, Some(&message))?;
+                    match plan_node.policy.delay_before_retry(attempt) {
+                        Some(delay) if !stopping => {
+                            state.status = Status::Ready;
+                            state.not_before = Some(Instant::now() + Duration::from_secs(delay));
+                            state.message = Some(message);
+                            store.set_node(
+                                run,
+                                &name,
+                                Status::Ready,
+                                None,
+                                state.message.as_deref(),
+                            )?;
+                        }
+                        _ => {
+                            let message = format!("attempt {attempt}: {message}");
+                            state.status = status;
+                            state.message = Some(message.clone());
+                            store.set_node(run, &name, status, None, Some(&message))?;
+                            events(Event::Finished {
+                                node: name,
+                                status,
+                                message: Some(message),
+                            });
+                            if plan.operations.on_failure != FailureAction::Continue {
+                                stopping = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if stopping && running == 0 {
+            break;
+        }
+    }
+
+    // What never ran: skipped after a stop, or paused with the workflow.
+    let failed = states
+        .values()
+        .any(|state| matches!(state.status, Status::Failed | Status::TimedOut));
+    let pause = failed && plan.operations.on_failure == FailureAction::Pause;
+    let leftover = if pause {
+        Status::Paused
+    } else {
+        Status::Skipped
+    };
+    for (name, state) in states.iter_mut() {
+        if !state.status.is_final() {
+            let message = "not run: the run stopped after a failure".to_owned();
+            state.status = leftover;
+            store.set_node(run, name, leftover, None, Some(&message))?;
+            events(Event::Finished {
+                node: (*name).to_owned(),
+                status: leftover,
+                message: Some(message),
+            });
+        }
+    }
+    let status = match (failed, pause) {
+        (false, _) => RunStatus::Succeeded,
+        (true, true) => RunStatus::Paused,
+        (true, false) => RunStatus::Failed,
+    };
+    if pause {
+        let failing: Vec<&str> = states
+            .iter()
+            .filter(|(_, state)| matches!(state.status, Status::Failed | Status::TimedOut))
+            .map(|(name, _)| *name)
+            .collect();
+        store.pause(
+            &plan.workflow,
+            &format!("run {run}: node {} failed", failing.join(", ")),
+        )?;
+    }
+    store.finish_run(run, status.as_str())?;
+    Ok(Outcome {
+        run,
+        status,
+        nodes: store.nodes(run)?,
+    })
+}
+
+/// Why a node whose upstream nodes are final must not run: its branch arm was not taken, or
+/// a value it needs was not produced.
+fn why_skip(
+    spec: &WorkflowSpec,
+    node: &NodeSpec,
+    deps: &[&str],
+    states: &BTreeMap<&str, NodeState>,
+    outputs: &BTreeMap<String, Value>,
+    params: &BTreeMap<&str, &Value>,
+    decisions: &mut BTreeMap<usize, Option<usize>>,
+) -> Option<String> {
+    if let Some(failed) = deps
+        .iter()
+        .find(|dep| matches!(states[*dep].status, Status::Failed | Status::TimedOut))
+    {
+        return Some(format!("upstream node `{failed}` failed"));
+    }
+    if let Some(condition) = node.condition {
+        let branch = spec.branches.get(condition.branch)?;
+        let decision = match decisions.get(&condition.branch) {
+            Some(decision) => *decision,
+            None => {
+                let value = input_value(spec, &branch.on, outputs, params)?;
+                let decision = match (branch.select)(&value) {
+                    Ok(decision) => decision,
+                    Err(error) => return Some(format!("cannot decide the branch: {error}")),
+                };
+                decisions.insert(condition.branch, decision);
+                decision
+            }
+        };
+        if decision != Some(condition.arm) {
+            let arm = branch.arms.get(condition.arm).map_or("?", |arm| arm.label);
+            return Some(format!("its branch took another arm than `{arm}`"));
+        }
+    }
+    for source in &node.inputs {
+        if input_value(spec, source, outputs, params).is_none()
+            && let Source::Node(name) = source
+        {
+            return Some(format!("it needs `{name}`, which did not run"));
+        }
+    }
+    None
+}
+
+/// The value a source has now, if it has one.
+fn input_value(
+    spec: &WorkflowSpec,
+    source: &Source,
+    outputs: &BTreeMap<String, Value>,
+    params: &BTreeMap<&str, &Value>,
+) -> Option<Value> {
+    match source {
+        Source::Param(name) => params.get(name).map(|value| (*value).clone()),
+        Source::Value(value) => Some(value.clone()),
+        Source::Secret(name) => spec
+            .secrets
+            .iter()
+            .find(|secret| secret.name == *name)
+            .and_then(|secret| serde_json::to_value(secret).ok()),
+        Source::Node(name) => spec
+            .producers(name)
+            .into_iter()
+            .find_map(|producer| outputs.get(producer).cloned()),
+    }
+}
+
+/// Runs one attempt on its own thread; a panic becomes that attempt's failure. A fanned-out
+/// node runs its elements on threads too, at most `max_parallel` at once.
+fn spawn_attempt(
+    node: &NodeSpec,
+    inputs: Vec<Value>,
+    name: String,
+    token: u64,
+    sender: mpsc::Sender<Finished>,
+) {
+    let call = node.call;
+    let map = node.map;
+    std::thread::spawn(move || {
+        let result = match map {
+            None => call_contained(call, inputs),
+            Some(map) => {
+                let elements = match inputs.get(map.input) {
+                    Some(Value::Array(elements)) => elements.clone(),
+                    _ => Vec::new(),
+                };
+                let width = map
+                    .max_parallel
+                    .map_or(elements.len(), |limit| limit as usize)
+                    .max(1);
+                let mut results = Vec::with_capacity(elements.len());
+                let mut failure = None;
+                for chunk in elements.chunks(width) {
+                    let chunk_results: Vec<Result<Value, String>> = std::thread::scope(|scope| {
+                        let handles: Vec<_> = chunk
+                            .iter()
+                            .map(|element| {
+                                let mut one = inputs.clone();
+                                one[map.input] = element.clone();
+                                scope.spawn(move || call_contained(call, one))
+                            })
+                            .collect();
+                        handles
+                            .into_iter()
+                            .map(|handle| {
+                                handle.join().unwrap_or_else(|_| Err("panicked".to_owned()))
+                            })
+                            .collect()
+                    });
+                    for result in chunk_results {
+                        match result {
+                            Ok(value) => results.push(value),
+                            Err(error) => failure = failure.or(Some(error)),
+                        }
+                    }
+                    if failure.is_some() {
+                        break;
+                    }
+                }
+                match failure {
+                    Some(error) => Err(error),
+                    None => Ok(Value::Array(results)),
+                }
+            }
+        };
+        let _ = sender.send(Finished {
+            node: name,
+            token,
+            result,
+        });
+    });
+}
+
+fn call_contained(
+    call: fn(Vec<Value>) -> Result<Value, crate::TaskError>,
+    inputs: Vec<Value>,
+) -> Result<Value, String> {
+    match catch_unwind(AssertUnwindSafe(|| call(inputs))) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(panic) => {
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            Err(format!("panicked: {text}"))
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Running workflows on this machine: durable state ([`store`]) and the engine ([`engine`]).
+
+pub mod engine;
+pub mod store;
