@@ -1,0 +1,51 @@
+//! A workflow binary for the runner's process tests: a node that waits for a file, so a test
+//! can kill the run in the middle or start a second one while it runs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use workflow_core::prelude::*;
+
+fn log(dir: &Path, line: &str) -> Result<(), TaskError> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("log"))?;
+    writeln!(file, "{line}")?;
+    Ok(())
+}
+
+/// Writes its label to the log.
+#[task]
+fn mark(dir: PathBuf, label: String) -> Result<String, TaskError> {
+    log(&dir, &label)?;
+    Ok(label)
+}
+
+/// Waits (at most a minute) until the file `release` exists.
+#[task]
+fn wait_for_release(dir: PathBuf) -> Result<String, TaskError> {
+    log(&dir, "slow started")?;
+    for _ in 0..600 {
+        if dir.join("release").exists() {
+            log(&dir, "slow")?;
+            return Ok("released".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err(TaskError::new("never released"))
+}
+
+workflow! {
+    /// First, a wait, then last.
+    #[concurrency(overlap = "forbid")]
+    marks(dir: PathBuf) {
+        first = mark(dir, "first");
+        slow = wait_for_release(dir).after(first);
+        last = mark(dir, "last").after(slow);
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    workflow_core::cli::main()
+}

@@ -1,0 +1,149 @@
+//! The runner across processes: a run killed with SIGKILL resumes without redoing what it had
+//! finished, a second run of a workflow that forbids overlap is refused while the first one's
+//! process lives, and a paused workflow does not run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_runner-fixture");
+
+fn directory(name: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("workflow-processes-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
+fn command(dir: &Path, arguments: &[&str]) -> Command {
+    let mut command = Command::new(FIXTURE);
+    command
+        .args(arguments)
+        .arg("--state")
+        .arg(dir.join("state.sqlite"));
+    command
+}
+
+fn start_run(dir: &Path) -> Child {
+    let param = format!("dir={}", dir.display());
+    command(dir, &["run", "marks", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(dir: &Path, arguments: &[&str]) -> Output {
+    command(dir, arguments).output().unwrap()
+}
+
+fn log(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until the slow node is running, which means `first` has succeeded and been recorded.
+fn wait_until_slow_runs(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !log(dir).iter().any(|line| line == "slow started") {
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached its slow node: {:?}",
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_killed_run_resumes_without_redoing_finished_nodes() {
+    let dir = directory("kill");
+    let mut child = start_run(&dir);
+    wait_until_slow_runs(&dir);
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+
+    let status = finish(&dir, &["status", "marks"]);
+    let status = text(&status.stdout);
+    assert!(
+        status.starts_with("run 1 of marks: interrupted"),
+        "{status}"
+    );
+    assert!(
+        status.contains("first") && status.contains("succeeded"),
+        "{status}"
+    );
+
+    std::fs::write(dir.join("release"), "").unwrap();
+    let resumed = finish(&dir, &["run", "marks", "--resume", "1"]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(
+        text(&resumed.stdout),
+        "run 1 of marks succeeded: 3 succeeded\n"
+    );
+    assert_eq!(
+        log(&dir),
+        ["first", "slow started", "slow started", "slow", "last"],
+        "first ran once"
+    );
+}
+
+#[test]
+fn a_second_run_is_refused_while_the_first_is_alive() {
+    let dir = directory("overlap");
+    let mut child = start_run(&dir);
+    wait_until_slow_runs(&dir);
+    let param = format!("dir={}", dir.display());
+    let second = finish(&dir, &["run", "marks", "-p", &param]);
+    assert_eq!(second.status.code(), Some(2));
+    let message = text(&second.stderr);
+    assert_eq!(
+        message,
+        format!(
+            "error: workflow `marks` is already running (run 1, process {}); it never runs twice at once\n",
+            child.id()
+        )
+    );
+
+    std::fs::write(dir.join("release"), "").unwrap();
+    assert!(child.wait().unwrap().success());
+    let third = finish(&dir, &["run", "marks", "-p", &param]);
+    assert!(
+        third.status.success(),
+        "once the first run ended, a new one starts: {}",
+        text(&third.stderr)
+    );
+}
+
+#[test]
+fn a_paused_workflow_does_not_run_until_resumed() {
+    let dir = directory("pause");
+    std::fs::write(dir.join("release"), "").unwrap();
+    assert!(finish(&dir, &["pause", "marks"]).status.success());
+    let param = format!("dir={}", dir.display());
+    let refused = finish(&dir, &["run", "marks", "-p", &param]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        text(&refused.stderr),
+        "error: workflow `marks` is paused (paused by hand); `resume marks` lets it run again\n"
+    );
+    assert!(log(&dir).is_empty());
+    assert_eq!(
+        text(&finish(&dir, &["resume", "marks"]).stdout),
+        "workflow `marks` is resumed\n"
+    );
+    assert!(
+        finish(&dir, &["run", "marks", "-p", &param])
+            .status
+            .success()
+    );
+    assert_eq!(log(&dir), ["first", "slow started", "slow", "last"]);
+}
