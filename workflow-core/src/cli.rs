@@ -100,6 +100,19 @@ enum Command {
         #[command(flatten)]
         state: StateFile,
     },
+    /// Run one node from serialized inputs to a serialized output (how other engines run nodes)
+    ExecTask {
+        /// The workflow's name
+        workflow: String,
+        /// The node's name, as in the plan
+        node: String,
+        /// A JSON object of the node's inputs by name, or a directory of `<input>.json` files
+        #[arg(long, value_name = "PATH")]
+        inputs: std::path::PathBuf,
+        /// Where to write the node's output as JSON
+        #[arg(long, value_name = "PATH")]
+        output: std::path::PathBuf,
+    },
     /// Show a run's nodes: the latest run of a workflow, or a given run
     Status {
         /// The workflow's name
@@ -242,6 +255,12 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
         } => {
             return run_workflow(&workflow, &params, resume, parallelism, &state, out);
         }
+        Command::ExecTask {
+            workflow,
+            node,
+            inputs,
+            output,
+        } => return exec_task(&workflow, &node, &inputs, &output),
         Command::Status {
             workflow,
             run,
@@ -431,6 +450,97 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
     out.write_all(text.as_bytes())
         .map_err(|error| error.to_string())?;
     Ok(0)
+}
+
+/// `exec-task`: reads the node's inputs, runs it once (a fanned-out node over its whole list),
+/// writes its output atomically. Exit 1 when the task fails, 2 for bad arguments or inputs.
+fn exec_task(
+    workflow: &str,
+    node_name: &str,
+    inputs: &std::path::Path,
+    output: &std::path::Path,
+) -> Result<u8, String> {
+    let spec = registry::find(workflow).map_err(|error| error.to_string())?;
+    let Some(node) = spec.node(node_name) else {
+        let names = spec.nodes.iter().map(|node| node.name);
+        return Err(format!(
+            "workflow `{workflow}` has no node `{node_name}`{}",
+            crate::text::did_you_mean(node_name, names)
+        ));
+    };
+    let by_name: serde_json::Map<String, serde_json::Value> = if inputs.is_dir() {
+        let mut values = serde_json::Map::new();
+        for input in node.task.inputs {
+            let path = inputs.join(format!("{}.json", input.name));
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                format!(
+                    "cannot read input `{}` from `{}`: {error}",
+                    input.name,
+                    path.display()
+                )
+            })?;
+            let value = serde_json::from_str(&text).map_err(|error| {
+                format!(
+                    "input `{}` in `{}` is not JSON: {error}",
+                    input.name,
+                    path.display()
+                )
+            })?;
+            values.insert(input.name.to_owned(), value);
+        }
+        values
+    } else {
+        let text = std::fs::read_to_string(inputs)
+            .map_err(|error| format!("cannot read inputs from `{}`: {error}", inputs.display()))?;
+        match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Object(values)) => values,
+            Ok(_) => {
+                return Err(format!(
+                    "inputs in `{}` must be a JSON object of input names to values",
+                    inputs.display()
+                ));
+            }
+            Err(error) => {
+                return Err(format!(
+                    "inputs in `{}` are not JSON: {error}",
+                    inputs.display()
+                ));
+            }
+        }
+    };
+    let mut values = Vec::with_capacity(node.task.inputs.len());
+    for input in node.task.inputs {
+        let value = by_name.get(input.name).cloned().ok_or_else(|| {
+            format!(
+                "node `{node_name}` needs input `{}` ({}), which the inputs do not give",
+                input.name, input.ty
+            )
+        })?;
+        values.push(value);
+    }
+    let names: Vec<&str> = node.task.inputs.iter().map(|input| input.name).collect();
+    if let Some(extra) = by_name.keys().find(|key| !names.contains(&key.as_str())) {
+        return Err(format!(
+            "node `{node_name}` has no input `{extra}`; its inputs are {}",
+            crate::text::backticked(&names)
+        ));
+    }
+    match crate::runner::engine::call_node(node.call, node.map, values) {
+        Ok(value) => {
+            let partial = output.with_extension("partial");
+            let text = serde_json::to_string(&value).map_err(|error| error.to_string())?;
+            std::fs::write(&partial, text)
+                .and_then(|()| std::fs::rename(&partial, output))
+                .map_err(|error| {
+                    format!("cannot write the output to `{}`: {error}", output.display())
+                })?;
+            Ok(0)
+        }
+        Err(message) => {
+            eprintln!("node `{node_name}` of workflow `{workflow}` failed: {message}");
+            Ok(EXIT_PROBLEMS)
+        }
+    }
 }
 
 /// `run`: refuses to start while the workflow is paused or (if it forbids overlap) running,

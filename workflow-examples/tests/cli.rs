@@ -423,3 +423,102 @@ fn argument_errors_come_from_clap_with_status_2() {
     assert!(failure(&[], 2).contains("Usage: workflow-examples <COMMAND>"));
     assert!(success(&["--help"]).contains("plan"));
 }
+
+#[test]
+fn exec_task_runs_one_node_from_files() {
+    let directory = std::env::temp_dir().join(format!("workflow-exec-task-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(directory.join("inputs")).unwrap();
+    let output = directory.join("output.json");
+    let output_text = output.to_str().unwrap();
+
+    // Inputs as one JSON object.
+    let object = directory.join("inputs.json");
+    std::fs::write(
+        &object,
+        r#"{"raw": {"week": "2026-11-16", "csv": "station,value\nA,1.5\nB,x\nC,2\n"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        success(&[
+            "exec-task",
+            "weekly_etl",
+            "measurements",
+            "--inputs",
+            object.to_str().unwrap(),
+            "--output",
+            output_text
+        ]),
+        ""
+    );
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        r#"[["A",1.5],["C",2.0]]"#
+    );
+
+    // Inputs as one file per input, for a fanned-out node: one call per element.
+    std::fs::write(directory.join("inputs/partner.json"), r#"["adnet", "crm"]"#).unwrap();
+    std::fs::write(directory.join("inputs/day.json"), r#""2026-11-21""#).unwrap();
+    let inputs = directory.join("inputs");
+    success(&[
+        "exec-task",
+        "warehouse_ingest",
+        "partners",
+        "--inputs",
+        inputs.to_str().unwrap(),
+        "--output",
+        output_text,
+    ]);
+    let feeds: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert_eq!(feeds[1]["prefix"], "s3://lake/partners/crm/2026-11-21");
+
+    let object_text = object.to_str().unwrap();
+    assert_eq!(
+        failure(
+            &[
+                "exec-task",
+                "weekly_etl",
+                "measurment",
+                "--inputs",
+                object_text,
+                "--output",
+                output_text
+            ],
+            2
+        ),
+        "error: workflow `weekly_etl` has no node `measurment` (did you mean `measurements`?)\n"
+    );
+    std::fs::write(&object, "{}").unwrap();
+    assert_eq!(
+        failure(
+            &[
+                "exec-task",
+                "weekly_etl",
+                "measurements",
+                "--inputs",
+                object_text,
+                "--output",
+                output_text
+            ],
+            2
+        ),
+        "error: node `measurements` needs input `raw` (RawExport), which the inputs do not give\n"
+    );
+    std::fs::write(&object, r#"{"raw": 3}"#).unwrap();
+    assert_eq!(
+        failure(
+            &[
+                "exec-task",
+                "weekly_etl",
+                "measurements",
+                "--inputs",
+                object_text,
+                "--output",
+                output_text
+            ],
+            1
+        ),
+        "node `measurements` of workflow `weekly_etl` failed: input #1: invalid type: integer `3`, expected struct RawExport\n"
+    );
+}

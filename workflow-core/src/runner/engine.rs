@@ -541,8 +541,7 @@ fn input_value(
     }
 }
 
-/// Runs one attempt on its own thread; a panic becomes that attempt's failure. A fanned-out
-/// node runs its elements on threads too, at most `max_parallel` at once.
+/// Runs one attempt on its own thread; a panic becomes that attempt's failure.
 fn spawn_attempt(
     node: &NodeSpec,
     inputs: Vec<Value>,
@@ -553,58 +552,59 @@ fn spawn_attempt(
     let call = node.call;
     let map = node.map;
     std::thread::spawn(move || {
-        let result = match map {
-            None => call_contained(call, inputs),
-            Some(map) => {
-                let elements = match inputs.get(map.input) {
-                    Some(Value::Array(elements)) => elements.clone(),
-                    _ => Vec::new(),
-                };
-                let width = map
-                    .max_parallel
-                    .map_or(elements.len(), |limit| limit as usize)
-                    .max(1);
-                let mut results = Vec::with_capacity(elements.len());
-                let mut failure = None;
-                for chunk in elements.chunks(width) {
-                    let chunk_results: Vec<Result<Value, String>> = std::thread::scope(|scope| {
-                        let handles: Vec<_> = chunk
-                            .iter()
-                            .map(|element| {
-                                let mut one = inputs.clone();
-                                one[map.input] = element.clone();
-                                scope.spawn(move || call_contained(call, one))
-                            })
-                            .collect();
-                        handles
-                            .into_iter()
-                            .map(|handle| {
-                                handle.join().unwrap_or_else(|_| Err("panicked".to_owned()))
-                            })
-                            .collect()
-                    });
-                    for result in chunk_results {
-                        match result {
-                            Ok(value) => results.push(value),
-                            Err(error) => failure = failure.or(Some(error)),
-                        }
-                    }
-                    if failure.is_some() {
-                        break;
-                    }
-                }
-                match failure {
-                    Some(error) => Err(error),
-                    None => Ok(Value::Array(results)),
-                }
-            }
-        };
+        let result = call_node(call, map, inputs);
         let _ = sender.send(Finished {
             node: name,
             token,
             result,
         });
     });
+}
+
+/// Runs a node's task on its inputs (JSON), once, or once per element of the mapped input on
+/// threads, at most `max_parallel` at once. A panic is an error.
+pub fn call_node(
+    call: fn(Vec<Value>) -> Result<Value, crate::TaskError>,
+    map: Option<crate::MapSpec>,
+    inputs: Vec<Value>,
+) -> Result<Value, String> {
+    let Some(map) = map else {
+        return call_contained(call, inputs);
+    };
+    let elements = match inputs.get(map.input) {
+        Some(Value::Array(elements)) => elements.clone(),
+        _ => {
+            return Err(format!(
+                "input #{} should be a list to run once per element",
+                map.input + 1
+            ));
+        }
+    };
+    let width = map
+        .max_parallel
+        .map_or(elements.len(), |limit| limit as usize)
+        .max(1);
+    let mut results = Vec::with_capacity(elements.len());
+    for chunk in elements.chunks(width) {
+        let chunk_results: Vec<Result<Value, String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|element| {
+                    let mut one = inputs.clone();
+                    one[map.input] = element.clone();
+                    scope.spawn(move || call_contained(call, one))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap_or_else(|_| Err("panicked".to_owned())))
+                .collect()
+        });
+        for result in chunk_results {
+            results.push(result?);
+        }
+    }
+    Ok(Value::Array(results))
 }
 
 fn call_contained(
