@@ -309,3 +309,58 @@ fn resume_keeps_what_succeeded() {
         )
     );
 }
+
+// A sub-workflow runs through the engine: its nodes' retries apply, and its failure is the
+// outer node's failure, naming the inner node.
+static INNER_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[task(retries = 1)]
+fn inner_step(seed: u32) -> Result<u32, TaskError> {
+    INNER_CALLS.fetch_add(1, Ordering::SeqCst);
+    if seed == 0 {
+        Err(TaskError::new("seed must not be zero"))
+    } else {
+        Ok(seed * 10)
+    }
+}
+
+workflow! {
+    /// One retried step.
+    inner(seed: u32) -> u32 {
+        value = inner_step(seed);
+        return value;
+    }
+}
+
+workflow! {
+    /// Uses `inner`.
+    #[on_failure(continue)]
+    outer(good: u32 = 4, bad: u32 = 0) {
+        fine = inner(good);
+        broken = inner(bad);
+    }
+}
+
+#[test]
+fn sub_workflows_run_through_the_engine() {
+    let mut state = store("outer");
+    let (outcome, _) = run(&outer::spec(), &[], &mut state, None, 2);
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let fine = outcome
+        .nodes
+        .iter()
+        .find(|record| record.node == "fine")
+        .unwrap();
+    assert_eq!(fine.output, Some(serde_json::json!(40)));
+    let (status, _, message) = status_of(&outcome, "broken");
+    assert_eq!(status, Status::Failed);
+    assert_eq!(
+        message.as_deref(),
+        Some("attempt 1: workflow `inner` failed: `value`: attempt 2: seed must not be zero")
+    );
+    assert_eq!(
+        INNER_CALLS.load(Ordering::SeqCst),
+        3,
+        "one call for `fine`, two attempts for `broken`"
+    );
+}

@@ -44,7 +44,6 @@
 
 pub mod cli;
 pub mod command;
-pub mod inline;
 pub mod operations;
 pub mod plan;
 pub mod registry;

@@ -128,13 +128,69 @@ pub const fn deeper(left: usize, right: usize) -> usize {
     if left > right { left } else { right }
 }
 
-/// Runs a workflow that returns a value as a node of another: the sub-workflow's spec, run in
-/// this process, and its output decoded into the declared type.
+/// Runs a workflow that returns a value as a node of another: the sub-workflow runs through
+/// the same engine as any run (its nodes' retries, timeouts, branches and fan-out apply),
+/// with its state in memory, and its output is decoded into the declared type.
 pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
     params: Vec<Value>,
     output: &str,
 ) -> Result<T, TaskError> {
-    let value = crate::inline::run(&W::spec(), params, output)?;
+    let spec = W::spec();
+    // Each value as JSON text, which the parameter parser reads back exactly.
+    let given: Vec<(String, String)> = spec
+        .params
+        .iter()
+        .map(|param| param.name.to_owned())
+        .zip(params.iter().map(Value::to_string))
+        .collect();
+    let plan = crate::plan::Plan::build(&spec, &given, &Default::default())
+        .map_err(|error| TaskError::new(format!("workflow `{}`: {error}", W::NAME)))?;
+    let mut store = crate::runner::store::Store::open(std::path::Path::new(":memory:"))
+        .map_err(|error| TaskError::new(error.to_string()))?;
+    let outcome = crate::runner::engine::execute(
+        &spec,
+        &plan,
+        &mut store,
+        None,
+        &Default::default(),
+        &mut |_| {},
+    )
+    .map_err(|error| TaskError::new(format!("workflow `{}`: {error}", W::NAME)))?;
+    if outcome.status != crate::runner::engine::RunStatus::Succeeded {
+        let failures: Vec<String> = outcome
+            .nodes
+            .iter()
+            .filter(|node| {
+                matches!(
+                    node.status,
+                    crate::runner::store::Status::Failed | crate::runner::store::Status::TimedOut
+                )
+            })
+            .map(|node| {
+                format!(
+                    "`{}`: {}",
+                    node.node,
+                    node.message.as_deref().unwrap_or("failed")
+                )
+            })
+            .collect();
+        return Err(TaskError::new(format!(
+            "workflow `{}` failed: {}",
+            W::NAME,
+            failures.join("; ")
+        )));
+    }
+    let value = spec
+        .producers(output)
+        .into_iter()
+        .find_map(|producer| {
+            outcome
+                .nodes
+                .iter()
+                .find(|node| node.node == producer)
+                .and_then(|node| node.output.clone())
+        })
+        .ok_or_else(|| TaskError::new(format!("workflow `{}` produced no `{output}`", W::NAME)))?;
     serde_json::from_value(value).map_err(|error| {
         TaskError::new(format!(
             "workflow `{}` returned an unreadable value: {error}",

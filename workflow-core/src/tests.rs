@@ -218,15 +218,3 @@ fn validate_finds_trigger_cycles_and_unknown_upstreams() {
         ]
     );
 }
-
-#[test]
-fn the_interpreter_names_the_failing_node() {
-    let workflow = spec("w", vec![node("first", Source::Param("seed"), vec![])]);
-    let error = crate::inline::run(&workflow, vec![json!(1)], "first").unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "node `first` of workflow `w` failed: not called in these tests"
-    );
-    let error = crate::inline::run(&workflow, vec![], "first").unwrap_err();
-    assert_eq!(error.to_string(), "workflow `w` takes 1 parameters, got 0");
-}
