@@ -100,17 +100,47 @@ pub enum RunError {
 struct NodeState {
     status: Status,
     attempts: u32,
-    /// A retry waits until then.
-    not_before: Option<Instant>,
     /// The running attempt's token and deadline.
     running: Option<(u64, Option<Instant>)>,
-    message: Option<String>,
 }
 
 struct Finished {
-    node: String,
+    node: usize,
     token: u64,
     result: Result<Value, String>,
+}
+
+/// The scheduling state of a run. Nodes are indices in plan order; every queue is kept so
+/// that each event touches only the nodes it concerns, which keeps a run of thousands of
+/// nodes linear in its nodes and edges.
+struct Scheduler<'a> {
+    names: Vec<&'a str>,
+    states: Vec<NodeState>,
+    downstream: Vec<Vec<usize>>,
+    upstream: Vec<Vec<usize>>,
+    /// Upstream nodes not final yet.
+    waiting_on: Vec<usize>,
+    /// Nodes whose upstream nodes are all final, to be made ready or skipped.
+    to_decide: std::collections::VecDeque<usize>,
+    /// Nodes that may start now, in plan order.
+    ready: std::collections::BTreeSet<usize>,
+    /// Nodes waiting for a retry's delay.
+    delayed: std::collections::BTreeSet<(Instant, usize)>,
+}
+
+impl Scheduler<'_> {
+    /// Records that `node` will not change any more, and lets the nodes waiting on it be
+    /// decided once nothing else holds them.
+    fn finalize(&mut self, node: usize, status: Status) {
+        self.states[node].status = status;
+        for index in 0..self.downstream[node].len() {
+            let next = self.downstream[node][index];
+            self.waiting_on[next] -= 1;
+            if self.waiting_on[next] == 0 && self.states[next].status == Status::Scheduled {
+                self.to_decide.push_back(next);
+            }
+        }
+    }
 }
 
 /// Runs `plan` (made from `spec`) to completion and records it in `store`; with `resume`,
@@ -123,25 +153,43 @@ pub fn execute(
     options: &Options,
     events: &mut dyn FnMut(Event),
 ) -> Result<Outcome, RunError> {
-    let order: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
-    let mut states: BTreeMap<&str, NodeState> = order
+    let names: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
+    let index: BTreeMap<&str, usize> = names
         .iter()
-        .map(|name| {
-            (
-                *name,
-                NodeState {
-                    status: Status::Scheduled,
-                    attempts: 0,
-                    not_before: None,
-                    running: None,
-                    message: None,
-                },
-            )
-        })
+        .enumerate()
+        .map(|(position, name)| (*name, position))
         .collect();
+    let spec_nodes: Vec<Option<&NodeSpec>> = names.iter().map(|name| spec.node(name)).collect();
+    let mut upstream: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    let mut downstream: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+    for edge in &plan.edges {
+        if let (Some(&from), Some(&to)) =
+            (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
+        {
+            upstream[to].push(from);
+            downstream[from].push(to);
+        }
+    }
+    let mut scheduler = Scheduler {
+        names: names.clone(),
+        states: names
+            .iter()
+            .map(|_| NodeState {
+                status: Status::Scheduled,
+                attempts: 0,
+                running: None,
+            })
+            .collect(),
+        waiting_on: upstream.iter().map(Vec::len).collect(),
+        downstream,
+        upstream,
+        to_decide: std::collections::VecDeque::new(),
+        ready: std::collections::BTreeSet::new(),
+        delayed: std::collections::BTreeSet::new(),
+    };
     let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
     let run = match resume {
-        None => store.start_run(&plan.workflow, &plan.to_json(), &order)?,
+        None => store.start_run(&plan.workflow, &plan.to_json(), &names)?,
         Some(run) => {
             let record = store.run(run)?;
             if record.workflow != plan.workflow {
@@ -157,38 +205,30 @@ pub fn execute(
             }
             store.claim_run(run)?;
             for node in store.nodes(run)? {
-                let Some(state) = states.get_mut(node.node.as_str()) else {
+                let Some(&position) = index.get(node.node.as_str()) else {
                     continue;
                 };
+                scheduler.states[position].attempts = node.attempts;
                 match (node.status, node.output) {
                     (Status::Succeeded, Some(output)) => {
-                        state.status = Status::Succeeded;
-                        state.attempts = node.attempts;
                         outputs.insert(node.node.clone(), output);
+                        scheduler.finalize(position, Status::Succeeded);
                     }
-                    _ => {
-                        state.attempts = node.attempts;
-                        store.set_node(run, &node.node, Status::Scheduled, None, None)?;
-                    }
+                    _ => store.set_node(run, &node.node, Status::Scheduled, None, None)?,
                 }
             }
             run
         }
     };
+    for (position, waiting) in scheduler.waiting_on.iter().enumerate() {
+        if *waiting == 0
+            && scheduler.states[position].status == Status::Scheduled
+            && !scheduler.to_decide.contains(&position)
+        {
+            scheduler.to_decide.push_back(position);
+        }
+    }
 
-    let upstream: BTreeMap<&str, Vec<&str>> = order
-        .iter()
-        .map(|name| {
-            (
-                *name,
-                plan.edges
-                    .iter()
-                    .filter(|edge| edge.to == *name)
-                    .map(|edge| edge.from.as_str())
-                    .collect(),
-            )
-        })
-        .collect();
     let params: BTreeMap<&str, &Value> = plan
         .params
         .iter()
@@ -204,124 +244,137 @@ pub fn execute(
     let mut decisions: BTreeMap<usize, Option<usize>> = BTreeMap::new();
     let (sender, receiver) = mpsc::channel::<Finished>();
     let mut next_token = 0u64;
-    let mut running = 0usize;
+    // The nodes with an attempt in flight.
+    let mut in_flight: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
     let mut stopping = false;
     let parallelism = options.parallelism.max(1);
 
     loop {
-        // Decide every scheduled node whose upstream nodes are all final: ready, or skipped.
-        for name in &order {
-            let Some(state) = states.get(name) else {
-                continue;
-            };
-            if state.status != Status::Scheduled || stopping {
-                continue;
+        // Decide the nodes whose upstream nodes are all final: ready, or skipped.
+        while let Some(position) = scheduler.to_decide.pop_front() {
+            if stopping {
+                break;
             }
-            let deps = &upstream[name];
-            if deps.iter().any(|dep| !states[dep].status.is_final()) {
-                continue;
-            }
-            let node = spec.node(name);
-            let skip = match node {
+            let name = scheduler.names[position];
+            let skip = match spec_nodes[position] {
                 None => Some(format!("node `{name}` is not in this binary's workflow")),
                 Some(node) => {
-                    why_skip(spec, node, deps, &states, &outputs, &params, &mut decisions)
+                    let failed = scheduler.upstream[position].iter().find(|dep| {
+                        matches!(
+                            scheduler.states[**dep].status,
+                            Status::Failed | Status::TimedOut
+                        )
+                    });
+                    match failed {
+                        Some(dep) => {
+                            Some(format!("upstream node `{}` failed", scheduler.names[*dep]))
+                        }
+                        None => why_skip(spec, node, &outputs, &params, &mut decisions),
+                    }
                 }
             };
-            let state = states.get_mut(name).expect("every node has a state");
             match skip {
                 Some(message) => {
-                    state.status = Status::Skipped;
-                    state.message = Some(message.clone());
                     store.set_node(run, name, Status::Skipped, None, Some(&message))?;
                     events(Event::Finished {
-                        node: (*name).to_owned(),
+                        node: name.to_owned(),
                         status: Status::Skipped,
                         message: Some(message),
                     });
+                    scheduler.finalize(position, Status::Skipped);
                 }
                 None => {
-                    state.status = Status::Ready;
+                    scheduler.states[position].status = Status::Ready;
                     store.set_node(run, name, Status::Ready, None, None)?;
+                    scheduler.ready.insert(position);
                 }
             }
         }
 
-        // Start ready nodes while there are threads and pool slots for them.
+        // Retries whose delay has passed may start again.
         let now = Instant::now();
-        for name in &order {
-            if running >= parallelism || stopping {
+        while let Some(&(due, position)) = scheduler.delayed.first() {
+            if due > now {
                 break;
             }
-            let (Some(state), Some(plan_node), Some(node)) = (
-                states.get(name),
-                plan.nodes.iter().find(|node| node.id == *name),
-                spec.node(name),
-            ) else {
+            scheduler.delayed.pop_first();
+            scheduler.ready.insert(position);
+        }
+
+        // Start ready nodes while there are threads and pool slots for them.
+        let mut started = Vec::new();
+        if !stopping {
+            for &position in &scheduler.ready {
+                if in_flight.len() + started.len() >= parallelism {
+                    break;
+                }
+                let plan_node = &plan.nodes[position];
+                if let Some(pool) = &plan_node.policy.pool {
+                    let slots = pool_slots.get(pool.as_str()).copied().unwrap_or(u32::MAX);
+                    let used = pool_use.entry(pool.clone()).or_default();
+                    if *used >= slots {
+                        continue;
+                    }
+                    *used += 1;
+                }
+                started.push(position);
+            }
+        }
+        for position in started {
+            scheduler.ready.remove(&position);
+            let name = scheduler.names[position];
+            let Some(node) = spec_nodes[position] else {
                 continue;
             };
-            if state.status != Status::Ready || state.not_before.is_some_and(|time| time > now) {
-                continue;
-            }
-            if let Some(pool) = &plan_node.policy.pool {
-                let slots = pool_slots.get(pool.as_str()).copied().unwrap_or(u32::MAX);
-                if pool_use.get(pool).copied().unwrap_or(0) >= slots {
-                    continue;
-                }
-                *pool_use.entry(pool.clone()).or_default() += 1;
-            }
-            let inputs = match node
+            let Some(inputs) = node
                 .inputs
                 .iter()
                 .map(|source| input_value(spec, source, &outputs, &params))
                 .collect::<Option<Vec<Value>>>()
-            {
-                Some(inputs) => inputs,
-                None => continue,
+            else {
+                let message = "an input has no value".to_owned();
+                store.set_node(run, name, Status::Skipped, None, Some(&message))?;
+                scheduler.finalize(position, Status::Skipped);
+                continue;
             };
             next_token += 1;
-            let state = states.get_mut(name).expect("every node has a state");
+            let state = &mut scheduler.states[position];
             state.attempts += 1;
             state.status = Status::Running;
-            let deadline = plan_node
+            let deadline = plan.nodes[position]
                 .policy
                 .timeout_secs
                 .map(|seconds| Instant::now() + Duration::from_secs(seconds));
             state.running = Some((next_token, deadline));
             store.start_attempt(run, name, state.attempts)?;
             events(Event::Started {
-                node: (*name).to_owned(),
+                node: name.to_owned(),
                 attempt: state.attempts,
             });
-            spawn_attempt(node, inputs, (*name).to_owned(), next_token, sender.clone());
-            running += 1;
+            spawn_attempt(node, inputs, position, next_token, sender.clone());
+            in_flight.insert(position);
         }
 
-        if running == 0 {
-            let waiting = states
-                .values()
-                .filter_map(|state| (state.status == Status::Ready).then_some(state.not_before))
-                .flatten()
-                .min();
+        if in_flight.is_empty() {
             // Nothing runs and nothing could start: wait for a retry, or the run is over.
-            match waiting {
-                Some(until) if !stopping => {
-                    std::thread::sleep(until.saturating_duration_since(Instant::now()))
+            match scheduler.delayed.first() {
+                Some(&(due, _)) if !stopping => {
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()))
                 }
+                _ if !scheduler.to_decide.is_empty() && !stopping => {}
                 _ => break,
             }
             continue;
         }
 
         // Wait for an attempt to finish, a deadline to pass, or a retry to become due.
-        let wake = states
-            .values()
-            .filter_map(|state| {
-                state
-                    .running
-                    .and_then(|(_, deadline)| deadline)
-                    .or(state.not_before.filter(|_| state.status == Status::Ready))
-            })
+        let deadlines = in_flight.iter().filter_map(|&position| {
+            scheduler.states[position]
+                .running
+                .and_then(|(_, deadline)| deadline)
+        });
+        let wake = deadlines
+            .chain(scheduler.delayed.first().map(|(due, _)| *due))
             .min();
         let message = match wake {
             Some(until) => receiver
@@ -329,10 +382,11 @@ pub fn execute(
                 .ok(),
             None => receiver.recv().ok(),
         };
-        let mut ended: Vec<(String, Result<Value, String>, Status)> = Vec::new();
+        let mut ended: Vec<(usize, Result<Value, String>, Status)> = Vec::new();
         if let Some(done) = message
-            && let Some(state) = states.get(done.node.as_str())
-            && state.running.is_some_and(|(token, _)| token == done.token)
+            && scheduler.states[done.node]
+                .running
+                .is_some_and(|(token, _)| token == done.token)
         {
             let status = if done.result.is_ok() {
                 Status::Succeeded
@@ -342,18 +396,14 @@ pub fn execute(
             ended.push((done.node, done.result, status));
         }
         let now = Instant::now();
-        for (name, state) in &states {
-            if let Some((_, Some(deadline))) = state.running
+        for &position in &in_flight {
+            if let Some((_, Some(deadline))) = scheduler.states[position].running
                 && deadline <= now
+                && !ended.iter().any(|(done, _, _)| *done == position)
             {
-                let seconds = plan
-                    .nodes
-                    .iter()
-                    .find(|node| node.id == *name)
-                    .and_then(|node| node.policy.timeout_secs)
-                    .unwrap_or(0);
+                let seconds = plan.nodes[position].policy.timeout_secs.unwrap_or(0);
                 ended.push((
-                    (*name).to_owned(),
+                    position,
                     Err(format!(
                         "timed out after {}",
                         crate::text::duration(Duration::from_secs(seconds))
@@ -362,58 +412,48 @@ pub fn execute(
                 ));
             }
         }
-        for (name, result, status) in ended {
-            running -= 1;
-            let Some(plan_node) = plan.nodes.iter().find(|node| node.id == name) else {
-                continue;
-            };
+        for (position, result, status) in ended {
+            in_flight.remove(&position);
+            let plan_node = &plan.nodes[position];
+            let name = scheduler.names[position];
             if let Some(pool) = &plan_node.policy.pool
                 && let Some(used) = pool_use.get_mut(pool)
             {
                 *used = used.saturating_sub(1);
             }
-            let Some(state) = states.get_mut(name.as_str()) else {
-                continue;
-            };
-            state.running = None;
-            let attempt = state.attempts;
+            scheduler.states[position].running = None;
+            let attempt = scheduler.states[position].attempts;
             match result {
                 Ok(output) => {
-                    store.end_attempt(run, &name, attempt, Status::Succeeded, None)?;
-                    store.set_node(run, &name, Status::Succeeded, Some(&output), None)?;
-                    state.status = Status::Succeeded;
-                    outputs.insert(name.clone(), output);
+                    store.end_attempt(run, name, attempt, Status::Succeeded, None)?;
+                    store.set_node(run, name, Status::Succeeded, Some(&output), None)?;
+                    outputs.insert(name.to_owned(), output);
                     events(Event::Finished {
-                        node: name,
+                        node: name.to_owned(),
                         status: Status::Succeeded,
                         message: None,
                     });
+                    scheduler.finalize(position, Status::Succeeded);
                 }
                 Err(message) => {
-                    store.end_attempt(run, &name, attempt, status, Some(&message))?;
+                    store.end_attempt(run, name, attempt, status, Some(&message))?;
                     match plan_node.policy.delay_before_retry(attempt) {
                         Some(delay) if !stopping => {
-                            state.status = Status::Ready;
-                            state.not_before = Some(Instant::now() + Duration::from_secs(delay));
-                            state.message = Some(message);
-                            store.set_node(
-                                run,
-                                &name,
-                                Status::Ready,
-                                None,
-                                state.message.as_deref(),
-                            )?;
+                            scheduler.states[position].status = Status::Ready;
+                            store.set_node(run, name, Status::Ready, None, Some(&message))?;
+                            scheduler
+                                .delayed
+                                .insert((Instant::now() + Duration::from_secs(delay), position));
                         }
                         _ => {
                             let message = format!("attempt {attempt}: {message}");
-                            state.status = status;
-                            state.message = Some(message.clone());
-                            store.set_node(run, &name, status, None, Some(&message))?;
+                            store.set_node(run, name, status, None, Some(&message))?;
                             events(Event::Finished {
-                                node: name,
+                                node: name.to_owned(),
                                 status,
                                 message: Some(message),
                             });
+                            scheduler.finalize(position, status);
                             if plan.operations.on_failure != FailureAction::Continue {
                                 stopping = true;
                             }
@@ -422,14 +462,15 @@ pub fn execute(
                 }
             }
         }
-        if stopping && running == 0 {
+        if stopping && in_flight.is_empty() {
             break;
         }
     }
 
     // What never ran: skipped after a stop, or paused with the workflow.
-    let failed = states
-        .values()
+    let failed = scheduler
+        .states
+        .iter()
         .any(|state| matches!(state.status, Status::Failed | Status::TimedOut));
     let pause = failed && plan.operations.on_failure == FailureAction::Pause;
     let leftover = if pause {
@@ -437,10 +478,10 @@ pub fn execute(
     } else {
         Status::Skipped
     };
-    for (name, state) in states.iter_mut() {
-        if !state.status.is_final() {
+    for (position, name) in names.iter().enumerate() {
+        if !scheduler.states[position].status.is_final() {
             let message = "not run: the run stopped after a failure".to_owned();
-            state.status = leftover;
+            scheduler.states[position].status = leftover;
             store.set_node(run, name, leftover, None, Some(&message))?;
             events(Event::Finished {
                 node: (*name).to_owned(),
@@ -455,8 +496,9 @@ pub fn execute(
         (true, false) => RunStatus::Failed,
     };
     if pause {
-        let failing: Vec<&str> = states
+        let failing: Vec<&str> = names
             .iter()
+            .zip(&scheduler.states)
             .filter(|(_, state)| matches!(state.status, Status::Failed | Status::TimedOut))
             .map(|(name, _)| *name)
             .collect();
@@ -478,18 +520,10 @@ pub fn execute(
 fn why_skip(
     spec: &WorkflowSpec,
     node: &NodeSpec,
-    deps: &[&str],
-    states: &BTreeMap<&str, NodeState>,
     outputs: &BTreeMap<String, Value>,
     params: &BTreeMap<&str, &Value>,
     decisions: &mut BTreeMap<usize, Option<usize>>,
 ) -> Option<String> {
-    if let Some(failed) = deps
-        .iter()
-        .find(|dep| matches!(states[*dep].status, Status::Failed | Status::TimedOut))
-    {
-        return Some(format!("upstream node `{failed}` failed"));
-    }
     if let Some(condition) = node.condition {
         let branch = spec.branches.get(condition.branch)?;
         let decision = match decisions.get(&condition.branch) {
@@ -545,7 +579,7 @@ fn input_value(
 fn spawn_attempt(
     node: &NodeSpec,
     inputs: Vec<Value>,
-    name: String,
+    position: usize,
     token: u64,
     sender: mpsc::Sender<Finished>,
 ) {
@@ -554,7 +588,7 @@ fn spawn_attempt(
     std::thread::spawn(move || {
         let result = call_node(call, map, inputs);
         let _ = sender.send(Finished {
-            node: name,
+            node: position,
             token,
             result,
         });
