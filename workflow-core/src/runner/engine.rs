@@ -249,7 +249,10 @@ pub fn execute(
     let mut stopping = false;
     let parallelism = options.parallelism.max(1);
 
+    // Each step's transitions are committed together, and always before the engine waits, so
+    // what a killed run had recorded is exactly what had happened.
     loop {
+        store.begin()?;
         // Decide the nodes whose upstream nodes are all final: ready, or skipped.
         while let Some(position) = scheduler.to_decide.pop_front() {
             if stopping {
@@ -355,6 +358,7 @@ pub fn execute(
             in_flight.insert(position);
         }
 
+        store.commit()?;
         if in_flight.is_empty() {
             // Nothing runs and nothing could start: wait for a retry, or the run is over.
             match scheduler.delayed.first() {
@@ -382,6 +386,7 @@ pub fn execute(
                 .ok(),
             None => receiver.recv().ok(),
         };
+        store.begin()?;
         let mut ended: Vec<(usize, Result<Value, String>, Status)> = Vec::new();
         if let Some(done) = message
             && scheduler.states[done.node]
@@ -462,6 +467,7 @@ pub fn execute(
                 }
             }
         }
+        store.commit()?;
         if stopping && in_flight.is_empty() {
             break;
         }

@@ -252,6 +252,18 @@ impl Store {
         &self.path
     }
 
+    /// Starts grouping writes; [`Store::commit`] makes them durable together.
+    pub fn begin(&self) -> Result<(), StoreError> {
+        self.connection.execute_batch("BEGIN")?;
+        Ok(())
+    }
+
+    /// Commits the writes since [`Store::begin`].
+    pub fn commit(&self) -> Result<(), StoreError> {
+        self.connection.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
     /// Records a new run of `workflow` executing `plan` in this process, with every node
     /// scheduled, and returns its id.
     pub fn start_run(
