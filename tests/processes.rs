@@ -147,3 +147,59 @@ fn a_paused_workflow_does_not_run_until_resumed() {
     );
     assert_eq!(log(&dir), ["first", "slow started", "slow", "last"]);
 }
+
+/// Each node's status and output in run 1 of a state file.
+fn outputs(state: &Path) -> Vec<(String, String, Option<serde_json::Value>)> {
+    let store = workflow_core::runner::store::Store::open(state).unwrap();
+    store
+        .nodes(1)
+        .unwrap()
+        .into_iter()
+        .map(|node| (node.node, node.status.as_str().to_owned(), node.output))
+        .collect()
+}
+
+#[test]
+fn process_isolation_gives_the_same_outputs_as_threads() {
+    let threads = directory("isolation-threads");
+    let processes = directory("isolation-processes");
+    for (dir, mode) in [(&threads, "thread"), (&processes, "process")] {
+        let output = finish(
+            dir,
+            &["run", "arith", "-p", "values=4,5,6", "--isolation", mode],
+        );
+        assert!(output.status.success(), "{mode}: {}", text(&output.stderr));
+    }
+    let by_threads = outputs(&threads.join("state.sqlite"));
+    assert_eq!(by_threads, outputs(&processes.join("state.sqlite")));
+    let text_node = by_threads
+        .iter()
+        .find(|(node, _, _)| node == "text")
+        .unwrap();
+    assert_eq!(text_node.2, Some(serde_json::json!("sum: 145")));
+    assert!(
+        by_threads
+            .iter()
+            .any(|(node, status, _)| node == "sum.false" && status == "skipped")
+    );
+}
+
+#[test]
+fn a_process_past_its_timeout_is_killed() {
+    let dir = directory("isolation-timeout");
+    let started = Instant::now();
+    let output = finish(&dir, &["run", "sleepy", "--isolation", "process"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the 30-second task was not left to finish"
+    );
+    let nodes = outputs(&dir.join("state.sqlite"));
+    assert_eq!(nodes[0].1, "timed_out");
+    let store = workflow_core::runner::store::Store::open(&dir.join("state.sqlite")).unwrap();
+    let message = store.nodes(1).unwrap()[0]
+        .message
+        .clone()
+        .unwrap_or_default();
+    assert_eq!(message, "attempt 1: timed out; its process was killed");
+}

@@ -35,7 +35,10 @@ fn run(
         &plan,
         store,
         resume,
-        &Options { parallelism },
+        &Options {
+            parallelism,
+            ..Options::default()
+        },
         &mut |event| events.push(event),
     )
     .unwrap();

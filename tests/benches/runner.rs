@@ -104,7 +104,10 @@ fn timed_run(spec: &WorkflowSpec, store: &mut Store, parallelism: usize) -> Dura
         &plan,
         store,
         None,
-        &Options { parallelism },
+        &Options {
+            parallelism,
+            ..Options::default()
+        },
         &mut |_| {},
     )
     .expect("the benchmark runs");

@@ -46,6 +46,47 @@ workflow! {
     }
 }
 
+#[task]
+fn triple(value: u32) -> u32 {
+    value * 3
+}
+
+#[task]
+fn total(values: Vec<u32>, bonus: u32) -> u64 {
+    values.iter().map(|value| u64::from(*value)).sum::<u64>() + u64::from(bonus)
+}
+
+#[task]
+fn describe(total: u64, label: String) -> String {
+    format!("{label}: {total}")
+}
+
+#[task(timeout = "1s")]
+fn oversleep() -> u32 {
+    std::thread::sleep(std::time::Duration::from_secs(30));
+    1
+}
+
+workflow! {
+    /// Pure computation: fan-out, a branch, a join.
+    arith(values: Vec<u32> = vec![1, 2, 3], generous: bool = true) {
+        tripled = triple(each(values)).max_parallel(2);
+        if generous {
+            sum = total(tripled, 100);
+        } else {
+            sum = total(tripled, 0);
+        }
+        text = describe(sum, "sum");
+    }
+}
+
+workflow! {
+    /// One node that overruns its timeout.
+    sleepy() {
+        late = oversleep();
+    }
+}
+
 fn main() -> std::process::ExitCode {
     workflow_core::cli::main()
 }

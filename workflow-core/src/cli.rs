@@ -97,6 +97,9 @@ enum Command {
         /// How many nodes run at once (default: the number of cores)
         #[arg(long, value_name = "N")]
         parallelism: Option<usize>,
+        /// Run each attempt on a thread, or in its own process through `exec-task`
+        #[arg(long, value_enum, default_value_t = IsolationMode::Thread)]
+        isolation: IsolationMode,
         #[command(flatten)]
         state: StateFile,
     },
@@ -172,6 +175,12 @@ impl StateFile {
 enum PlanFormat {
     Json,
     Text,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum IsolationMode {
+    Thread,
+    Process,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,9 +260,18 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             params,
             resume,
             parallelism,
+            isolation,
             state,
         } => {
-            return run_workflow(&workflow, &params, resume, parallelism, &state, out);
+            return run_workflow(
+                &workflow,
+                &params,
+                resume,
+                parallelism,
+                isolation,
+                &state,
+                out,
+            );
         }
         Command::ExecTask {
             workflow,
@@ -550,6 +568,7 @@ fn run_workflow(
     params: &[String],
     resume: Option<i64>,
     parallelism: Option<usize>,
+    isolation: IsolationMode,
     state: &StateFile,
     out: &mut dyn Write,
 ) -> Result<u8, String> {
@@ -596,6 +615,12 @@ fn run_workflow(
     let mut options = engine::Options::default();
     if let Some(parallelism) = parallelism {
         options.parallelism = parallelism;
+    }
+    if isolation == IsolationMode::Process {
+        let program = std::env::current_exe().map_err(|error| {
+            format!("cannot find this program to run attempts in processes: {error}")
+        })?;
+        options.isolation = engine::Isolation::Process(program);
     }
     let mut events = |event: Event| match event {
         Event::Started { node, attempt } if attempt > 1 => {

@@ -21,13 +21,27 @@ use crate::workflow_model::{NodeSpec, Source, WorkflowSpec};
 pub struct Options {
     /// How many nodes run at once.
     pub parallelism: usize,
+    /// Where each attempt runs.
+    pub isolation: Isolation,
+}
+
+/// Where each attempt runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// On a thread of this process (an attempt past its timeout is abandoned).
+    #[default]
+    Thread,
+    /// In its own process, `PROGRAM exec-task WORKFLOW NODE --inputs ... --output ...`, as
+    /// other engines run nodes (an attempt past its timeout is killed).
+    Process(std::path::PathBuf),
 }
 
 impl Default for Options {
-    /// As many nodes at once as the machine has cores.
+    /// As many nodes at once as the machine has cores, on threads.
     fn default() -> Self {
         Options {
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
+            isolation: Isolation::Thread,
         }
     }
 }
@@ -104,10 +118,19 @@ struct NodeState {
     running: Option<(u64, Option<Instant>)>,
 }
 
+#[derive(Clone, Copy)]
+struct Attempt {
+    position: usize,
+    token: u64,
+    deadline: Option<Instant>,
+}
+
 struct Finished {
     node: usize,
     token: u64,
     result: Result<Value, String>,
+    /// The attempt's process was killed at its deadline.
+    timed_out: bool,
 }
 
 /// The scheduling state of a run. Nodes are indices in plan order; every queue is kept so
@@ -348,13 +371,35 @@ pub fn execute(
                 .policy
                 .timeout_secs
                 .map(|seconds| Instant::now() + Duration::from_secs(seconds));
-            state.running = Some((next_token, deadline));
+            // A process is killed by the thread that waits for it, which then reports the
+            // timeout; the engine's own check is a backstop, a little later.
+            let backstop = match options.isolation {
+                Isolation::Thread => deadline,
+                Isolation::Process(_) => deadline.map(|deadline| deadline + Duration::from_secs(5)),
+            };
+            state.running = Some((next_token, backstop));
             store.start_attempt(run, name, state.attempts)?;
             events(Event::Started {
                 node: name.to_owned(),
                 attempt: state.attempts,
             });
-            spawn_attempt(node, inputs, position, next_token, sender.clone());
+            let attempt = Attempt {
+                position,
+                token: next_token,
+                deadline,
+            };
+            match &options.isolation {
+                Isolation::Thread => spawn_attempt(node, inputs, attempt, sender.clone()),
+                Isolation::Process(program) => spawn_process(
+                    program,
+                    &plan.workflow,
+                    name,
+                    node,
+                    inputs,
+                    attempt,
+                    sender.clone(),
+                ),
+            }
             in_flight.insert(position);
         }
 
@@ -393,10 +438,10 @@ pub fn execute(
                 .running
                 .is_some_and(|(token, _)| token == done.token)
         {
-            let status = if done.result.is_ok() {
-                Status::Succeeded
-            } else {
-                Status::Failed
+            let status = match (&done.result, done.timed_out) {
+                (Ok(_), _) => Status::Succeeded,
+                (Err(_), true) => Status::TimedOut,
+                (Err(_), false) => Status::Failed,
             };
             ended.push((done.node, done.result, status));
         }
@@ -585,8 +630,7 @@ fn input_value(
 fn spawn_attempt(
     node: &NodeSpec,
     inputs: Vec<Value>,
-    position: usize,
-    token: u64,
+    attempt: Attempt,
     sender: mpsc::Sender<Finished>,
 ) {
     let call = node.call;
@@ -594,11 +638,157 @@ fn spawn_attempt(
     std::thread::spawn(move || {
         let result = call_node(call, map, inputs);
         let _ = sender.send(Finished {
-            node: position,
-            token,
+            node: attempt.position,
+            token: attempt.token,
             result,
+            timed_out: false,
         });
     });
+}
+
+/// Runs one attempt as `program exec-task`, from a thread that waits for it and kills it at
+/// its deadline.
+fn spawn_process(
+    program: &std::path::Path,
+    workflow: &str,
+    name: &str,
+    node: &NodeSpec,
+    inputs: Vec<Value>,
+    attempt: Attempt,
+    sender: mpsc::Sender<Finished>,
+) {
+    let program = program.to_owned();
+    let workflow = workflow.to_owned();
+    let name = name.to_owned();
+    let by_name: serde_json::Map<String, Value> = node
+        .task
+        .inputs
+        .iter()
+        .map(|input| input.name.to_owned())
+        .zip(inputs)
+        .collect();
+    std::thread::spawn(move || {
+        let (result, timed_out) =
+            match run_process(&program, &workflow, &name, &Value::Object(by_name), attempt) {
+                Err(ProcessEnd::TimedOut(message)) => (Err(message), true),
+                Err(ProcessEnd::Failed(message)) => (Err(message), false),
+                Ok(value) => (Ok(value), false),
+            };
+        let _ = sender.send(Finished {
+            node: attempt.position,
+            token: attempt.token,
+            result,
+            timed_out,
+        });
+    });
+}
+
+/// How an attempt's process failed.
+enum ProcessEnd {
+    TimedOut(String),
+    Failed(String),
+}
+
+fn run_process(
+    program: &std::path::Path,
+    workflow: &str,
+    name: &str,
+    inputs: &Value,
+    attempt: Attempt,
+) -> Result<Value, ProcessEnd> {
+    let directory = std::env::temp_dir().join(format!(
+        "workflow-attempt-{}-{}",
+        std::process::id(),
+        attempt.token
+    ));
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| ProcessEnd::Failed(format!("cannot prepare the attempt: {error}")))?;
+    let cleanup = |result: Result<Value, ProcessEnd>| {
+        let _ = std::fs::remove_dir_all(&directory);
+        result
+    };
+    let input_path = directory.join("inputs.json");
+    let output_path = directory.join("output.json");
+    if let Err(error) = std::fs::write(&input_path, inputs.to_string()) {
+        return cleanup(Err(ProcessEnd::Failed(format!(
+            "cannot write the inputs: {error}"
+        ))));
+    }
+    let child = std::process::Command::new(program)
+        .arg("exec-task")
+        .arg(workflow)
+        .arg(name)
+        .arg("--inputs")
+        .arg(&input_path)
+        .arg("--output")
+        .arg(&output_path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            return cleanup(Err(ProcessEnd::Failed(format!(
+                "cannot start `{}`: {error}",
+                program.display()
+            ))));
+        }
+    };
+    // Read standard error while the process runs, so a talkative task cannot fill the pipe
+    // and block.
+    let stderr_reader = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        })
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None)
+                if attempt
+                    .deadline
+                    .is_some_and(|deadline| Instant::now() >= deadline) =>
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+                return cleanup(Err(ProcessEnd::TimedOut(
+                    "timed out; its process was killed".to_owned(),
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(error) => {
+                return cleanup(Err(ProcessEnd::Failed(format!(
+                    "cannot wait for the attempt's process: {error}"
+                ))));
+            }
+        }
+    };
+    let stderr = stderr_reader
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
+    if !status.success() {
+        let reason = stderr
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("no message")
+            .to_owned();
+        let prefix = format!("node `{name}` of workflow `{workflow}` failed: ");
+        return cleanup(Err(ProcessEnd::Failed(
+            reason.strip_prefix(&prefix).unwrap_or(&reason).to_owned(),
+        )));
+    }
+    let result = std::fs::read_to_string(&output_path)
+        .map_err(|error| format!("the attempt wrote no output: {error}"))
+        .and_then(|text| {
+            serde_json::from_str(&text)
+                .map_err(|error| format!("the attempt's output is not JSON: {error}"))
+        })
+        .map_err(ProcessEnd::Failed);
+    cleanup(result)
 }
 
 /// Runs a node's task on its inputs (JSON), once, or once per element of the mapped input on
