@@ -640,6 +640,19 @@ fn run_workflow(
     };
     let outcome = engine::execute(&spec, &plan, &mut store, resume, &options, &mut events)
         .map_err(|error| error.to_string())?;
+    let mailer = match crate::runner::notify::Mailer::from_env() {
+        Ok(mailer) => mailer,
+        Err(problem) => {
+            eprintln!("warning: {problem}");
+            None
+        }
+    };
+    let notice = crate::runner::notify::Notice::of(workflow, &outcome);
+    for problem in
+        crate::runner::notify::after_run(&plan.operations, &notice, outcome.status, mailer.as_ref())
+    {
+        eprintln!("warning: {problem}");
+    }
     let counts = outcome
         .nodes
         .iter()

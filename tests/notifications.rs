@@ -1,0 +1,217 @@
+//! Notifications speak real protocols: an SMTP conversation with a relay started by this test
+//! on a loopback port, and an HTTP POST to a listener started by this test.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+
+use workflow_core::plan::Plan;
+use workflow_core::prelude::*;
+use workflow_core::runner::engine::{self, Options};
+use workflow_core::runner::notify::{self, Mailer, Notice};
+use workflow_core::runner::store::Store;
+
+#[task]
+fn fails() -> Result<u32, TaskError> {
+    Err(TaskError::new("warehouse unreachable"))
+}
+
+workflow! {
+    /// Fails, pauses, and tells the administrator.
+    #[on_failure(pause, notify = "etl-admin@example.com")]
+    alerting() {
+        load = fails();
+    }
+}
+
+/// A one-session SMTP relay: answers the client and returns the envelope and the message.
+fn smtp_relay() -> (u16, mpsc::Receiver<(Vec<String>, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut envelope = Vec::new();
+        let mut message = String::new();
+        writer.write_all(b"220 localhost test relay\r\n").unwrap();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            let command = line.trim_end().to_owned();
+            line.clear();
+            let upper = command.to_ascii_uppercase();
+            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                writer
+                    .write_all(b"250-localhost\r\n250 8BITMIME\r\n")
+                    .unwrap();
+            } else if upper.starts_with("MAIL") || upper.starts_with("RCPT") {
+                envelope.push(command);
+                writer.write_all(b"250 OK\r\n").unwrap();
+            } else if upper == "DATA" {
+                writer.write_all(b"354 end with <CRLF>.<CRLF>\r\n").unwrap();
+                loop {
+                    let mut data = String::new();
+                    if reader.read_line(&mut data).unwrap_or(0) == 0 || data == ".\r\n" {
+                        break;
+                    }
+                    message.push_str(&data);
+                }
+                writer.write_all(b"250 queued\r\n").unwrap();
+            } else if upper == "QUIT" {
+                writer.write_all(b"221 bye\r\n").unwrap();
+                break;
+            } else {
+                writer.write_all(b"250 OK\r\n").unwrap();
+            }
+        }
+        sender.send((envelope, message)).unwrap();
+    });
+    (port, receiver)
+}
+
+/// A one-request HTTP listener: returns the request line and the body.
+fn http_listener() -> (u16, mpsc::Receiver<(String, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            if header == "\r\n" {
+                break;
+            }
+            if let Some(value) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        sender
+            .send((
+                request_line.trim_end().to_owned(),
+                String::from_utf8(body).unwrap(),
+            ))
+            .unwrap();
+    });
+    (port, receiver)
+}
+
+fn temporary_store(name: &str) -> Store {
+    let directory =
+        std::env::temp_dir().join(format!("workflow-notify-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    Store::open(&directory.join("state.sqlite")).unwrap()
+}
+
+#[test]
+fn a_failure_e_mails_the_administrator_over_smtp() {
+    let spec = alerting::spec();
+    let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
+    let mut store = temporary_store("mail");
+    let outcome = engine::execute(
+        &spec,
+        &plan,
+        &mut store,
+        None,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(outcome.status, engine::RunStatus::Paused);
+
+    let (port, received) = smtp_relay();
+    let mailer = Mailer {
+        host: "127.0.0.1".into(),
+        port,
+        from: "workflows@example.com".into(),
+    };
+    let notice = Notice::of("alerting", &outcome);
+    let problems = notify::after_run(&plan.operations, &notice, outcome.status, Some(&mailer));
+    assert!(problems.is_empty(), "{problems:?}");
+    let (envelope, message) = received
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    assert_eq!(
+        envelope,
+        [
+            "MAIL FROM:<workflows@example.com>",
+            "RCPT TO:<etl-admin@example.com>"
+        ]
+    );
+    assert!(
+        message.contains("Subject: [alerting] run 1 paused\r\n"),
+        "{message}"
+    );
+    assert!(
+        message.contains("load failed: attempt 1: warehouse unreachable"),
+        "{message}"
+    );
+    assert!(
+        message.contains("The workflow is paused: no run starts until `resume alerting`."),
+        "{message}"
+    );
+}
+
+#[test]
+fn webhooks_receive_the_notice_as_json_and_failures_to_notify_are_reported() {
+    let spec = alerting::spec();
+    let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
+    let mut store = temporary_store("webhook");
+    let outcome = engine::execute(
+        &spec,
+        &plan,
+        &mut store,
+        None,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let notice = Notice::of("alerting", &outcome);
+
+    let (port, received) = http_listener();
+    let mut operations = plan.operations.clone();
+    operations.notify_failure.email.clear();
+    operations.notify_failure.webhook = vec![format!("http://127.0.0.1:{port}/hooks/etl")];
+    assert!(notify::after_run(&operations, &notice, outcome.status, None).is_empty());
+    let (request_line, body) = received
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .unwrap();
+    assert_eq!(request_line, "POST /hooks/etl HTTP/1.1");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["workflow"], "alerting");
+    assert_eq!(json["status"], "paused");
+    assert_eq!(
+        json["failures"][0],
+        serde_json::json!({"node": "load", "status": "failed", "message": "attempt 1: warehouse unreachable"})
+    );
+
+    // No relay configured, and a listener that is not there: both reported, neither fatal.
+    let problems = notify::after_run(&plan.operations, &notice, outcome.status, None);
+    assert_eq!(
+        problems,
+        ["cannot e-mail etl-admin@example.com: set WORKFLOW_SMTP to an SMTP relay (host:port)"]
+    );
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    operations.notify_failure.webhook = vec![format!("http://127.0.0.1:{closed}/gone")];
+    let problems = notify::after_run(&operations, &notice, outcome.status, None);
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].starts_with(&format!("cannot post to http://127.0.0.1:{closed}/gone:")),
+        "{problems:?}"
+    );
+}
