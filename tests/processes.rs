@@ -203,3 +203,45 @@ fn a_process_past_its_timeout_is_killed() {
         .unwrap_or_default();
     assert_eq!(message, "attempt 1: timed out; its process was killed");
 }
+
+#[test]
+fn a_queued_second_run_waits_for_the_first() {
+    let dir = directory("queue");
+    let param = format!("dir={}", dir.display());
+    let spawn = || {
+        command(&dir, &["run", "queued", "-p", &param])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn();
+    wait_until_slow_runs(&dir);
+    let mut second = spawn();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second run waits while the first is active"
+    );
+    assert_eq!(
+        log(&dir),
+        ["first", "slow started"],
+        "and has not started any node"
+    );
+    std::fs::write(dir.join("release"), "").unwrap();
+    assert!(first.wait().unwrap().success());
+    assert!(second.wait().unwrap().success());
+    assert_eq!(
+        log(&dir),
+        [
+            "first",
+            "slow started",
+            "slow",
+            "last",
+            "first",
+            "slow started",
+            "slow",
+            "last"
+        ]
+    );
+}

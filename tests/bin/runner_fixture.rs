@@ -46,6 +46,16 @@ workflow! {
     }
 }
 
+workflow! {
+    /// Like `marks`, but a second run waits for the first.
+    #[concurrency(overlap = "queue")]
+    queued(dir: PathBuf) {
+        first = mark(dir, "first");
+        slow = wait_for_release(dir).after(first);
+        last = mark(dir, "last").after(slow);
+    }
+}
+
 #[task]
 fn triple(value: u32) -> u32 {
     value * 3
