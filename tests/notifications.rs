@@ -114,11 +114,11 @@ fn temporary_store(name: &str) -> Store {
     Store::open(&directory.join("state.sqlite")).unwrap()
 }
 
-#[test]
-fn a_failure_e_mails_the_administrator_over_smtp() {
+/// A run of `alerting`, which fails and pauses the workflow.
+fn failed_run(name: &str) -> (Plan, engine::Outcome) {
     let spec = alerting::spec();
     let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
-    let mut store = temporary_store("mail");
+    let mut store = temporary_store(name);
     let outcome = engine::execute(
         &spec,
         &plan,
@@ -128,6 +128,12 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
         &mut |_| {},
     )
     .unwrap();
+    (plan, outcome)
+}
+
+#[test]
+fn a_failure_e_mails_the_administrator_over_smtp() {
+    let (plan, outcome) = failed_run("mail");
     assert_eq!(outcome.status, engine::RunStatus::Paused);
 
     let (port, received) = smtp_relay();
@@ -165,18 +171,7 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
 
 #[test]
 fn webhooks_receive_the_notice_as_json_and_failures_to_notify_are_reported() {
-    let spec = alerting::spec();
-    let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
-    let mut store = temporary_store("webhook");
-    let outcome = engine::execute(
-        &spec,
-        &plan,
-        &mut store,
-        None,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let (plan, outcome) = failed_run("webhook");
     let notice = Notice::of("alerting", &outcome);
 
     let (port, received) = http_listener();

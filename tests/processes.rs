@@ -245,3 +245,20 @@ fn a_queued_second_run_waits_for_the_first() {
         ]
     );
 }
+
+#[test]
+fn a_run_whose_process_died_does_not_block_a_new_one() {
+    let dir = directory("dead");
+    let mut child = start_run(&dir);
+    wait_until_slow_runs(&dir);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::write(dir.join("release"), "").unwrap();
+    let param = format!("dir={}", dir.display());
+    let fresh = finish(&dir, &["run", "marks", "-p", &param]);
+    assert!(fresh.status.success(), "{}", text(&fresh.stderr));
+    assert_eq!(
+        text(&fresh.stdout),
+        "run 2 of marks succeeded: 3 succeeded\n"
+    );
+}

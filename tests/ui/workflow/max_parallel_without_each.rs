@@ -2,15 +2,7 @@ use workflow_core::prelude::*;
 
 include!("common/pipeline.rs");
 
-#[task]
-fn list_days(day: NaiveDate) -> Vec<NaiveDate> {
-    vec![day]
-}
-
-#[task]
-fn report(orders: Orders) -> String {
-    format!("{} orders", orders.0.len())
-}
+include!("common/mapping.rs");
 
 workflow! {
     nightly(day: NaiveDate) {

@@ -426,10 +426,15 @@ impl Store {
 
     /// The runs of `workflow` marked running whose process is still alive.
     pub fn active_runs(&self, workflow: &str) -> Result<Vec<RunRecord>, StoreError> {
-        let runs = self.runs(Some(workflow), usize::MAX >> 1)?;
+        let mut statement = self.connection.prepare(
+            "SELECT id, workflow, plan, status, started_at, ended_at, pid FROM runs WHERE workflow = ?1 AND status = 'running' ORDER BY id",
+        )?;
+        let runs = statement
+            .query_map([workflow], run_record)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(runs
             .into_iter()
-            .filter(|run| run.status == "running" && run.pid.is_some_and(process_alive))
+            .filter(|run| run.pid.is_some_and(process_alive))
             .collect())
     }
 }
