@@ -20,6 +20,13 @@ AREAS = {
         "and `Sessions`, and the tasks `extract_orders(day: NaiveDate) -> Orders`, `extract_logs(day: NaiveDate) -> Logs`, "
         "`join_sessions(orders: Orders, logs: Logs) -> Sessions` and `load(sessions: Sessions)`.",
     ),
+    "testing": (
+        "The test harness",
+        "Stubs, injected faults and outputs in `workflow_core::testing` go through each node's handle "
+        "(`daily::orders`), typed with its workflow and task, so rustc checks them: a stub must have the "
+        "replaced task's signature (inputs in order, and the function's own return type), a handle belongs "
+        "to one workflow, and an output has its node's type. The messages are rustc's own, at the stub.",
+    ),
 }
 
 INTRO = """# Compile errors
@@ -52,9 +59,13 @@ def title(stem: str) -> str:
     return stem.replace("_", " ").capitalize()
 
 
-def excerpt(source: str) -> str:
-    """The part of the case that shows the mistake: the macro invocation, or the task."""
+def excerpt(source: str, area: str) -> str:
+    """The part of the case that shows the mistake: the macro invocation, or the task; for the
+    harness, everything but the comments and imports."""
     lines = source.rstrip().splitlines()
+    if area == "testing":
+        body = [line for line in lines if not line.startswith(("//", "use ", "include!"))]
+        return "\n".join(body).strip()
     if "workflow! {" in source:
         start = next(i for i, line in enumerate(lines) if line.startswith("workflow! {"))
         end = next(i for i in range(start, len(lines)) if lines[i] == "}")
@@ -73,7 +84,7 @@ def main() -> None:
             headline = re.sub(r"^error(\[E\d+\])?: ", "", stderr.splitlines()[0])
             out.append(f"\n### {title(case.stem)}\n")
             out.append(f"`tests/ui/{area}/{case.name}` — {headline}\n")
-            out.append("```rust\n" + excerpt(case.read_text()) + "\n```\n")
+            out.append("```rust\n" + excerpt(case.read_text(), area) + "\n```\n")
             out.append("```text\n" + stderr.rstrip() + "\n```\n")
     (ROOT / "docs" / "errors.md").write_text("".join(out))
 

@@ -1,4 +1,5 @@
-//! Compile-time checks: every file under `ui/task` and `ui/workflow` must fail to compile with
+//! Compile-time checks: every file under `ui/task`, `ui/workflow` and `ui/testing` (the test
+//! harness's stubs and node handles) must fail to compile with
 //! exactly the message in its `.stderr` snapshot; every file under `ui/pass` must compile.
 //! The folders are the catalogue of errors (see docs/errors.md).
 
@@ -8,6 +9,7 @@ fn ui() {
     cases.pass("ui/pass/*.rs");
     cases.compile_fail("ui/task/*.rs");
     cases.compile_fail("ui/workflow/*.rs");
+    cases.compile_fail("ui/testing/*.rs");
 }
 
 /// docs/errors.md is generated from the cases; it must show every case's exact message.
@@ -17,7 +19,7 @@ fn errors_catalogue_matches_the_cases() {
     let catalogue =
         std::fs::read_to_string(root.join("../docs/errors.md")).expect("docs/errors.md exists");
     let mut count = 0;
-    for area in ["task", "workflow"] {
+    for area in ["task", "workflow", "testing"] {
         let mut cases: Vec<_> = std::fs::read_dir(root.join("ui").join(area))
             .expect("the ui folder exists")
             .map(|entry| entry.expect("readable folder").path())

@@ -51,6 +51,7 @@ pub mod render;
 pub mod runner;
 mod secret;
 mod task_model;
+pub mod testing;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -73,6 +74,11 @@ pub mod __private;
 /// Everything a workflow module needs: the macros, the traits, and the common data types.
 pub mod prelude {
     pub use crate::command::{Command, CommandOutput};
+    pub use crate::testing::{
+        StubWith0 as _, StubWith1 as _, StubWith2 as _, StubWith3 as _, StubWith4 as _,
+        StubWith5 as _, StubWith6 as _, StubWith7 as _, StubWith8 as _, StubWith9 as _,
+        StubWith10 as _, StubWith11 as _, StubWith12 as _,
+    };
     pub use crate::{Secret, Task, TaskError, Workflow, task, workflow};
     pub use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
     pub use serde::{Deserialize, Serialize};

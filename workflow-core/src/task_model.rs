@@ -41,8 +41,14 @@ pub trait Task: 'static {
     /// node for a workflow. A workflow that contains itself makes this constant depend on
     /// itself, which rustc reports as a cycle at compile time.
     const NESTING: usize = 0;
+    /// What the task's function returns, as declared: `Orders`, `Result<Orders, io::Error>`,
+    /// or the `Command` of a command task. A test stub replacing the task returns the same.
+    type Returns;
     /// Runs the task's function on its inputs.
     fn call(inputs: Self::Inputs) -> Result<Self::Output, TaskError>;
+    /// Turns what the function returned into the task's result: an error is converted, a
+    /// command is run.
+    fn finish(returned: Self::Returns) -> Result<Self::Output, TaskError>;
 
     /// Runs the task on JSON-encoded inputs and returns its JSON-encoded output: how a runner
     /// or an external engine calls a task whose types it does not know.

@@ -106,6 +106,17 @@ pub fn ident_part(text: &str) -> String {
     }
 }
 
+/// `text` as an identifier at `span`: raw when it is a keyword; `None` when it cannot be one.
+pub fn handle_ident(text: &str, span: Span) -> Option<syn::Ident> {
+    if syn::parse_str::<syn::Ident>(text).is_ok() {
+        return Some(syn::Ident::new(text, span));
+    }
+    let raw = format!("r#{text}");
+    let can_be_raw = !matches!(text, "_" | "self" | "Self" | "super" | "crate")
+        && syn::parse_str::<syn::Ident>(&raw).is_ok();
+    can_be_raw.then(|| syn::Ident::new_raw(text, span))
+}
+
 /// The same tokens, located at `span` for error reporting but resolving names as before.
 pub fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
     tokens

@@ -6,8 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use serde_json::Value;
 
@@ -17,12 +20,139 @@ use crate::plan::Plan;
 use crate::workflow_model::{NodeSpec, Source, WorkflowSpec};
 
 /// How a run is executed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// How many nodes run at once.
     pub parallelism: usize,
     /// Where each attempt runs.
     pub isolation: Isolation,
+    /// The time retries, timeouts and the run's deadline are measured in.
+    pub clock: Clock,
+    /// Runs attempts in place of the tasks (the test harness's stubs and injected failures);
+    /// used with [`Isolation::Thread`] only.
+    pub intercept: Option<Arc<dyn Intercept>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Options")
+            .field("parallelism", &self.parallelism)
+            .field("isolation", &self.isolation)
+            .field("clock", &self.clock)
+            .field("intercept", &self.intercept.is_some())
+            .finish()
+    }
+}
+
+/// The time a run is measured in.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    /// The machine's clock: a retry's delay is waited for.
+    #[default]
+    Real,
+    /// A virtual clock that jumps to the next thing due (an attempt's end, a retry, a
+    /// deadline) as soon as nothing else can happen, so hours of retries take no time.
+    Virtual(VirtualClock),
+}
+
+/// A clock that moves only when told to, or when a run on it has nothing to do but wait.
+/// Clones share one time.
+#[derive(Debug, Clone)]
+pub struct VirtualClock {
+    now: Arc<Mutex<DateTime<Utc>>>,
+}
+
+impl VirtualClock {
+    /// A clock showing `now`.
+    pub fn new(now: DateTime<Utc>) -> VirtualClock {
+        VirtualClock {
+            now: Arc::new(Mutex::new(now)),
+        }
+    }
+
+    /// The time it shows.
+    pub fn now(&self) -> DateTime<Utc> {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves it forward by `duration`.
+    pub fn advance(&self, duration: Duration) {
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+    }
+
+    /// Sets it to `time`, if that is later than what it shows.
+    pub fn advance_to(&self, time: DateTime<Utc>) {
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if time > *now {
+            *now = time;
+        }
+    }
+}
+
+impl Clock {
+    /// The wall-clock time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::Real => Utc::now(),
+            Clock::Virtual(clock) => clock.now(),
+        }
+    }
+}
+
+/// One attempt handed to an [`Intercept`].
+pub struct AttemptCall<'a> {
+    /// The node.
+    pub node: &'a str,
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// The node's fan-out, if it has one.
+    pub map: Option<crate::MapSpec>,
+    /// The node's own task.
+    pub task: fn(Vec<Value>) -> Result<Value, crate::TaskError>,
+}
+
+impl AttemptCall<'_> {
+    /// Runs `call` as the node would run its task: once, or once per element of its mapped
+    /// input; a panic is an error.
+    pub fn run_with(
+        &self,
+        call: &(dyn Fn(Vec<Value>) -> Result<Value, crate::TaskError> + Sync),
+        inputs: Vec<Value>,
+    ) -> Result<Value, String> {
+        call_node_with(call, self.map, inputs)
+    }
+
+    /// Runs the node's own task.
+    pub fn run(&self, inputs: Vec<Value>) -> Result<Value, String> {
+        call_node(self.task, self.map, inputs)
+    }
+}
+
+/// What an intercepted attempt did.
+#[derive(Debug, Clone)]
+pub struct Attempted {
+    /// Its output, or why it failed.
+    pub result: Result<Value, String>,
+    /// How long it took on a [`Clock::Virtual`] (an attempt longer than its node's timeout
+    /// times out); ignored on the real clock.
+    pub took: Duration,
+}
+
+/// Runs attempts in place of the nodes' tasks.
+pub trait Intercept: Send + Sync {
+    /// Carries out `call` on `inputs`.
+    fn attempt(&self, call: &AttemptCall<'_>, inputs: Vec<Value>) -> Attempted;
 }
 
 /// Where each attempt runs.
@@ -42,6 +172,8 @@ impl Default for Options {
         Options {
             parallelism: std::thread::available_parallelism().map_or(1, usize::from),
             isolation: Isolation::Thread,
+            clock: Clock::Real,
+            intercept: None,
         }
     }
 }
@@ -111,18 +243,65 @@ pub enum RunError {
     CannotResume(String),
 }
 
+/// A point in a run's time: how long after the run started.
+type Moment = Duration;
+
+/// Measures a run's time on its clock.
+struct Timer {
+    origin: Instant,
+    clock: Clock,
+    virtual_origin: DateTime<Utc>,
+}
+
+impl Timer {
+    fn new(clock: &Clock) -> Timer {
+        Timer {
+            origin: Instant::now(),
+            clock: clock.clone(),
+            virtual_origin: clock.now(),
+        }
+    }
+
+    fn is_virtual(&self) -> bool {
+        matches!(self.clock, Clock::Virtual(_))
+    }
+
+    fn now(&self) -> Moment {
+        match &self.clock {
+            Clock::Real => self.origin.elapsed(),
+            Clock::Virtual(clock) => (clock.now() - self.virtual_origin)
+                .to_std()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Waits until `moment`: sleeps on the real clock, moves the virtual one.
+    fn wait_until(&self, moment: Moment) {
+        match &self.clock {
+            Clock::Real => std::thread::sleep(moment.saturating_sub(self.origin.elapsed())),
+            Clock::Virtual(clock) => clock.advance_to(
+                self.virtual_origin
+                    + chrono::Duration::from_std(moment).unwrap_or(chrono::Duration::MAX),
+            ),
+        }
+    }
+}
+
 struct NodeState {
     status: Status,
     attempts: u32,
-    /// The running attempt's token and deadline.
-    running: Option<(u64, Option<Instant>)>,
+    /// The running attempt's token, deadline and start.
+    running: Option<(u64, Option<Moment>, Moment)>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Attempt {
     position: usize,
     token: u64,
+    /// When a process attempt is killed, on the real clock.
     deadline: Option<Instant>,
+    /// Set when the run is over its deadline: a process attempt is killed.
+    cancel: Arc<AtomicBool>,
 }
 
 struct Finished {
@@ -131,6 +310,8 @@ struct Finished {
     result: Result<Value, String>,
     /// The attempt's process was killed at its deadline.
     timed_out: bool,
+    /// How long it took on a virtual clock.
+    took: Duration,
 }
 
 /// The scheduling state of a run. Nodes are indices in plan order; every queue is kept so
@@ -148,7 +329,7 @@ struct Scheduler<'a> {
     /// Nodes that may start now, in plan order.
     ready: std::collections::BTreeSet<usize>,
     /// Nodes waiting for a retry's delay.
-    delayed: std::collections::BTreeSet<(Instant, usize)>,
+    delayed: std::collections::BTreeSet<(Moment, usize)>,
 }
 
 impl Scheduler<'_> {
@@ -271,6 +452,17 @@ pub fn execute(
     let mut in_flight: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
     let mut stopping = false;
     let parallelism = options.parallelism.max(1);
+    let timer = Timer::new(&options.clock);
+    // The whole run's deadline; a resumed run gets its full time again.
+    let run_deadline: Option<Moment> = plan.operations.timeout_secs.map(Duration::from_secs);
+    let mut run_timed_out = false;
+    let cancel = Arc::new(AtomicBool::new(false));
+    // On a virtual clock, attempts that have reported, with their virtual end.
+    let mut arrived: Vec<(Moment, Finished)> = Vec::new();
+    let intercept = match options.isolation {
+        Isolation::Thread => options.intercept.clone(),
+        Isolation::Process(_) => None,
+    };
 
     // Each step's transitions are committed together, and always before the engine waits, so
     // what a killed run had recorded is exactly what had happened.
@@ -318,7 +510,7 @@ pub fn execute(
         }
 
         // Retries whose delay has passed may start again.
-        let now = Instant::now();
+        let now = timer.now();
         while let Some(&(due, position)) = scheduler.delayed.first() {
             if due > now {
                 break;
@@ -367,17 +559,20 @@ pub fn execute(
             let state = &mut scheduler.states[position];
             state.attempts += 1;
             state.status = Status::Running;
-            let deadline = plan.nodes[position]
+            let timeout = plan.nodes[position]
                 .policy
                 .timeout_secs
-                .map(|seconds| Instant::now() + Duration::from_secs(seconds));
+                .map(Duration::from_secs);
+            let started_at = timer.now();
             // A process is killed by the thread that waits for it, which then reports the
             // timeout; the engine's own check is a backstop, a little later.
             let backstop = match options.isolation {
-                Isolation::Thread => deadline,
-                Isolation::Process(_) => deadline.map(|deadline| deadline + Duration::from_secs(5)),
+                Isolation::Thread => timeout.map(|timeout| started_at + timeout),
+                Isolation::Process(_) => {
+                    timeout.map(|timeout| started_at + timeout + Duration::from_secs(5))
+                }
             };
-            state.running = Some((next_token, backstop));
+            state.running = Some((next_token, backstop, started_at));
             store.start_attempt(run, name, state.attempts)?;
             events(Event::Started {
                 node: name.to_owned(),
@@ -386,10 +581,19 @@ pub fn execute(
             let attempt = Attempt {
                 position,
                 token: next_token,
-                deadline,
+                deadline: timeout.map(|timeout| Instant::now() + timeout),
+                cancel: cancel.clone(),
             };
             match &options.isolation {
-                Isolation::Thread => spawn_attempt(node, inputs, attempt, sender.clone()),
+                Isolation::Thread => spawn_attempt(
+                    node,
+                    name,
+                    state.attempts,
+                    inputs,
+                    attempt,
+                    intercept.clone(),
+                    sender.clone(),
+                ),
                 Isolation::Process(program) => spawn_process(
                     program,
                     &plan.workflow,
@@ -408,7 +612,12 @@ pub fn execute(
             // Nothing runs and nothing could start: wait for a retry, or the run is over.
             match scheduler.delayed.first() {
                 Some(&(due, _)) if !stopping => {
-                    std::thread::sleep(due.saturating_duration_since(Instant::now()))
+                    let until = run_deadline.map_or(due, |deadline| deadline.min(due));
+                    timer.wait_until(until);
+                    if run_deadline.is_some_and(|deadline| timer.now() >= deadline) {
+                        run_timed_out = true;
+                        stopping = true;
+                    }
                 }
                 _ if !scheduler.to_decide.is_empty() && !stopping => {}
                 _ => break,
@@ -420,23 +629,63 @@ pub fn execute(
         let deadlines = in_flight.iter().filter_map(|&position| {
             scheduler.states[position]
                 .running
-                .and_then(|(_, deadline)| deadline)
+                .and_then(|(_, deadline, _)| deadline)
         });
         let wake = deadlines
             .chain(scheduler.delayed.first().map(|(due, _)| *due))
+            .chain(run_deadline)
             .min();
-        let message = match wake {
-            Some(until) => receiver
-                .recv_timeout(until.saturating_duration_since(Instant::now()))
-                .ok(),
-            None => receiver.recv().ok(),
+        let message = if timer.is_virtual() {
+            // Every attempt in flight reports (its real time is short), then the clock jumps
+            // to whichever comes first: an attempt's virtual end, a deadline or a retry.
+            while arrived.len() < in_flight.len() {
+                let Ok(done) = receiver.recv() else { break };
+                let started = scheduler.states[done.node]
+                    .running
+                    .filter(|(token, _, _)| *token == done.token)
+                    .map(|(_, _, started)| started);
+                if let Some(started) = started {
+                    arrived.push((started + done.took, done));
+                }
+            }
+            let first = arrived
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (end, _))| *end)
+                .map(|(index, (end, _))| (index, *end));
+            let until = match (first, wake) {
+                (Some((_, end)), Some(wake)) => end.min(wake),
+                (Some((_, end)), None) => end,
+                (None, Some(wake)) => wake,
+                (None, None) => timer.now(),
+            };
+            timer.wait_until(until);
+            match first {
+                Some((index, end)) if end <= until && wake.is_none_or(|wake| end < wake) => {
+                    Some(arrived.swap_remove(index).1)
+                }
+                _ => None,
+            }
+        } else {
+            match wake {
+                Some(until) => receiver
+                    .recv_timeout(until.saturating_sub(timer.now()))
+                    .ok(),
+                None => receiver.recv().ok(),
+            }
         };
         store.begin()?;
         let mut ended: Vec<(usize, Result<Value, String>, Status)> = Vec::new();
+        let now = timer.now();
+        if !run_timed_out && run_deadline.is_some_and(|deadline| now >= deadline) {
+            run_timed_out = true;
+            stopping = true;
+            cancel.store(true, Ordering::SeqCst);
+        }
         if let Some(done) = message
             && scheduler.states[done.node]
                 .running
-                .is_some_and(|(token, _)| token == done.token)
+                .is_some_and(|(token, _, _)| token == done.token)
         {
             let status = match (&done.result, done.timed_out) {
                 (Ok(_), _) => Status::Succeeded,
@@ -445,11 +694,12 @@ pub fn execute(
             };
             ended.push((done.node, done.result, status));
         }
-        let now = Instant::now();
         for &position in &in_flight {
-            if let Some((_, Some(deadline))) = scheduler.states[position].running
+            if ended.iter().any(|(done, _, _)| *done == position) {
+                continue;
+            }
+            if let Some((_, Some(deadline), _)) = scheduler.states[position].running
                 && deadline <= now
-                && !ended.iter().any(|(done, _, _)| *done == position)
             {
                 let seconds = plan.nodes[position].policy.timeout_secs.unwrap_or(0);
                 ended.push((
@@ -460,10 +710,13 @@ pub fn execute(
                     )),
                     Status::TimedOut,
                 ));
+            } else if run_timed_out {
+                ended.push((position, Err(run_timeout_message(plan)), Status::TimedOut));
             }
         }
         for (position, result, status) in ended {
             in_flight.remove(&position);
+            arrived.retain(|(_, done)| done.node != position);
             let plan_node = &plan.nodes[position];
             let name = scheduler.names[position];
             if let Some(pool) = &plan_node.policy.pool
@@ -493,7 +746,7 @@ pub fn execute(
                             store.set_node(run, name, Status::Ready, None, Some(&message))?;
                             scheduler
                                 .delayed
-                                .insert((Instant::now() + Duration::from_secs(delay), position));
+                                .insert((timer.now() + Duration::from_secs(delay), position));
                         }
                         _ => {
                             let message = format!("attempt {attempt}: {message}");
@@ -519,10 +772,11 @@ pub fn execute(
     }
 
     // What never ran: skipped after a stop, or paused with the workflow.
-    let failed = scheduler
-        .states
-        .iter()
-        .any(|state| matches!(state.status, Status::Failed | Status::TimedOut));
+    let failed = run_timed_out
+        || scheduler
+            .states
+            .iter()
+            .any(|state| matches!(state.status, Status::Failed | Status::TimedOut));
     let pause = failed && plan.operations.on_failure == FailureAction::Pause;
     let leftover = if pause {
         Status::Paused
@@ -531,7 +785,11 @@ pub fn execute(
     };
     for (position, name) in names.iter().enumerate() {
         if !scheduler.states[position].status.is_final() {
-            let message = "not run: the run stopped after a failure".to_owned();
+            let message = if run_timed_out {
+                format!("not run: {}", run_timeout_message(plan))
+            } else {
+                "not run: the run stopped after a failure".to_owned()
+            };
             scheduler.states[position].status = leftover;
             store.set_node(run, name, leftover, None, Some(&message))?;
             events(Event::Finished {
@@ -553,10 +811,12 @@ pub fn execute(
             .filter(|(_, state)| matches!(state.status, Status::Failed | Status::TimedOut))
             .map(|(name, _)| *name)
             .collect();
-        store.pause(
-            &plan.workflow,
-            &format!("run {run}: node {} failed", failing.join(", ")),
-        )?;
+        let reason = if failing.is_empty() {
+            format!("run {run}: {}", run_timeout_message(plan))
+        } else {
+            format!("run {run}: node {} failed", failing.join(", "))
+        };
+        store.pause(&plan.workflow, &reason)?;
     }
     store.finish_run(run, status.as_str())?;
     Ok(Outcome {
@@ -564,6 +824,15 @@ pub fn execute(
         status,
         nodes: store.nodes(run)?,
     })
+}
+
+/// What a node cut short by the run's deadline is told.
+fn run_timeout_message(plan: &Plan) -> String {
+    let seconds = plan.operations.timeout_secs.unwrap_or(0);
+    format!(
+        "the run timed out after {}",
+        crate::text::duration(Duration::from_secs(seconds))
+    )
 }
 
 /// Why a node whose upstream nodes are final must not run: its branch arm was not taken, or
@@ -626,22 +895,42 @@ fn input_value(
     }
 }
 
-/// Runs one attempt on its own thread; a panic becomes that attempt's failure.
+/// Runs one attempt on its own thread, through `intercept` if there is one; a panic becomes
+/// that attempt's failure.
 fn spawn_attempt(
     node: &NodeSpec,
+    name: &str,
+    number: u32,
     inputs: Vec<Value>,
     attempt: Attempt,
+    intercept: Option<Arc<dyn Intercept>>,
     sender: mpsc::Sender<Finished>,
 ) {
     let call = node.call;
     let map = node.map;
+    let name = name.to_owned();
     std::thread::spawn(move || {
-        let result = call_node(call, map, inputs);
+        let (result, took) = match intercept {
+            None => (call_node(call, map, inputs), Duration::ZERO),
+            Some(intercept) => {
+                let call = AttemptCall {
+                    node: &name,
+                    attempt: number,
+                    map,
+                    task: call,
+                };
+                match catch_unwind(AssertUnwindSafe(|| intercept.attempt(&call, inputs))) {
+                    Ok(attempted) => (attempted.result, attempted.took),
+                    Err(panic) => (Err(panic_message(&*panic)), Duration::ZERO),
+                }
+            }
+        };
         let _ = sender.send(Finished {
             node: attempt.position,
             token: attempt.token,
             result,
             timed_out: false,
+            took,
         });
     });
 }
@@ -668,17 +957,23 @@ fn spawn_process(
         .zip(inputs)
         .collect();
     std::thread::spawn(move || {
-        let (result, timed_out) =
-            match run_process(&program, &workflow, &name, &Value::Object(by_name), attempt) {
-                Err(ProcessEnd::TimedOut(message)) => (Err(message), true),
-                Err(ProcessEnd::Failed(message)) => (Err(message), false),
-                Ok(value) => (Ok(value), false),
-            };
+        let (result, timed_out) = match run_process(
+            &program,
+            &workflow,
+            &name,
+            &Value::Object(by_name),
+            &attempt,
+        ) {
+            Err(ProcessEnd::TimedOut(message)) => (Err(message), true),
+            Err(ProcessEnd::Failed(message)) => (Err(message), false),
+            Ok(value) => (Ok(value), false),
+        };
         let _ = sender.send(Finished {
             node: attempt.position,
             token: attempt.token,
             result,
             timed_out,
+            took: Duration::ZERO,
         });
     });
 }
@@ -694,7 +989,7 @@ fn run_process(
     workflow: &str,
     name: &str,
     inputs: &Value,
-    attempt: Attempt,
+    attempt: &Attempt,
 ) -> Result<Value, ProcessEnd> {
     let directory = std::env::temp_dir().join(format!(
         "workflow-attempt-{}-{}",
@@ -748,9 +1043,10 @@ fn run_process(
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None)
-                if attempt
-                    .deadline
-                    .is_some_and(|deadline| Instant::now() >= deadline) =>
+                if attempt.cancel.load(Ordering::SeqCst)
+                    || attempt
+                        .deadline
+                        .is_some_and(|deadline| Instant::now() >= deadline) =>
             {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -798,6 +1094,15 @@ pub fn call_node(
     map: Option<crate::MapSpec>,
     inputs: Vec<Value>,
 ) -> Result<Value, String> {
+    call_node_with(&call, map, inputs)
+}
+
+/// [`call_node`] with any function in place of the task's.
+fn call_node_with(
+    call: &(dyn Fn(Vec<Value>) -> Result<Value, crate::TaskError> + Sync),
+    map: Option<crate::MapSpec>,
+    inputs: Vec<Value>,
+) -> Result<Value, String> {
     let Some(map) = map else {
         return call_contained(call, inputs);
     };
@@ -838,19 +1143,22 @@ pub fn call_node(
 }
 
 fn call_contained(
-    call: fn(Vec<Value>) -> Result<Value, crate::TaskError>,
+    call: &(dyn Fn(Vec<Value>) -> Result<Value, crate::TaskError> + Sync),
     inputs: Vec<Value>,
 ) -> Result<Value, String> {
     match catch_unwind(AssertUnwindSafe(|| call(inputs))) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(error.to_string()),
-        Err(panic) => {
-            let text = panic
-                .downcast_ref::<&str>()
-                .map(|text| (*text).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
-            Err(format!("panicked: {text}"))
-        }
+        Err(panic) => Err(panic_message(&*panic)),
     }
+}
+
+/// How a caught panic is reported.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    format!("panicked: {text}")
 }

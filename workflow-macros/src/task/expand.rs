@@ -37,14 +37,15 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
         .map(|index| format_ident!("input_{}", index, span = proc_macro2::Span::mixed_site()))
         .collect();
     let call = quote!(#ident(#(#locals),*));
-    let body = match &signature.result {
+    let returned_value = format_ident!("returned", span = proc_macro2::Span::mixed_site());
+    let finish = match &signature.result {
         _ if options.command => {
-            quote_spanned!(returned.span()=> ::workflow_core::command::run_task::<#returned>(#call))
+            quote_spanned!(returned.span()=> ::workflow_core::command::run_task::<#returned>(#returned_value))
         }
         Some(result) => {
-            quote_spanned!(result.span()=> ::workflow_core::__private::task_result::<#result, #output>(#call))
+            quote_spanned!(result.span()=> ::workflow_core::__private::task_result::<#result, #output>(#returned_value))
         }
-        None => quote!(::core::result::Result::Ok(#call)),
+        None => quote!(::core::result::Result::Ok(#returned_value)),
     };
     let fallible = options.command || signature.result.is_some();
     let kind = if options.command {
@@ -97,6 +98,7 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
             impl ::workflow_core::Task for #ident {
                 type Inputs = (#(#input_types,)*);
                 type Output = #output;
+                type Returns = #returned;
                 const SPEC: ::workflow_core::TaskSpec = ::workflow_core::TaskSpec {
                     name: #name,
                     rust_path: ::core::concat!(::core::module_path!(), "::", #ident_text),
@@ -118,7 +120,10 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
                 };
                 fn call(inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
                     let (#(#locals,)*) = inputs;
-                    #body
+                    <Self as ::workflow_core::Task>::finish(#call)
+                }
+                fn finish(#returned_value: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
+                    #finish
                 }
             }
         };

@@ -106,6 +106,9 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     let mut items = TokenStream::new();
     let mut checks = TokenStream::new();
     let mut node_specs = Vec::new();
+    let mut handles = TokenStream::new();
+    let mut handle_names = std::collections::BTreeSet::new();
+    let visibility = &workflow.visibility;
 
     for (index, statement) in workflow.statements.iter().enumerate() {
         let task = &statement.task;
@@ -256,6 +259,28 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             }
             None => quote!(::core::option::Option::None),
         };
+        // The node's handle for tests: `workflow::node`, typed with its task.
+        let handle_name = crate::names::ident_part(&node_text);
+        let handle_span = statement.node_name().map_or(task_span, |name| name.span());
+        if crate::names::handle_ident(&handle_name, handle_span).is_some()
+            && handle_names.insert(handle_name.clone())
+        {
+            let handle = crate::names::handle_ident(&handle_name, handle_span);
+            let handle = handle.into_iter();
+            let shape = if mapped_input(statement).is_some() {
+                quote!(::workflow_core::testing::Mapped)
+            } else {
+                quote!(::workflow_core::testing::Single)
+            };
+            let doc = format!(
+                "Node `{node_text}` (task `{task_text}`): its handle, to stub it or read its output in tests."
+            );
+            handles.extend(quote! {
+                #[doc = #doc]
+                #[allow(non_upper_case_globals, private_interfaces, dead_code)]
+                #visibility const #(#handle)*: ::workflow_core::testing::Node<#name, #declared_alias, #shape> = ::workflow_core::testing::Node::new(#node_text);
+            });
+        }
         node_specs.push(quote_spanned! {task_span=>
             ::workflow_core::NodeSpec {
                 name: #node_text,
@@ -459,6 +484,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             impl ::workflow_core::Task for #name {
                 type Inputs = (#(#param_types,)*);
                 type Output = #output;
+                type Returns = #output;
                 const SPEC: ::workflow_core::TaskSpec = ::workflow_core::TaskSpec {
                     name: #name_text,
                     rust_path: ::core::concat!(::core::module_path!(), "::", #name_text),
@@ -485,6 +511,9 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                         ::std::vec![#(::workflow_core::__private::to_value(#locals)),*],
                         #id,
                     )
+                }
+                fn finish(returned: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
+                    ::core::result::Result::Ok(returned)
                 }
             }
         });
@@ -558,6 +587,10 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         #workflow_task
         const _: () = {
             #items
+
+            impl #name {
+                #handles
+            }
 
             #[allow(clippy::let_unit_value)]
             fn __workflow_wiring() {

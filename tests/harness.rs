@@ -1,0 +1,211 @@
+//! The test harness: whole workflows in process on a virtual clock, with stubs of the tasks'
+//! own signatures, injected failures, panics and hangs, and typed outputs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use workflow_core::prelude::*;
+use workflow_core::runner::engine::RunStatus;
+use workflow_core::runner::store::Status;
+use workflow_core::testing::TestRun;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rows(Vec<u32>);
+
+#[task(
+    retries = 3,
+    retry_delay = "10m",
+    backoff = "exponential",
+    timeout = "30m"
+)]
+fn extract(day: NaiveDate) -> Result<Rows, std::io::Error> {
+    Err(std::io::Error::other(format!(
+        "the source for {day} is not reachable from tests"
+    )))
+}
+
+#[task(timeout = "1h")]
+fn transform(rows: Rows) -> Rows {
+    Rows(rows.0.into_iter().map(|value| value * 10).collect())
+}
+
+#[task]
+fn count(rows: Rows) -> usize {
+    rows.0.len()
+}
+
+#[task]
+fn describe(partner: String, day: NaiveDate) -> String {
+    format!("{partner}@{day}")
+}
+
+workflow! {
+    /// Extract, transform, count; and one line per partner.
+    #[timeout = "4h"]
+    etl(day: NaiveDate, partners: Vec<String> = vec!["a".to_owned(), "b".to_owned()]) {
+        raw = extract(day);
+        rows = transform(raw);
+        total = count(rows);
+        lines = describe(each(partners), day);
+    }
+}
+
+fn day() -> TestRun<etl> {
+    TestRun::<etl>::new().param("day", "2026-11-21")
+}
+
+fn stubbed() -> TestRun<etl> {
+    day().stub(etl::raw.with(|day: NaiveDate| Ok(Rows(vec![day.day(), 1, 2]))))
+}
+
+#[test]
+fn outputs_come_back_with_their_types() {
+    let run = stubbed().run();
+    assert_eq!(run.status(), RunStatus::Succeeded);
+    assert_eq!(run.output(etl::raw), Some(Rows(vec![21, 1, 2])));
+    assert_eq!(run.output(etl::rows), Some(Rows(vec![210, 10, 20])));
+    assert_eq!(run.output(etl::total), Some(3));
+    // A fanned-out node produces one output per element, in order.
+    assert_eq!(
+        run.output(etl::lines),
+        Some(vec!["a@2026-11-21".to_owned(), "b@2026-11-21".to_owned()])
+    );
+    assert_eq!(run.elapsed(), Duration::ZERO);
+}
+
+#[test]
+fn the_real_task_runs_where_there_is_no_stub() {
+    let started = Instant::now();
+    let run = day().run();
+    assert_eq!(run.status(), RunStatus::Failed);
+    assert_eq!(run.node_status(etl::raw), Status::Failed);
+    assert_eq!(run.attempts(etl::raw), 4);
+    assert!(
+        run.message(etl::raw)
+            .unwrap()
+            .contains("not reachable from tests"),
+        "{:?}",
+        run.message(etl::raw)
+    );
+    assert_eq!(run.node_status(etl::rows), Status::Skipped);
+    // Three retries after 10, 20 and 40 minutes: 70 minutes on the virtual clock, none real.
+    assert_eq!(
+        run.attempt_starts(etl::raw),
+        [Duration::ZERO, 10 * MINUTE, 30 * MINUTE, 70 * MINUTE]
+    );
+    assert_eq!(run.elapsed(), 70 * MINUTE);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn an_injected_failure_is_retried() {
+    let run = stubbed().fail(etl::raw, 1).fail(etl::raw, 2).run();
+    assert!(run.succeeded());
+    assert_eq!(run.attempts(etl::raw), 3);
+    assert_eq!(
+        run.attempt_starts(etl::raw),
+        [Duration::ZERO, 10 * MINUTE, 30 * MINUTE]
+    );
+    assert_eq!(run.output(etl::total), Some(3));
+}
+
+#[test]
+fn an_injected_panic_fails_only_its_attempt() {
+    let run = stubbed().panic(etl::raw, 1).run();
+    assert!(run.succeeded());
+    assert_eq!(run.attempts(etl::raw), 2);
+    let run = stubbed().panic(etl::total, 1).run();
+    assert_eq!(run.node_status(etl::total), Status::Failed);
+    assert!(
+        run.message(etl::total)
+            .unwrap()
+            .contains("panicked: injected panic in attempt 1 of `total`"),
+        "{:?}",
+        run.message(etl::total)
+    );
+    // The fanned-out node does not depend on `total`; it was started or finished anyway.
+    assert_eq!(run.node_status(etl::rows), Status::Succeeded);
+}
+
+#[test]
+fn an_attempt_longer_than_its_timeout_times_out() {
+    // `transform` may take an hour; this one takes two and has no retries.
+    let run = stubbed().takes(etl::rows, 2 * 60 * MINUTE).run();
+    assert_eq!(run.node_status(etl::rows), Status::TimedOut);
+    assert_eq!(
+        run.message(etl::rows),
+        Some("attempt 1: timed out after 1h")
+    );
+    assert_eq!(run.elapsed(), 60 * MINUTE);
+    assert_eq!(run.status(), RunStatus::Failed);
+    // Under its timeout, it succeeds, and the run takes as long as the attempt.
+    let run = stubbed().takes(etl::rows, 50 * MINUTE).run();
+    assert!(run.succeeded());
+    assert_eq!(run.elapsed(), 50 * MINUTE);
+}
+
+#[test]
+fn a_hung_attempt_is_ended_by_its_timeout_and_retried() {
+    let run = stubbed().hang(etl::raw, 1).run();
+    assert!(run.succeeded());
+    assert_eq!(run.attempts(etl::raw), 2);
+    // Timed out at 30 minutes, retried 10 minutes later.
+    assert_eq!(run.attempt_starts(etl::raw), [Duration::ZERO, 40 * MINUTE]);
+}
+
+#[test]
+fn the_run_timeout_stops_the_whole_run() {
+    // Every attempt of `extract` hangs until its 30-minute timeout; with retries after 10, 20
+    // and 40 minutes the node would need 190 minutes, and the run may take 4 hours: it fits.
+    let hung = (1..=4).fold(stubbed(), |run, attempt| run.hang(etl::raw, attempt));
+    let run = hung.run();
+    assert_eq!(run.node_status(etl::raw), Status::TimedOut);
+    assert_eq!(run.elapsed(), 190 * MINUTE);
+    // `transform` taking an hour after a late extract overruns the run's 4 hours.
+    let late = (1..=3)
+        .fold(stubbed(), |run, attempt| run.hang(etl::raw, attempt))
+        .takes(etl::rows, 59 * MINUTE)
+        .takes(etl::raw, 25 * MINUTE);
+    let run = late.run();
+    assert_eq!(run.status(), RunStatus::Failed);
+    assert_eq!(run.elapsed(), 4 * 60 * MINUTE);
+    assert_eq!(run.node_status(etl::rows), Status::TimedOut);
+    assert_eq!(
+        run.message(etl::rows),
+        Some("attempt 1: the run timed out after 4h")
+    );
+    assert_eq!(run.node_status(etl::total), Status::Skipped);
+}
+
+#[test]
+fn a_stub_can_count_its_calls() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = calls.clone();
+    let run = stubbed()
+        .stub(etl::lines.with(move |partner: String, _day| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            partner.to_uppercase()
+        }))
+        .param("partners", vec!["x", "y", "z"])
+        .run();
+    assert!(run.succeeded());
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        run.output(etl::lines),
+        Some(vec!["X".to_owned(), "Y".to_owned(), "Z".to_owned()])
+    );
+}
+
+#[test]
+fn a_malformed_parameter_is_reported() {
+    let error = TestRun::<etl>::new()
+        .param("day", "21/11/2026")
+        .try_run()
+        .unwrap_err();
+    assert!(error.contains("day"), "{error}");
+    let error = TestRun::<etl>::new().try_run().unwrap_err();
+    assert!(error.contains("day"), "{error}");
+}
