@@ -209,3 +209,126 @@ fn a_malformed_parameter_is_reported() {
     let error = TestRun::<etl>::new().try_run().unwrap_err();
     assert!(error.contains("day"), "{error}");
 }
+
+// `tick` on the virtual clock.
+
+use chrono::{DateTime, TimeZone};
+use workflow_core::runner::tick::Decision;
+
+#[task(retries = 1)]
+fn load_day(day: NaiveDate) -> Result<String, std::io::Error> {
+    Ok(day.to_string())
+}
+
+workflow! {
+    /// Daily at 02:00 in Prague, for the day before; every missed day is made up, at most 3.
+    #[schedule(cron = "0 2 * * *", timezone = "Europe/Prague", catch_up = "all", max_catch_up = 3)]
+    #[partition(daily, param = day)]
+    nightly(day: NaiveDate) {
+        loaded = load_day(day);
+    }
+}
+
+workflow! {
+    /// Hourly; a fire time found late is skipped.
+    #[schedule(every = "1h", catch_up = "skip")]
+    #[on_failure(pause)]
+    strict(day: NaiveDate = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()) {
+        loaded = load_day(day);
+    }
+}
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn started_for(tick: &workflow_core::testing::Tick<nightly>) -> Option<String> {
+    tick.ran().and_then(|run| run.output(nightly::loaded))
+}
+
+#[test]
+fn a_partitioned_schedule_catches_up_missed_days_oldest_first() {
+    // 02:00 in Prague is 01:00 UTC in winter.
+    let mut ticker = TestRun::<nightly>::new()
+        .at(utc("2026-11-20T01:05:00Z"))
+        .ticker();
+    assert_eq!(started_for(&ticker.tick()).as_deref(), Some("2026-11-19"));
+    assert!(ticker.tick().ran().is_none());
+    // Down for five days: the latest three missed days are made up, one per tick.
+    ticker.advance(Duration::from_secs(5 * 24 * 3600));
+    let first = ticker.tick();
+    match &first.decision {
+        Decision::Start { cause, .. } => assert_eq!(
+            cause.reason,
+            "scheduled for 2026-11-23T01:00:00+00:00, 2 more missed fire times to catch up"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(started_for(&first).as_deref(), Some("2026-11-22"));
+    assert_eq!(started_for(&ticker.tick()).as_deref(), Some("2026-11-23"));
+    assert_eq!(started_for(&ticker.tick()).as_deref(), Some("2026-11-24"));
+    match ticker.tick().decision {
+        Decision::Wait { reason } => assert_eq!(
+            reason,
+            "not due: the next fire time is 2026-11-26T01:00:00+00:00"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_failed_run_is_re_run_at_once_and_keeps_its_attempt_count() {
+    // Both attempts of the first run fail (retries = 1); the tick after re-runs it at once,
+    // as attempt 3, which succeeds.
+    let mut ticker = TestRun::<nightly>::new()
+        .at(utc("2026-11-20T01:05:00Z"))
+        .fail(nightly::loaded, 1)
+        .fail(nightly::loaded, 2)
+        .ticker();
+    let failed = ticker.tick();
+    assert_eq!(failed.ran().unwrap().status(), RunStatus::Failed);
+    let again = ticker.tick();
+    match &again.decision {
+        Decision::Resume { run, reason } => {
+            assert_eq!(*run, failed.ran().unwrap().run());
+            assert_eq!(reason, &format!("run {run} failed; re-running it at once"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let resumed = again.ran().unwrap();
+    assert!(resumed.succeeded());
+    assert_eq!(resumed.attempts(nightly::loaded), 3);
+    assert_eq!(
+        resumed.output(nightly::loaded).as_deref(),
+        Some("2026-11-19")
+    );
+    assert!(ticker.tick().ran().is_none());
+}
+
+#[test]
+fn skip_forgets_late_fire_times_and_pause_stops_ticks() {
+    let mut ticker = TestRun::<strict>::new()
+        .at(Utc.with_ymd_and_hms(2026, 11, 21, 10, 20, 0).unwrap())
+        .fail(strict::loaded, 1)
+        .fail(strict::loaded, 2)
+        .ticker();
+    // 20 minutes after the fire time: too late for a schedule that skips.
+    assert!(matches!(ticker.tick().decision, Decision::Wait { .. }));
+    ticker.advance(Duration::from_secs(45 * 60)); // 11:05
+    let failed = ticker.tick();
+    assert_eq!(failed.ran().unwrap().status(), RunStatus::Paused);
+    ticker.advance(Duration::from_secs(3600));
+    match ticker.tick().decision {
+        Decision::Wait { reason } => assert!(
+            reason.starts_with("paused (run 1: node loaded failed)"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    ticker.store().unpause("strict").unwrap();
+    // A workflow that pauses on failure is not re-run by itself; the next fire time runs.
+    let next = ticker.tick();
+    assert!(next.ran().unwrap().succeeded());
+}

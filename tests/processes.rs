@@ -262,3 +262,205 @@ fn a_run_whose_process_died_does_not_block_a_new_one() {
         "run 2 of marks succeeded: 3 succeeded\n"
     );
 }
+
+fn tick(dir: &Path, workflow: &str, now: &str) -> Output {
+    let param = format!("dir={}", dir.display());
+    finish(dir, &["tick", workflow, "-p", &param, "--now", now])
+}
+
+fn said(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn tick_starts_when_due_never_while_running_and_re_runs_a_failure_at_once() {
+    let dir = directory("tick");
+    let param = format!("dir={}", dir.display());
+    // A run started by hand is live: a tick at a fire time waits for it.
+    let mut child = command(&dir, &["run", "ticking", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_slow_runs(&dir);
+    let busy = tick(&dir, "ticking", "2026-11-21T10:02:00Z");
+    assert_eq!(busy.status.code(), Some(0), "{}", said(&busy));
+    assert!(
+        said(&busy).contains(
+            "ticking: due (scheduled for 2026-11-21T10:00:00+00:00), but run 1 is still running"
+        ),
+        "{}",
+        said(&busy)
+    );
+    std::fs::write(dir.join("release"), "").unwrap();
+    assert!(child.wait().unwrap().success());
+
+    // The fire time at 10:00 has not been run for: the next tick runs it, once.
+    let ran = tick(&dir, "ticking", "2026-11-21T10:04:00Z");
+    assert_eq!(ran.status.code(), Some(0), "{}", said(&ran));
+    assert!(
+        said(&ran).contains("ticking: due: scheduled for 2026-11-21T10:00:00+00:00"),
+        "{}",
+        said(&ran)
+    );
+    let again = tick(&dir, "ticking", "2026-11-21T10:05:00Z");
+    assert!(
+        said(&again).contains("not due: the next fire time is 2026-11-21T11:00:00+00:00"),
+        "{}",
+        said(&again)
+    );
+    // Three fire times missed: `catch_up = "latest"` runs the latest one only.
+    let late = tick(&dir, "ticking", "2026-11-21T13:30:00Z");
+    assert!(
+        said(&late).contains("due: scheduled for 2026-11-21T13:00:00+00:00"),
+        "{}",
+        said(&late)
+    );
+
+    // A failure: the next tick re-runs the failed run at once, keeping what succeeded.
+    std::fs::write(dir.join("fail"), "").unwrap();
+    let failed = tick(&dir, "ticking", "2026-11-21T14:01:00Z");
+    assert_eq!(failed.status.code(), Some(1), "{}", said(&failed));
+    std::fs::remove_file(dir.join("fail")).unwrap();
+    let firsts_before = log(&dir).iter().filter(|line| *line == "first").count();
+    let rerun = tick(&dir, "ticking", "2026-11-21T14:06:00Z");
+    assert_eq!(rerun.status.code(), Some(0), "{}", said(&rerun));
+    assert!(
+        said(&rerun).contains("run 4 failed; re-running it at once"),
+        "{}",
+        said(&rerun)
+    );
+    assert_eq!(
+        log(&dir).iter().filter(|line| *line == "first").count(),
+        firsts_before,
+        "the resumed run redid a node that had succeeded"
+    );
+    let history = finish(&dir, &["history", "ticking"]);
+    assert!(
+        text(&history.stdout).contains("scheduled for 2026-11-21T14:00:00+00:00"),
+        "{}",
+        text(&history.stdout)
+    );
+
+    // Paused: a tick never starts it.
+    assert!(finish(&dir, &["pause", "ticking"]).status.success());
+    let paused = tick(&dir, "ticking", "2026-11-21T15:01:00Z");
+    assert_eq!(paused.status.code(), Some(0));
+    assert!(
+        said(&paused).contains("ticking: paused"),
+        "{}",
+        said(&paused)
+    );
+
+    // An upstream success starts the downstream workflow once.
+    let downstream = tick(&dir, "downstream", "2026-11-21T15:02:00Z");
+    assert!(
+        said(&downstream).contains("due: workflow `ticking` succeeded (run 4)"),
+        "{}",
+        said(&downstream)
+    );
+    let again = tick(&dir, "downstream", "2026-11-21T15:03:00Z");
+    assert!(
+        said(&again).contains("not due: waiting for workflow `ticking` to succeed again"),
+        "{}",
+        said(&again)
+    );
+}
+
+#[test]
+fn tick_runs_for_new_files_once() {
+    let dir = directory("inbox");
+    let inbox = Path::new("/tmp/workflow-fixture-inbox");
+    let _ = std::fs::remove_dir_all(inbox);
+    std::fs::create_dir_all(inbox).unwrap();
+    let now = "2026-11-21T10:00:00Z";
+    let nothing = tick(&dir, "inbox", now);
+    assert!(
+        said(&nothing).contains(
+            "not due: waiting for a new file matching `/tmp/workflow-fixture-inbox/*.csv`"
+        ),
+        "{}",
+        said(&nothing)
+    );
+    std::fs::write(inbox.join("a.csv"), "x").unwrap();
+    std::fs::write(inbox.join("b.txt"), "x").unwrap();
+    let ran = tick(&dir, "inbox", now);
+    assert!(
+        said(&ran).contains("due: 1 new file(s) match"),
+        "{}",
+        said(&ran)
+    );
+    assert!(said(&tick(&dir, "inbox", now)).contains("inbox: not due"));
+    // A newer file starts another run.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(inbox.join("c.csv"), "x").unwrap();
+    assert!(said(&tick(&dir, "inbox", now)).contains("due: 1 new file(s) match"));
+    assert_eq!(log(&dir).iter().filter(|line| *line == "inbox").count(), 2);
+    let _ = std::fs::remove_dir_all(inbox);
+}
+
+#[test]
+fn a_second_tick_while_one_runs_does_nothing() {
+    let dir = directory("tick-lock");
+    let param = format!("dir={}", dir.display());
+    let mut first = command(
+        &dir,
+        &[
+            "tick",
+            "ticking",
+            "-p",
+            &param,
+            "--now",
+            "2026-11-21T10:01:00Z",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_until_slow_runs(&dir);
+    let second = tick(&dir, "ticking", "2026-11-21T10:02:00Z");
+    assert_eq!(second.status.code(), Some(0));
+    assert!(
+        said(&second).contains("another tick is deciding or running it; nothing to do"),
+        "{}",
+        said(&second)
+    );
+    std::fs::write(dir.join("release"), "").unwrap();
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn overlap_replace_stops_the_active_run() {
+    let dir = directory("replace");
+    let param = format!("dir={}", dir.display());
+    let mut old = command(&dir, &["run", "replaceable", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_slow_runs(&dir);
+    let new = command(&dir, &["run", "replaceable", "-p", &param])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The old run's process ends (by SIGTERM) before the new run's slow node waits.
+    let status = old.wait().unwrap();
+    assert!(!status.success());
+    std::fs::write(dir.join("release"), "").unwrap();
+    let new = new.wait_with_output().unwrap();
+    assert!(new.status.success(), "{}", said(&new));
+    assert!(
+        said(&new).contains("stopping run 1 (process"),
+        "{}",
+        said(&new)
+    );
+    let history = text(&finish(&dir, &["history", "replaceable"]).stdout);
+    assert!(history.contains("cancelled"), "{history}");
+    let status = text(&finish(&dir, &["status", "replaceable", "--run", "1"]).stdout);
+    assert!(
+        status.contains("cancelled: replaced by a newer run"),
+        "{status}"
+    );
+}

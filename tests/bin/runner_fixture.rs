@@ -97,6 +97,53 @@ workflow! {
     }
 }
 
+/// Fails while the file `fail` exists.
+#[task]
+fn check(dir: PathBuf) -> Result<String, TaskError> {
+    if dir.join("fail").exists() {
+        log(&dir, "check failed")?;
+        return Err(TaskError::new("the file `fail` exists"));
+    }
+    log(&dir, "check")?;
+    Ok("checked".into())
+}
+
+workflow! {
+    /// Hourly; `slow` waits for the file `release`, `check` fails while `fail` exists.
+    #[schedule(every = "1h", catch_up = "latest")]
+    #[concurrency(overlap = "forbid")]
+    ticking(dir: PathBuf) {
+        first = mark(dir, "first");
+        slow = wait_for_release(dir).after(first);
+        checked = check(dir).after(slow);
+    }
+}
+
+workflow! {
+    /// Runs after each success of `ticking`.
+    #[trigger(after = ticking)]
+    downstream(dir: PathBuf) {
+        done = mark(dir, "downstream");
+    }
+}
+
+workflow! {
+    /// Runs when a new file lands in the inbox.
+    #[trigger(file = "/tmp/workflow-fixture-inbox/*.csv")]
+    inbox(dir: PathBuf) {
+        done = mark(dir, "inbox");
+    }
+}
+
+workflow! {
+    /// A new run stops the active one.
+    #[concurrency(overlap = "replace")]
+    replaceable(dir: PathBuf) {
+        first = mark(dir, "first");
+        slow = wait_for_release(dir).after(first);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     workflow_core::cli::main()
 }

@@ -103,6 +103,29 @@ enum Command {
         #[command(flatten)]
         state: StateFile,
     },
+    /// Start a run if the schedule or a trigger says it is due, or re-run a failed run; for a
+    /// timer or cron to call every few minutes. Exit 0 when there is nothing to do
+    Tick {
+        /// The workflow's name
+        workflow: String,
+        /// A parameter value for a run it starts (repeatable)
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Decide as at this moment (RFC 3339) instead of the current time
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Option<DateTime<Utc>>,
+        /// Print the decision without acting on it
+        #[arg(long)]
+        dry_run: bool,
+        /// How many nodes run at once (default: the number of cores)
+        #[arg(long, value_name = "N")]
+        parallelism: Option<usize>,
+        /// Run each attempt on a thread, or in its own process through `exec-task`
+        #[arg(long, value_enum, default_value_t = IsolationMode::Thread)]
+        isolation: IsolationMode,
+        #[command(flatten)]
+        state: StateFile,
+    },
     /// Run one node from serialized inputs to a serialized output (how other engines run nodes)
     ExecTask {
         /// The workflow's name
@@ -161,13 +184,41 @@ struct StateFile {
 }
 
 impl StateFile {
-    fn open(&self) -> Result<crate::runner::store::Store, String> {
-        let path = self
-            .path
+    fn path(&self) -> std::path::PathBuf {
+        self.path
             .clone()
             .or_else(|| std::env::var_os("WORKFLOW_STATE").map(Into::into))
-            .unwrap_or_else(|| "workflow-state.sqlite".into());
-        crate::runner::store::Store::open(&path).map_err(|error| error.to_string())
+            .unwrap_or_else(|| "workflow-state.sqlite".into())
+    }
+
+    fn open(&self) -> Result<crate::runner::store::Store, String> {
+        crate::runner::store::Store::open(&self.path()).map_err(|error| error.to_string())
+    }
+}
+
+/// An exclusive lock on `<state file>.<workflow>.tick`, held while a tick decides and runs, so
+/// that two ticks at once cannot both start a run. The kernel drops it when the process ends,
+/// however it ends.
+struct TickLock {
+    _file: std::fs::File,
+}
+
+impl TickLock {
+    /// The lock, or `None` when another process holds it.
+    fn try_take(state: &std::path::Path, workflow: &str) -> Result<Option<TickLock>, String> {
+        use std::os::fd::AsRawFd;
+        let mut name = state.as_os_str().to_owned();
+        name.push(format!(".{workflow}.tick"));
+        let path = std::path::PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| format!("cannot open the lock `{}`: {error}", path.display()))?;
+        // SAFETY: `flock` on a descriptor this function owns has no memory effects.
+        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        Ok(taken.then_some(TickLock { _file: file }))
     }
 }
 
@@ -263,15 +314,30 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             isolation,
             state,
         } => {
-            return run_workflow(
-                &workflow,
-                &params,
-                resume,
+            let launch = Launch {
                 parallelism,
                 isolation,
-                &state,
-                out,
-            );
+                state: &state,
+            };
+            let given = parse_assignments(&params).map_err(|error| error.to_string())?;
+            return run_workflow(&workflow, &given, resume, None, &launch, out);
+        }
+        Command::Tick {
+            workflow,
+            params,
+            now,
+            dry_run,
+            parallelism,
+            isolation,
+            state,
+        } => {
+            let launch = Launch {
+                parallelism,
+                isolation,
+                state: &state,
+            };
+            let given = parse_assignments(&params).map_err(|error| error.to_string())?;
+            return tick(&workflow, given, now, dry_run, &launch, out);
         }
         Command::ExecTask {
             workflow,
@@ -340,8 +406,13 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 .map_err(|error| error.to_string())?;
             let mut text = String::new();
             for run in runs {
+                let reason = store
+                    .start_reason(run.id)
+                    .map_err(|error| error.to_string())?
+                    .map(|reason| format!("  ({reason})"))
+                    .unwrap_or_default();
                 text.push_str(&format!(
-                    "{:>6}  {:<11} {}  {}\n",
+                    "{:>6}  {:<11} {}  {}{reason}\n",
                     run.id,
                     run.effective_status(),
                     run.started_at,
@@ -561,21 +632,95 @@ fn exec_task(
     }
 }
 
+/// How `run` and `tick` carry out a run.
+struct Launch<'a> {
+    parallelism: Option<usize>,
+    isolation: IsolationMode,
+    state: &'a StateFile,
+}
+
+/// `tick`: decides, under a lock, whether the workflow is due, and runs it if so.
+fn tick(
+    workflow: &str,
+    mut given: Vec<(String, String)>,
+    now: Option<DateTime<Utc>>,
+    dry_run: bool,
+    launch: &Launch<'_>,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    use crate::runner::tick::{self, Decision};
+    let spec = registry::find(workflow).map_err(|error| error.to_string())?;
+    let store = launch.state.open()?;
+    let Some(_lock) = TickLock::try_take(&launch.state.path(), workflow)? else {
+        writeln!(
+            out,
+            "{workflow}: another tick is deciding or running it; nothing to do"
+        )
+        .map_err(|error| error.to_string())?;
+        return Ok(0);
+    };
+    let decision = tick::decide(&spec, &store, now.unwrap_or_else(Utc::now))
+        .map_err(|error| error.to_string())?;
+    let say = |out: &mut dyn Write, text: String| {
+        writeln!(out, "{workflow}: {text}").map_err(|error| error.to_string())
+    };
+    match decision {
+        Decision::Wait { reason } => {
+            say(out, reason)?;
+            Ok(0)
+        }
+        Decision::Resume { run, reason } => {
+            say(out, reason)?;
+            if dry_run {
+                return Ok(0);
+            }
+            drop(store);
+            run_workflow(workflow, &[], Some(run), None, launch, out)
+        }
+        Decision::Start {
+            cause,
+            partition,
+            replacing,
+        } => {
+            say(out, format!("due: {}", cause.reason))?;
+            if let Some((param, key)) = partition
+                && !given.iter().any(|(name, _)| *name == param)
+            {
+                given.push((param, key));
+            }
+            if dry_run {
+                return Ok(0);
+            }
+            for run in &replacing {
+                say(out, format!("stopping run {} to replace it", run.id))?;
+                tick::replace(
+                    &store,
+                    run,
+                    "a newer run",
+                    std::time::Duration::from_secs(30),
+                )
+                .map_err(|error| error.to_string())?;
+            }
+            drop(store);
+            run_workflow(workflow, &given, None, Some(cause), launch, out)
+        }
+    }
+}
+
 /// `run`: refuses to start while the workflow is paused or (if it forbids overlap) running,
 /// then executes, printing each node's progress on standard error.
 fn run_workflow(
     workflow: &str,
-    params: &[String],
+    given: &[(String, String)],
     resume: Option<i64>,
-    parallelism: Option<usize>,
-    isolation: IsolationMode,
-    state: &StateFile,
+    cause: Option<crate::runner::store::Cause>,
+    launch: &Launch<'_>,
     out: &mut dyn Write,
 ) -> Result<u8, String> {
     use crate::operations::Overlap;
     use crate::runner::engine::{self, Event};
     let spec = registry::find(workflow).map_err(|error| error.to_string())?;
-    let mut store = state.open()?;
+    let mut store = launch.state.open()?;
     let plan = match resume {
         Some(run) => {
             let record = store.run(run).map_err(|error| error.to_string())?;
@@ -584,9 +729,7 @@ fn run_workflow(
             })?
         }
         None => {
-            let given = parse_assignments(params).map_err(|error| error.to_string())?;
-            Plan::build(&spec, &given, &PlanOptions::default())
-                .map_err(|error| error.to_string())?
+            Plan::build(&spec, given, &PlanOptions::default()).map_err(|error| error.to_string())?
         }
     };
     if let Some(reason) = store.paused(workflow).map_err(|error| error.to_string())? {
@@ -603,7 +746,21 @@ fn run_workflow(
         };
         match spec.operations.overlap {
             Overlap::Queue => std::thread::sleep(std::time::Duration::from_secs(1)),
-            Overlap::Forbid | Overlap::Replace => {
+            Overlap::Replace => {
+                eprintln!(
+                    "stopping run {} (process {}) to replace it",
+                    other.id,
+                    other.pid.unwrap_or_default()
+                );
+                crate::runner::tick::replace(
+                    &store,
+                    &other,
+                    "a newer run",
+                    std::time::Duration::from_secs(30),
+                )
+                .map_err(|error| error.to_string())?;
+            }
+            Overlap::Forbid => {
                 return Err(format!(
                     "workflow `{workflow}` is already running (run {}, process {}); it never runs twice at once",
                     other.id,
@@ -612,11 +769,14 @@ fn run_workflow(
             }
         }
     }
-    let mut options = engine::Options::default();
-    if let Some(parallelism) = parallelism {
+    let mut options = engine::Options {
+        cause,
+        ..engine::Options::default()
+    };
+    if let Some(parallelism) = launch.parallelism {
         options.parallelism = parallelism;
     }
-    if isolation == IsolationMode::Process {
+    if launch.isolation == IsolationMode::Process {
         let program = std::env::current_exe().map_err(|error| {
             format!("cannot find this program to run attempts in processes: {error}")
         })?;

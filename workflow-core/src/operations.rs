@@ -148,6 +148,33 @@ impl Partition {
     /// The most partitions one backfill plans.
     pub const MAX_BACKFILL: u64 = 10_000;
 
+    /// The partition a scheduled run at `fire` processes: the day or hour that ended before
+    /// it, in `timezone`, as the text to pass as the partition parameter.
+    ///
+    /// ```
+    /// use workflow_core::operations::{Partition, PartitionEvery};
+    /// use chrono::{TimeZone, Utc};
+    ///
+    /// let daily = Partition { every: PartitionEvery::Daily, param: "day".into() };
+    /// let fire = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap(); // 02:00 in Prague
+    /// assert_eq!(daily.key_for_fire(fire, "Europe/Prague"), "2026-11-21");
+    /// let hourly = Partition { every: PartitionEvery::Hourly, param: "hour".into() };
+    /// assert_eq!(hourly.key_for_fire(fire, "UTC"), "2026-11-22T00:00:00");
+    /// ```
+    pub fn key_for_fire(&self, fire: DateTime<Utc>, timezone: &str) -> String {
+        let zone: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
+        let local = fire.with_timezone(&zone).naive_local();
+        match self.every {
+            PartitionEvery::Daily => (local.date() - chrono::Duration::days(1)).to_string(),
+            PartitionEvery::Hourly => {
+                let hour = local.date().and_time(chrono::NaiveTime::MIN)
+                    + chrono::Duration::hours(i64::from(chrono::Timelike::hour(&local)))
+                    - chrono::Duration::hours(1);
+                hour.format("%Y-%m-%dT%H:%M:%S").to_string()
+            }
+        }
+    }
+
     /// The partitions in `range` (`FROM..TO`, both ends included), oldest first, as the
     /// text to pass as the partition parameter.
     ///
@@ -327,6 +354,29 @@ impl Schedule {
                 Ok(times)
             }
         }
+    }
+
+    /// The fire times in `(after, until]`, oldest first, at most the latest `keep` of them;
+    /// times more than a year before `until` are not looked at.
+    pub fn fire_times_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        keep: usize,
+    ) -> Result<Vec<DateTime<Utc>>, ScheduleError> {
+        let mut cursor = after.max(until - chrono::Duration::days(366));
+        let mut times = std::collections::VecDeque::new();
+        while let Some(next) = self.next_fire_times(cursor, 1)?.into_iter().next() {
+            if next > until {
+                break;
+            }
+            times.push_back(next);
+            if times.len() > keep.max(1) {
+                times.pop_front();
+            }
+            cursor = next;
+        }
+        Ok(times.into())
     }
 
     /// The cadence as written: the cron expression, or `every 2h30m`.

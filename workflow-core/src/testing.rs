@@ -528,6 +528,8 @@ struct Harness {
     stubs: BTreeMap<&'static str, Call>,
     faults: BTreeMap<(&'static str, u32), Fault>,
     durations: BTreeMap<&'static str, Duration>,
+    /// Attempts made of each node, over every run the harness carried out.
+    made: std::sync::Mutex<BTreeMap<String, u32>>,
 }
 
 /// How long a hung attempt takes: longer than any timeout a workflow declares.
@@ -540,7 +542,16 @@ impl Intercept for Harness {
             .get(call.node)
             .copied()
             .unwrap_or(Duration::ZERO);
-        match self.faults.get(&(call.node, call.attempt)) {
+        let attempt = {
+            let mut made = self
+                .made
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = made.entry(call.node.to_owned()).or_default();
+            *count += 1;
+            *count
+        };
+        match self.faults.get(&(call.node, attempt)) {
             Some(Fault::Fail) => Attempted {
                 result: Err(format!(
                     "injected failure of attempt {} of `{}`",
@@ -574,7 +585,7 @@ impl Intercept for Harness {
 /// a task's duration takes no real time.
 pub struct TestRun<W> {
     params: Vec<(String, String)>,
-    harness: Harness,
+    harness: Arc<Harness>,
     clock: VirtualClock,
     parallelism: usize,
     marker: PhantomData<fn() -> W>,
@@ -592,11 +603,12 @@ impl<W: Workflow> TestRun<W> {
     pub fn new() -> Self {
         TestRun {
             params: Vec::new(),
-            harness: Harness {
+            harness: Arc::new(Harness {
                 stubs: BTreeMap::new(),
                 faults: BTreeMap::new(),
                 durations: BTreeMap::new(),
-            },
+                made: std::sync::Mutex::new(BTreeMap::new()),
+            }),
             clock: VirtualClock::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
             parallelism: Options::default().parallelism,
             marker: PhantomData,
@@ -619,11 +631,16 @@ impl<W: Workflow> TestRun<W> {
     /// function takes the task's inputs and returns what the task's function returns; one of
     /// another signature is a compile error.
     pub fn stub(mut self, stub: Stub<W>) -> Self {
-        self.harness.stubs.insert(stub.node, stub.call);
+        self.harness_mut().stubs.insert(stub.node, stub.call);
         self
     }
 
-    /// Makes attempt `attempt` (from 1) of `node` fail, as its task returning an error would.
+    fn harness_mut(&mut self) -> &mut Harness {
+        Arc::get_mut(&mut self.harness).expect("the harness is not shared before it runs")
+    }
+
+    /// Makes attempt `attempt` of `node` fail, as its task returning an error would. Attempts
+    /// count from 1, over every run the harness carries out (see [`TestRun::ticker`]).
     pub fn fail<T, M>(self, node: Node<W, T, M>, attempt: u32) -> Self {
         self.fault(node.id, attempt, Fault::Fail)
     }
@@ -642,7 +659,7 @@ impl<W: Workflow> TestRun<W> {
     /// Makes every attempt of `node` take `duration` on the virtual clock; longer than the
     /// node's timeout, it times out.
     pub fn takes<T, M>(mut self, node: Node<W, T, M>, duration: Duration) -> Self {
-        self.harness.durations.insert(node.id, duration);
+        self.harness_mut().durations.insert(node.id, duration);
         self
     }
 
@@ -662,7 +679,7 @@ impl<W: Workflow> TestRun<W> {
 
     fn fault(mut self, node: &'static str, attempt: u32, fault: Fault) -> Self {
         assert!(attempt >= 1, "attempts are counted from 1");
-        self.harness.faults.insert((node, attempt), fault);
+        self.harness_mut().faults.insert((node, attempt), fault);
         self
     }
 
@@ -680,26 +697,55 @@ impl<W: Workflow> TestRun<W> {
 
     /// Runs the workflow, or says why it cannot start.
     pub fn try_run(self) -> Result<TestOutcome<W>, String> {
-        let spec = W::spec();
-        let plan = crate::plan::Plan::build(&spec, &self.params, &Default::default())
-            .map_err(|error| error.to_string())?;
         let mut store =
             Store::open(std::path::Path::new(":memory:")).map_err(|error| error.to_string())?;
+        self.execute(&mut store, &self.params, None, None)
+    }
+
+    /// Turns the run into a [`Ticker`]: `tick` decisions on the virtual clock, each run it
+    /// starts carried out with these stubs and faults (attempts are counted over all the
+    /// ticker's runs: a fault of attempt 1 fails only the very first).
+    pub fn ticker(self) -> Ticker<W> {
+        Ticker {
+            store: Store::open(std::path::Path::new(":memory:"))
+                .expect("an in-memory state store opens"),
+            run: self,
+        }
+    }
+
+    fn execute(
+        &self,
+        store: &mut Store,
+        params: &[(String, String)],
+        resume: Option<i64>,
+        cause: Option<crate::runner::store::Cause>,
+    ) -> Result<TestOutcome<W>, String> {
+        let spec = W::spec();
+        let plan = match resume {
+            Some(run) => {
+                let record = store.run(run).map_err(|error| error.to_string())?;
+                serde_json::from_str(&record.plan).map_err(|error| error.to_string())?
+            }
+            None => crate::plan::Plan::build(&spec, params, &Default::default())
+                .map_err(|error| error.to_string())?,
+        };
         let start = self.clock.now();
         let options = Options {
             parallelism: self.parallelism,
             clock: Clock::Virtual(self.clock.clone()),
-            intercept: Some(Arc::new(self.harness)),
+            intercept: Some(self.harness.clone()),
+            cause,
             ..Options::default()
         };
         let mut timeline = Vec::new();
         let clock = self.clock.clone();
-        let outcome = engine::execute(&spec, &plan, &mut store, None, &options, &mut |event| {
+        let outcome = engine::execute(&spec, &plan, store, resume, &options, &mut |event| {
             let at = (clock.now() - start).to_std().unwrap_or_default();
             timeline.push((at, event));
         })
         .map_err(|error| error.to_string())?;
         Ok(TestOutcome {
+            run: outcome.run,
             status: outcome.status,
             nodes: outcome.nodes,
             timeline,
@@ -709,9 +755,111 @@ impl<W: Workflow> TestRun<W> {
     }
 }
 
+/// `tick` on a virtual clock: what a timer calling `<binary> tick W` would see, with the runs
+/// it starts carried out in process. Made by [`TestRun::ticker`].
+///
+/// ```
+/// use std::time::Duration;
+/// use chrono::{TimeZone, Utc};
+/// use workflow_core::prelude::*;
+/// use workflow_core::runner::tick::Decision;
+/// use workflow_core::testing::TestRun;
+///
+/// #[task]
+/// fn step() -> u32 { 1 }
+///
+/// workflow! {
+///     #[schedule(every = "1h", catch_up = "latest")]
+///     hourly() { done = step(); }
+/// }
+///
+/// let start = Utc.with_ymd_and_hms(2026, 11, 21, 10, 2, 0).unwrap();
+/// let mut ticker = TestRun::<hourly>::new().at(start).ticker();
+/// assert!(ticker.tick().ran().is_some()); // the 10:00 fire time, 2 minutes late
+/// assert!(matches!(ticker.tick().decision, Decision::Wait { .. }));
+/// ticker.advance(Duration::from_secs(3 * 3600)); // 13:02: 11:00, 12:00, 13:00 missed
+/// assert!(ticker.tick().ran().is_some()); // once, for 13:00
+/// assert!(ticker.tick().ran().is_none());
+/// ```
+pub struct Ticker<W> {
+    store: Store,
+    run: TestRun<W>,
+}
+
+/// What one [`Ticker::tick`] did.
+#[derive(Debug)]
+pub struct Tick<W> {
+    /// What `tick` decided.
+    pub decision: crate::runner::tick::Decision,
+    /// The run it started or resumed, if it did.
+    pub outcome: Option<TestOutcome<W>>,
+}
+
+impl<W> Tick<W> {
+    /// The run this tick carried out, if any.
+    pub fn ran(&self) -> Option<&TestOutcome<W>> {
+        self.outcome.as_ref()
+    }
+}
+
+impl<W: Workflow> Ticker<W> {
+    /// The time on the virtual clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.run.clock.now()
+    }
+
+    /// Moves the virtual clock forward.
+    pub fn advance(&mut self, duration: Duration) {
+        self.run.clock.advance(duration);
+    }
+
+    /// The state the ticks share (to pause the workflow, or read its runs).
+    pub fn store(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    /// Decides as `tick` would at the clock's time, and carries out the run it starts or
+    /// resumes; the clock moves on by the run's duration.
+    ///
+    /// # Panics
+    ///
+    /// When the workflow has no schedule or trigger, or a run cannot start.
+    pub fn tick(&mut self) -> Tick<W> {
+        use crate::runner::tick::{self, Decision};
+        let spec = W::spec();
+        let decision =
+            tick::decide(&spec, &self.store, self.now()).unwrap_or_else(|error| panic!("{error}"));
+        let outcome = match &decision {
+            Decision::Wait { .. } => None,
+            Decision::Resume { run, .. } => {
+                Some(self.run.execute(&mut self.store, &[], Some(*run), None))
+            }
+            Decision::Start {
+                cause, partition, ..
+            } => {
+                let mut params = self.run.params.clone();
+                if let Some((name, key)) = partition
+                    && !params.iter().any(|(given, _)| given == name)
+                {
+                    params.push((name.clone(), key.clone()));
+                }
+                Some(
+                    self.run
+                        .execute(&mut self.store, &params, None, Some(cause.clone())),
+                )
+            }
+        };
+        Tick {
+            decision,
+            outcome: outcome.map(|result| result.unwrap_or_else(|error| panic!("{error}"))),
+        }
+    }
+}
+
 /// What a [`TestRun`] did.
 #[derive(Debug)]
 pub struct TestOutcome<W> {
+    run: i64,
     status: RunStatus,
     nodes: Vec<NodeRecord>,
     timeline: Vec<(Duration, Event)>,
@@ -720,6 +868,11 @@ pub struct TestOutcome<W> {
 }
 
 impl<W: Workflow> TestOutcome<W> {
+    /// The run's id in its state store.
+    pub fn run(&self) -> i64 {
+        self.run
+    }
+
     /// How the run ended.
     pub fn status(&self) -> RunStatus {
         self.status

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use serde_json::Value;
 
-use super::store::{NodeRecord, Status, Store, StoreError};
+use super::store::{Cause, NodeRecord, Status, Store, StoreError};
 use crate::operations::FailureAction;
 use crate::plan::Plan;
 use crate::workflow_model::{NodeSpec, Source, WorkflowSpec};
@@ -31,6 +31,8 @@ pub struct Options {
     /// Runs attempts in place of the tasks (the test harness's stubs and injected failures);
     /// used with [`Isolation::Thread`] only.
     pub intercept: Option<Arc<dyn Intercept>>,
+    /// Why a new run starts (`tick`), recorded with it.
+    pub cause: Option<Cause>,
 }
 
 impl std::fmt::Debug for Options {
@@ -41,6 +43,7 @@ impl std::fmt::Debug for Options {
             .field("isolation", &self.isolation)
             .field("clock", &self.clock)
             .field("intercept", &self.intercept.is_some())
+            .field("cause", &self.cause)
             .finish()
     }
 }
@@ -174,6 +177,7 @@ impl Default for Options {
             isolation: Isolation::Thread,
             clock: Clock::Real,
             intercept: None,
+            cause: None,
         }
     }
 }
@@ -393,7 +397,12 @@ pub fn execute(
     };
     let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
     let run = match resume {
-        None => store.start_run(&plan.workflow, &plan.to_json(), &names)?,
+        None => store.start_run(
+            &plan.workflow,
+            &plan.to_json(),
+            &names,
+            options.cause.as_ref(),
+        )?,
         Some(run) => {
             let record = store.run(run)?;
             if record.workflow != plan.workflow {
@@ -408,6 +417,9 @@ pub fn execute(
                 )));
             }
             store.claim_run(run)?;
+            // Every node that succeeded is marked before any is finalized, so that finalizing
+            // one never queues another that has succeeded too.
+            let mut succeeded = Vec::new();
             for node in store.nodes(run)? {
                 let Some(&position) = index.get(node.node.as_str()) else {
                     continue;
@@ -416,10 +428,14 @@ pub fn execute(
                 match (node.status, node.output) {
                     (Status::Succeeded, Some(output)) => {
                         outputs.insert(node.node.clone(), output);
-                        scheduler.finalize(position, Status::Succeeded);
+                        scheduler.states[position].status = Status::Succeeded;
+                        succeeded.push(position);
                     }
                     _ => store.set_node(run, &node.node, Status::Scheduled, None, None)?,
                 }
+            }
+            for position in succeeded {
+                scheduler.finalize(position, Status::Succeeded);
             }
             run
         }
@@ -472,6 +488,9 @@ pub fn execute(
         while let Some(position) = scheduler.to_decide.pop_front() {
             if stopping {
                 break;
+            }
+            if scheduler.states[position].status != Status::Scheduled {
+                continue;
             }
             let name = scheduler.names[position];
             let skip = match spec_nodes[position] {
@@ -1009,7 +1028,8 @@ fn run_process(
             "cannot write the inputs: {error}"
         ))));
     }
-    let child = std::process::Command::new(program)
+    let mut command = std::process::Command::new(program);
+    command
         .arg("exec-task")
         .arg(workflow)
         .arg(name)
@@ -1019,8 +1039,17 @@ fn run_process(
         .arg(&output_path)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn();
+        .stderr(std::process::Stdio::piped());
+    // The attempt dies with the thread that waits for it: a run stopped by a signal (or
+    // replaced) leaves no attempt behind.
+    // SAFETY: `prctl` is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = command.spawn();
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {

@@ -1,5 +1,7 @@
-//! Running workflows on this machine: durable state ([`store`]) and the engine ([`engine`]).
+//! Running workflows on this machine: durable state ([`store`]), the engine ([`engine`]),
+//! notifications ([`notify`]) and the "is it due?" decision of `tick` ([`tick`]).
 
 pub mod engine;
 pub mod notify;
 pub mod store;
+pub mod tick;

@@ -4,13 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 /// Marks a SQLite file as ours (`PRAGMA application_id`): "WFST".
 const APPLICATION_ID: i64 = 0x5746_5354;
 /// The layout of the tables (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// A node's status, as the seed 002 scheduler names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -106,8 +107,30 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
 }
 
+/// Why a run was started by `tick`, recorded with it so that the same fire time, upstream
+/// run or file does not start another.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cause {
+    /// In words, for `history` and the log.
+    pub reason: String,
+    /// The schedule's fire time it runs for.
+    pub fire: Option<DateTime<Utc>>,
+    /// The trigger: `after:<workflow>` or `file:<pattern>`.
+    pub trigger: Option<String>,
+    /// The upstream run whose success started it.
+    pub upstream_run: Option<i64>,
+    /// The newest modification time among the files that started it.
+    pub files_until: Option<DateTime<Utc>>,
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
+}
+
 /// One run as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
     /// The run's id.
     pub id: i64,
@@ -240,6 +263,15 @@ impl Store {
                  since TEXT NOT NULL,
                  reason TEXT NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS starts (
+                 run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+                 workflow TEXT NOT NULL,
+                 reason TEXT NOT NULL,
+                 fire TEXT,
+                 trigger TEXT,
+                 upstream_run INTEGER,
+                 files_until TEXT
+             );
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
              COMMIT;"
@@ -271,6 +303,7 @@ impl Store {
         workflow: &str,
         plan: &str,
         nodes: &[&str],
+        cause: Option<&Cause>,
     ) -> Result<i64, StoreError> {
         let transaction = self.connection.transaction()?;
         transaction.execute(
@@ -278,6 +311,20 @@ impl Store {
             params![workflow, plan, now(), std::process::id()],
         )?;
         let id = transaction.last_insert_rowid();
+        if let Some(cause) = cause {
+            transaction.execute(
+                "INSERT INTO starts (run_id, workflow, reason, fire, trigger, upstream_run, files_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    workflow,
+                    cause.reason,
+                    cause.fire.map(|fire| fire.to_rfc3339()),
+                    cause.trigger,
+                    cause.upstream_run,
+                    cause.files_until.map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)),
+                ],
+            )?;
+        }
         for node in nodes {
             transaction.execute(
                 "INSERT INTO nodes (run_id, node, status) VALUES (?1, ?2, 'scheduled')",
@@ -395,6 +442,75 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The latest fire time a run of `workflow` was started for.
+    pub fn last_fire(&self, workflow: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let text: Option<String> = self.connection.query_row(
+            "SELECT max(fire) FROM starts WHERE workflow = ?1",
+            [workflow],
+            |row| row.get(0),
+        )?;
+        Ok(text.as_deref().and_then(parse_time))
+    }
+
+    /// The latest upstream run that started a run of `workflow` through `trigger`.
+    pub fn last_upstream_run(
+        &self,
+        workflow: &str,
+        trigger: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self.connection.query_row(
+            "SELECT max(upstream_run) FROM starts WHERE workflow = ?1 AND trigger = ?2",
+            [workflow, trigger],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// The newest file time already handled by a run of `workflow` started through `trigger`.
+    pub fn last_files_until(
+        &self,
+        workflow: &str,
+        trigger: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let text: Option<String> = self.connection.query_row(
+            "SELECT max(files_until) FROM starts WHERE workflow = ?1 AND trigger = ?2",
+            [workflow, trigger],
+            |row| row.get(0),
+        )?;
+        Ok(text.as_deref().and_then(parse_time))
+    }
+
+    /// Why a run was started, if something started it by itself (`tick`).
+    pub fn start_reason(&self, run: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT reason FROM starts WHERE run_id = ?1",
+                [run],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Marks a live run as cancelled (its process was stopped): nodes that had not finished
+    /// are skipped with `reason`.
+    pub fn cancel_run(&self, id: i64, reason: &str) -> Result<(), StoreError> {
+        let transaction = self.connection.unchecked_transaction()?;
+        transaction.execute(
+            "UPDATE nodes SET status = 'skipped', message = ?2, ended_at = ?3 WHERE run_id = ?1 AND status NOT IN ('succeeded', 'failed', 'timed_out', 'skipped', 'paused')",
+            params![id, reason, now()],
+        )?;
+        transaction.execute(
+            "UPDATE attempts SET status = 'failed', message = ?2, ended_at = ?3 WHERE run_id = ?1 AND ended_at IS NULL",
+            params![id, reason, now()],
+        )?;
+        transaction.execute(
+            "UPDATE runs SET status = 'cancelled', ended_at = ?2, pid = NULL WHERE id = ?1",
+            params![id, now()],
+        )?;
+        transaction.commit()?;
+        Ok(())
+    }
+
     /// Whether `workflow` is paused, and why.
     pub fn paused(&self, workflow: &str) -> Result<Option<String>, StoreError> {
         Ok(self
@@ -484,7 +600,7 @@ mod tests {
     fn runs_nodes_and_attempts_round_trip() {
         let path = temporary("round-trip");
         let mut store = Store::open(&path).unwrap();
-        let run = store.start_run("w", "{}", &["a", "b"]).unwrap();
+        let run = store.start_run("w", "{}", &["a", "b"], None).unwrap();
         store.start_attempt(run, "a", 1).unwrap();
         store
             .end_attempt(run, "a", 1, Status::Succeeded, None)

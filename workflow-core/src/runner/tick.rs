@@ -1,0 +1,303 @@
+//! `tick`: the one-shot "is it due?" a systemd timer or cron calls every few minutes.
+//!
+//! In order: a paused workflow waits; a workflow whose latest run failed or was interrupted
+//! (and whose failure policy is not `pause`) re-runs it at once, resuming it so that the nodes
+//! that succeeded are kept; a workflow with a live run waits (unless its overlap policy is
+//! `replace`); otherwise a run starts when a schedule fire time, an upstream workflow's
+//! success or a new file says so. What started a run is recorded with it, so the same fire
+//! time, upstream run or file never starts two.
+
+use chrono::{DateTime, Utc};
+
+use super::store::{Cause, RunRecord, Store};
+use crate::WorkflowSpec;
+use crate::operations::{CatchUp, FailureAction, Overlap, Trigger};
+
+/// How late a fire time may be found and still run, when the schedule does not catch up.
+pub const SKIP_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What a tick decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Start a new run.
+    Start {
+        /// Why, as recorded with the run.
+        cause: Cause,
+        /// The parameter the schedule sets (a partition key), if any.
+        partition: Option<(String, String)>,
+        /// Live runs to stop first (`overlap = "replace"`).
+        replacing: Vec<RunRecord>,
+    },
+    /// Continue a failed or interrupted run.
+    Resume {
+        /// The run.
+        run: i64,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Nothing to do now.
+    Wait {
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// Why a workflow cannot be ticked at all.
+#[derive(Debug, thiserror::Error)]
+pub enum TickError {
+    /// Nothing ever makes it due.
+    #[error(
+        "workflow `{0}` has no schedule and no trigger, so `tick` never starts it; start it with `run`"
+    )]
+    NeverDue(String),
+    /// The state file.
+    #[error(transparent)]
+    Store(#[from] super::store::StoreError),
+    /// A schedule that cannot be evaluated, or a file pattern that cannot be read.
+    #[error("{0}")]
+    Operations(String),
+}
+
+/// Decides what a tick of `spec` at `now` does, from the state in `store`.
+pub fn decide(
+    spec: &WorkflowSpec,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Decision, TickError> {
+    let name = spec.name;
+    let operations = &spec.operations;
+    if operations.schedule.is_none() && operations.triggers.is_empty() {
+        return Err(TickError::NeverDue(name.to_owned()));
+    }
+    if let Some(reason) = store.paused(name)? {
+        return Ok(Decision::Wait {
+            reason: format!("paused ({reason}); `resume {name}` lets it run again"),
+        });
+    }
+    let active = store.active_runs(name)?;
+    if active.is_empty()
+        && operations.on_failure != FailureAction::Pause
+        && let Some(latest) = store.runs(Some(name), 1)?.into_iter().next()
+    {
+        let status = latest.effective_status().to_owned();
+        if status == "failed" || status == "interrupted" {
+            return Ok(Decision::Resume {
+                run: latest.id,
+                reason: format!("run {} {status}; re-running it at once", latest.id),
+            });
+        }
+    }
+    let due = due(spec, store, now)?;
+    match due {
+        None => Ok(Decision::Wait {
+            reason: not_due(spec, now),
+        }),
+        Some((cause, partition)) => {
+            if let Some(other) = active.first()
+                && operations.overlap != Overlap::Replace
+            {
+                return Ok(Decision::Wait {
+                    reason: format!(
+                        "due ({}), but run {} is still running (process {}); it never runs twice at once",
+                        cause.reason,
+                        other.id,
+                        other.pid.unwrap_or_default()
+                    ),
+                });
+            }
+            Ok(Decision::Start {
+                cause,
+                partition,
+                replacing: active,
+            })
+        }
+    }
+}
+
+/// The partition parameter a scheduled run sets: its name and value.
+type Partition = Option<(String, String)>;
+
+/// What makes the workflow due now, if anything: a fire time first, then its triggers.
+fn due(
+    spec: &WorkflowSpec,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Option<(Cause, Partition)>, TickError> {
+    let name = spec.name;
+    let operations = &spec.operations;
+    if let Some(schedule) = &operations.schedule {
+        let last = store.last_fire(name)?;
+        let keep = match (last, schedule.catch_up) {
+            (Some(_), CatchUp::All { max }) => max.map_or(usize::MAX, |max| max as usize),
+            _ => 1,
+        };
+        let fires = schedule
+            .fire_times_between(last.unwrap_or(now - chrono::Duration::days(366)), now, keep)
+            .map_err(|error| TickError::Operations(error.to_string()))?;
+        // Catching up starts from the first fire time handled: a workflow never run before
+        // (just installed) waits for a fire time, as a timer would.
+        let fire = match (last, schedule.catch_up) {
+            (Some(_), CatchUp::All { .. }) => fires.first().copied(),
+            (Some(_), CatchUp::Latest) => fires.last().copied(),
+            (None, _) | (_, CatchUp::Skip) => fires
+                .last()
+                .copied()
+                .filter(|fire| now - *fire <= SKIP_GRACE),
+        };
+        if let Some(fire) = fire {
+            let missed = fires.len().saturating_sub(1);
+            let mut reason = format!("scheduled for {}", fire.to_rfc3339());
+            if missed > 0 && matches!(schedule.catch_up, CatchUp::All { .. }) {
+                reason.push_str(&format!(", {missed} more missed fire times to catch up"));
+            }
+            let partition = operations.partition.as_ref().map(|partition| {
+                (
+                    partition.param.clone(),
+                    partition.key_for_fire(fire, &schedule.timezone),
+                )
+            });
+            return Ok(Some((
+                Cause {
+                    reason,
+                    fire: Some(fire),
+                    ..Cause::default()
+                },
+                partition,
+            )));
+        }
+    }
+    for trigger in &operations.triggers {
+        match trigger {
+            Trigger::AfterWorkflow {
+                workflow,
+                within_secs,
+            } => {
+                let key = format!("after:{workflow}");
+                let handled = store.last_upstream_run(name, &key)?.unwrap_or(0);
+                let success = store
+                    .runs(Some(workflow), 1000)?
+                    .into_iter()
+                    .find(|run| run.status == "succeeded");
+                if let Some(success) = success
+                    && success.id > handled
+                {
+                    let mut reason =
+                        format!("workflow `{workflow}` succeeded (run {})", success.id);
+                    if let (Some(within), Some(ended)) = (within_secs, &success.ended_at)
+                        && let Ok(ended) = DateTime::parse_from_rfc3339(ended)
+                    {
+                        let late = Utc::now() - ended.with_timezone(&Utc);
+                        if late > chrono::Duration::seconds(*within as i64) {
+                            reason.push_str(&format!(
+                                "; later than the {} allowed: tick more often",
+                                crate::text::duration(std::time::Duration::from_secs(*within))
+                            ));
+                        }
+                    }
+                    return Ok(Some((
+                        Cause {
+                            reason,
+                            trigger: Some(key),
+                            upstream_run: Some(success.id),
+                            ..Cause::default()
+                        },
+                        None,
+                    )));
+                }
+            }
+            Trigger::File { pattern } => {
+                let key = format!("file:{pattern}");
+                let handled = store.last_files_until(name, &key)?;
+                let (newest, count) = newest_match(pattern, handled)?;
+                if let Some(newest) = newest
+                    && handled.is_none_or(|handled| newest > handled)
+                {
+                    return Ok(Some((
+                        Cause {
+                            reason: format!("{count} new file(s) match `{pattern}`"),
+                            trigger: Some(key),
+                            files_until: Some(newest),
+                            ..Cause::default()
+                        },
+                        None,
+                    )));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The newest modification time among the files matching `pattern`, and how many are newer
+/// than `after`.
+fn newest_match(
+    pattern: &str,
+    after: Option<DateTime<Utc>>,
+) -> Result<(Option<DateTime<Utc>>, usize), TickError> {
+    let paths = glob::glob(pattern)
+        .map_err(|error| TickError::Operations(format!("file pattern `{pattern}`: {error}")))?;
+    let mut newest: Option<DateTime<Utc>> = None;
+    let mut count = 0;
+    for path in paths.flatten() {
+        let Ok(modified) = std::fs::metadata(&path).and_then(|metadata| metadata.modified()) else {
+            continue;
+        };
+        let modified = DateTime::<Utc>::from(modified);
+        if after.is_none_or(|after| modified > after) {
+            count += 1;
+        }
+        newest = newest.max(Some(modified));
+    }
+    Ok((newest, count))
+}
+
+/// Why nothing is due, with when something next could be.
+fn not_due(spec: &WorkflowSpec, now: DateTime<Utc>) -> String {
+    let mut waits = Vec::new();
+    if let Some(schedule) = &spec.operations.schedule
+        && let Ok(next) = schedule.next_fire_times(now, 1)
+        && let Some(next) = next.first()
+    {
+        waits.push(format!("the next fire time is {}", next.to_rfc3339()));
+    }
+    for trigger in &spec.operations.triggers {
+        waits.push(match trigger {
+            Trigger::AfterWorkflow { workflow, .. } => {
+                format!("waiting for workflow `{workflow}` to succeed again")
+            }
+            Trigger::File { pattern } => format!("waiting for a new file matching `{pattern}`"),
+        });
+    }
+    format!("not due: {}", waits.join("; "))
+}
+
+/// Stops a live run's process (`overlap = "replace"`): SIGTERM, then SIGKILL after `grace`;
+/// the run is recorded as cancelled.
+pub fn replace(
+    store: &Store,
+    run: &RunRecord,
+    by: &str,
+    grace: std::time::Duration,
+) -> Result<(), TickError> {
+    if let Some(pid) = run.pid
+        && let Ok(pid) = i32::try_from(pid)
+        && pid != 0
+        && pid as u32 != std::process::id()
+    {
+        // SAFETY: `kill` has no memory effects; a pid that no longer exists is an error we
+        // ignore.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + grace;
+        while std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    store.cancel_run(run.id, &format!("cancelled: replaced by {by}"))?;
+    Ok(())
+}
