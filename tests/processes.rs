@@ -464,3 +464,42 @@ fn overlap_replace_stops_the_active_run() {
         "{status}"
     );
 }
+
+#[test]
+fn progress_is_log_lines_off_a_terminal_and_a_bar_on_one() {
+    let dir = directory("progress");
+    let logged = finish(&dir, &["run", "arith"]);
+    assert!(logged.status.success());
+    let lines = text(&logged.stderr);
+    for expected in [
+        "INFO started workflow=arith node=tripled attempt=1",
+        "INFO succeeded workflow=arith node=text",
+    ] {
+        assert!(lines.contains(expected), "{expected:?} not in {lines}");
+    }
+    let failed = finish(&dir, &["run", "sleepy"]);
+    assert!(
+        text(&failed.stderr).contains(
+            "WARN timed_out workflow=sleepy node=late reason=\"attempt 1: timed out after 1s\""
+        ),
+        "{}",
+        text(&failed.stderr)
+    );
+    // On a terminal (util-linux `script` gives the run one), a bar counts the nodes instead.
+    let state = dir.join("state.sqlite");
+    let terminal = Command::new("script")
+        .args(["-qec"])
+        .arg(format!("{FIXTURE} run arith --state {}", state.display()))
+        .arg("/dev/null")
+        .env("TERM", "xterm")
+        .output()
+        .expect("`script` (util-linux) runs");
+    let screen = text(&terminal.stdout);
+    assert!(terminal.status.success(), "{screen}");
+    assert!(screen.contains("4/4"), "{screen}");
+    assert!(
+        screen.contains("sum.false: skipped (its branch took another arm than `false`)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("INFO started"), "{screen}");
+}

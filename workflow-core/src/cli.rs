@@ -259,6 +259,7 @@ struct ListParam<'a> {
 
 /// Runs the CLI on the process's arguments and standard streams.
 pub fn main() -> ExitCode {
+    crate::runner::progress::init_logging();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let code = run(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock());
@@ -782,24 +783,11 @@ fn run_workflow(
         })?;
         options.isolation = engine::Isolation::Process(program);
     }
-    let mut events = |event: Event| match event {
-        Event::Started { node, attempt } if attempt > 1 => {
-            eprintln!("{node}: attempt {attempt} started")
-        }
-        Event::Started { node, .. } => eprintln!("{node}: started"),
-        Event::Finished {
-            node,
-            status,
-            message: Some(message),
-        } => eprintln!("{node}: {} ({message})", status.as_str()),
-        Event::Finished {
-            node,
-            status,
-            message: None,
-        } => eprintln!("{node}: {}", status.as_str()),
-    };
-    let outcome = engine::execute(&spec, &plan, &mut store, resume, &options, &mut events)
-        .map_err(|error| error.to_string())?;
+    let mut progress = crate::runner::progress::Progress::new(workflow, plan.nodes.len());
+    let mut events = |event: Event| progress.event(&event);
+    let outcome = engine::execute(&spec, &plan, &mut store, resume, &options, &mut events);
+    progress.finish();
+    let outcome = outcome.map_err(|error| error.to_string())?;
     let mailer = match crate::runner::notify::Mailer::from_env() {
         Ok(mailer) => mailer,
         Err(problem) => {

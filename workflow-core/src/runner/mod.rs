@@ -3,5 +3,6 @@
 
 pub mod engine;
 pub mod notify;
+pub mod progress;
 pub mod store;
 pub mod tick;

@@ -1,0 +1,132 @@
+//! How a run shows its progress: a progress bar when standard error is a terminal, one log
+//! line per event (through `tracing`) otherwise, for journald, cron mail or CI logs.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+
+use super::engine::Event;
+use super::store::Status;
+
+/// Shows one run's progress.
+pub enum Progress {
+    /// A bar of finished nodes, with the running ones named.
+    Bar {
+        /// The bar.
+        bar: indicatif::ProgressBar,
+        /// The nodes running now.
+        running: BTreeSet<String>,
+    },
+    /// Log lines.
+    Log {
+        /// The workflow, named in each line.
+        workflow: String,
+    },
+}
+
+impl Progress {
+    /// A bar over `nodes` nodes on a terminal, log lines elsewhere.
+    pub fn new(workflow: &str, nodes: usize) -> Progress {
+        let terminal = std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|term| term != "dumb");
+        if !terminal {
+            return Progress::Log {
+                workflow: workflow.to_owned(),
+            };
+        }
+        let bar = indicatif::ProgressBar::new(nodes as u64);
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix:.bold} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix(workflow.to_owned());
+        Progress::Bar {
+            bar,
+            running: BTreeSet::new(),
+        }
+    }
+
+    /// Shows `event`.
+    pub fn event(&mut self, event: &Event) {
+        match self {
+            Progress::Bar { bar, running } => {
+                match event {
+                    Event::Started { node, attempt } => {
+                        running.insert(node.clone());
+                        if *attempt > 1 {
+                            bar.println(format!("{node}: attempt {attempt} started"));
+                        }
+                    }
+                    Event::Finished {
+                        node,
+                        status,
+                        message,
+                    } => {
+                        running.remove(node);
+                        bar.inc(1);
+                        if *status != Status::Succeeded {
+                            let why = message
+                                .as_deref()
+                                .map(|message| format!(" ({message})"))
+                                .unwrap_or_default();
+                            bar.println(format!("{node}: {}{why}", status.as_str()));
+                        }
+                    }
+                }
+                let names: Vec<&str> = running.iter().map(String::as_str).collect();
+                bar.set_message(if names.is_empty() {
+                    String::new()
+                } else {
+                    format!("running: {}", names.join(", "))
+                });
+            }
+            Progress::Log { workflow } => match event {
+                Event::Started { node, attempt } => {
+                    tracing::info!(workflow = %workflow, node = %node, attempt, "started");
+                }
+                Event::Finished {
+                    node,
+                    status: Status::Succeeded,
+                    ..
+                } => {
+                    tracing::info!(workflow = %workflow, node = %node, "succeeded");
+                }
+                Event::Finished {
+                    node,
+                    status,
+                    message,
+                } => {
+                    tracing::warn!(
+                        workflow = %workflow,
+                        node = %node,
+                        reason = message.as_deref().unwrap_or(""),
+                        "{}",
+                        status.as_str()
+                    );
+                }
+            },
+        }
+    }
+
+    /// Clears the bar, leaving the lines printed above it.
+    pub fn finish(&self) {
+        if let Progress::Bar { bar, .. } = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Sends `tracing` events to standard error as plain lines (once per process; later calls do
+/// nothing). `WORKFLOW_LOG=debug|info|warn|error` sets the level, `info` by default.
+pub fn init_logging() {
+    let level = std::env::var("WORKFLOW_LOG")
+        .ok()
+        .and_then(|level| level.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .with_max_level(level)
+        .try_init();
+}
