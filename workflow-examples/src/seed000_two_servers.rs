@@ -160,6 +160,68 @@ mod tests {
         );
     }
 
+    /// Task 1 of the seed, as `tick` carries it out on a virtual clock: a run every 2h30m,
+    /// never two at once, and a failed run re-run at once.
+    #[test]
+    fn step1_is_run_as_the_wrapper_would() {
+        use std::time::Duration;
+        use workflow_core::runner::tick::Decision;
+        use workflow_core::testing::TestRun;
+
+        const HOUR: Duration = Duration::from_secs(3600);
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let mut ticker = TestRun::<step1>::new()
+            .at(at("2026-11-21T00:31:00Z"))
+            // The script is replaced by `echo`, which prints the object it "wrote"; each run
+            // takes an hour. Attempts 2 to 5 fail: the whole second run (1 + 3 retries).
+            .stub(step1::output.with(|_script, prefix| {
+                Command::new("echo").arg(format!("{prefix}/part-0001.parquet"))
+            }))
+            .takes(step1::output, HOUR)
+            .fail(step1::output, 2)
+            .fail(step1::output, 3)
+            .fail(step1::output, 4)
+            .fail(step1::output, 5)
+            .ticker();
+
+        // 00:30 is a fire time (every 2h30m from the epoch): the first tick runs it.
+        let first = ticker.tick();
+        let run = first.ran().expect("due at 00:30");
+        assert!(run.succeeded());
+        assert_eq!(
+            run.output(step1::landed).unwrap().objects,
+            ["s3://etl-landing/step1/part-0001.parquet"]
+        );
+        assert!(matches!(ticker.tick().decision, Decision::Wait { .. }));
+
+        // 03:00: the run fails on every attempt.
+        ticker.advance(Duration::from_secs(90 * 60));
+        let second = ticker.tick();
+        assert_eq!(
+            second.ran().unwrap().attempts(step1::output),
+            4,
+            "one attempt and three retries"
+        );
+        assert!(!second.ran().unwrap().succeeded());
+        // The next tick re-runs it at once, without waiting for the next fire time.
+        let third = ticker.tick();
+        assert!(matches!(third.decision, Decision::Resume { .. }));
+        assert!(third.ran().unwrap().succeeded());
+        assert_eq!(ticker.now(), at("2026-11-21T08:01:00Z"));
+        // 05:30 passed while it failed and re-ran; `catch_up = "latest"` runs once, now.
+        let fourth = ticker.tick();
+        match &fourth.decision {
+            Decision::Start { cause, .. } => {
+                assert_eq!(cause.reason, "scheduled for 2026-11-21T08:00:00+00:00")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_failing_script_fails_the_task() {
         let node = step1::spec()

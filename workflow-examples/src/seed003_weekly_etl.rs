@@ -99,3 +99,62 @@ workflow! {
         summary = load(measurements, week, database);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workflow_core::testing::TestRun;
+
+    /// The whole workflow in `cargo test`: the export is stubbed, `clean` and `load` are real.
+    #[test]
+    fn a_week_is_cleaned_and_loaded() {
+        let directory = std::env::temp_dir().join(format!("weekly-etl-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let database = directory.join("measurements.csv");
+        let _ = std::fs::remove_file(&database);
+        let run = TestRun::<weekly_etl>::new()
+            .param("week", "2026-11-16")
+            .param("database", &database)
+            .stub(weekly_etl::raw.with(|week, _export_dir| {
+                Ok(RawExport {
+                    week,
+                    csv: "station,value\nPRG,1.5\nBRQ,not a number\nOVA,2\n".into(),
+                })
+            }))
+            .run();
+        assert!(run.succeeded(), "{:?}", run.nodes());
+        assert_eq!(run.output(weekly_etl::measurements).unwrap().0.len(), 2);
+        let summary = run.output(weekly_etl::summary).unwrap();
+        assert_eq!(summary.rows, 2);
+        assert_eq!(
+            std::fs::read_to_string(&database).unwrap(),
+            "2026-11-16,PRG,1.5\n2026-11-16,OVA,2\n"
+        );
+        let _ = std::fs::remove_dir_all(&directory);
+    }
+
+    /// The export is not there yet at first: `extract_export` retries after 10 minutes, on the
+    /// virtual clock.
+    #[test]
+    fn a_late_export_is_retried() {
+        let run = TestRun::<weekly_etl>::new()
+            .param("week", "2026-11-16")
+            .param("database", std::env::temp_dir().join("weekly-etl-late.csv"))
+            .stub(weekly_etl::raw.with(|week, _export_dir| {
+                Ok(RawExport {
+                    week,
+                    csv: "station,value\n".into(),
+                })
+            }))
+            .fail(weekly_etl::raw, 1)
+            .run();
+        assert!(run.succeeded());
+        assert_eq!(
+            run.attempt_starts(weekly_etl::raw),
+            [
+                std::time::Duration::ZERO,
+                std::time::Duration::from_secs(600)
+            ]
+        );
+    }
+}
