@@ -238,6 +238,10 @@ enum IsolationMode {
 enum GraphFormat {
     Dot,
     Mermaid,
+    /// A picture, drawn by Graphviz's `dot` (`$WORKFLOW_DOT`, or `dot` on the PATH)
+    Png,
+    /// A scalable picture, drawn by Graphviz's `dot`
+    Svg,
 }
 
 #[derive(Serialize)]
@@ -516,6 +520,16 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             match format {
                 GraphFormat::Dot => render::dot(&spec),
                 GraphFormat::Mermaid => render::mermaid(&spec),
+                GraphFormat::Png | GraphFormat::Svg => {
+                    let kind = if format == GraphFormat::Png {
+                        "png"
+                    } else {
+                        "svg"
+                    };
+                    let picture = render::picture(&spec, kind)?;
+                    out.write_all(&picture).map_err(|error| error.to_string())?;
+                    return Ok(0);
+                }
             }
         }
         Command::Show { workflow } => {

@@ -546,3 +546,41 @@ fn mermaid_text(text: &str) -> String {
         .replace('<', "#lt;")
         .replace('>', "#gt;")
 }
+
+/// The workflow's graph drawn by Graphviz as `kind` (`png`, `svg`): the [`dot`] source piped
+/// through `dot -T<kind>`, which is `$WORKFLOW_DOT` or `dot` on the PATH.
+pub fn picture(spec: &WorkflowSpec, kind: &str) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let program = std::env::var_os("WORKFLOW_DOT").unwrap_or_else(|| "dot".into());
+    let shown = std::path::PathBuf::from(&program).display().to_string();
+    let mut child = std::process::Command::new(&program)
+        .arg(format!("-T{kind}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|error| {
+            format!(
+                "drawing a {kind} needs Graphviz's `{shown}` ({error}); install Graphviz (`apt install graphviz`) or set WORKFLOW_DOT, or print the source with --format dot"
+            )
+        })?;
+    let source = dot(spec);
+    // Write on a thread while the output is read, so a large graph cannot fill both pipes.
+    let mut stdin = child.stdin.take();
+    let writer = std::thread::spawn(move || {
+        if let Some(stdin) = stdin.as_mut() {
+            let _ = stdin.write_all(source.as_bytes());
+        }
+    });
+    let output = child
+        .wait_with_output()
+        .map_err(|error| format!("`{shown}` failed: {error}"))?;
+    let _ = writer.join();
+    if !output.status.success() {
+        return Err(format!(
+            "`{shown} -T{kind}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(output.stdout)
+}

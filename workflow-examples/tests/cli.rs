@@ -522,3 +522,50 @@ fn exec_task_runs_one_node_from_files() {
         "node `measurements` of workflow `weekly_etl` failed: input #1: invalid type: integer `3`, expected struct RawExport\n"
     );
 }
+
+/// `graph --format png|svg` draws every workflow with Graphviz (installed by `.ci/run`).
+#[test]
+fn graph_draws_pictures_with_graphviz() {
+    let workflows = [
+        "step1",
+        "step2",
+        "daily_batch",
+        "customer_activity",
+        "chained_jobs",
+        "weekly_etl",
+        "warehouse_ingest",
+    ];
+    for workflow in workflows {
+        let png = run(&["graph", workflow, "--format", "png"]);
+        assert!(png.status.success(), "{workflow}: {}", stderr(&png));
+        assert!(
+            png.stdout.starts_with(b"\x89PNG\r\n\x1a\n") && png.stdout.len() > 1000,
+            "{workflow}: not a PNG"
+        );
+        let svg = success(&["graph", workflow, "--format", "svg"]);
+        assert!(svg.contains("<svg"), "{workflow}: not an SVG");
+    }
+    let svg = success(&["graph", "weekly_etl", "--format", "svg"]);
+    for node in [
+        "raw",
+        "measurements",
+        "summary",
+        "extract_export",
+        "clean",
+        "load",
+    ] {
+        assert!(svg.contains(&format!(">{node}</text>")), "{node} not drawn");
+    }
+    // Without Graphviz: a clear error and exit status 2.
+    let output = Command::new(env!("CARGO_BIN_EXE_workflow-examples"))
+        .args(["graph", "weekly_etl", "--format", "png"])
+        .env("WORKFLOW_DOT", "/nonexistent/dot")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("drawing a png needs Graphviz's `/nonexistent/dot`"),
+        "{}",
+        stderr(&output)
+    );
+}
