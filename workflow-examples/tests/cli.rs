@@ -414,9 +414,9 @@ fn usage_errors_are_one_line_with_status_2() {
 
 #[test]
 fn argument_errors_come_from_clap_with_status_2() {
-    let message = failure(&["graph", "daily_batch", "--format", "png"], 2);
+    let message = failure(&["graph", "daily_batch", "--format", "jpeg"], 2);
     assert!(
-        message.contains("invalid value 'png' for '--format <FORMAT>'"),
+        message.contains("invalid value 'jpeg' for '--format <FORMAT>'"),
         "{message}"
     );
     assert!(failure(&["launch"], 2).contains("unrecognized subcommand 'launch'"));
