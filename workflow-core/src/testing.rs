@@ -555,18 +555,17 @@ impl Intercept for Harness {
             Some(Fault::Fail) => Attempted {
                 result: Err(format!(
                     "injected failure of attempt {} of `{}`",
-                    call.attempt, call.node
+                    attempt, call.node
                 )),
                 took,
             },
-            Some(Fault::Panic) => panic!(
-                "injected panic in attempt {} of `{}`",
-                call.attempt, call.node
-            ),
+            Some(Fault::Panic) => {
+                panic!("injected panic in attempt {} of `{}`", attempt, call.node)
+            }
             Some(Fault::Hang) => Attempted {
                 result: Err(format!(
                     "attempt {} of `{}` hung (injected) and was never stopped",
-                    call.attempt, call.node
+                    attempt, call.node
                 )),
                 took: FOREVER,
             },
