@@ -94,14 +94,8 @@ enum Command {
         /// Continue this run: nodes that succeeded keep their outputs and are not run again
         #[arg(long, value_name = "RUN")]
         resume: Option<i64>,
-        /// How many nodes run at once (default: the number of cores)
-        #[arg(long, value_name = "N")]
-        parallelism: Option<usize>,
-        /// Run each attempt on a thread, or in its own process through `exec-task`
-        #[arg(long, value_enum, default_value_t = IsolationMode::Thread)]
-        isolation: IsolationMode,
         #[command(flatten)]
-        state: StateFile,
+        launch: Launch,
     },
     /// Start a run if the schedule or a trigger says it is due, or re-run a failed run; for a
     /// timer or cron to call every few minutes. Exit 0 when there is nothing to do
@@ -117,14 +111,8 @@ enum Command {
         /// Print the decision without acting on it
         #[arg(long)]
         dry_run: bool,
-        /// How many nodes run at once (default: the number of cores)
-        #[arg(long, value_name = "N")]
-        parallelism: Option<usize>,
-        /// Run each attempt on a thread, or in its own process through `exec-task`
-        #[arg(long, value_enum, default_value_t = IsolationMode::Thread)]
-        isolation: IsolationMode,
         #[command(flatten)]
-        state: StateFile,
+        launch: Launch,
     },
     /// Run one node from serialized inputs to a serialized output (how other engines run nodes)
     ExecTask {
@@ -315,15 +303,8 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             workflow,
             params,
             resume,
-            parallelism,
-            isolation,
-            state,
+            launch,
         } => {
-            let launch = Launch {
-                parallelism,
-                isolation,
-                state: &state,
-            };
             let given = parse_assignments(&params).map_err(|error| error.to_string())?;
             return run_workflow(&workflow, &given, resume, None, &launch, out);
         }
@@ -332,15 +313,8 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             params,
             now,
             dry_run,
-            parallelism,
-            isolation,
-            state,
+            launch,
         } => {
-            let launch = Launch {
-                parallelism,
-                isolation,
-                state: &state,
-            };
             let given = parse_assignments(&params).map_err(|error| error.to_string())?;
             return tick(&workflow, given, now, dry_run, &launch, out);
         }
@@ -648,10 +622,16 @@ fn exec_task(
 }
 
 /// How `run` and `tick` carry out a run.
-struct Launch<'a> {
+#[derive(clap::Args, Debug)]
+struct Launch {
+    /// How many nodes run at once (default: the number of cores)
+    #[arg(long, value_name = "N")]
     parallelism: Option<usize>,
+    /// Run each attempt on a thread, or in its own process through `exec-task`
+    #[arg(long, value_enum, default_value_t = IsolationMode::Thread)]
     isolation: IsolationMode,
-    state: &'a StateFile,
+    #[command(flatten)]
+    state: StateFile,
 }
 
 /// `tick`: decides, under a lock, whether the workflow is due, and runs it if so.
@@ -660,7 +640,7 @@ fn tick(
     mut given: Vec<(String, String)>,
     now: Option<DateTime<Utc>>,
     dry_run: bool,
-    launch: &Launch<'_>,
+    launch: &Launch,
     out: &mut dyn Write,
 ) -> Result<u8, String> {
     use crate::runner::tick::{self, Decision};
@@ -729,7 +709,7 @@ fn run_workflow(
     given: &[(String, String)],
     resume: Option<i64>,
     cause: Option<crate::runner::store::Cause>,
-    launch: &Launch<'_>,
+    launch: &Launch,
     out: &mut dyn Write,
 ) -> Result<u8, String> {
     use crate::operations::Overlap;

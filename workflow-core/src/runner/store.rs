@@ -442,6 +442,18 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The latest run of `workflow` that succeeded.
+    pub fn last_succeeded(&self, workflow: &str) -> Result<Option<RunRecord>, StoreError> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT id, workflow, plan, status, started_at, ended_at, pid FROM runs WHERE workflow = ?1 AND status = 'succeeded' ORDER BY id DESC LIMIT 1",
+                [workflow],
+                run_record,
+            )
+            .optional()?)
+    }
+
     /// The latest fire time a run of `workflow` was started for.
     pub fn last_fire(&self, workflow: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let text: Option<String> = self.connection.query_row(
@@ -580,7 +592,7 @@ fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
 }
 
 /// Whether a process with this id exists (a run whose process died holds no lock).
-fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
 }
 

@@ -174,10 +174,7 @@ fn due(
             } => {
                 let key = format!("after:{workflow}");
                 let handled = store.last_upstream_run(name, &key)?.unwrap_or(0);
-                let success = store
-                    .runs(Some(workflow), 1000)?
-                    .into_iter()
-                    .find(|run| run.status == "succeeded");
+                let success = store.last_succeeded(workflow)?;
                 if let Some(success) = success
                     && success.id > handled
                 {
@@ -288,12 +285,10 @@ pub fn replace(
         // ignore.
         unsafe { libc::kill(pid, libc::SIGTERM) };
         let deadline = std::time::Instant::now() + grace;
-        while std::path::Path::new(&format!("/proc/{pid}")).exists()
-            && std::time::Instant::now() < deadline
-        {
+        while super::store::process_alive(pid as u32) && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if super::store::process_alive(pid as u32) {
             // SAFETY: as above.
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
