@@ -109,6 +109,8 @@ pub struct Partition {
 pub enum PartitionEvery {
     /// One calendar day: the parameter is a `NaiveDate`.
     Daily,
+    /// One week, Monday to Sunday: the parameter is a `NaiveDate`, the week's Monday.
+    Weekly,
     /// One hour: the parameter is a `NaiveDateTime` or `DateTime<Utc>`.
     Hourly,
 }
@@ -160,12 +162,17 @@ impl Partition {
     /// assert_eq!(daily.key_for_fire(fire, "Europe/Prague"), "2026-11-21");
     /// let hourly = Partition { every: PartitionEvery::Hourly, param: "hour".into() };
     /// assert_eq!(hourly.key_for_fire(fire, "UTC"), "2026-11-22T00:00:00");
+    /// // Saturday 2026-11-21: the week that ended before it began on Monday 2026-11-09.
+    /// let weekly = Partition { every: PartitionEvery::Weekly, param: "week".into() };
+    /// let saturday = Utc.with_ymd_and_hms(2026, 11, 21, 7, 15, 0).unwrap();
+    /// assert_eq!(weekly.key_for_fire(saturday, "Europe/Prague"), "2026-11-09");
     /// ```
     pub fn key_for_fire(&self, fire: DateTime<Utc>, timezone: &str) -> String {
         let zone: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
         let local = fire.with_timezone(&zone).naive_local();
         match self.every {
             PartitionEvery::Daily => (local.date() - chrono::Duration::days(1)).to_string(),
+            PartitionEvery::Weekly => (monday(local.date()) - chrono::Duration::days(7)).to_string(),
             PartitionEvery::Hourly => {
                 let hour = local.date().and_time(chrono::NaiveTime::MIN)
                     + chrono::Duration::hours(i64::from(chrono::Timelike::hour(&local)))
@@ -185,6 +192,9 @@ impl Partition {
     /// assert_eq!(daily.backfill("2026-11-30..2026-12-02").unwrap(), ["2026-11-30", "2026-12-01", "2026-12-02"]);
     /// let hourly = Partition { every: PartitionEvery::Hourly, param: "hour".into() };
     /// assert_eq!(hourly.backfill("2026-11-01T22..2026-11-02T00").unwrap().len(), 3);
+    /// // A weekly range names any day of its first and last weeks.
+    /// let weekly = Partition { every: PartitionEvery::Weekly, param: "week".into() };
+    /// assert_eq!(weekly.backfill("2026-11-04..2026-11-16").unwrap(), ["2026-11-02", "2026-11-09", "2026-11-16"]);
     /// assert!(daily.backfill("2026-11-21..2026-11-01").is_err());
     /// ```
     pub fn backfill(&self, range: &str) -> Result<Vec<String>, BackfillError> {
@@ -194,6 +204,13 @@ impl Partition {
         let to = to.strip_prefix('=').unwrap_or(to);
         let (from, to) = match self.every {
             PartitionEvery::Daily => (day_start(from)?, day_start(to)?),
+            PartitionEvery::Weekly => {
+                let week = |text: &str| {
+                    day_start(text)
+                        .map(|start| monday(start.date()).and_time(chrono::NaiveTime::MIN))
+                };
+                (week(from)?, week(to)?)
+            }
             PartitionEvery::Hourly => (hour_start(from)?, hour_start(to)?),
         };
         if to < from {
@@ -201,6 +218,7 @@ impl Partition {
         }
         let step = match self.every {
             PartitionEvery::Daily => chrono::Duration::days(1),
+            PartitionEvery::Weekly => chrono::Duration::days(7),
             PartitionEvery::Hourly => chrono::Duration::hours(1),
         };
         let count = (to - from).num_seconds() as u64 / step.num_seconds() as u64 + 1;
@@ -215,12 +233,17 @@ impl Partition {
             .map(|index| {
                 let start = from + step * index;
                 match self.every {
-                    PartitionEvery::Daily => start.date().to_string(),
+                    PartitionEvery::Daily | PartitionEvery::Weekly => start.date().to_string(),
                     PartitionEvery::Hourly => start.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 }
             })
             .collect())
     }
+}
+
+/// The Monday of the week `day` is in.
+fn monday(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    day - chrono::Duration::days(i64::from(chrono::Datelike::weekday(&day).num_days_from_monday()))
 }
 
 fn day_start(text: &str) -> Result<chrono::NaiveDateTime, BackfillError> {

@@ -95,6 +95,9 @@ pub enum ValueSource {
     Given,
     /// The parameter's default.
     Default,
+    /// Neither given nor defaulted: supplied when each run starts. Only in plans made for an
+    /// export, where the engine passes it (or the schedule sets it, for a partition).
+    Unset,
 }
 
 /// A node of the plan.
@@ -367,6 +370,26 @@ impl Plan {
         given: &[(String, String)],
         options: &PlanOptions,
     ) -> Result<Plan, PlanError> {
+        Plan::resolve(spec, given, options, false)
+    }
+
+    /// As [`Plan::build`], but a required parameter that is not given is left without a value
+    /// (`null`, [`ValueSource::Unset`]) instead of being an error: the plan an exporter reads,
+    /// whose engine supplies such values when a run starts.
+    pub fn build_for_export(
+        spec: &WorkflowSpec,
+        given: &[(String, String)],
+        options: &PlanOptions,
+    ) -> Result<Plan, PlanError> {
+        Plan::resolve(spec, given, options, true)
+    }
+
+    fn resolve(
+        spec: &WorkflowSpec,
+        given: &[(String, String)],
+        options: &PlanOptions,
+        unset_allowed: bool,
+    ) -> Result<Plan, PlanError> {
         for (position, (name, _)) in given.iter().enumerate() {
             if spec.param(name).is_none() {
                 let hint = match did_you_mean(name, spec.params.iter().map(|param| param.name)) {
@@ -407,6 +430,7 @@ impl Plan {
                 }
                 None => match &param.default {
                     Some(value) => (value.clone(), ValueSource::Default),
+                    None if unset_allowed => (Value::Null, ValueSource::Unset),
                     None => {
                         return Err(PlanError::MissingParam {
                             workflow: spec.name.to_owned(),

@@ -120,6 +120,17 @@ impl HourlyPartitionKey for chrono::DateTime<chrono::Utc> {}
 /// Asserts, at the span of the partition parameter's type, that it names a day.
 pub const fn assert_daily_key<T: DailyPartitionKey>() {}
 
+/// A parameter type that can name a weekly partition (the week's Monday).
+#[diagnostic::on_unimplemented(
+    message = "a weekly partition is named by a `NaiveDate` parameter (the week's Monday), not `{Self}`",
+    label = "declare this parameter as `NaiveDate`"
+)]
+pub trait WeeklyPartitionKey {}
+impl WeeklyPartitionKey for chrono::NaiveDate {}
+
+/// Checks a weekly partition's parameter type.
+pub const fn assert_weekly_key<T: WeeklyPartitionKey>() {}
+
 /// Asserts, at the span of the partition parameter's type, that it names an hour.
 pub const fn assert_hourly_key<T: HourlyPartitionKey>() {}
 

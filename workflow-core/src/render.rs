@@ -29,6 +29,7 @@ pub fn plan_text(plan: &Plan) -> String {
             let origin = match param.source {
                 ValueSource::Given => "",
                 ValueSource::Default => " (default)",
+                ValueSource::Unset => " (given when the run starts)",
             };
             let _ = writeln!(
                 out,
@@ -204,6 +205,7 @@ fn operations_lines(operations: &Operations) -> Vec<String> {
     if let Some(partition) = &operations.partition {
         let every = match partition.every {
             crate::operations::PartitionEvery::Daily => "daily",
+            crate::operations::PartitionEvery::Weekly => "weekly",
             crate::operations::PartitionEvery::Hourly => "hourly",
         };
         lines.push(format!(

@@ -1,8 +1,9 @@
 //! Seed 003: a weekly ETL run by a systemd timer (`OnCalendar=Sat *-*-* 8:15:00`,
 //! `Persistent=true`), which re-runs on failure and reports when it is done.
 //!
-//! The workflow takes the week it covers as a parameter, so a run missed while the machine was
-//! down can be made up later for the right week.
+//! Each run covers one week, Monday to Sunday (`#[partition(weekly, param = week)]`): the
+//! Saturday run loads the week that ended before it, and a run missed while the machine was
+//! down is made up later for the right week.
 
 use std::path::PathBuf;
 
@@ -85,6 +86,7 @@ workflow! {
     /// Saturdays at 08:15 local time; a run missed while the machine was off happens at the
     /// next boot (systemd's `Persistent=true`); the team hears when it is done or failed.
     #[schedule(cron = "15 8 * * SAT", timezone = "Europe/Prague", catch_up = "latest")]
+    #[partition(weekly, param = week)]
     #[concurrency(overlap = "forbid")]
     #[timeout = "3h"]
     #[on_failure(stop, notify = "etl-admin@example.com")]

@@ -4,7 +4,7 @@ include!("common/pipeline.rs");
 
 workflow! {
     /// Nightly.
-    #[partition(weekly, param = day)]
+    #[partition(monthly, param = day)]
     nightly(day: NaiveDate) {
         orders = extract_orders(day);
     }

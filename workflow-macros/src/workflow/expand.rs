@@ -524,7 +524,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         });
     }
 
-    if let Some((hourly, param)) = &options.partition
+    if let Some((size, param)) = &options.partition
         && let Some(declared) = workflow
             .params
             .iter()
@@ -532,8 +532,10 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     {
         let ty = &declared.ty;
         let span = syn::spanned::Spanned::span(ty);
-        let check = if *hourly {
+        let check = if size == "hourly" {
             quote!(assert_hourly_key)
+        } else if size == "weekly" {
+            quote!(assert_weekly_key)
         } else {
             quote!(assert_daily_key)
         };
@@ -724,9 +726,11 @@ fn operations(options: &Options) -> TokenStream {
         Trigger::File(pattern) => quote!(#path::Trigger::File { pattern: ::std::string::String::from(#pattern) }),
     });
     let partition = match &options.partition {
-        Some((hourly, param)) => {
-            let every = if *hourly {
+        Some((size, param)) => {
+            let every = if size == "hourly" {
                 quote!(#path::PartitionEvery::Hourly)
+            } else if size == "weekly" {
+                quote!(#path::PartitionEvery::Weekly)
             } else {
                 quote!(#path::PartitionEvery::Daily)
             };

@@ -80,8 +80,8 @@ pub struct Options {
     pub secrets: Vec<(Ident, SecretSource)>,
     /// What starts a run besides the schedule.
     pub triggers: Vec<Trigger>,
-    /// `#[partition(daily|hourly, param = name)]`: whether hourly, and the parameter.
-    pub partition: Option<(bool, Ident)>,
+    /// `#[partition(daily|weekly|hourly, param = name)]`: the size, and the parameter.
+    pub partition: Option<(Ident, Ident)>,
 }
 
 pub enum Trigger {
@@ -492,17 +492,24 @@ fn pool(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(Str
     }
 }
 
-/// `#[partition(daily, param = day)]` or `#[partition(hourly, param = hour)]`.
-fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(bool, Ident)> {
-    let mut hourly = None;
+/// The sizes a partition can have.
+const PARTITION_SIZES: [&str; 3] = ["daily", "weekly", "hourly"];
+
+/// `#[partition(daily, param = day)]`, `#[partition(weekly, param = week)]` or
+/// `#[partition(hourly, param = hour)]`.
+fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(Ident, Ident)> {
+    let mut size: Option<Ident> = None;
     let mut rest = Items::new();
     for item in items {
         match item {
-            Item::Word(word) if word == "daily" || word == "hourly" => {
-                if hourly.is_some() {
-                    diagnostics.error(word.span(), "a partition is `daily` or `hourly`, not both");
+            Item::Word(word) if PARTITION_SIZES.iter().any(|size| word == size) => {
+                if size.is_some() {
+                    diagnostics.error(
+                        word.span(),
+                        "a partition has one size: `daily`, `weekly` or `hourly`",
+                    );
                 } else {
-                    hourly = Some(word == "hourly");
+                    size = Some(word.clone());
                 }
             }
             Item::Word(word) => {
@@ -510,8 +517,8 @@ fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option
                 diagnostics.error(
                     word.span(),
                     format!(
-                        "unknown partition size `{text}`{}; it is `daily` or `hourly`",
-                        did_you_mean(&text, ["daily", "hourly"])
+                        "unknown partition size `{text}`{}; it is `daily`, `weekly` or `hourly`",
+                        did_you_mean(&text, PARTITION_SIZES)
                     ),
                 );
             }
@@ -530,8 +537,8 @@ fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option
             ),
         }
     }
-    match (hourly, param) {
-        (Some(hourly), Some(param)) => Some((hourly, param)),
+    match (size, param) {
+        (Some(size), Some(param)) => Some((size, param)),
         _ => {
             if !diagnostics_mention_partition(items) {
                 diagnostics.error(
@@ -550,7 +557,7 @@ fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option
 /// Whether a malformed `#[partition]` already had its own error (a bad size or parameter).
 fn diagnostics_mention_partition(items: &Items) -> bool {
     items.iter().any(|item| match item {
-        Item::Word(word) => word != "daily" && word != "hourly",
+        Item::Word(word) => !PARTITION_SIZES.iter().any(|size| word == size),
         Item::Pair(key, value) => key != "param" || !matches!(value, Expr::Path(_)),
     })
 }
