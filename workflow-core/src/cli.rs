@@ -114,18 +114,82 @@ enum Command {
         #[command(flatten)]
         launch: Launch,
     },
-    /// Run one node from serialized inputs to a serialized output (how other engines run nodes)
+    /// Run one node: from serialized inputs to a serialized output, or as one node of a run
+    /// that another engine schedules (--run-dir)
     ExecTask {
         /// The workflow's name
         workflow: String,
         /// The node's name, as in the plan
         node: String,
         /// A JSON object of the node's inputs by name, or a directory of `<input>.json` files
-        #[arg(long, value_name = "PATH")]
-        inputs: std::path::PathBuf,
+        #[arg(
+            long,
+            value_name = "PATH",
+            required_unless_present = "run_dir",
+            requires = "output",
+            conflicts_with = "run_dir"
+        )]
+        inputs: Option<std::path::PathBuf>,
         /// Where to write the node's output as JSON
-        #[arg(long, value_name = "PATH")]
-        output: std::path::PathBuf,
+        #[arg(long, value_name = "PATH", requires = "inputs")]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        run: RunDirArguments,
+        /// Run only this element of a fanned-out node (from 0); its output is one part
+        #[arg(
+            long,
+            value_name = "INDEX",
+            requires = "run_dir",
+            conflicts_with = "elements"
+        )]
+        element: Option<usize>,
+        /// Print the indices of a fanned-out node's elements as a JSON list, and run nothing
+        #[arg(long, requires = "run_dir")]
+        elements: bool,
+    },
+    /// Print which arm of a branch a run takes (its index from 0, or `none`), for engines that
+    /// decide branches themselves
+    Branch {
+        /// The workflow's name
+        workflow: String,
+        /// The branch's index, as in the plan's `branches`
+        branch: usize,
+        #[command(flatten)]
+        run: RunDirArguments,
+    },
+    /// Tell the workflow's failure (or success) recipients, as a run would; for an engine's
+    /// failure hook
+    Notify {
+        /// The workflow's name
+        workflow: String,
+        /// Which recipients: those of a failure or of a success
+        #[arg(long, value_enum, default_value_t = NotifyStatus::Failed)]
+        status: NotifyStatus,
+        /// What happened, in words
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        reason: String,
+        /// Called as a systemd `OnFailure=` unit: say how the failed service ended (from
+        /// systemd's `MONITOR_*` variables), and stay quiet when it was a failed run, which
+        /// has sent its own notices
+        #[arg(long)]
+        from_systemd: bool,
+    },
+    /// Write what another engine runs: systemd units, an Airflow DAG, Argo Workflows
+    /// manifests or an AWS Step Functions state machine, every node calling this binary
+    Export {
+        /// The workflow's name
+        workflow: String,
+        /// The engine
+        #[arg(long, value_enum)]
+        target: crate::export::Target,
+        /// The directory to write into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: std::path::PathBuf,
+        /// A parameter value fixed in the export (repeatable); others stay run-time parameters
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        settings: crate::export::Settings,
     },
     /// Show a run's nodes: the latest run of a workflow, or a given run
     Status {
@@ -161,6 +225,65 @@ enum Command {
         #[command(flatten)]
         state: StateFile,
     },
+}
+
+/// One node of a run another engine schedules: where the run's outputs are, and its parameters.
+#[derive(clap::Args, Debug)]
+struct RunDirArguments {
+    /// The run's directory on storage every node sees: upstream outputs are read from it and
+    /// the node's output is written into it
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<std::path::PathBuf>,
+    /// A parameter value (repeatable)
+    #[arg(
+        long = "param",
+        short = 'p',
+        value_name = "NAME=VALUE",
+        requires = "run_dir"
+    )]
+    params: Vec<String>,
+    /// Parameter values as one JSON object (`null` for "not given")
+    #[arg(long, value_name = "JSON", requires = "run_dir")]
+    params_json: Option<String>,
+    /// When the schedule fired for this run (RFC 3339): sets the partition parameter when it
+    /// is not given
+    /// (empty when no schedule started the run)
+    #[arg(long, value_name = "TIME", requires = "run_dir")]
+    scheduled_at: Option<String>,
+}
+
+impl RunDirArguments {
+    fn open<'a>(
+        &self,
+        spec: &'a crate::WorkflowSpec,
+    ) -> Result<crate::runner::run_dir::RunDir<'a>, String> {
+        let Some(dir) = &self.run_dir else {
+            return Err("--run-dir is required".to_owned());
+        };
+        let mut given = match &self.params_json {
+            Some(text) => {
+                crate::runner::run_dir::params_from_json(text).map_err(|error| error.to_string())?
+            }
+            None => Vec::new(),
+        };
+        for (name, value) in parse_assignments(&self.params).map_err(|error| error.to_string())? {
+            given.retain(|(earlier, _)| *earlier != name);
+            given.push((name, value));
+        }
+        let scheduled_at = match &self.scheduled_at {
+            Some(text) => parse_scheduled_time(text)
+                .map_err(|error| format!("invalid --scheduled-at `{text}`: {error}"))?,
+            None => None,
+        };
+        crate::runner::run_dir::RunDir::open(spec, dir, &given, scheduled_at)
+            .map_err(|error| error.to_string())
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum NotifyStatus {
+    Failed,
+    Succeeded,
 }
 
 /// Where run state is kept.
@@ -323,7 +446,89 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             node,
             inputs,
             output,
-        } => return exec_task(&workflow, &node, &inputs, &output),
+            run,
+            element,
+            elements,
+        } => {
+            return match (inputs, output) {
+                (Some(inputs), Some(output)) => exec_task(&workflow, &node, &inputs, &output),
+                _ => exec_in_run_dir(&workflow, &node, &run, element, elements, out),
+            };
+        }
+        Command::Branch {
+            workflow,
+            branch,
+            run,
+        } => {
+            let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
+            let arm = run
+                .open(&spec)?
+                .decide(branch)
+                .map_err(|error| error.to_string())?;
+            match arm {
+                Some(arm) => arm.to_string(),
+                None => "none".to_owned(),
+            }
+        }
+        Command::Notify {
+            workflow,
+            status,
+            reason,
+            from_systemd,
+        } => {
+            let reason = match from_systemd {
+                false => reason,
+                true => {
+                    let variable = |name: &str| std::env::var(name).unwrap_or_default();
+                    let (code, exit_status) = (
+                        variable("MONITOR_EXIT_CODE"),
+                        variable("MONITOR_EXIT_STATUS"),
+                    );
+                    if code == "exited" && exit_status == "1" {
+                        writeln!(
+                            out,
+                            "{workflow}: the run failed and has sent its own notices"
+                        )
+                        .map_err(|error| error.to_string())?;
+                        return Ok(0);
+                    }
+                    let unit = std::env::var("MONITOR_UNIT")
+                        .unwrap_or_else(|_| format!("{workflow}.service"));
+                    let mut text = format!(
+                        "systemd unit {unit} failed: {} ({code} {exit_status})",
+                        variable("MONITOR_SERVICE_RESULT")
+                    );
+                    if !reason.is_empty() {
+                        text = format!("{reason}; {text}");
+                    }
+                    text
+                }
+            };
+            return notify(&workflow, status, &reason, out);
+        }
+        Command::Export {
+            workflow,
+            target,
+            out: directory,
+            params,
+            settings,
+        } => {
+            let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
+            let given = parse_assignments(&params).map_err(|error| error.to_string())?;
+            let exported = crate::export::export(&spec, target, &given, &settings)
+                .map_err(|error| error.to_string())?;
+            for loss in &exported.losses {
+                eprintln!("warning: {loss}");
+            }
+            let written = exported
+                .write_to(&directory)
+                .map_err(|error| error.to_string())?;
+            let mut text = String::new();
+            for path in written {
+                text.push_str(&format!("wrote {}\n", path.display()));
+            }
+            text
+        }
         Command::Status {
             workflow,
             run,
@@ -621,6 +826,86 @@ fn exec_task(
     }
 }
 
+/// `exec-task --run-dir`: one node (or one element, or the list of elements) of a run another
+/// engine schedules. Exit 0 when it wrote its output, 1 when the task failed, 2 for bad
+/// arguments or a run directory without the inputs, 99 when its branch arm was not taken.
+fn exec_in_run_dir(
+    workflow: &str,
+    node: &str,
+    run: &RunDirArguments,
+    element: Option<usize>,
+    elements: bool,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    use crate::runner::run_dir::{Done, EXIT_SKIPPED};
+    let spec = registry::find(workflow).map_err(|error| error.to_string())?;
+    let run_dir = run.open(&spec)?;
+    if elements {
+        let count = run_dir.elements(node).map_err(|error| error.to_string())?;
+        let indices: Vec<usize> = (0..count).collect();
+        writeln!(out, "{}", serde_json::Value::from(indices)).map_err(|error| error.to_string())?;
+        return Ok(0);
+    }
+    match run_dir
+        .run(node, element)
+        .map_err(|error| error.to_string())?
+    {
+        Done::Wrote(_) => Ok(0),
+        Done::Skipped(reason) => {
+            eprintln!("{reason}");
+            Ok(EXIT_SKIPPED)
+        }
+        Done::Failed(message) => {
+            eprintln!("node `{node}` of workflow `{workflow}` failed: {message}");
+            Ok(EXIT_PROBLEMS)
+        }
+    }
+}
+
+/// `notify`: the notices a run with this status would send, for a failure another engine saw.
+/// Exit 1 when a notice could not be delivered.
+fn notify(
+    workflow: &str,
+    status: NotifyStatus,
+    reason: &str,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    use crate::runner::engine::RunStatus;
+    use crate::runner::notify::{Mailer, NodeFailure, Notice, after_run};
+    let spec = registry::find(workflow).map_err(|error| error.to_string())?;
+    let (status, text) = match status {
+        NotifyStatus::Failed => (RunStatus::Failed, "failed"),
+        NotifyStatus::Succeeded => (RunStatus::Succeeded, "succeeded"),
+    };
+    let notice = Notice {
+        workflow: workflow.to_owned(),
+        run: 0,
+        status: text.to_owned(),
+        failures: if reason.is_empty() || status == RunStatus::Succeeded {
+            Vec::new()
+        } else {
+            vec![NodeFailure {
+                node: workflow.to_owned(),
+                status: "failed".to_owned(),
+                message: reason.to_owned(),
+            }]
+        },
+        counts: BTreeMap::new(),
+    };
+    let mailer = Mailer::from_env()?;
+    let problems = after_run(&spec.operations, &notice, status, mailer.as_ref());
+    for problem in &problems {
+        eprintln!("warning: {problem}");
+    }
+    writeln!(out, "{workflow}: told who hears about a run that {text}")
+        .map_err(|error| error.to_string())?;
+    Ok(if problems.is_empty() {
+        0
+    } else {
+        EXIT_PROBLEMS
+    })
+}
+
 /// How `run` and `tick` carry out a run.
 #[derive(clap::Args, Debug)]
 struct Launch {
@@ -858,6 +1143,15 @@ fn backfill_plans(
         plans.push(Plan::build(spec, &given, options).map_err(|error| error.to_string())?);
     }
     Ok(plans)
+}
+
+/// `--scheduled-at`: a time, or nothing when an engine passes an empty value for a run that
+/// no schedule started.
+fn parse_scheduled_time(text: &str) -> Result<Option<DateTime<Utc>>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_time(text.trim()).map(Some)
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {

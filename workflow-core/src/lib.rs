@@ -44,6 +44,7 @@
 
 pub mod cli;
 pub mod command;
+pub mod export;
 pub mod operations;
 pub mod plan;
 pub mod registry;

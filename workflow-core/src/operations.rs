@@ -172,7 +172,9 @@ impl Partition {
         let local = fire.with_timezone(&zone).naive_local();
         match self.every {
             PartitionEvery::Daily => (local.date() - chrono::Duration::days(1)).to_string(),
-            PartitionEvery::Weekly => (monday(local.date()) - chrono::Duration::days(7)).to_string(),
+            PartitionEvery::Weekly => {
+                (monday(local.date()) - chrono::Duration::days(7)).to_string()
+            }
             PartitionEvery::Hourly => {
                 let hour = local.date().and_time(chrono::NaiveTime::MIN)
                     + chrono::Duration::hours(i64::from(chrono::Timelike::hour(&local)))
@@ -243,7 +245,9 @@ impl Partition {
 
 /// The Monday of the week `day` is in.
 fn monday(day: chrono::NaiveDate) -> chrono::NaiveDate {
-    day - chrono::Duration::days(i64::from(chrono::Datelike::weekday(&day).num_days_from_monday()))
+    day - chrono::Duration::days(i64::from(
+        chrono::Datelike::weekday(&day).num_days_from_monday(),
+    ))
 }
 
 fn day_start(text: &str) -> Result<chrono::NaiveDateTime, BackfillError> {

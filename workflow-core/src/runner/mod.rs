@@ -4,5 +4,6 @@
 pub mod engine;
 pub mod notify;
 pub mod progress;
+pub mod run_dir;
 pub mod store;
 pub mod tick;

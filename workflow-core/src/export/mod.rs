@@ -1,0 +1,372 @@
+//! Exports: what another engine runs, written from a workflow's plan.
+//!
+//! `<bin> export <workflow> --target T --out DIR` writes systemd units ([`systemd`]), an Airflow
+//! DAG file ([`airflow`]), Argo Workflows manifests ([`argo`]) or an Amazon States Language
+//! state machine with its schedule ([`step_functions`]). Every node they run calls this same
+//! binary (`exec-task`, or `tick`/`run` under systemd), so business logic is written once.
+//!
+//! Exporters read the [`Plan`], never the macros. A construct a target cannot express is an
+//! error that names it, never a silent drop; `--allow-lossy` writes the export anyway and
+//! lists each loss. Parameter values, node names and paths are data in every target: argv
+//! arrays where the engine takes them, correctly quoted where it takes a shell line or a
+//! program text. Secrets stay references (an environment variable or file the worker
+//! provides), never values.
+//!
+//! ```
+//! use workflow_core::prelude::*;
+//! use workflow_core::export::{self, Settings, Target};
+//!
+//! #[task(retries = 2, retry_delay = "1m")]
+//! fn fetch(day: NaiveDate) -> u32 { day.day() }
+//!
+//! workflow! {
+//!     /// Nightly.
+//!     #[schedule(cron = "0 2 * * *")]
+//!     nightly(day: NaiveDate) {
+//!         rows = fetch(day);
+//!     }
+//! }
+//!
+//! let exported = export::export(&nightly::spec(), Target::Argo, &[], &Settings::default()).unwrap();
+//! let names: Vec<String> = exported.files.iter().map(|file| file.path.display().to_string()).collect();
+//! assert_eq!(names, ["nightly.cronworkflow.yaml", "nightly.workflow.yaml", "README.md"]);
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::WorkflowSpec;
+use crate::plan::{Plan, PlanError, PlanOptions};
+
+pub mod airflow;
+pub mod argo;
+pub mod cron;
+pub mod step_functions;
+pub mod systemd;
+mod yaml;
+
+/// The engines a workflow can be exported to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// systemd units on one machine: a service calling `tick` (or `run`), a timer, path units
+    Systemd,
+    /// An Apache Airflow DAG file, each task a BashOperator calling `exec-task`
+    Airflow,
+    /// An Argo Workflows `CronWorkflow` (or `Workflow`) with a DAG template
+    Argo,
+    /// An AWS Step Functions state machine (Amazon States Language) and its schedule
+    StepFunctions,
+}
+
+impl Target {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Systemd => "systemd",
+            Target::Airflow => "airflow",
+            Target::Argo => "argo",
+            Target::StepFunctions => "step-functions",
+        }
+    }
+}
+
+/// Where things are on the machines that run the export. Defaults suit a first try; each is a
+/// command-line flag of `export`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Settings {
+    /// Where this binary is installed on the machines (or in the image) that run the nodes
+    #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/workflows")]
+    pub binary: String,
+    /// A directory on storage every node of a run sees (NFS, EFS, a volume): each run keeps
+    /// its nodes' outputs in a directory of its own under it
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/workflows/runs")]
+    pub run_root: String,
+    /// systemd: the state file `tick` and `run` keep
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/var/lib/workflows/state.sqlite"
+    )]
+    pub state: String,
+    /// systemd: the user the services run as
+    #[arg(long, value_name = "NAME", default_value = "workflows")]
+    pub user: String,
+    /// Airflow: the DAG's start date (default: the day of the export); runs are made up from
+    /// it only when the workflow makes up every missed run
+    #[arg(long, value_name = "DATE")]
+    pub start_date: Option<chrono::NaiveDate>,
+    /// Argo: the container image that holds the binary
+    #[arg(long, value_name = "IMAGE", default_value = "workflows:latest")]
+    pub image: String,
+    /// Argo: the persistent volume claim mounted at the run root in every pod
+    #[arg(long, value_name = "NAME", default_value = "workflow-runs")]
+    pub volume_claim: String,
+    /// Argo: the Kubernetes namespace
+    #[arg(long, value_name = "NAME", default_value = "argo")]
+    pub namespace: String,
+    /// Step Functions: the AWS region
+    #[arg(long, value_name = "REGION", default_value = "eu-central-1")]
+    pub aws_region: String,
+    /// Step Functions: the AWS account id
+    #[arg(long, value_name = "ID", default_value = "123456789012")]
+    pub aws_account: String,
+    /// Step Functions: the EC2 tag whose value names the pool an instance serves; SSM runs
+    /// each node on the instances tagged with its pool (`default` for nodes without one)
+    #[arg(long, value_name = "KEY", default_value = "workflow-pool")]
+    pub instance_tag: String,
+    /// Write the export even when the target cannot express everything; each loss is printed
+    #[arg(long)]
+    pub allow_lossy: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        Defaults::parse_from(["export"]).settings
+    }
+}
+
+/// One file of an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportFile {
+    /// Where it goes, relative to the export directory.
+    pub path: PathBuf,
+    /// Its text.
+    pub contents: String,
+}
+
+/// What an export wrote, and what the target could not express (only with `allow_lossy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// The files, in a fixed order.
+    pub files: Vec<ExportFile>,
+    /// Constructs the target does not carry over, in words.
+    pub losses: Vec<String>,
+}
+
+/// Why a workflow could not be exported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// The target cannot express part of the workflow.
+    #[error(
+        "{target} cannot express all of workflow `{workflow}`:\n{}\npass --allow-lossy to export it without them",
+        losses.iter().map(|loss| format!("  - {loss}")).collect::<Vec<_>>().join("\n")
+    )]
+    Lossy {
+        /// The target's name.
+        target: &'static str,
+        /// The workflow.
+        workflow: String,
+        /// What would be lost.
+        losses: Vec<String>,
+    },
+    /// The workflow or the given parameters do not make a plan.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A name the target cannot take.
+    #[error("{0}")]
+    Name(String),
+    /// The files could not be written.
+    #[error("cannot write `{path}`: {reason}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Exports `spec` for `target`, with `given` parameter values fixed in the export.
+pub fn export(
+    spec: &WorkflowSpec,
+    target: Target,
+    given: &[(String, String)],
+    settings: &Settings,
+) -> Result<Exported, ExportError> {
+    // Exports do not depend on the moment they are made: the schedule's next runs are left out.
+    let options = PlanOptions {
+        now: DateTime::<Utc>::UNIX_EPOCH,
+        next_runs: 0,
+    };
+    let plan = Plan::build_for_export(spec, given, &options)?;
+    let mut losses = Losses::default();
+    let files = match target {
+        Target::Systemd => systemd::export(&plan, settings, &mut losses)?,
+        Target::Airflow => airflow::export(&plan, settings, &mut losses)?,
+        Target::Argo => argo::export(&plan, settings, &mut losses)?,
+        Target::StepFunctions => step_functions::export(&plan, settings, &mut losses)?,
+    };
+    if !losses.0.is_empty() && !settings.allow_lossy {
+        return Err(ExportError::Lossy {
+            target: target.name(),
+            workflow: plan.workflow.clone(),
+            losses: losses.0,
+        });
+    }
+    Ok(Exported {
+        files,
+        losses: losses.0,
+    })
+}
+
+impl Exported {
+    /// Writes every file under `directory`, creating it; returns the paths written.
+    pub fn write_to(&self, directory: &Path) -> Result<Vec<PathBuf>, ExportError> {
+        let mut written = Vec::with_capacity(self.files.len());
+        for file in &self.files {
+            let path = directory.join(&file.path);
+            let failure = |error: std::io::Error| ExportError::Write {
+                path: path.clone(),
+                reason: error.to_string(),
+            };
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(failure)?;
+            }
+            std::fs::write(&path, &file.contents).map_err(failure)?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+/// What a target cannot carry over, collected while exporting.
+#[derive(Debug, Default)]
+pub struct Losses(Vec<String>);
+
+impl Losses {
+    /// Records one construct the target cannot express.
+    pub fn add(&mut self, loss: impl Into<String>) {
+        self.0.push(loss.into());
+    }
+}
+
+/// A word safe in every target's names: the workflow or node name, lower case, `-` for `_`
+/// (Kubernetes and Argo names; DNS labels).
+pub(crate) fn dns_name(name: &str) -> String {
+    let mut text: String = name
+        .chars()
+        .map(|character| match character {
+            'A'..='Z' => character.to_ascii_lowercase(),
+            'a'..='z' | '0'..='9' => character,
+            _ => '-',
+        })
+        .collect();
+    while text.starts_with('-') {
+        text.remove(0);
+    }
+    while text.ends_with('-') {
+        text.pop();
+    }
+    if text.is_empty() {
+        text.push('x');
+    }
+    text
+}
+
+/// `word` in single quotes for a POSIX shell: every character literal, `'` written `'\''`.
+pub(crate) fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "-_./=:@%+,".contains(character))
+    {
+        return word.to_owned();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// A string literal in Python (and JSON): JSON's escapes are a subset of Python's.
+pub(crate) fn python_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// The `--param` pairs fixed by the export: the values given on the command line.
+pub(crate) fn fixed_params(plan: &Plan) -> Vec<&crate::plan::PlanParam> {
+    plan.params
+        .iter()
+        .filter(|param| param.source == crate::plan::ValueSource::Given)
+        .collect()
+}
+
+/// A parameter's value as the text `--param name=TEXT` parses back into it.
+pub(crate) fn param_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The branch a node runs in, if any: (branch index, arm index).
+pub(crate) fn arm_of(plan: &Plan, node: &crate::plan::PlanNode) -> Option<(usize, usize)> {
+    let condition = node.condition.as_ref()?;
+    let branch = plan.branches.get(condition.branch)?;
+    let arm = branch
+        .arms
+        .iter()
+        .position(|arm| arm.label == condition.arm)?;
+    Some((condition.branch, arm))
+}
+
+/// The node (and merged) names an input or branch refers to, as upstream node names.
+pub(crate) fn producers<'a>(plan: &'a Plan, name: &'a str) -> Vec<&'a str> {
+    match plan.merges.iter().find(|merge| merge.name == name) {
+        Some(merge) => merge.nodes.iter().map(String::as_str).collect(),
+        None => vec![name],
+    }
+}
+
+/// Every node a node waits for, through data (merged names resolved), `.after` and the value
+/// its branch decides on, without repeats, in plan order.
+pub(crate) fn upstream<'a>(plan: &'a Plan, node: &'a crate::plan::PlanNode) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for edge in plan.edges.iter().filter(|edge| edge.to == node.id) {
+        names.push(edge.from.as_str());
+    }
+    let order: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
+    names.sort_by_key(|name| order.iter().position(|other| other == name));
+    names.dedup();
+    names
+}
+
+/// Whether a node reads a name produced in every arm of a branch (it must run after whichever
+/// arm ran, so it may not wait for the others' success).
+pub(crate) fn reads_a_merge(plan: &Plan, node: &crate::plan::PlanNode) -> bool {
+    node.inputs.iter().any(|input| match &input.from {
+        crate::plan::InputSource::Node(name) => plan.merges.iter().any(|merge| merge.name == *name),
+        _ => false,
+    })
+}
+
+/// Seconds as a compact duration: `90s`, `10m`, `2h30m`.
+pub(crate) fn duration_text(seconds: u64) -> String {
+    crate::text::duration(std::time::Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_leaves_nothing_to_interpret() {
+        assert_eq!(shell_quote("daily_batch"), "daily_batch");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's $(rm -rf /)"), r"'it'\''s $(rm -rf /)'");
+        assert_eq!(shell_quote("`id`;\n"), "'`id`;\n'");
+    }
+
+    #[test]
+    fn names_fit_kubernetes() {
+        assert_eq!(dns_name("daily_batch"), "daily-batch");
+        assert_eq!(dns_name("_Private_"), "private");
+        assert_eq!(dns_name("___"), "x");
+    }
+
+    #[test]
+    fn python_strings_escape_quotes_and_newlines() {
+        assert_eq!(python_string("a\"b\n'c"), r#""a\"b\n'c""#);
+    }
+}
