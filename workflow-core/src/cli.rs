@@ -125,9 +125,9 @@ enum Command {
         #[arg(
             long,
             value_name = "PATH",
-            required_unless_present = "run_dir",
+            required_unless_present_any = ["run_dir", "run_spec"],
             requires = "output",
-            conflicts_with = "run_dir"
+            conflicts_with_all = ["run_dir", "run_spec"]
         )]
         inputs: Option<std::path::PathBuf>,
         /// Where to write the node's output as JSON
@@ -139,12 +139,11 @@ enum Command {
         #[arg(
             long,
             value_name = "INDEX",
-            requires = "run_dir",
-            conflicts_with = "elements"
+            conflicts_with_all = ["elements", "inputs"]
         )]
         element: Option<usize>,
         /// Print the indices of a fanned-out node's elements as a JSON list, and run nothing
-        #[arg(long, requires = "run_dir")]
+        #[arg(long, conflicts_with = "inputs")]
         elements: bool,
     },
     /// Print which arm of a branch a run takes (its index from 0, or `none`), for engines that
@@ -250,6 +249,10 @@ struct RunDirArguments {
     /// (empty when no schedule started the run)
     #[arg(long, value_name = "TIME", requires = "run_dir")]
     scheduled_at: Option<String>,
+    /// All of the above as one base64-encoded JSON object `{"dir", "params", "scheduled_at"}`:
+    /// for engines that can only pass a shell line, where base64 needs no quoting
+    #[arg(long, value_name = "BASE64", conflicts_with_all = ["run_dir", "params", "params_json", "scheduled_at"])]
+    run_spec: Option<String>,
 }
 
 impl RunDirArguments {
@@ -257,8 +260,11 @@ impl RunDirArguments {
         &self,
         spec: &'a crate::WorkflowSpec,
     ) -> Result<crate::runner::run_dir::RunDir<'a>, String> {
+        if let Some(encoded) = &self.run_spec {
+            return open_run_spec(spec, encoded);
+        }
         let Some(dir) = &self.run_dir else {
-            return Err("--run-dir is required".to_owned());
+            return Err("--run-dir or --run-spec is required".to_owned());
         };
         let mut given = match &self.params_json {
             Some(text) => {
@@ -278,6 +284,37 @@ impl RunDirArguments {
         crate::runner::run_dir::RunDir::open(spec, dir, &given, scheduled_at)
             .map_err(|error| error.to_string())
     }
+}
+
+/// `--run-spec`: the run's directory, parameters and fire time as base64-encoded JSON.
+fn open_run_spec<'a>(
+    spec: &'a crate::WorkflowSpec,
+    encoded: &str,
+) -> Result<crate::runner::run_dir::RunDir<'a>, String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|error| format!("--run-spec is not base64: {error}"))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|error| format!("--run-spec is not a JSON object: {error}"))?;
+    let Some(dir) = value.get("dir").and_then(serde_json::Value::as_str) else {
+        return Err("--run-spec needs `dir`, the run's directory".to_owned());
+    };
+    let given = match value.get("params") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(params) => crate::runner::run_dir::params_from_json(&params.to_string())
+            .map_err(|error| error.to_string())?,
+    };
+    let scheduled_at = match value
+        .get("scheduled_at")
+        .and_then(serde_json::Value::as_str)
+    {
+        Some(text) => parse_scheduled_time(text)
+            .map_err(|error| format!("invalid `scheduled_at` `{text}` in --run-spec: {error}"))?,
+        None => None,
+    };
+    crate::runner::run_dir::RunDir::open(spec, std::path::Path::new(dir), &given, scheduled_at)
+        .map_err(|error| error.to_string())
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,12 +1,771 @@
-//! placeholder
-use super::{ExportError, ExportFile, Losses, Settings};
-use crate::plan::Plan;
+//! AWS Step Functions: an Amazon States Language state machine, an EventBridge Scheduler
+//! schedule, and EventBridge rules for runs after another workflow.
+//!
+//! Each node runs `<bin> exec-task` through SSM Run Command (`AWS-RunShellScript`) on the EC2
+//! instances tagged with the node's pool: the pool is the machine, as in seed 000's two
+//! servers, and unlike an ECS task a command's output comes back to the state machine, which
+//! branches (Choice) and fans out (Map) on what the binary prints. A node is a Parallel state
+//! of one branch (send the command, wait, poll, succeed or fail) so that its Retry re-sends
+//! the whole command with the node's delay and backoff; its Catch sends the failure to SNS.
+//! Stages of nodes that do not depend on each other run as Parallel states.
+//!
+//! The shell line SSM runs holds only constants quoted at export time and one base64 word
+//! carrying the run's directory, parameters and fire time (`--run-spec`): nothing a parameter
+//! holds is ever read by the shell.
 
-/// Exports.
+use serde_json::{Map, Value, json};
+
+use super::cron::CronFields;
+use super::{ExportError, ExportFile, Losses, Settings, arm_of, duration_text, shell_quote};
+use crate::operations::{Cadence, FailureAction, Overlap, Trigger};
+use crate::plan::{Plan, PlanNode};
+
+/// How long to wait between polls of a running command.
+const POLL_SECONDS: u64 = 30;
+
+/// The state machine, its schedule and rules, and install notes.
 pub fn export(
-    _plan: &Plan,
-    _settings: &Settings,
-    _losses: &mut Losses,
+    plan: &Plan,
+    settings: &Settings,
+    losses: &mut Losses,
 ) -> Result<Vec<ExportFile>, ExportError> {
-    Ok(Vec::new())
+    let name = &plan.workflow;
+    let operations = &plan.operations;
+    let arn = |service: &str, resource: &str| {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            settings.aws_region, settings.aws_account
+        )
+    };
+    let machine_arn = arn("states", &format!("stateMachine:{name}"));
+    let topic_arn = arn("sns", &format!("{name}-notifications"));
+    let role_arn = format!(
+        "arn:aws:iam::{}:role/{name}-scheduler",
+        settings.aws_account
+    );
+    for trigger in &operations.triggers {
+        if let Trigger::File { pattern } = trigger {
+            losses.add(format!(
+                "the file trigger `{pattern}`: Step Functions starts on a schedule or an event; send an S3 event to EventBridge instead"
+            ));
+        }
+    }
+    if operations.overlap == Overlap::Replace {
+        losses.add("`overlap = \"replace\"`: the state machine does not stop a running execution; the new one waits instead");
+    }
+    for param in &plan.params {
+        let is_partition = operations
+            .partition
+            .as_ref()
+            .is_some_and(|partition| partition.param == param.name);
+        if param.source == crate::plan::ValueSource::Unset
+            && !is_partition
+            && (operations.schedule.is_some() || !operations.triggers.is_empty())
+        {
+            losses.add(format!(
+                "parameter `{}` has no default and nothing sets it when the schedule or a trigger starts a run: give it a default or fix it with --param {}=...",
+                param.name, param.name
+            ));
+        }
+    }
+
+    let mut builder = Builder {
+        plan,
+        settings,
+        states: Map::new(),
+    };
+    let mut start = Vec::new();
+    // The run: its directory, and the parameters fixed by the export under those given.
+    let fixed: Map<String, Value> = super::fixed_params(plan)
+        .into_iter()
+        .map(|param| (param.name.clone(), param.value.clone()))
+        .collect();
+    builder.states.insert(
+        "Prepare the run".into(),
+        json!({
+            "Type": "Pass",
+            "Comment": "The run's directory on storage every instance mounts, its parameters and fire time.",
+            "Parameters": {
+                "dir.$": format!(
+                    "States.Format('{}', $$.Execution.Name)",
+                    intrinsic_literal(&format!("{}/{name}/", settings.run_root.trim_end_matches('/'))) + "{}"
+                ),
+                "params.$": "States.JsonMerge($.fixed, $.params, false)",
+                "scheduled_at.$": "$.scheduled_at",
+            },
+            "ResultPath": "$.run",
+            "Next": "Check for a running execution",
+        }),
+    );
+    start.push("Defaults".to_owned());
+    builder.states.insert(
+        "Defaults".into(),
+        json!({
+            "Type": "Pass",
+            "Comment": "Fixed parameters, and empty values for what the execution's input leaves out.",
+            "Parameters": {"fixed": Value::Object(fixed), "params": {}, "scheduled_at": ""},
+            "ResultPath": "$.defaults",
+            "Next": "Read the input",
+        }),
+    );
+    builder.states.insert(
+        "Read the input".into(),
+        json!({
+            "Type": "Pass",
+            "Parameters": {
+                "fixed.$": "$.defaults.fixed",
+                "params.$": "States.JsonMerge($.defaults.params, $$.Execution.Input.params, false)",
+                "scheduled_at.$": "$$.Execution.Input.scheduled_at",
+            },
+            "Next": "Prepare the run",
+        }),
+    );
+    // Never two executions at once: wait while another runs (or give up, for `forbid`).
+    builder.states.insert(
+        "Check for a running execution".into(),
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:sfn:listExecutions",
+            "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING"},
+            "ResultSelector": {"running.$": "States.ArrayLength($.Executions)"},
+            "ResultPath": "$.overlap",
+            "Next": "Another execution running?",
+        }),
+    );
+    let busy = match operations.overlap {
+        Overlap::Forbid => "Already running",
+        Overlap::Queue | Overlap::Replace => "Wait for the running execution",
+    };
+    builder.states.insert(
+        "Another execution running?".into(),
+        json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.overlap.running", "NumericGreaterThan": 1, "Next": busy}],
+            "Default": "Stage 0",
+        }),
+    );
+    match operations.overlap {
+        Overlap::Forbid => {
+            builder.states.insert(
+                "Already running".into(),
+                json!({"Type": "Succeed", "Comment": "Another execution is running; this workflow never runs twice at once."}),
+            );
+        }
+        Overlap::Queue | Overlap::Replace => {
+            builder.states.insert(
+                "Wait for the running execution".into(),
+                json!({"Type": "Wait", "Seconds": 60, "Next": "Check for a running execution"}),
+            );
+        }
+    }
+    // Stages: one after the other; the nodes of a stage in parallel.
+    let stage_count = plan.stages.len();
+    for (index, stage) in plan.stages.iter().enumerate() {
+        let next = if index + 1 < stage_count {
+            format!("Stage {}", index + 1)
+        } else {
+            "Run succeeded".to_owned()
+        };
+        let nodes: Vec<&PlanNode> = stage
+            .iter()
+            .filter_map(|id| plan.nodes.iter().find(|node| node.id == *id))
+            .collect();
+        let mut branches = Vec::new();
+        for node in &nodes {
+            let mut states = Map::new();
+            let first = builder.node_states(node, &mut states);
+            branches.push(json!({"StartAt": first, "States": Value::Object(states)}));
+        }
+        builder.states.insert(
+            format!("Stage {index}"),
+            json!({
+                "Type": "Parallel",
+                "Comment": format!("Nodes {}", stage.join(", ")),
+                "Branches": branches,
+                "ResultPath": null,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Run failed"}],
+                "Next": next,
+            }),
+        );
+    }
+    if stage_count == 0 {
+        builder.states.insert(
+            "Stage 0".into(),
+            json!({"Type": "Pass", "Next": "Run succeeded"}),
+        );
+    }
+    if operations.on_failure == FailureAction::Continue {
+        losses.add(
+            "`on_failure(continue)`: a failed node stops the execution; the nodes that do not need it are not run",
+        );
+    }
+    let notify_success = !operations.notify_success.is_empty();
+    builder.states.insert(
+        "Run succeeded".into(),
+        if notify_success {
+            json!({
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {
+                    "TopicArn": topic_arn,
+                    "Subject": format!("[{name}] run succeeded"),
+                    "Message.$": format!("States.Format('Run {{}} of workflow {} succeeded.', $$.Execution.Name)", intrinsic_literal(name)),
+                    "MessageAttributes": {"status": {"DataType": "String", "StringValue": "succeeded"}},
+                },
+                "End": true,
+            })
+        } else {
+            json!({"Type": "Succeed"})
+        },
+    );
+    let notify_failure = !operations.notify_failure.is_empty();
+    let after_notice = if operations.on_failure == FailureAction::Pause {
+        "Pause runs"
+    } else {
+        "Failed"
+    };
+    builder.states.insert(
+        "Run failed".into(),
+        if notify_failure {
+            json!({
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {
+                    "TopicArn": topic_arn,
+                    "Subject": format!("[{name}] run failed"),
+                    "Message.$": format!("States.Format('Run {{}} of workflow {} failed: {{}}', $$.Execution.Name, $.error.Cause)", intrinsic_literal(name)),
+                    "MessageAttributes": {"status": {"DataType": "String", "StringValue": "failed"}},
+                },
+                "ResultPath": null,
+                "Next": after_notice,
+            })
+        } else {
+            json!({"Type": "Pass", "Next": after_notice})
+        },
+    );
+    let schedule = schedule_definition(plan, &machine_arn, &role_arn, losses);
+    if operations.on_failure == FailureAction::Pause {
+        // What starts runs is turned off: the schedule, and the rules that follow upstream
+        // workflows. No run starts until someone turns them on again.
+        let mut pausers: Vec<(String, Value)> = Vec::new();
+        if let Some(schedule) = &schedule {
+            let mut parameters = schedule.clone();
+            parameters["State"] = Value::from("DISABLED");
+            pausers.push((
+                "Pause the schedule".to_owned(),
+                json!({
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:scheduler:updateSchedule",
+                    "Parameters": parameters,
+                    "ResultPath": null,
+                }),
+            ));
+        }
+        for trigger in &operations.triggers {
+            if let Trigger::AfterWorkflow { workflow, .. } = trigger {
+                pausers.push((
+                    format!("Pause the rule after {workflow}"),
+                    json!({
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::aws-sdk:eventbridge:disableRule",
+                        "Parameters": {"Name": format!("{name}-after-{workflow}")},
+                        "ResultPath": null,
+                    }),
+                ));
+            }
+        }
+        if pausers.is_empty() {
+            losses.add("`on_failure(pause)` of a workflow that nothing starts by itself: there is nothing to pause");
+            pausers.push(("Nothing to pause".to_owned(), json!({"Type": "Pass"})));
+        }
+        // "Run failed" continues at the first one.
+        if let Some(first) = pausers.first_mut() {
+            first.1["Comment"] =
+                Value::from(std::mem::replace(&mut first.0, "Pause runs".to_owned()));
+        }
+        let names: Vec<String> = pausers.iter().map(|(name, _)| name.clone()).collect();
+        for (index, (title, mut state)) in pausers.into_iter().enumerate() {
+            let next = names
+                .get(index + 1)
+                .cloned()
+                .unwrap_or_else(|| "Failed".to_owned());
+            state["Next"] = Value::from(next);
+            builder.states.insert(title, state);
+        }
+    }
+    builder.states.insert(
+        "Failed".into(),
+        json!({"Type": "Fail", "Error": "Workflow.RunFailed", "CausePath": "$.error.Cause"}),
+    );
+
+    let mut machine = Map::new();
+    machine.insert(
+        "Comment".into(),
+        Value::from(format!(
+            "Workflow {name}: {}",
+            plan.doc.lines().next().unwrap_or("").trim()
+        )),
+    );
+    machine.insert("StartAt".into(), Value::from(start[0].as_str()));
+    if let Some(seconds) = operations.timeout_secs {
+        machine.insert("TimeoutSeconds".into(), Value::from(seconds));
+    }
+    machine.insert("States".into(), Value::Object(builder.states));
+    let mut files = vec![ExportFile {
+        path: format!("{name}.asl.json").into(),
+        contents: pretty(&Value::Object(machine)),
+    }];
+    if let Some(schedule) = schedule {
+        files.push(ExportFile {
+            path: format!("{name}.schedule.json").into(),
+            contents: pretty(&schedule),
+        });
+    }
+    for trigger in &operations.triggers {
+        if let Trigger::AfterWorkflow { workflow, .. } = trigger {
+            let rule = json!({
+                "Name": format!("{name}-after-{workflow}"),
+                "Description": format!("Start workflow {name} when a run of {workflow} succeeds"),
+                "EventPattern": {
+                    "source": ["aws.states"],
+                    "detail-type": ["Step Functions Execution Status Change"],
+                    "detail": {
+                        "status": ["SUCCEEDED"],
+                        "stateMachineArn": [arn("states", &format!("stateMachine:{workflow}"))],
+                    },
+                },
+                "Targets": [{
+                    "Id": name,
+                    "Arn": machine_arn,
+                    "RoleArn": role_arn,
+                    "Input": json!({"params": {}, "scheduled_at": ""}).to_string(),
+                }],
+            });
+            files.push(ExportFile {
+                path: format!("{name}.after-{workflow}.rule.json").into(),
+                contents: pretty(&rule),
+            });
+        }
+    }
+    files.push(ExportFile {
+        path: "README.md".into(),
+        contents: install_notes(plan, settings, &topic_arn),
+    });
+    Ok(files)
+}
+
+fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A string literal inside an intrinsic function (`States.Format('...')`): `'`, `{`, `}` and
+/// `\` escaped with a backslash.
+fn intrinsic_literal(text: &str) -> String {
+    let mut escaped = String::new();
+    for character in text.chars() {
+        if matches!(character, '\'' | '{' | '}' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+struct Builder<'a> {
+    plan: &'a Plan,
+    settings: &'a Settings,
+    states: Map<String, Value>,
+}
+
+impl Builder<'_> {
+    /// The shell line SSM runs: constants quoted now, the run as one base64 word.
+    fn command(&self, arguments: &[&str], element: Option<&str>) -> Value {
+        let mut line = shell_quote(&self.settings.binary);
+        for argument in arguments {
+            line.push(' ');
+            line.push_str(&shell_quote(argument));
+        }
+        line.push_str(" --run-spec {}");
+        let mut values = vec!["States.Base64Encode(States.JsonToString($.run))".to_owned()];
+        if let Some(element) = element {
+            line.push_str(" --element {}");
+            values.push(element.to_owned());
+        }
+        Value::from(format!(
+            "States.Array(States.Format('{}', {}))",
+            intrinsic_literal(&line),
+            values.join(", ")
+        ))
+    }
+
+    /// One command on the pool's instances, as a Parallel state of one branch, so that its
+    /// Retry re-sends the command. Its output (what the binary printed) is at `result_path`.
+    #[allow(clippy::too_many_arguments)]
+    fn command_state(
+        &self,
+        title: &str,
+        node: Option<&PlanNode>,
+        arguments: &[&str],
+        element: Option<&str>,
+        result_path: Option<&str>,
+        next: &str,
+        states: &mut Map<String, Value>,
+    ) {
+        let pool = node
+            .and_then(|node| node.policy.pool.clone())
+            .unwrap_or_else(|| "default".to_owned());
+        let timeout = node
+            .and_then(|node| node.policy.timeout_secs)
+            .unwrap_or(172_800);
+        let (send, wait, poll, decide, failed, done) = (
+            format!("{title}: send"),
+            format!("{title}: wait"),
+            format!("{title}: poll"),
+            format!("{title}: finished?"),
+            format!("{title}: failed"),
+            format!("{title}: done"),
+        );
+        let mut inner = Map::new();
+        inner.insert(send.clone(), json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:ssm:sendCommand",
+            "Parameters": {
+                "DocumentName": "AWS-RunShellScript",
+                "Targets": [{"Key": format!("tag:{}", self.settings.instance_tag), "Values": [pool]}],
+                "MaxConcurrency": "1",
+                "MaxErrors": "0",
+                "TimeoutSeconds": 600,
+                "Parameters": {
+                    "commands.$": self.command(arguments, element),
+                    "executionTimeout": [timeout.to_string()],
+                },
+            },
+            "ResultSelector": {"CommandId.$": "$.Command.CommandId"},
+            "ResultPath": "$.command",
+            "Next": wait,
+        }));
+        inner.insert(
+            wait.clone(),
+            json!({"Type": "Wait", "Seconds": POLL_SECONDS, "Next": poll}),
+        );
+        inner.insert(
+            poll.clone(),
+            json!({
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:listCommandInvocations",
+                "Parameters": {"CommandId.$": "$.command.CommandId", "Details": true},
+                "ResultSelector": {"invocations.$": "$.CommandInvocations"},
+                "ResultPath": "$.poll",
+                "Next": decide,
+            }),
+        );
+        let status = "$.poll.invocations[0].Status";
+        inner.insert(decide.clone(), json!({
+            "Type": "Choice",
+            "Choices": [
+                {"And": [{"Variable": status, "IsPresent": true}, {"Variable": status, "StringEquals": "Success"}], "Next": done},
+                {"And": [{"Variable": status, "IsPresent": true}, {"Or": [
+                    {"Variable": status, "StringEquals": "Failed"},
+                    {"Variable": status, "StringEquals": "Cancelled"},
+                    {"Variable": status, "StringEquals": "TimedOut"},
+                ]}], "Next": failed},
+            ],
+            "Default": wait,
+        }));
+        inner.insert(
+            failed,
+            json!({
+                "Type": "Fail",
+                "Error": "Workflow.NodeFailed",
+                "Cause": format!("{title} failed; its output is in the SSM command's invocation"),
+            }),
+        );
+        inner.insert(done, json!({"Type": "Succeed"}));
+        let mut state = Map::new();
+        state.insert("Type".into(), Value::from("Parallel"));
+        state.insert(
+            "Branches".into(),
+            json!([{"StartAt": send, "States": Value::Object(inner)}]),
+        );
+        match result_path {
+            Some(path) => {
+                state.insert(
+                    "ResultSelector".into(),
+                    json!({"output.$": "$[0].poll.invocations[0].CommandPlugins[0].Output"}),
+                );
+                state.insert("ResultPath".into(), Value::from(path));
+            }
+            None => {
+                state.insert("ResultPath".into(), Value::Null);
+            }
+        }
+        if let Some(node) = node
+            && node.policy.retries > 0
+        {
+            let policy = &node.policy;
+            let mut retry = Map::new();
+            retry.insert("ErrorEquals".into(), json!(["Workflow.NodeFailed"]));
+            retry.insert(
+                "IntervalSeconds".into(),
+                Value::from(policy.retry_delay_secs.unwrap_or(1).max(1)),
+            );
+            retry.insert("MaxAttempts".into(), Value::from(policy.retries));
+            retry.insert(
+                "BackoffRate".into(),
+                Value::from(if policy.backoff == crate::Backoff::Exponential {
+                    2.0
+                } else {
+                    1.0
+                }),
+            );
+            if let Some(cap) = policy.max_retry_delay_secs {
+                retry.insert("MaxDelaySeconds".into(), Value::from(cap));
+            }
+            state.insert("Retry".into(), json!([Value::Object(retry)]));
+        }
+        state.insert("Next".into(), Value::from(next));
+        states.insert(title.to_owned(), Value::Object(state));
+    }
+
+    /// The states of one node inside its stage's branch; returns the first state's name.
+    fn node_states(&self, node: &PlanNode, states: &mut Map<String, Value>) -> String {
+        let plan = self.plan;
+        let workflow = plan.workflow.as_str();
+        let id = node.id.as_str();
+        let done = format!("{id}: finished");
+        states.insert(done.clone(), json!({"Type": "Succeed"}));
+        let run_first;
+        match &node.map {
+            None => {
+                self.command_state(
+                    id,
+                    Some(node),
+                    &["exec-task", workflow, id],
+                    None,
+                    None,
+                    &done,
+                    states,
+                );
+                run_first = id.to_owned();
+            }
+            Some(map) => {
+                let list = format!("{id}: list elements");
+                let parse = format!("{id}: elements");
+                self.command_state(
+                    &list,
+                    None,
+                    &["exec-task", workflow, id, "--elements"],
+                    None,
+                    Some("$.listed"),
+                    &parse,
+                    states,
+                );
+                states.insert(
+                    parse.clone(),
+                    json!({
+                        "Type": "Pass",
+                        "Parameters": {"indices.$": "States.StringToJson($.listed.output)"},
+                        "ResultPath": "$.elements",
+                        "Next": id,
+                    }),
+                );
+                let mut inner = Map::new();
+                let element_title = format!("{id}: element");
+                let element_done = format!("{id}: element finished");
+                inner.insert(element_done.clone(), json!({"Type": "Succeed"}));
+                self.command_state(
+                    &element_title,
+                    Some(node),
+                    &["exec-task", workflow, id],
+                    Some("$.element"),
+                    None,
+                    &element_done,
+                    &mut inner,
+                );
+                states.insert(
+                    id.to_owned(),
+                    json!({
+                        "Type": "Map",
+                        "ItemsPath": "$.elements.indices",
+                        "ItemSelector": {"run.$": "$.run", "element.$": "$$.Map.Item.Value"},
+                        "MaxConcurrency": map.max_parallel.unwrap_or(0),
+                        "ItemProcessor": {
+                            "ProcessorConfig": {"Mode": "INLINE"},
+                            "StartAt": element_title,
+                            "States": Value::Object(inner),
+                        },
+                        "ResultPath": null,
+                        "Next": done,
+                    }),
+                );
+                run_first = list;
+            }
+        }
+        let Some((branch, arm)) = arm_of(plan, node) else {
+            return run_first;
+        };
+        // The workflow's own `match` decides, in the binary; the Choice follows its answer.
+        let decide = format!("{id}: decide branch {branch}");
+        let taken = format!("{id}: arm taken?");
+        let skipped = format!("{id}: skipped");
+        let branch_text = branch.to_string();
+        self.command_state(
+            &decide,
+            None,
+            &["branch", workflow, &branch_text],
+            None,
+            Some("$.decision"),
+            &taken,
+            states,
+        );
+        states.insert(taken, json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.decision.output", "StringEquals": arm.to_string(), "Next": run_first}],
+            "Default": skipped,
+        }));
+        states.insert(
+            skipped,
+            json!({"Type": "Succeed", "Comment": "Its branch took another arm."}),
+        );
+        decide
+    }
+}
+
+/// The EventBridge Scheduler schedule that starts the state machine, if the workflow has one.
+fn schedule_definition(
+    plan: &Plan,
+    machine_arn: &str,
+    role_arn: &str,
+    losses: &mut Losses,
+) -> Option<Value> {
+    let schedule = plan.operations.schedule.as_ref()?;
+    let expression = match &schedule.when {
+        Cadence::Cron(expression) => match aws_cron(expression) {
+            Ok(expression) => expression,
+            Err(reason) => {
+                losses.add(format!(
+                    "the schedule `{expression}` has no EventBridge expression: {reason}"
+                ));
+                return None;
+            }
+        },
+        Cadence::EverySecs(seconds) => {
+            if seconds % 60 != 0 {
+                losses.add(format!(
+                    "the interval {}: EventBridge rates have whole minutes",
+                    duration_text(*seconds)
+                ));
+            }
+            format!("rate({} minutes)", (seconds / 60).max(1))
+        }
+    };
+    let input = json!({"params": {}, "scheduled_at": "<aws.scheduler.scheduled-time>"});
+    Some(json!({
+        "Name": plan.workflow,
+        "Description": format!("Start workflow {}", plan.workflow),
+        "ScheduleExpression": expression,
+        "ScheduleExpressionTimezone": schedule.timezone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED",
+        "Target": {
+            "Arn": machine_arn,
+            "RoleArn": role_arn,
+            "Input": input.to_string(),
+            "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+        },
+    }))
+}
+
+/// A five-field cron expression as EventBridge's six fields (one of day-of-month and weekday
+/// must be `?`; weekdays are 1–7 from Sunday).
+fn aws_cron(expression: &str) -> Result<String, String> {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    let [minute, hour, day, month, _] = fields[..] else {
+        return Err(
+            "only five-field expressions (minute first) have an EventBridge form".to_owned(),
+        );
+    };
+    let parsed = CronFields::parse(expression)?;
+    let weekdays = parsed.weekdays.as_ref().map(|days| {
+        const NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+        days.iter()
+            .filter_map(|day| NAMES.get(*day as usize).copied())
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    match (parsed.days.is_some(), weekdays) {
+        (true, Some(_)) => Err("it restricts both the day of the month and the weekday".to_owned()),
+        (_, Some(weekdays)) => Ok(format!("cron({minute} {hour} ? {month} {weekdays} *)")),
+        (_, None) => Ok(format!("cron({minute} {hour} {day} {month} ? *)")),
+    }
+}
+
+fn install_notes(plan: &Plan, settings: &Settings, topic_arn: &str) -> String {
+    let name = &plan.workflow;
+    let mut text = format!("# Workflow `{name}` on AWS Step Functions\n\n");
+    text.push_str(&format!(
+        "`{name}.asl.json` is the state machine. Each node runs `{}` through SSM Run Command on \
+         the EC2 instances tagged `{}` with the node's pool (`default` for nodes without one); \
+         the instances need the SSM agent, the binary, and `{}` on shared storage (EFS) \
+         mounted on every one of them.\n\n",
+        settings.binary, settings.instance_tag, settings.run_root
+    ));
+    text.push_str("```sh\n");
+    text.push_str(&format!(
+        "aws stepfunctions create-state-machine --name {name} --definition file://{name}.asl.json --role-arn <role that may use SSM, SNS and EventBridge Scheduler>\n"
+    ));
+    if plan.operations.schedule.is_some() {
+        text.push_str(&format!(
+            "aws scheduler create-schedule --cli-input-json file://{name}.schedule.json\n"
+        ));
+    }
+    for trigger in &plan.operations.triggers {
+        if let Trigger::AfterWorkflow { workflow, .. } = trigger {
+            text.push_str(&format!(
+                "aws events put-rule --name {name}-after-{workflow} --event-pattern \"$(jq -c .EventPattern {name}.after-{workflow}.rule.json)\"\n\
+                 aws events put-targets --rule {name}-after-{workflow} --targets \"$(jq -c .Targets {name}.after-{workflow}.rule.json)\"\n"
+            ));
+        }
+    }
+    for email in &plan.operations.notify_failure.email {
+        text.push_str(&format!(
+            "aws sns subscribe --topic-arn {topic_arn} --protocol email --notification-endpoint {}\n",
+            shell_quote(email)
+        ));
+    }
+    text.push_str("```\n\n");
+    text.push_str(&format!(
+        "Start a run by hand with `aws stepfunctions start-execution --state-machine-arn ... --input '{}'`.\n",
+        json!({"params": plan.params.iter().filter(|param| param.source == crate::plan::ValueSource::Unset).map(|param| (param.name.clone(), Value::from("..."))).collect::<Map<String, Value>>(), "scheduled_at": ""})
+    ));
+    text.push_str(
+        "Failures and (if the workflow asks) successes are published to the SNS topic; \
+         subscribe the workflow's e-mail addresses and webhooks to it. Secrets are read by the \
+         binary on the instance, from the environment variables or files the workflow names; \
+         they are never in the state machine or its input.\n",
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cron_for_eventbridge() {
+        assert_eq!(aws_cron("15 8 * * SAT").unwrap(), "cron(15 8 ? * SAT *)");
+        assert_eq!(aws_cron("0 2 * * *").unwrap(), "cron(0 2 * * ? *)");
+        assert_eq!(
+            aws_cron("0 3 * * 1-5").unwrap(),
+            "cron(0 3 ? * MON,TUE,WED,THU,FRI *)"
+        );
+        assert!(aws_cron("0 3 1 * MON").is_err());
+    }
+
+    #[test]
+    fn intrinsic_literals_escape_what_would_end_them() {
+        assert_eq!(intrinsic_literal("it's {x} \\"), "it\\'s \\{x\\} \\\\");
+    }
 }
