@@ -271,7 +271,12 @@ fn backfill_plans_one_run_per_partition_in_order() {
             "error: backfill range `2000-01-01..2099-01-01` holds 36161 partitions; plan at most 10000 at once\n",
         ),
         (
-            &["plan", "chained_jobs", "--backfill", "2026-11-01..2026-11-21"],
+            &[
+                "plan",
+                "chained_jobs",
+                "--backfill",
+                "2026-11-01..2026-11-21",
+            ],
             "error: workflow `chained_jobs` is not partitioned, so it cannot be backfilled; declare `#[partition(daily, param = ...)]`\n",
         ),
         (

@@ -203,7 +203,7 @@ fn check_names(plan: &Plan) -> Result<(), ExportError> {
 fn interval_schedules(seconds: u64, losses: &mut Losses) -> (Vec<Value>, Option<String>) {
     const DAY: u64 = 86_400;
     let step = gcd(seconds.max(1), DAY);
-    if step % 60 != 0 {
+    if !step.is_multiple_of(60) {
         losses.add(format!(
             "the interval {}: Argo's schedules have whole minutes",
             duration_text(seconds)
@@ -249,7 +249,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 /// A Kubernetes quantity for thousandths of a core.
 fn cpu_quantity(millis: u32) -> String {
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         (millis / 1000).to_string()
     } else {
         format!("{millis}m")
@@ -259,7 +259,7 @@ fn cpu_quantity(millis: u32) -> String {
 /// A Kubernetes quantity for bytes.
 fn memory_quantity(bytes: u64) -> String {
     for (unit, size) in [("Gi", 1u64 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if bytes % size == 0 {
+        if bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }

@@ -22,6 +22,7 @@
 //! workflow! {
 //!     /// Nightly.
 //!     #[schedule(cron = "0 2 * * *")]
+//!     #[partition(daily, param = day)]
 //!     nightly(day: NaiveDate) {
 //!         rows = fetch(day);
 //!     }

@@ -536,8 +536,7 @@ impl Builder<'_> {
         let id = node.id.as_str();
         let done = format!("{id}: finished");
         states.insert(done.clone(), json!({"Type": "Succeed"}));
-        let run_first;
-        match &node.map {
+        let run_first = match &node.map {
             None => {
                 self.command_state(
                     id,
@@ -548,7 +547,7 @@ impl Builder<'_> {
                     &done,
                     states,
                 );
-                run_first = id.to_owned();
+                id.to_owned()
             }
             Some(map) => {
                 let list = format!("{id}: list elements");
@@ -600,9 +599,9 @@ impl Builder<'_> {
                         "Next": done,
                     }),
                 );
-                run_first = list;
+                list
             }
-        }
+        };
         let Some((branch, arm)) = arm_of(plan, node) else {
             return run_first;
         };
@@ -652,7 +651,7 @@ fn schedule_definition(
             }
         },
         Cadence::EverySecs(seconds) => {
-            if seconds % 60 != 0 {
+            if !seconds.is_multiple_of(60) {
                 losses.add(format!(
                     "the interval {}: EventBridge rates have whole minutes",
                     duration_text(*seconds)

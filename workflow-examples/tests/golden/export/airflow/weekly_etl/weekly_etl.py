@@ -1,0 +1,116 @@
+"""Weekly ETL: extract the week's export, clean it, load it.
+
+Saturdays at 08:15 local time; a run missed while the machine was off happens at the
+next boot (systemd's `Persistent=true`); the team hears when it is done or failed.
+
+Exported from workflow `weekly_etl` (`workflow_examples::seed003_weekly_etl::weekly_etl`): every task runs the workflow binary's
+`exec-task`, so the business logic lives in one place. Do not edit; export again.
+"""
+import datetime
+import json
+import os
+import subprocess
+
+import pendulum
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset, Param, task
+from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable
+from airflow.timetables.assets import AssetOrTimeSchedule
+
+BINARY = "/usr/local/bin/workflows"
+WORKFLOW = "weekly_etl"
+# Each run keeps its nodes' outputs here; every worker must see this directory.
+RUN_ROOT = "/var/lib/workflows/runs/weekly_etl"
+
+# What every task passes the binary: data in variables, never in the command line.
+ENV = {
+    "WORKFLOW_BINARY": BINARY,
+    "WORKFLOW_NAME": WORKFLOW,
+    "WORKFLOW_RUN_DIR": RUN_ROOT + "/{{ run_id }}",
+    "WORKFLOW_PARAMS": "{{ params | workflow_params }}",
+    "WORKFLOW_SCHEDULED_AT": "{{ (logical_date or dag_run.run_after).isoformat() }}",
+}
+RUN_NODE = '"$WORKFLOW_BINARY" exec-task "$WORKFLOW_NAME" "$WORKFLOW_NODE" --run-dir "$WORKFLOW_RUN_DIR" --params-json "$WORKFLOW_PARAMS" --scheduled-at "$WORKFLOW_SCHEDULED_AT"'
+
+
+def workflow_params(params):
+    return json.dumps(dict(params), sort_keys=True)
+
+
+def run_binary(*arguments):
+    """Runs the workflow binary with an argument vector (no shell) and returns its output."""
+    done = subprocess.run([BINARY, *arguments], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{BINARY} {arguments[0]} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def on_failure(context):
+    """A failed run: tell the workflow's failure recipients (e-mail and webhooks, as a local run does)."""
+    run_id = context["dag_run"].run_id
+    subprocess.run([BINARY, "notify", WORKFLOW, "--status", "failed", "--reason", f"Airflow run {run_id} failed"])
+
+
+def on_success(context):
+    subprocess.run([BINARY, "notify", WORKFLOW, "--status", "succeeded"])
+
+
+with DAG(
+    dag_id=WORKFLOW,
+    description="Weekly ETL: extract the week's export, clean it, load it.",
+    doc_md="Weekly ETL: extract the week's export, clean it, load it.\n\nSaturdays at 08:15 local time; a run missed while the machine was off happens at the\nnext boot (systemd's `Persistent=true`); the team hears when it is done or failed.",
+    schedule=CronTriggerTimetable("15 8 * * SAT", timezone="Europe/Prague", run_immediately=True),
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=datetime.timedelta(seconds=10800),
+    fail_fast=True,
+    params={
+        "week": Param(None, description="NaiveDate; empty for the partition the schedule fired for"),
+        "export_dir": Param("/srv/etl/exports", description="PathBuf"),
+        "database": Param("/srv/etl/measurements.csv", description="PathBuf"),
+    },
+    user_defined_filters={"workflow_params": workflow_params},
+    on_failure_callback=on_failure,
+    on_success_callback=on_success,
+    default_args={
+        "env": ENV,
+        "append_env": True,
+    },
+    tags=["workflow"],
+) as dag:
+
+    # raw: Read the week's export.
+    node_raw = BashOperator(
+        task_id="raw",
+        bash_command=RUN_NODE,
+        env={**ENV, "WORKFLOW_NODE": "raw"},
+        retries=3,
+        retry_delay=datetime.timedelta(seconds=600),
+        execution_timeout=datetime.timedelta(seconds=1800),
+    )
+
+    # measurements: Parse and clean: skip the header, drop rows whose value is not a number.
+    node_measurements = BashOperator(
+        task_id="measurements",
+        bash_command=RUN_NODE,
+        env={**ENV, "WORKFLOW_NODE": "measurements"},
+        retries=0,
+    )
+
+    # summary: Append the week's rows to the database file.
+    node_summary = BashOperator(
+        task_id="summary",
+        bash_command=RUN_NODE,
+        env={**ENV, "WORKFLOW_NODE": "summary"},
+        retries=0,
+        execution_timeout=datetime.timedelta(seconds=3600),
+    )
+
+    # A successful run updates this workflow's asset: workflows triggered by it start.
+    succeeded = EmptyOperator(task_id="workflow_succeeded", trigger_rule="all_success", outlets=[Asset("workflow://weekly_etl")])
+
+    [node_raw] >> node_measurements
+    [node_measurements] >> node_summary
+    [node_summary] >> succeeded
