@@ -237,17 +237,12 @@ pub fn export(
     let mut assets = Vec::new();
     for trigger in &operations.triggers {
         match trigger {
-            Trigger::AfterWorkflow {
-                workflow,
-                within_secs,
-            } => {
+            // An asset event starts the run as soon as the scheduler sees it: `within` holds.
+            Trigger::AfterWorkflow { workflow, .. } => {
                 assets.push(format!(
                     "Asset({})",
                     python_string(&format!("workflow://{workflow}"))
                 ));
-                if within_secs.is_some() {
-                    // An asset event starts the run as soon as the scheduler sees it.
-                }
             }
             Trigger::File { pattern } => losses.add(format!(
                 "the file trigger `{pattern}`: Airflow has no file watcher that starts a DAG"

@@ -202,7 +202,7 @@ fn check_names(plan: &Plan) -> Result<(), ExportError> {
 /// and the `when` expression that keeps only the real fire times.
 fn interval_schedules(seconds: u64, losses: &mut Losses) -> (Vec<Value>, Option<String>) {
     const DAY: u64 = 86_400;
-    let step = gcd(seconds.max(1), DAY);
+    let step = super::gcd(seconds.max(1), DAY);
     if !step.is_multiple_of(60) {
         losses.add(format!(
             "the interval {}: Argo's schedules have whole minutes",
@@ -238,13 +238,6 @@ fn interval_schedules(seconds: u64, losses: &mut Losses) -> (Vec<Value>, Option<
         lines,
         Some(format!("{{{{= now().Unix() % {seconds} < 300 }}}}")),
     )
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 /// A Kubernetes quantity for thousandths of a core.

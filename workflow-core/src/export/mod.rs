@@ -341,6 +341,14 @@ pub(crate) fn reads_a_merge(plan: &Plan, node: &crate::plan::PlanNode) -> bool {
     })
 }
 
+/// The greatest common divisor: the step of the times of day an interval from the epoch hits.
+pub(crate) fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// Seconds as a compact duration: `90s`, `10m`, `2h30m`.
 pub(crate) fn duration_text(seconds: u64) -> String {
     crate::text::duration(std::time::Duration::from_secs(seconds))

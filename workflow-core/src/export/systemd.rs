@@ -344,7 +344,7 @@ fn glob_directory(pattern: &str) -> Option<String> {
 /// on (`tick` then starts only the real fire times).
 fn interval_calendar(seconds: u64) -> Vec<String> {
     const DAY: u64 = 86_400;
-    let step = gcd(seconds.max(1), DAY);
+    let step = super::gcd(seconds.max(1), DAY);
     let mut by_minute_second: std::collections::BTreeMap<(u64, u64), Vec<u64>> = Default::default();
     let mut time = 0;
     while time < DAY {
@@ -369,13 +369,6 @@ fn interval_calendar(seconds: u64) -> Vec<String> {
             format!("*-*-* {hours}:{minute:02}:{second:02} UTC")
         })
         .collect()
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 fn install_notes(plan: &Plan, settings: &Settings, files: &[ExportFile]) -> String {
