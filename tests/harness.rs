@@ -293,7 +293,10 @@ fn a_failed_run_is_re_run_at_once_and_keeps_its_attempt_count() {
     match &again.decision {
         Decision::Resume { run, reason } => {
             assert_eq!(*run, failed.ran().unwrap().run());
-            assert_eq!(reason, &format!("run {run} failed; re-running it at once"));
+            assert_eq!(
+                reason,
+                &format!("run {run} failed; re-running it at once (automatic re-run 1 of 3)")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -331,4 +334,85 @@ fn skip_forgets_late_fire_times_and_pause_stops_ticks() {
     // A workflow that pauses on failure is not re-run by itself; the next fire time runs.
     let next = ticker.tick();
     assert!(next.ran().unwrap().succeeded());
+}
+
+#[task]
+fn load_partition(day: NaiveDate) -> Result<String, std::io::Error> {
+    Ok(day.to_string())
+}
+
+workflow! {
+    /// Daily at 00:05 UTC for the day before; a failed day is re-run twice at most.
+    #[schedule(cron = "5 0 * * *", catch_up = "latest")]
+    #[partition(daily, param = day)]
+    #[on_failure(stop, reruns = 2, notify = "etl-admin@example.com")]
+    loads(day: NaiveDate) {
+        loaded = load_partition(day);
+    }
+}
+
+/// A day that always fails is re-run at most `reruns` times, its last notice says so, and
+/// every later day runs on its own fire time: an old failure never starves due work.
+#[test]
+fn a_day_that_always_fails_is_re_run_a_bounded_number_of_times() {
+    let mut ticker = TestRun::<loads>::new()
+        .at(utc("2026-11-20T00:06:00Z"))
+        .stub(loads::loaded.with(|day: NaiveDate| {
+            if day.to_string() == "2026-11-19" {
+                Err(std::io::Error::other("the export for the 19th is corrupt"))
+            } else {
+                Ok(day.to_string())
+            }
+        }))
+        .ticker();
+    let mut ran: Vec<(String, bool)> = Vec::new();
+    // A timer every 5 minutes for three days and a bit.
+    for _ in 0..(3 * 24 * 12 + 12) {
+        let tick = ticker.tick();
+        if let Some(run) = tick.ran() {
+            let day = ticker
+                .store()
+                .run(run.run())
+                .unwrap()
+                .params
+                .unwrap_or_default();
+            ran.push((day, run.succeeded()));
+        }
+        ticker.advance(5 * MINUTE);
+    }
+    let day = |text: &str| format!(r#"{{"day":"{text}"}}"#);
+    assert_eq!(
+        ran,
+        [
+            (day("2026-11-19"), false),
+            (day("2026-11-19"), false),
+            (day("2026-11-19"), false),
+            (day("2026-11-20"), true),
+            (day("2026-11-21"), true),
+            (day("2026-11-22"), true),
+        ],
+        "the 19th once and twice again, then each later day once"
+    );
+    let failed = ticker.store().run(1).unwrap();
+    assert_eq!((failed.reruns, failed.gave_up), (2, true));
+    let notices = ticker.store().pending_notices(Some("loads"), None).unwrap();
+    assert_eq!(
+        notices.len(),
+        3,
+        "one notice per failed run, kept as undelivered"
+    );
+    let last: workflow_core::runner::notify::Notice =
+        serde_json::from_str(&notices[2].payload).unwrap();
+    assert_eq!(
+        last.reason.as_deref(),
+        Some(
+            "This was automatic re-run 2 of 2: `tick` will not re-run it again; \
+             the next fire time starts a new run."
+        )
+    );
+    assert_eq!(last.params["day"], "2026-11-19");
+    assert_eq!(
+        last.failures[0].message,
+        "attempt 3: the export for the 19th is corrupt"
+    );
 }

@@ -7,7 +7,8 @@ use std::sync::mpsc;
 
 use workflow_core::plan::Plan;
 use workflow_core::prelude::*;
-use workflow_core::runner::engine::{self, Options};
+use workflow_core::runner::engine;
+use workflow_core::runner::lifecycle::{Delivery, Lifecycle};
 use workflow_core::runner::notify::{self, Mailer, Notice};
 use workflow_core::runner::store::Store;
 
@@ -114,26 +115,26 @@ fn temporary_store(name: &str) -> Store {
     Store::open(&directory.join("state.sqlite")).unwrap()
 }
 
-/// A run of `alerting`, which fails and pauses the workflow.
-fn failed_run(name: &str) -> (Plan, engine::Outcome) {
+/// A run of `alerting`, which fails and pauses the workflow, through the shipped lifecycle
+/// with its notice recorded and not sent: the plan, the outcome and the notice as queued.
+fn failed_run(name: &str) -> (Plan, engine::Outcome, Notice) {
     let spec = alerting::spec();
     let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
-    let mut store = temporary_store(name);
-    let outcome = engine::execute(
-        &spec,
-        &plan,
-        &mut store,
-        None,
-        &Options::default(),
-        &mut |_| {},
-    )
-    .unwrap();
-    (plan, outcome)
+    let mut lifecycle = Lifecycle::new(&spec, temporary_store(name));
+    lifecycle.delivery = Delivery::Record;
+    lifecycle.program = "/opt/etl/bin/pipelines".to_owned();
+    let finished = lifecycle.run_new(plan.clone(), None, &mut |_| {}).unwrap();
+    assert_eq!(finished.exit, 1);
+    let pending = lifecycle.store.pending_notices(None, None).unwrap();
+    assert_eq!(pending.len(), 1, "one recipient, one queued notice");
+    assert_eq!(pending[0].target, "etl-admin@example.com");
+    let notice: Notice = serde_json::from_str(&pending[0].payload).unwrap();
+    (plan, finished.outcome, notice)
 }
 
 #[test]
 fn a_failure_e_mails_the_administrator_over_smtp() {
-    let (plan, outcome) = failed_run("mail");
+    let (plan, outcome, notice) = failed_run("mail");
     assert_eq!(outcome.status, engine::RunStatus::Paused);
 
     let (port, received) = smtp_relay();
@@ -142,12 +143,12 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
         port,
         from: "workflows@example.com".into(),
     };
-    let notice = Notice::of("alerting", &outcome);
     let problems = notify::after_run(&plan.operations, &notice, outcome.status, Some(&mailer));
     assert!(problems.is_empty(), "{problems:?}");
     let (envelope, message) = received
         .recv_timeout(std::time::Duration::from_secs(20))
         .unwrap();
+    let message = quoted_printable(&message);
     assert_eq!(
         envelope,
         [
@@ -155,8 +156,27 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
             "RCPT TO:<etl-admin@example.com>"
         ]
     );
+    let host = workflow_core::runner::store::host();
     assert!(
-        message.contains("Subject: [alerting] run 1 paused\r\n"),
+        message.contains(&format!("Subject: [alerting] run 1 paused on {host}\r\n")),
+        "{message}"
+    );
+    for header in [
+        "Message-ID: <alerting.run1.",
+        "Date: ",
+        "MIME-Version: 1.0\r\n",
+    ] {
+        assert!(
+            message
+                .lines()
+                .any(|line| line.starts_with(header.trim_end())),
+            "no `{header}` header in {message}"
+        );
+    }
+    assert!(
+        message.contains(&format!(
+            "Run 1 of workflow alerting paused on host {host}."
+        )),
         "{message}"
     );
     assert!(
@@ -167,12 +187,27 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
         message.contains("The workflow is paused: no run starts until `resume alerting`."),
         "{message}"
     );
+    let state = temporary_path("mail");
+    for command in [
+        format!("/opt/etl/bin/pipelines status alerting --run 1 --state {state}"),
+        format!("/opt/etl/bin/pipelines resume alerting --state {state}"),
+        format!("/opt/etl/bin/pipelines run alerting --resume 1 --state {state}"),
+    ] {
+        assert!(message.contains(&command), "no `{command}` in {message}");
+    }
+}
+
+fn temporary_path(name: &str) -> String {
+    std::env::temp_dir()
+        .join(format!("workflow-notify-{}-{name}", std::process::id()))
+        .join("state.sqlite")
+        .display()
+        .to_string()
 }
 
 #[test]
 fn webhooks_receive_the_notice_as_json_and_failures_to_notify_are_reported() {
-    let (plan, outcome) = failed_run("webhook");
-    let notice = Notice::of("alerting", &outcome);
+    let (plan, outcome, notice) = failed_run("webhook");
 
     let (port, received) = http_listener();
     let mut operations = plan.operations.clone();
@@ -209,4 +244,25 @@ fn webhooks_receive_the_notice_as_json_and_failures_to_notify_are_reported() {
         problems[0].starts_with(&format!("cannot post to http://127.0.0.1:{closed}/gone:")),
         "{problems:?}"
     );
+}
+
+/// The message with its quoted-printable body decoded (soft line breaks joined, `=XX` bytes).
+fn quoted_printable(message: &str) -> String {
+    let joined = message.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'='
+            && index + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&joined[index + 1..index + 3], 16)
+        {
+            decoded.push(byte);
+            index += 3;
+        } else {
+            decoded.push(bytes[index]);
+            index += 1;
+        }
+    }
+    String::from_utf8(decoded).unwrap()
 }

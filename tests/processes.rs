@@ -108,8 +108,9 @@ fn a_second_run_is_refused_while_the_first_is_alive() {
     assert_eq!(
         message,
         format!(
-            "error: workflow `marks` is already running (run 1, process {}); it never runs twice at once\n",
-            child.id()
+            "error: workflow `marks` is already running (run 1, process {} on {}); it never runs twice at once\n",
+            child.id(),
+            workflow_core::runner::store::host()
         )
     );
 
@@ -151,11 +152,18 @@ fn a_paused_workflow_does_not_run_until_resumed() {
 /// Each node's status and output in run 1 of a state file.
 fn outputs(state: &Path) -> Vec<(String, String, Option<serde_json::Value>)> {
     let store = workflow_core::runner::store::Store::open(state).unwrap();
+    let outputs = store.outputs(1).unwrap();
     store
         .nodes(1)
         .unwrap()
         .into_iter()
-        .map(|node| (node.node, node.status.as_str().to_owned(), node.output))
+        .map(|node| {
+            let output = outputs
+                .iter()
+                .find(|(name, _)| *name == node.node)
+                .map(|(_, value)| value.clone());
+            (node.node, node.status.as_str().to_owned(), output)
+        })
         .collect()
 }
 
@@ -460,8 +468,16 @@ fn overlap_replace_stops_the_active_run() {
     assert!(history.contains("cancelled"), "{history}");
     let status = text(&finish(&dir, &["status", "replaceable", "--run", "1"]).stdout);
     assert!(
-        status.contains("cancelled: replaced by a newer run"),
+        status.starts_with("run 1 of replaceable: cancelled"),
         "{status}"
+    );
+    assert!(
+        status.contains("\nwhy: replaced by a newer run (process "),
+        "{status}"
+    );
+    assert!(
+        status.contains("attempt 1: replaced by a newer run (process "),
+        "the slow node names why it was cut: {status}"
     );
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use workflow_core::plan::Plan;
 use workflow_core::prelude::*;
 use workflow_core::runner::engine::{self, Event, Options, RunStatus};
+use workflow_core::runner::lifecycle::{Delivery, Lifecycle};
 use workflow_core::runner::store::{Status, Store};
 
 fn store(name: &str) -> Store {
@@ -28,21 +29,47 @@ fn run(
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
         .collect();
-    let plan = Plan::build(spec, &given, &Default::default()).unwrap();
     let mut events = Vec::new();
-    let outcome = engine::execute(
-        spec,
-        &plan,
-        store,
-        resume,
-        &Options {
-            parallelism,
-            ..Options::default()
-        },
-        &mut |event| events.push(event),
-    )
+    let finished = with_lifecycle(spec, store, parallelism, |lifecycle| match resume {
+        Some(run) => lifecycle.run_resume(run, &mut |event| events.push(event)),
+        None => {
+            let plan = Plan::build(spec, &given, &Default::default()).unwrap();
+            lifecycle.run_new(plan, None, &mut |event| events.push(event))
+        }
+    })
     .unwrap();
+    // Outputs are read apart from the run's record, as `status` never loads them.
+    let mut outcome = finished.outcome;
+    let outputs = store.outputs(outcome.run).unwrap();
+    for node in &mut outcome.nodes {
+        node.output = outputs
+            .iter()
+            .find(|(name, _)| *name == node.node)
+            .map(|(_, value)| value.clone());
+    }
     (outcome, events)
+}
+
+/// Runs `act` on the shipped lifecycle over `store` (notices recorded, not sent).
+fn with_lifecycle<T>(
+    spec: &workflow_core::WorkflowSpec,
+    store: &mut Store,
+    parallelism: usize,
+    act: impl FnOnce(&mut Lifecycle<'_>) -> T,
+) -> T {
+    let owned = std::mem::replace(
+        store,
+        Store::open(std::path::Path::new(":memory:")).unwrap(),
+    );
+    let mut lifecycle = Lifecycle::new(spec, owned);
+    lifecycle.delivery = Delivery::Record;
+    lifecycle.options = Options {
+        parallelism,
+        ..Options::default()
+    };
+    let result = act(&mut lifecycle);
+    *store = lifecycle.store;
+    result
 }
 
 fn status_of(outcome: &engine::Outcome, node: &str) -> (Status, u32, Option<String>) {
@@ -295,19 +322,14 @@ fn resume_keeps_what_succeeded() {
         "the extract was not run again"
     );
     assert_eq!(status_of(&second, "loaded"), (Status::Succeeded, 2, None));
-    let error = engine::execute(
-        &resumable::spec(),
-        &Plan::build(&resumable::spec(), &[], &Default::default()).unwrap(),
-        &mut state,
-        Some(first.run),
-        &Options::default(),
-        &mut |_| {},
-    )
+    let error = with_lifecycle(&resumable::spec(), &mut state, 2, |lifecycle| {
+        lifecycle.run_resume(first.run, &mut |_| {})
+    })
     .unwrap_err();
     assert_eq!(
         error.to_string(),
         format!(
-            "run {} already succeeded; there is nothing to resume",
+            "run {} of `resumable` already succeeded; there is nothing to resume",
             first.run
         )
     );

@@ -98,12 +98,17 @@ fn layered(layers: usize, width: usize) -> WorkflowSpec {
 fn timed_run(spec: &WorkflowSpec, store: &mut Store, parallelism: usize) -> Duration {
     let plan =
         Plan::build(spec, &[], &PlanOptions::default()).expect("the benchmark's workflow plans");
+    let names: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
     let start = Instant::now();
+    let (run, _lock) = store
+        .start_run(spec.name, &plan.to_json(), "{}", &names, None)
+        .expect("the benchmark's run is recorded");
     let outcome = engine::execute(
         spec,
         &plan,
         store,
-        None,
+        run,
+        false,
         &Options {
             parallelism,
             ..Options::default()

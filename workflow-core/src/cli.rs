@@ -326,48 +326,53 @@ enum NotifyStatus {
 /// Where run state is kept.
 #[derive(clap::Args, Debug)]
 struct StateFile {
-    /// The state file (default: $WORKFLOW_STATE, or workflow-state.sqlite here)
+    /// The state file (default: $WORKFLOW_STATE, or state.sqlite in the per-user state
+    /// directory: $XDG_STATE_HOME/workflow-core, ~/.local/state/workflow-core on Linux,
+    /// ~/Library/Application Support/workflow-core on macOS)
     #[arg(long = "state", value_name = "PATH")]
     path: Option<std::path::PathBuf>,
 }
 
 impl StateFile {
-    fn path(&self) -> std::path::PathBuf {
-        self.path
+    fn path(&self) -> Result<std::path::PathBuf, String> {
+        if let Some(path) = self
+            .path
             .clone()
             .or_else(|| std::env::var_os("WORKFLOW_STATE").map(Into::into))
-            .unwrap_or_else(|| "workflow-state.sqlite".into())
+        {
+            return Ok(path);
+        }
+        default_state_path().ok_or_else(|| {
+            "this user has no state directory (no home directory); give --state PATH or set WORKFLOW_STATE".to_owned()
+        })
     }
 
     fn open(&self) -> Result<crate::runner::store::Store, String> {
-        crate::runner::store::Store::open(&self.path()).map_err(|error| error.to_string())
+        let path = self.path()?;
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                format!(
+                    "cannot create the state directory `{}`: {error}",
+                    parent.display()
+                )
+            })?;
+        }
+        crate::runner::store::Store::open(&path).map_err(|error| error.to_string())
     }
 }
 
-/// An exclusive lock on `<state file>.<workflow>.tick`, held while a tick decides and runs, so
-/// that two ticks at once cannot both start a run. The kernel drops it when the process ends,
-/// however it ends.
-struct TickLock {
-    _file: std::fs::File,
-}
-
-impl TickLock {
-    /// The lock, or `None` when another process holds it.
-    fn try_take(state: &std::path::Path, workflow: &str) -> Result<Option<TickLock>, String> {
-        use std::os::fd::AsRawFd;
-        let mut name = state.as_os_str().to_owned();
-        name.push(format!(".{workflow}.tick"));
-        let path = std::path::PathBuf::from(name);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|error| format!("cannot open the lock `{}`: {error}", path.display()))?;
-        // SAFETY: `flock` on a descriptor this function owns has no memory effects.
-        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-        Ok(taken.then_some(TickLock { _file: file }))
-    }
+/// The state file used when neither `--state` nor `$WORKFLOW_STATE` names one: `state.sqlite`
+/// in the user's state directory (XDG base directories: `$XDG_STATE_HOME/workflow-core`, or
+/// `~/.local/state/workflow-core`; the local application data directory on macOS and
+/// Windows). One fixed place per user, so runs started from any directory share their
+/// state and their locks: a default relative to the working directory would let a run
+/// started from `/` and one started from `$HOME` overlap.
+pub fn default_state_path() -> Option<std::path::PathBuf> {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .map(|directory| directory.join("workflow-core").join("state.sqlite"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -466,7 +471,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             launch,
         } => {
             let given = parse_assignments(&params).map_err(|error| error.to_string())?;
-            return run_workflow(&workflow, &given, resume, None, &launch, out);
+            return run_workflow(&workflow, &given, resume, &launch, out);
         }
         Command::Tick {
             workflow,
@@ -587,17 +592,43 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                         )
                     })?,
             };
+            let status = store
+                .effective_status(&record)
+                .map_err(|error| error.to_string())?;
             let mut text = format!(
-                "run {} of {}: {} (started {}",
-                record.id,
-                record.workflow,
-                record.effective_status(),
-                record.started_at
+                "run {} of {}: {status} (started {}",
+                record.id, record.workflow, record.started_at
             );
             if let Some(ended) = &record.ended_at {
                 text.push_str(&format!(", ended {ended}"));
             }
             text.push_str(")\n");
+            if let Some(reason) = &record.reason {
+                text.push_str(&format!("why: {reason}\n"));
+            }
+            if let Some(cause) = store
+                .start_reason(record.id)
+                .map_err(|error| error.to_string())?
+            {
+                text.push_str(&format!("started: {cause}\n"));
+            }
+            if let Some(params) = run_params(&record) {
+                text.push_str(&format!("parameters: {params}\n"));
+            }
+            if let Some(host) = &record.host {
+                let pid = match (status, record.pid) {
+                    ("running", Some(pid)) => format!(", process {pid}"),
+                    _ => String::new(),
+                };
+                text.push_str(&format!("host: {host}{pid}\n"));
+            }
+            if record.reruns > 0 || record.gave_up {
+                text.push_str(&format!(
+                    "automatic re-runs: {}{}\n",
+                    record.reruns,
+                    if record.gave_up { ", no more" } else { "" }
+                ));
+            }
             if let Some(reason) = store.paused(&workflow).map_err(|error| error.to_string())? {
                 text.push_str(&format!("workflow paused: {reason}\n"));
             }
@@ -613,6 +644,24 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 }
                 text.push('\n');
             }
+            for notice in store
+                .pending_notices(Some(&workflow), None)
+                .map_err(|error| error.to_string())?
+            {
+                text.push_str(&format!(
+                    "undelivered notice of run {} to {} ({}), {} tries{}; next try after {}\n",
+                    notice.run,
+                    notice.target,
+                    notice.channel,
+                    notice.attempts,
+                    notice
+                        .last_error
+                        .as_deref()
+                        .map(|error| format!(", last: {error}"))
+                        .unwrap_or_default(),
+                    notice.next_try
+                ));
+            }
             text
         }
         Command::History {
@@ -627,15 +676,33 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 .map_err(|error| error.to_string())?;
             let mut text = String::new();
             for run in runs {
-                let reason = store
+                let mut why: Vec<String> = Vec::new();
+                if let Some(reason) = store
                     .start_reason(run.id)
                     .map_err(|error| error.to_string())?
-                    .map(|reason| format!("  ({reason})"))
+                {
+                    why.push(reason);
+                }
+                if run.reruns > 0 {
+                    why.push(format!("re-run {} times by tick", run.reruns));
+                }
+                if let Some(reason) = &run.reason {
+                    why.push(reason.clone());
+                }
+                let why = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ({})", why.join("; "))
+                };
+                let params = run_params(&run)
+                    .map(|params| format!("  {params}"))
                     .unwrap_or_default();
                 text.push_str(&format!(
-                    "{:>6}  {:<11} {}  {}{reason}\n",
+                    "{:>6}  {:<11} {}  {}{params}{why}\n",
                     run.id,
-                    run.effective_status(),
+                    store
+                        .effective_status(&run)
+                        .map_err(|error| error.to_string())?,
                     run.started_at,
                     run.ended_at.clone().unwrap_or_default()
                 ));
@@ -927,7 +994,8 @@ fn notify(
                 message: reason.to_owned(),
             }]
         },
-        counts: BTreeMap::new(),
+        host: crate::runner::store::host(),
+        ..Notice::default()
     };
     let mailer = Mailer::from_env()?;
     let problems = after_run(&spec.operations, &notice, status, mailer.as_ref());
@@ -952,171 +1020,157 @@ struct Launch {
     /// Run each attempt on a thread, or in its own process through `exec-task`
     #[arg(long, value_enum, default_value_t = IsolationMode::Thread)]
     isolation: IsolationMode,
+    /// The largest output a node may produce, as JSON (e.g. 64MiB, 512KiB, 1GiB); a larger
+    /// one fails its attempt
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB")]
+    max_output: usize,
     #[command(flatten)]
     state: StateFile,
 }
 
-/// `tick`: decides, under a lock, whether the workflow is due, and runs it if so.
+impl Launch {
+    /// The engine's options these flags ask for.
+    fn options(&self) -> Result<crate::runner::engine::Options, String> {
+        use crate::runner::engine;
+        let mut options = engine::Options {
+            max_output: self.max_output,
+            ..engine::Options::default()
+        };
+        if let Some(parallelism) = self.parallelism {
+            options.parallelism = parallelism;
+        }
+        if self.isolation == IsolationMode::Process {
+            let program = std::env::current_exe().map_err(|error| {
+                format!("cannot find this program to run attempts in processes: {error}")
+            })?;
+            options.isolation = engine::Isolation::Process(program);
+        }
+        Ok(options)
+    }
+
+    /// The lifecycle of `spec`'s runs on the state file, with signals handled.
+    fn lifecycle<'a>(
+        &self,
+        spec: &'a crate::WorkflowSpec,
+    ) -> Result<crate::runner::lifecycle::Lifecycle<'a>, String> {
+        if cfg!(windows) {
+            return Err(
+                "the local runner needs Linux or macOS (file locks inherited by a run's processes, process groups, signals); on Windows, use `plan`, `graph`, `export` and the test harness".to_owned(),
+            );
+        }
+        let mut lifecycle = crate::runner::lifecycle::Lifecycle::new(spec, self.state.open()?);
+        lifecycle.options = self.options()?;
+        lifecycle.handle_signals = true;
+        if let Ok(program) = std::env::current_exe() {
+            lifecycle.program = program.display().to_string();
+        }
+        Ok(lifecycle)
+    }
+}
+
+/// `64MiB`, `512KiB`, `1GiB`, `1000` (bytes).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write e.g. 64MiB, 512KiB or 1GiB"))?;
+    let factor: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}`; use B, KiB, MiB or GiB"
+            ));
+        }
+    };
+    number
+        .checked_mul(factor)
+        .filter(|size| *size > 0)
+        .ok_or_else(|| format!("`{text}` is not a size from 1 byte to {} bytes", usize::MAX))
+}
+
+/// `tick`: decides, under the workflow's locks, whether the workflow is due, and runs it if so.
 fn tick(
     workflow: &str,
-    mut given: Vec<(String, String)>,
+    given: Vec<(String, String)>,
     now: Option<DateTime<Utc>>,
     dry_run: bool,
     launch: &Launch,
     out: &mut dyn Write,
 ) -> Result<u8, String> {
-    use crate::runner::tick::{self, Decision};
     let spec = registry::find(workflow).map_err(|error| error.to_string())?;
-    let store = launch.state.open()?;
-    let Some(_lock) = TickLock::try_take(&launch.state.path(), workflow)? else {
-        writeln!(
-            out,
-            "{workflow}: another tick is deciding or running it; nothing to do"
-        )
-        .map_err(|error| error.to_string())?;
-        return Ok(0);
+    let mut lifecycle = launch.lifecycle(&spec)?;
+    let mut progress = None;
+    let mut events = |event: crate::runner::engine::Event| {
+        progress
+            .get_or_insert_with(|| {
+                crate::runner::progress::Progress::new(workflow, spec.nodes.len())
+            })
+            .event(&event);
     };
-    let decision = tick::decide(&spec, &store, now.unwrap_or_else(Utc::now))
-        .map_err(|error| error.to_string())?;
-    let say = |out: &mut dyn Write, text: String| {
-        writeln!(out, "{workflow}: {text}").map_err(|error| error.to_string())
+    let ticked = lifecycle.tick(now.unwrap_or_else(Utc::now), &given, dry_run, &mut events);
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
+    let ticked = ticked.map_err(|error| error.to_string())?;
+    use crate::runner::tick::Decision;
+    let said = match &ticked.decision {
+        Decision::Wait { reason } | Decision::Resume { reason, .. } => reason.clone(),
+        Decision::Start { cause, .. } => format!("due: {}", cause.reason),
     };
-    match decision {
-        Decision::Wait { reason } => {
-            say(out, reason)?;
-            Ok(0)
-        }
-        Decision::Resume { run, reason } => {
-            say(out, reason)?;
-            if dry_run {
-                return Ok(0);
-            }
-            drop(store);
-            run_workflow(workflow, &[], Some(run), None, launch, out)
-        }
-        Decision::Start {
-            cause,
-            partition,
-            replacing,
-        } => {
-            say(out, format!("due: {}", cause.reason))?;
-            if let Some((param, key)) = partition
-                && !given.iter().any(|(name, _)| *name == param)
-            {
-                given.push((param, key));
-            }
-            if dry_run {
-                return Ok(0);
-            }
-            for run in &replacing {
-                say(out, format!("stopping run {} to replace it", run.id))?;
-                tick::replace(
-                    &store,
-                    run,
-                    "a newer run",
-                    std::time::Duration::from_secs(30),
-                )
-                .map_err(|error| error.to_string())?;
-            }
-            drop(store);
-            run_workflow(workflow, &given, None, Some(cause), launch, out)
-        }
+    writeln!(out, "{workflow}: {said}").map_err(|error| error.to_string())?;
+    match ticked.finished {
+        Some(finished) => report(workflow, &finished, out),
+        None => Ok(0),
     }
 }
 
-/// `run`: refuses to start while the workflow is paused or (if it forbids overlap) running,
-/// then executes, printing each node's progress on standard error.
+/// `run`: admits the run (refused while the workflow is paused, or while a run is alive and
+/// the workflow forbids overlap), then executes, printing each node's progress on standard
+/// error.
 fn run_workflow(
     workflow: &str,
     given: &[(String, String)],
     resume: Option<i64>,
-    cause: Option<crate::runner::store::Cause>,
     launch: &Launch,
     out: &mut dyn Write,
 ) -> Result<u8, String> {
-    use crate::operations::Overlap;
-    use crate::runner::engine::{self, Event};
     let spec = registry::find(workflow).map_err(|error| error.to_string())?;
-    let mut store = launch.state.open()?;
-    let plan = match resume {
-        Some(run) => {
-            let record = store.run(run).map_err(|error| error.to_string())?;
-            serde_json::from_str::<Plan>(&record.plan).map_err(|error| {
-                format!("run {run} holds a plan this program cannot read: {error}")
-            })?
-        }
+    let mut lifecycle = launch.lifecycle(&spec)?;
+    let admission = match resume {
+        Some(run) => lifecycle.admit_resume(run),
         None => {
-            Plan::build(&spec, given, &PlanOptions::default()).map_err(|error| error.to_string())?
-        }
-    };
-    if let Some(reason) = store.paused(workflow).map_err(|error| error.to_string())? {
-        return Err(format!(
-            "workflow `{workflow}` is paused ({reason}); `resume {workflow}` lets it run again"
-        ));
-    }
-    loop {
-        let active = store
-            .active_runs(workflow)
-            .map_err(|error| error.to_string())?;
-        let Some(other) = active.into_iter().find(|run| Some(run.id) != resume) else {
-            break;
-        };
-        match spec.operations.overlap {
-            Overlap::Queue => std::thread::sleep(std::time::Duration::from_secs(1)),
-            Overlap::Replace => {
-                eprintln!(
-                    "stopping run {} (process {}) to replace it",
-                    other.id,
-                    other.pid.unwrap_or_default()
-                );
-                crate::runner::tick::replace(
-                    &store,
-                    &other,
-                    "a newer run",
-                    std::time::Duration::from_secs(30),
-                )
+            let plan = Plan::build(&spec, given, &PlanOptions::default())
                 .map_err(|error| error.to_string())?;
-            }
-            Overlap::Forbid => {
-                return Err(format!(
-                    "workflow `{workflow}` is already running (run {}, process {}); it never runs twice at once",
-                    other.id,
-                    other.pid.unwrap_or_default()
-                ));
-            }
+            lifecycle.admit_new(plan, None)
         }
     }
-    let mut options = engine::Options {
-        cause,
-        ..engine::Options::default()
-    };
-    if let Some(parallelism) = launch.parallelism {
-        options.parallelism = parallelism;
-    }
-    if launch.isolation == IsolationMode::Process {
-        let program = std::env::current_exe().map_err(|error| {
-            format!("cannot find this program to run attempts in processes: {error}")
-        })?;
-        options.isolation = engine::Isolation::Process(program);
-    }
-    let mut progress = crate::runner::progress::Progress::new(workflow, plan.nodes.len());
-    let mut events = |event: Event| progress.event(&event);
-    let outcome = engine::execute(&spec, &plan, &mut store, resume, &options, &mut events);
+    .map_err(|error| error.to_string())?;
+    let mut progress = crate::runner::progress::Progress::new(workflow, admission.plan.nodes.len());
+    let mut events = |event: crate::runner::engine::Event| progress.event(&event);
+    let finished = lifecycle.carry_out(admission, &mut events);
     progress.finish();
-    let outcome = outcome.map_err(|error| error.to_string())?;
-    let mailer = match crate::runner::notify::Mailer::from_env() {
-        Ok(mailer) => mailer,
-        Err(problem) => {
-            eprintln!("warning: {problem}");
-            None
-        }
-    };
-    let notice = crate::runner::notify::Notice::of(workflow, &outcome);
-    for problem in
-        crate::runner::notify::after_run(&plan.operations, &notice, outcome.status, mailer.as_ref())
-    {
+    let finished = finished.map_err(|error| error.to_string())?;
+    report(workflow, &finished, out)
+}
+
+/// Prints how a run ended, and the notices that could not be delivered; returns the exit
+/// status.
+fn report(
+    workflow: &str,
+    finished: &crate::runner::lifecycle::Finished,
+    out: &mut dyn Write,
+) -> Result<u8, String> {
+    for problem in &finished.undelivered {
         eprintln!("warning: {problem}");
     }
+    let outcome = &finished.outcome;
     let counts = outcome
         .nodes
         .iter()
@@ -1128,19 +1182,39 @@ fn run_workflow(
         .iter()
         .map(|(status, count)| format!("{count} {status}"))
         .collect();
+    let reason = outcome
+        .reason
+        .as_deref()
+        .map(|reason| format!(" ({reason})"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "run {} of {workflow} {}: {}",
+        "run {} of {workflow} {}{reason}: {}",
         outcome.run,
         outcome.status.as_str(),
         summary.join(", ")
     )
     .map_err(|error| error.to_string())?;
-    Ok(if outcome.status == engine::RunStatus::Succeeded {
-        0
-    } else {
-        EXIT_PROBLEMS
-    })
+    Ok(finished.exit)
+}
+
+/// A run's parameters as `name=value` words, if it has any.
+fn run_params(run: &crate::runner::store::RunRecord) -> Option<String> {
+    let params: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(run.params.as_deref()?).ok()?;
+    if params.is_empty() {
+        return None;
+    }
+    Some(
+        params
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => format!("{name}={text}"),
+                other => format!("{name}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 /// One plan per partition of `range`, oldest first.

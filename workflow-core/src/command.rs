@@ -107,11 +107,20 @@ impl Command {
         &self.arguments
     }
 
-    /// Runs the command to completion with standard input closed, capturing its output.
-    /// A status other than 0 is an error that carries the output.
+    /// Runs the command to completion with standard input closed, capturing its output: the
+    /// last [`CAPTURE_LIMIT`] bytes of each stream are kept, and what came before is dropped
+    /// and counted (`stdout_dropped`, `stderr_dropped`), so a program printing gigabytes
+    /// cannot exhaust memory. A status other than 0 is an error that carries the output.
+    ///
+    /// Inside a run, the program holds the run's lock with it (the run counts as alive while
+    /// it runs), has a process group of its own, and is stopped with the run.
     pub fn run(&self) -> Result<CommandOutput, CommandError> {
         let mut command = std::process::Command::new(&self.program);
-        command.args(&self.arguments).stdin(Stdio::null());
+        command
+            .args(&self.arguments)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (name, value) in &self.environment {
             let value: OsString = match value {
                 EnvValue::Plain(value) => value.into(),
@@ -128,16 +137,41 @@ impl Command {
         if let Some(directory) = &self.directory {
             command.current_dir(directory);
         }
-        let output = command.output().map_err(|error| CommandError::Start {
+        crate::runner::lock::prepare_child(&mut command);
+        let mut child = command.spawn().map_err(|error| CommandError::Start {
             program: self.program.clone(),
             message: error.to_string(),
         })?;
-        let captured = CommandOutput {
-            status: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        let pid = child.id();
+        crate::runner::lock::register_child(pid);
+        let stdout = child
+            .stdout
+            .take()
+            .map(|pipe| std::thread::spawn(move || read_tail(pipe, CAPTURE_LIMIT)));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|pipe| std::thread::spawn(move || read_tail(pipe, CAPTURE_LIMIT)));
+        let status = child.wait();
+        crate::runner::lock::unregister_child(pid);
+        let status = status.map_err(|error| CommandError::Start {
+            program: self.program.clone(),
+            message: format!("cannot wait for it: {error}"),
+        })?;
+        let collect = |reader: Option<std::thread::JoinHandle<Tail>>| {
+            reader
+                .and_then(|reader| reader.join().ok())
+                .unwrap_or_default()
         };
-        if output.status.success() {
+        let (stdout, stderr) = (collect(stdout), collect(stderr));
+        let captured = CommandOutput {
+            status: status.code(),
+            stdout: stdout.text,
+            stderr: stderr.text,
+            stdout_dropped: stdout.dropped,
+            stderr_dropped: stderr.dropped,
+        };
+        if status.success() {
             Ok(captured)
         } else {
             Err(CommandError::Failed {
@@ -160,15 +194,65 @@ impl fmt::Debug for Command {
     }
 }
 
+/// How much of each output stream of a command is kept: its last 8 MiB.
+pub const CAPTURE_LIMIT: usize = 8 << 20;
+
 /// What a command printed, and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CommandOutput {
     /// The exit status; `None` when a signal ended the program.
     pub status: Option<i32>,
-    /// Standard output (invalid UTF-8 replaced).
+    /// Standard output (invalid UTF-8 replaced): its last [`CAPTURE_LIMIT`] bytes.
     pub stdout: String,
-    /// Standard error (invalid UTF-8 replaced).
+    /// Standard error (invalid UTF-8 replaced): its last [`CAPTURE_LIMIT`] bytes.
     pub stderr: String,
+    /// How many bytes of standard output came before `stdout` and were dropped (0 when
+    /// `stdout` is all of it). A program whose output is data should write it to a file and
+    /// print the file's path.
+    #[serde(default)]
+    pub stdout_dropped: u64,
+    /// How many bytes of standard error came before `stderr` and were dropped.
+    #[serde(default)]
+    pub stderr_dropped: u64,
+}
+
+/// The end of a stream: its last bytes as text, and how many bytes came before them.
+#[derive(Debug, Default)]
+pub(crate) struct Tail {
+    pub(crate) text: String,
+    pub(crate) dropped: u64,
+}
+
+/// Reads `reader` to its end, keeping only its last `limit` bytes in memory (at most twice
+/// that while reading).
+pub(crate) fn read_tail(mut reader: impl std::io::Read, limit: usize) -> Tail {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut dropped = 0u64;
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => {
+                kept.extend_from_slice(&chunk[..read]);
+                if kept.len() > limit.saturating_mul(2).max(chunk.len()) {
+                    let cut = kept.len() - limit;
+                    kept.drain(..cut);
+                    dropped += cut as u64;
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    if kept.len() > limit {
+        let cut = kept.len() - limit;
+        kept.drain(..cut);
+        dropped += cut as u64;
+    }
+    Tail {
+        text: String::from_utf8_lossy(&kept).into_owned(),
+        dropped,
+    }
 }
 
 impl CommandOutput {

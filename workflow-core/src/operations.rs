@@ -292,8 +292,15 @@ pub enum Trigger {
     },
 }
 
+/// How many automatic re-runs a failed run gets when the workflow does not say.
+pub const DEFAULT_RERUNS: u32 = 3;
+
+fn default_reruns() -> u32 {
+    DEFAULT_RERUNS
+}
+
 /// The operational side of a workflow.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operations {
     /// When it runs by itself, if it does.
     pub schedule: Option<Schedule>,
@@ -305,6 +312,11 @@ pub struct Operations {
     pub timeout_secs: Option<u64>,
     /// What a failure does.
     pub on_failure: FailureAction,
+    /// How many times `tick` re-runs a failed or interrupted run by itself before it gives
+    /// up on it (`#[on_failure(reruns = N)]`, [`DEFAULT_RERUNS`] when not given; 0: never).
+    /// Not used with [`FailureAction::Pause`], which waits for a person.
+    #[serde(default = "default_reruns")]
+    pub reruns: u32,
     /// Who hears about a failure.
     pub notify_failure: Notify,
     /// Who hears about a success.
@@ -313,6 +325,25 @@ pub struct Operations {
     pub triggers: Vec<Trigger>,
     /// The time partition each run covers, if runs are partitioned.
     pub partition: Option<Partition>,
+}
+
+impl Default for Operations {
+    /// No schedule, overlap forbidden, stop on failure with [`DEFAULT_RERUNS`] re-runs, no
+    /// notices.
+    fn default() -> Self {
+        Operations {
+            schedule: None,
+            overlap: Overlap::default(),
+            pools: Vec::new(),
+            timeout_secs: None,
+            on_failure: FailureAction::default(),
+            reruns: DEFAULT_RERUNS,
+            notify_failure: Notify::default(),
+            notify_success: Notify::default(),
+            triggers: Vec::new(),
+            partition: None,
+        }
+    }
 }
 
 /// A schedule that cannot be evaluated (an expression built by hand and never checked).

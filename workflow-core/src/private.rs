@@ -158,15 +158,23 @@ pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
         .map_err(|error| TaskError::new(format!("workflow `{}`: {error}", W::NAME)))?;
     let mut store = crate::runner::store::Store::open(std::path::Path::new(":memory:"))
         .map_err(|error| TaskError::new(error.to_string()))?;
+    // A sub-workflow is a node of its caller's run, not a run of its own: no admission.
+    let names: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
+    let failed =
+        |error: &dyn std::fmt::Display| TaskError::new(format!("workflow `{}`: {error}", W::NAME));
+    let (run, _lock) = store
+        .start_run(W::NAME, &plan.to_json(), "{}", &names, None)
+        .map_err(|error| failed(&error))?;
     let outcome = crate::runner::engine::execute(
         &spec,
         &plan,
         &mut store,
-        None,
+        run,
+        false,
         &Default::default(),
         &mut |_| {},
     )
-    .map_err(|error| TaskError::new(format!("workflow `{}`: {error}", W::NAME)))?;
+    .map_err(|error| failed(&error))?;
     if outcome.status != crate::runner::engine::RunStatus::Succeeded {
         let failures: Vec<String> = outcome
             .nodes
@@ -191,15 +199,15 @@ pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
             failures.join("; ")
         )));
     }
+    let outputs = store.outputs(run).map_err(|error| failed(&error))?;
     let value = spec
         .producers(output)
         .into_iter()
         .find_map(|producer| {
-            outcome
-                .nodes
+            outputs
                 .iter()
-                .find(|node| node.node == producer)
-                .and_then(|node| node.output.clone())
+                .find(|(node, _)| node == producer)
+                .map(|(_, value)| value.clone())
         })
         .ok_or_else(|| TaskError::new(format!("workflow `{}` produced no `{output}`", W::NAME)))?;
     serde_json::from_value(value).map_err(|error| {

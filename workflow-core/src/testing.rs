@@ -50,8 +50,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::runner::engine::{
-    self, AttemptCall, Attempted, Clock, Event, Intercept, Options, RunStatus, VirtualClock,
+    AttemptCall, Attempted, Clock, Event, Intercept, Options, RunStatus, VirtualClock,
 };
+use crate::runner::lifecycle::{Delivery, Finished, Lifecycle};
 use crate::runner::store::{NodeRecord, Status, Store};
 use crate::{Data, Inputs, Task, TaskError, Workflow};
 
@@ -696,9 +697,21 @@ impl<W: Workflow> TestRun<W> {
 
     /// Runs the workflow, or says why it cannot start.
     pub fn try_run(self) -> Result<TestOutcome<W>, String> {
-        let mut store =
+        let store =
             Store::open(std::path::Path::new(":memory:")).map_err(|error| error.to_string())?;
-        self.execute(&mut store, &self.params, None, None)
+        let spec = W::spec();
+        let plan = crate::plan::Plan::build(&spec, &self.params, &Default::default())
+            .map_err(|error| error.to_string())?;
+        let mut lifecycle = self.lifecycle(&spec, store);
+        let start = self.clock.now();
+        let mut timeline = Vec::new();
+        let clock = self.clock.clone();
+        let finished = lifecycle
+            .run_new(plan, None, &mut |event| {
+                timeline.push(((clock.now() - start).to_std().unwrap_or_default(), event));
+            })
+            .map_err(|error| error.to_string())?;
+        self.outcome(&lifecycle.store, finished, timeline, start)
     }
 
     /// Turns the run into a [`Ticker`]: `tick` decisions on the virtual clock, each run it
@@ -706,47 +719,54 @@ impl<W: Workflow> TestRun<W> {
     /// ticker's runs: a fault of attempt 1 fails only the very first).
     pub fn ticker(self) -> Ticker<W> {
         Ticker {
-            store: Store::open(std::path::Path::new(":memory:"))
-                .expect("an in-memory state store opens"),
+            store: Some(
+                Store::open(std::path::Path::new(":memory:"))
+                    .expect("an in-memory state store opens"),
+            ),
             run: self,
         }
     }
 
-    fn execute(
-        &self,
-        store: &mut Store,
-        params: &[(String, String)],
-        resume: Option<i64>,
-        cause: Option<crate::runner::store::Cause>,
-    ) -> Result<TestOutcome<W>, String> {
-        let spec = W::spec();
-        let plan = match resume {
-            Some(run) => {
-                let record = store.run(run).map_err(|error| error.to_string())?;
-                serde_json::from_str(&record.plan).map_err(|error| error.to_string())?
-            }
-            None => crate::plan::Plan::build(&spec, params, &Default::default())
-                .map_err(|error| error.to_string())?,
-        };
-        let start = self.clock.now();
-        let options = Options {
+    /// The shipped lifecycle (admission, the run, tick, notices recorded but not sent) on
+    /// the virtual clock with the harness's stubs and faults.
+    fn lifecycle<'s>(&self, spec: &'s crate::WorkflowSpec, store: Store) -> Lifecycle<'s> {
+        let mut lifecycle = Lifecycle::new(spec, store);
+        lifecycle.options = Options {
             parallelism: self.parallelism,
             clock: Clock::Virtual(self.clock.clone()),
             intercept: Some(self.harness.clone()),
-            cause,
             ..Options::default()
         };
-        let mut timeline = Vec::new();
-        let clock = self.clock.clone();
-        let outcome = engine::execute(&spec, &plan, store, resume, &options, &mut |event| {
-            let at = (clock.now() - start).to_std().unwrap_or_default();
-            timeline.push((at, event));
-        })
-        .map_err(|error| error.to_string())?;
+        lifecycle.delivery = Delivery::Record;
+        lifecycle
+    }
+
+    fn outcome(
+        &self,
+        store: &Store,
+        finished: Finished,
+        timeline: Vec<(Duration, Event)>,
+        start: DateTime<Utc>,
+    ) -> Result<TestOutcome<W>, String> {
+        let run = finished.outcome.run;
+        let mut outputs: BTreeMap<String, Value> = store
+            .outputs(run)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .collect();
+        let nodes = finished
+            .outcome
+            .nodes
+            .into_iter()
+            .map(|mut node| {
+                node.output = outputs.remove(&node.node);
+                node
+            })
+            .collect();
         Ok(TestOutcome {
-            run: outcome.run,
-            status: outcome.status,
-            nodes: outcome.nodes,
+            run,
+            status: finished.outcome.status,
+            nodes,
             timeline,
             elapsed: (self.clock.now() - start).to_std().unwrap_or_default(),
             marker: PhantomData,
@@ -781,7 +801,8 @@ impl<W: Workflow> TestRun<W> {
 /// assert!(ticker.tick().ran().is_none());
 /// ```
 pub struct Ticker<W> {
-    store: Store,
+    /// Always `Some` between ticks; a tick lends it to the lifecycle.
+    store: Option<Store>,
     run: TestRun<W>,
 }
 
@@ -812,9 +833,11 @@ impl<W: Workflow> Ticker<W> {
         self.run.clock.advance(duration);
     }
 
-    /// The state the ticks share (to pause the workflow, or read its runs).
+    /// The state the ticks share (to pause the workflow, or read its runs and notices).
     pub fn store(&mut self) -> &mut Store {
-        &mut self.store
+        self.store
+            .as_mut()
+            .expect("the store is back after each tick")
     }
 
     /// Decides as `tick` would at the clock's time, and carries out the run it starts or
@@ -824,33 +847,32 @@ impl<W: Workflow> Ticker<W> {
     ///
     /// When the workflow has no schedule or trigger, or a run cannot start.
     pub fn tick(&mut self) -> Tick<W> {
-        use crate::runner::tick::{self, Decision};
         let spec = W::spec();
-        let decision =
-            tick::decide(&spec, &self.store, self.now()).unwrap_or_else(|error| panic!("{error}"));
-        let outcome = match &decision {
-            Decision::Wait { .. } => None,
-            Decision::Resume { run, .. } => {
-                Some(self.run.execute(&mut self.store, &[], Some(*run), None))
-            }
-            Decision::Start {
-                cause, partition, ..
-            } => {
-                let mut params = self.run.params.clone();
-                if let Some((name, key)) = partition
-                    && !params.iter().any(|(given, _)| given == name)
-                {
-                    params.push((name.clone(), key.clone()));
-                }
-                Some(
+        let store = self
+            .store
+            .take()
+            .expect("the store is back after each tick");
+        let mut lifecycle = self.run.lifecycle(&spec, store);
+        let start = self.run.clock.now();
+        let mut timeline = Vec::new();
+        let clock = self.run.clock.clone();
+        let ticked = lifecycle.tick(self.now(), &self.run.params, false, &mut |event| {
+            timeline.push(((clock.now() - start).to_std().unwrap_or_default(), event));
+        });
+        match ticked {
+            Ok(ticked) => {
+                let outcome = ticked.finished.map(|finished| {
                     self.run
-                        .execute(&mut self.store, &params, None, Some(cause.clone())),
-                )
+                        .outcome(&lifecycle.store, finished, timeline, start)
+                        .unwrap_or_else(|error| panic!("{error}"))
+                });
+                self.store = Some(lifecycle.store);
+                Tick {
+                    decision: ticked.decision,
+                    outcome,
+                }
             }
-        };
-        Tick {
-            decision,
-            outcome: outcome.map(|result| result.unwrap_or_else(|error| panic!("{error}"))),
+            Err(error) => panic!("{error}"),
         }
     }
 }

@@ -152,7 +152,7 @@ mod tests {
         let output = CommandOutput {
             status: Some(0),
             stdout: "a.parquet\n\n b.parquet \n".into(),
-            stderr: String::new(),
+            ..CommandOutput::default()
         };
         assert_eq!(
             landed_batch(output, "s3://x".into()).objects,
@@ -168,7 +168,7 @@ mod tests {
         use workflow_core::runner::tick::Decision;
         use workflow_core::testing::TestRun;
 
-        const HOUR: Duration = Duration::from_secs(3600);
+        const MINUTE: Duration = Duration::from_secs(60);
         let at = |text: &str| {
             DateTime::parse_from_rfc3339(text)
                 .unwrap()
@@ -176,12 +176,13 @@ mod tests {
         };
         let mut ticker = TestRun::<step1>::new()
             .at(at("2026-11-21T00:31:00Z"))
-            // The script is replaced by `echo`, which prints the object it "wrote"; each run
-            // takes an hour. Attempts 2 to 5 fail: the whole second run (1 + 3 retries).
+            // The script is replaced by `echo`, which prints the object it "wrote"; each
+            // attempt takes 10 minutes. Attempts 2 to 5 fail: the whole second run (1 + 3
+            // retries).
             .stub(step1::output.with(|_script, prefix| {
                 Command::new("echo").arg(format!("{prefix}/part-0001.parquet"))
             }))
-            .takes(step1::output, HOUR)
+            .takes(step1::output, 10 * MINUTE)
             .fail(step1::output, 2)
             .fail(step1::output, 3)
             .fail(step1::output, 4)
@@ -198,8 +199,8 @@ mod tests {
         );
         assert!(matches!(ticker.tick().decision, Decision::Wait { .. }));
 
-        // 03:00: the run fails on every attempt.
-        ticker.advance(Duration::from_secs(90 * 60));
+        // 03:01: the run fails on every attempt, until 03:41.
+        ticker.advance(Duration::from_secs(140 * 60));
         let second = ticker.tick();
         assert_eq!(
             second.ran().unwrap().attempts(step1::output),
@@ -207,18 +208,73 @@ mod tests {
             "one attempt and three retries"
         );
         assert!(!second.ran().unwrap().succeeded());
-        // The next tick re-runs it at once, without waiting for the next fire time.
+        assert_eq!(ticker.now(), at("2026-11-21T03:41:00Z"));
+        // The next tick re-runs it at once, without waiting for the next fire time (05:30).
         let third = ticker.tick();
-        assert!(matches!(third.decision, Decision::Resume { .. }));
-        assert!(third.ran().unwrap().succeeded());
-        assert_eq!(ticker.now(), at("2026-11-21T08:01:00Z"));
-        // 05:30 passed while it failed and re-ran; `catch_up = "latest"` runs once, now.
-        let fourth = ticker.tick();
-        match &fourth.decision {
-            Decision::Start { cause, .. } => {
-                assert_eq!(cause.reason, "scheduled for 2026-11-21T08:00:00+00:00")
+        match &third.decision {
+            Decision::Resume { run, reason } => {
+                assert_eq!(*run, second.ran().unwrap().run());
+                assert_eq!(
+                    reason,
+                    "run 2 failed; re-running it at once (automatic re-run 1 of 3)"
+                );
             }
             other => panic!("{other:?}"),
+        }
+        assert!(third.ran().unwrap().succeeded());
+        assert!(matches!(ticker.tick().decision, Decision::Wait { .. }));
+        // 05:31: the schedule goes on.
+        ticker.advance(Duration::from_secs(100 * 60));
+        match &ticker.tick().decision {
+            Decision::Start { cause, .. } => {
+                assert_eq!(cause.reason, "scheduled for 2026-11-21T05:30:00+00:00")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A run that fails while a fire time has passed: the due run comes first (it does the
+    /// same work), and the failed run, superseded by its success, is not re-run after it.
+    #[test]
+    fn a_due_fire_time_comes_before_a_re_run() {
+        use std::time::Duration;
+        use workflow_core::runner::tick::Decision;
+        use workflow_core::testing::TestRun;
+
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        let mut ticker = TestRun::<step1>::new()
+            .at(at("2026-11-21T03:01:00Z"))
+            .stub(step1::output.with(|_script, prefix| Command::new("echo").arg(prefix)))
+            .takes(step1::output, Duration::from_secs(3600))
+            .fail(step1::output, 1)
+            .fail(step1::output, 2)
+            .fail(step1::output, 3)
+            .fail(step1::output, 4)
+            .ticker();
+        assert!(!ticker.tick().ran().unwrap().succeeded());
+        assert_eq!(ticker.now(), at("2026-11-21T07:01:00Z"));
+        let next = ticker.tick();
+        match &next.decision {
+            Decision::Start { cause, .. } => {
+                assert_eq!(cause.reason, "scheduled for 2026-11-21T05:30:00+00:00")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(next.ran().unwrap().succeeded());
+        // 08:01: the 08:00 fire time runs; then nothing, though run 1 never succeeded.
+        let later = ticker.tick();
+        assert!(matches!(later.decision, Decision::Start { .. }));
+        assert!(later.ran().unwrap().succeeded());
+        match &ticker.tick().decision {
+            Decision::Wait { reason } => assert_eq!(
+                reason,
+                "not due: the next fire time is 2026-11-21T10:30:00+00:00"
+            ),
+            other => panic!("the failed run was done by its successors: {other:?}"),
         }
     }
 

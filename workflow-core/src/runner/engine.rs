@@ -33,6 +33,46 @@ pub struct Options {
     pub intercept: Option<Arc<dyn Intercept>>,
     /// Why a new run starts (`tick`), recorded with it.
     pub cause: Option<Cause>,
+    /// Set from outside (a signal) to stop the run: nothing new starts, running attempts are
+    /// stopped, the run ends `cancelled`.
+    pub stop: Option<Arc<Stop>>,
+    /// The largest output a node may produce, in bytes of JSON; a larger one fails the
+    /// attempt (pass a reference to the data instead). [`DEFAULT_MAX_OUTPUT`] by default.
+    pub max_output: usize,
+}
+
+/// The largest node output kept by default: 64 MiB of JSON.
+pub const DEFAULT_MAX_OUTPUT: usize = 64 << 20;
+
+/// A request to stop a run, with why (e.g. `stopped by SIGTERM`).
+#[derive(Debug, Default)]
+pub struct Stop {
+    requested: AtomicBool,
+    reason: Mutex<String>,
+}
+
+impl Stop {
+    /// Asks the run to stop, saying why (the first reason given is kept).
+    pub fn request(&self, reason: &str) {
+        let mut kept = self
+            .reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.is_empty() {
+            *kept = reason.to_owned();
+        }
+        self.requested.store(true, Ordering::SeqCst);
+    }
+
+    /// Why the run was asked to stop, if it was.
+    pub fn requested(&self) -> Option<String> {
+        self.requested.load(Ordering::SeqCst).then(|| {
+            self.reason
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        })
+    }
 }
 
 impl std::fmt::Debug for Options {
@@ -44,6 +84,8 @@ impl std::fmt::Debug for Options {
             .field("clock", &self.clock)
             .field("intercept", &self.intercept.is_some())
             .field("cause", &self.cause)
+            .field("stop", &self.stop)
+            .field("max_output", &self.max_output)
             .finish()
     }
 }
@@ -178,6 +220,8 @@ impl Default for Options {
             clock: Clock::Real,
             intercept: None,
             cause: None,
+            stop: None,
+            max_output: DEFAULT_MAX_OUTPUT,
         }
     }
 }
@@ -191,6 +235,8 @@ pub enum RunStatus {
     Failed,
     /// A node failed and the workflow's policy paused it.
     Paused,
+    /// Stopped from outside (a signal, a replacing run) before it ended.
+    Cancelled,
 }
 
 impl RunStatus {
@@ -200,6 +246,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Paused => "paused",
+            RunStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -211,8 +258,10 @@ pub struct Outcome {
     pub run: i64,
     /// How it ended.
     pub status: RunStatus,
-    /// Every node's final state.
+    /// Every node's final state (without outputs: see [`Store::outputs`]).
     pub nodes: Vec<NodeRecord>,
+    /// Why it was cancelled, when it was.
+    pub reason: Option<String>,
 }
 
 /// Something worth telling while a run goes on.
@@ -224,6 +273,17 @@ pub enum Event {
         node: String,
         /// Its attempt number, from 1.
         attempt: u32,
+    },
+    /// An attempt failed and the node will be tried again.
+    Retrying {
+        /// The node.
+        node: String,
+        /// The attempt that failed, from 1.
+        attempt: u32,
+        /// Why it failed.
+        message: String,
+        /// How long until the next attempt.
+        delay: Duration,
     },
     /// A node reached its final status.
     Finished {
@@ -246,6 +306,9 @@ pub enum RunError {
     #[error("{0}")]
     CannotResume(String),
 }
+
+/// How an attempt ended: its output with its JSON text, or why it failed.
+type AttemptResult = Result<(Value, String), String>;
 
 /// A point in a run's time: how long after the run started.
 type Moment = Duration;
@@ -302,6 +365,8 @@ struct NodeState {
 struct Attempt {
     position: usize,
     token: u64,
+    /// The largest output accepted, in bytes.
+    max_output: usize,
     /// When a process attempt is killed, on the real clock.
     deadline: Option<Instant>,
     /// Set when the run is over its deadline: a process attempt is killed.
@@ -351,13 +416,16 @@ impl Scheduler<'_> {
     }
 }
 
-/// Runs `plan` (made from `spec`) to completion and records it in `store`; with `resume`,
-/// continues that run, keeping the outputs of the nodes that had succeeded.
+/// Runs `plan` (made from `spec`) to completion as run `run`, recorded in `store` with every
+/// node scheduled ([`Store::start_run`]); with `resume`, continues it, keeping the outputs of
+/// the nodes that had succeeded. The caller holds the run's lock (see
+/// [`super::lifecycle`], which admits runs).
 pub fn execute(
     spec: &WorkflowSpec,
     plan: &Plan,
     store: &mut Store,
-    resume: Option<i64>,
+    run: i64,
+    resume: bool,
     options: &Options,
     events: &mut dyn FnMut(Event),
 ) -> Result<Outcome, RunError> {
@@ -396,50 +464,39 @@ pub fn execute(
         delayed: std::collections::BTreeSet::new(),
     };
     let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
-    let run = match resume {
-        None => store.start_run(
-            &plan.workflow,
-            &plan.to_json(),
-            &names,
-            options.cause.as_ref(),
-        )?,
-        Some(run) => {
-            let record = store.run(run)?;
-            if record.workflow != plan.workflow {
-                return Err(RunError::CannotResume(format!(
-                    "run {run} is a run of workflow `{}`, not `{}`",
-                    record.workflow, plan.workflow
-                )));
-            }
-            if record.status == "succeeded" {
-                return Err(RunError::CannotResume(format!(
-                    "run {run} already succeeded; there is nothing to resume"
-                )));
-            }
-            store.claim_run(run)?;
-            // Every node that succeeded is marked before any is finalized, so that finalizing
-            // one never queues another that has succeeded too.
-            let mut succeeded = Vec::new();
-            for node in store.nodes(run)? {
-                let Some(&position) = index.get(node.node.as_str()) else {
-                    continue;
-                };
-                scheduler.states[position].attempts = node.attempts;
-                match (node.status, node.output) {
-                    (Status::Succeeded, Some(output)) => {
-                        outputs.insert(node.node.clone(), output);
-                        scheduler.states[position].status = Status::Succeeded;
-                        succeeded.push(position);
-                    }
-                    _ => store.set_node(run, &node.node, Status::Scheduled, None, None)?,
-                }
-            }
-            for position in succeeded {
-                scheduler.finalize(position, Status::Succeeded);
-            }
-            run
+    if resume {
+        let record = store.run(run)?;
+        if record.workflow != plan.workflow {
+            return Err(RunError::CannotResume(format!(
+                "run {run} is a run of workflow `{}`, not `{}`",
+                record.workflow, plan.workflow
+            )));
         }
-    };
+        store.claim_run(run)?;
+        let mut stored: BTreeMap<String, Value> = store.outputs(run)?.into_iter().collect();
+        // Every node that succeeded is marked before any is finalized, so that finalizing
+        // one never queues another that has succeeded too.
+        let mut succeeded = Vec::new();
+        store.begin()?;
+        for node in store.nodes(run)? {
+            let Some(&position) = index.get(node.node.as_str()) else {
+                continue;
+            };
+            scheduler.states[position].attempts = node.attempts;
+            match (node.status, stored.remove(&node.node)) {
+                (Status::Succeeded, Some(output)) => {
+                    outputs.insert(node.node.clone(), output);
+                    scheduler.states[position].status = Status::Succeeded;
+                    succeeded.push(position);
+                }
+                _ => store.set_node(run, &node.node, Status::Scheduled, None, None)?,
+            }
+        }
+        store.commit()?;
+        for position in succeeded {
+            scheduler.finalize(position, Status::Succeeded);
+        }
+    }
     for (position, waiting) in scheduler.waiting_on.iter().enumerate() {
         if *waiting == 0
             && scheduler.states[position].status == Status::Scheduled
@@ -472,6 +529,8 @@ pub fn execute(
     // The whole run's deadline; a resumed run gets its full time again.
     let run_deadline: Option<Moment> = plan.operations.timeout_secs.map(Duration::from_secs);
     let mut run_timed_out = false;
+    // Why the run was stopped from outside, once it was.
+    let mut stopped: Option<String> = None;
     let cancel = Arc::new(AtomicBool::new(false));
     // On a virtual clock, attempts that have reported, with their virtual end.
     let mut arrived: Vec<(Moment, Finished)> = Vec::new();
@@ -483,7 +542,36 @@ pub fn execute(
     // Each step's transitions are committed together, and always before the engine waits, so
     // what a killed run had recorded is exactly what had happened.
     loop {
+        if stopped.is_none()
+            && let Some(reason) = options.stop.as_ref().and_then(|stop| stop.requested())
+        {
+            // Nothing new starts; attempts in flight are cut (process attempts are killed by
+            // the threads that wait for them) and recorded as failed with the reason: the one
+            // a replacing run recorded before it signalled, else the signal.
+            let recorded = store.run(run).ok().and_then(|record| record.reason);
+            stopped = Some(recorded.unwrap_or(reason));
+            stopping = true;
+            cancel.store(true, Ordering::SeqCst);
+        }
         store.begin()?;
+        if let Some(reason) = &stopped {
+            for position in std::mem::take(&mut in_flight) {
+                let name = scheduler.names[position];
+                let attempt = scheduler.states[position].attempts;
+                scheduler.states[position].running = None;
+                let message = format!("attempt {attempt}: {reason} while it ran");
+                store.end_attempt(run, name, attempt, Status::Failed, Some(reason))?;
+                store.set_node(run, name, Status::Failed, None, Some(&message))?;
+                events(Event::Finished {
+                    node: name.to_owned(),
+                    status: Status::Failed,
+                    message: Some(message),
+                });
+                scheduler.finalize(position, Status::Failed);
+            }
+            store.commit()?;
+            break;
+        }
         // Decide the nodes whose upstream nodes are all final: ready, or skipped.
         while let Some(position) = scheduler.to_decide.pop_front() {
             if stopping {
@@ -600,6 +688,7 @@ pub fn execute(
             let attempt = Attempt {
                 position,
                 token: next_token,
+                max_output: options.max_output,
                 deadline: timeout.map(|timeout| Instant::now() + timeout),
                 cancel: cancel.clone(),
             };
@@ -631,7 +720,10 @@ pub fn execute(
             // Nothing runs and nothing could start: wait for a retry, or the run is over.
             match scheduler.delayed.first() {
                 Some(&(due, _)) if !stopping => {
-                    let until = run_deadline.map_or(due, |deadline| deadline.min(due));
+                    let mut until = run_deadline.map_or(due, |deadline| deadline.min(due));
+                    if options.stop.is_some() && !timer.is_virtual() {
+                        until = until.min(timer.now() + Duration::from_millis(100));
+                    }
                     timer.wait_until(until);
                     if run_deadline.is_some_and(|deadline| timer.now() >= deadline) {
                         run_timed_out = true;
@@ -650,9 +742,16 @@ pub fn execute(
                 .running
                 .and_then(|(_, deadline, _)| deadline)
         });
+        // A run that may be stopped from outside looks at least every 100 ms.
+        let poll = options
+            .stop
+            .as_ref()
+            .map(|_| timer.now() + Duration::from_millis(100))
+            .filter(|_| !timer.is_virtual());
         let wake = deadlines
             .chain(scheduler.delayed.first().map(|(due, _)| *due))
             .chain(run_deadline)
+            .chain(poll)
             .min();
         let message = if timer.is_virtual() {
             // Every attempt in flight reports (its real time is short), then the clock jumps
@@ -694,7 +793,7 @@ pub fn execute(
             }
         };
         store.begin()?;
-        let mut ended: Vec<(usize, Result<Value, String>, Status)> = Vec::new();
+        let mut ended: Vec<(usize, AttemptResult, Status)> = Vec::new();
         let now = timer.now();
         if !run_timed_out && run_deadline.is_some_and(|deadline| now >= deadline) {
             run_timed_out = true;
@@ -706,12 +805,15 @@ pub fn execute(
                 .running
                 .is_some_and(|(token, _, _)| token == done.token)
         {
-            let status = match (&done.result, done.timed_out) {
+            let result = done
+                .result
+                .and_then(|value| encode_output(value, options.max_output));
+            let status = match (&result, done.timed_out) {
                 (Ok(_), _) => Status::Succeeded,
                 (Err(_), true) => Status::TimedOut,
                 (Err(_), false) => Status::Failed,
             };
-            ended.push((done.node, done.result, status));
+            ended.push((done.node, result, status));
         }
         for &position in &in_flight {
             if ended.iter().any(|(done, _, _)| *done == position) {
@@ -746,9 +848,9 @@ pub fn execute(
             scheduler.states[position].running = None;
             let attempt = scheduler.states[position].attempts;
             match result {
-                Ok(output) => {
+                Ok((output, text)) => {
                     store.end_attempt(run, name, attempt, Status::Succeeded, None)?;
-                    store.set_node(run, name, Status::Succeeded, Some(&output), None)?;
+                    store.set_node(run, name, Status::Succeeded, Some(&text), None)?;
                     outputs.insert(name.to_owned(), output);
                     events(Event::Finished {
                         node: name.to_owned(),
@@ -763,6 +865,12 @@ pub fn execute(
                         Some(delay) if !stopping => {
                             scheduler.states[position].status = Status::Ready;
                             store.set_node(run, name, Status::Ready, None, Some(&message))?;
+                            events(Event::Retrying {
+                                node: name.to_owned(),
+                                attempt,
+                                message: message.clone(),
+                                delay: Duration::from_secs(delay),
+                            });
                             scheduler
                                 .delayed
                                 .insert((timer.now() + Duration::from_secs(delay), position));
@@ -796,7 +904,7 @@ pub fn execute(
             .states
             .iter()
             .any(|state| matches!(state.status, Status::Failed | Status::TimedOut));
-    let pause = failed && plan.operations.on_failure == FailureAction::Pause;
+    let pause = failed && stopped.is_none() && plan.operations.on_failure == FailureAction::Pause;
     let leftover = if pause {
         Status::Paused
     } else {
@@ -804,7 +912,9 @@ pub fn execute(
     };
     for (position, name) in names.iter().enumerate() {
         if !scheduler.states[position].status.is_final() {
-            let message = if run_timed_out {
+            let message = if let Some(reason) = &stopped {
+                format!("not run: {reason}")
+            } else if run_timed_out {
                 format!("not run: {}", run_timeout_message(plan))
             } else {
                 "not run: the run stopped after a failure".to_owned()
@@ -818,10 +928,11 @@ pub fn execute(
             });
         }
     }
-    let status = match (failed, pause) {
-        (false, _) => RunStatus::Succeeded,
-        (true, true) => RunStatus::Paused,
-        (true, false) => RunStatus::Failed,
+    let status = match (&stopped, failed, pause) {
+        (Some(_), _, _) => RunStatus::Cancelled,
+        (None, false, _) => RunStatus::Succeeded,
+        (None, true, true) => RunStatus::Paused,
+        (None, true, false) => RunStatus::Failed,
     };
     if pause {
         let failing: Vec<&str> = names
@@ -837,12 +948,33 @@ pub fn execute(
         };
         store.pause(&plan.workflow, &reason)?;
     }
-    store.finish_run(run, status.as_str())?;
+    store.finish_run(run, status.as_str(), stopped.as_deref())?;
     Ok(Outcome {
         run,
         status,
         nodes: store.nodes(run)?,
+        reason: stopped,
     })
+}
+
+/// A node's output as JSON text, or why it is refused: larger than `limit` bytes.
+fn encode_output(value: Value, limit: usize) -> Result<(Value, String), String> {
+    let text = value.to_string();
+    if text.len() > limit {
+        return Err(output_too_large(text.len() as u64, limit));
+    }
+    Ok((value, text))
+}
+
+/// Why an output is refused.
+fn output_too_large(size: u64, limit: usize) -> String {
+    let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
+    format!(
+        "its output is {:.1} MiB of JSON, more than the {:.0} MiB a run keeps (--max-output); \
+         write the data to a file or object store and return its path or key instead",
+        mib(size),
+        mib(limit as u64)
+    )
 }
 
 /// What a node cut short by the run's deadline is told.
@@ -997,6 +1129,22 @@ fn spawn_process(
     });
 }
 
+/// How much of an attempt process's standard error is kept: its last 64 KiB.
+const STDERR_TAIL: usize = 64 << 10;
+
+/// Kills an attempt's process and everything in its process group.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(group) = i32::try_from(child.id())
+        && group > 0
+    {
+        // SAFETY: `kill` has no memory effects; the group is the child's own (see
+        // `prepare_child`).
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+    }
+    let _ = child.kill();
+}
+
 /// How an attempt's process failed.
 enum ProcessEnd {
     TimedOut(String),
@@ -1040,15 +1188,9 @@ fn run_process(
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    // The attempt dies with the thread that waits for it: a run stopped by a signal (or
-    // replaced) leaves no attempt behind.
-    // SAFETY: `prctl` is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+    // The attempt holds the run's lock with it, has a process group of its own, and on Linux
+    // dies with the thread that waits for it.
+    super::lock::prepare_child(&mut command);
     let child = command.spawn();
     let mut child = match child {
         Ok(child) => child,
@@ -1059,15 +1201,18 @@ fn run_process(
             ))));
         }
     };
+    super::lock::register_child(child.id());
+    let pid = child.id();
+    let cleanup = |result: Result<Value, ProcessEnd>| {
+        super::lock::unregister_child(pid);
+        cleanup(result)
+    };
     // Read standard error while the process runs, so a talkative task cannot fill the pipe
-    // and block.
-    let stderr_reader = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
-            text
-        })
-    });
+    // and block; only its end is kept.
+    let stderr_reader = child
+        .stderr
+        .take()
+        .map(|pipe| std::thread::spawn(move || crate::command::read_tail(pipe, STDERR_TAIL)));
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -1077,7 +1222,7 @@ fn run_process(
                         .deadline
                         .is_some_and(|deadline| Instant::now() >= deadline) =>
             {
-                let _ = child.kill();
+                kill_group(&mut child);
                 let _ = child.wait();
                 return cleanup(Err(ProcessEnd::TimedOut(
                     "timed out; its process was killed".to_owned(),
@@ -1093,6 +1238,7 @@ fn run_process(
     };
     let stderr = stderr_reader
         .and_then(|reader| reader.join().ok())
+        .map(|tail| tail.text)
         .unwrap_or_default();
     if !status.success() {
         let reason = stderr
@@ -1105,6 +1251,14 @@ fn run_process(
         return cleanup(Err(ProcessEnd::Failed(
             reason.strip_prefix(&prefix).unwrap_or(&reason).to_owned(),
         )));
+    }
+    if let Ok(metadata) = std::fs::metadata(&output_path)
+        && metadata.len() > attempt.max_output as u64
+    {
+        return cleanup(Err(ProcessEnd::Failed(output_too_large(
+            metadata.len(),
+            attempt.max_output,
+        ))));
     }
     let result = std::fs::read_to_string(&output_path)
         .map_err(|error| format!("the attempt wrote no output: {error}"))

@@ -1,7 +1,10 @@
-//! Running workflows on this machine: durable state ([`store`]), the engine ([`engine`]),
-//! notifications ([`notify`]) and the "is it due?" decision of `tick` ([`tick`]).
+//! Running workflows on this machine: a run's life from admission to notices
+//! ([`lifecycle`]), under OS file locks ([`lock`]), with durable state ([`store`]), the engine
+//! ([`engine`]), notifications ([`notify`]) and the "is it due?" decision of `tick` ([`tick`]).
 
 pub mod engine;
+pub mod lifecycle;
+pub mod lock;
 pub mod notify;
 pub mod progress;
 pub mod run_dir;

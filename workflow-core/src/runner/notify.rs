@@ -3,7 +3,8 @@
 //!
 //! E-mail goes through the relay named by `WORKFLOW_SMTP` (`host:port`, plain SMTP as a local
 //! relay speaks it), from `WORKFLOW_MAIL_FROM` (default `workflows@localhost`). A notice that
-//! cannot be delivered is reported, never a reason to fail the run.
+//! cannot be delivered is never a reason to fail the run: the run's lifecycle keeps it in the
+//! state file and tries again later ([`super::lifecycle`]).
 
 use std::time::Duration;
 
@@ -47,22 +48,35 @@ impl Mailer {
 }
 
 /// What a notice says: the JSON a webhook receives, and the substance of the e-mail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct Notice {
     /// The workflow.
     pub workflow: String,
     /// The run's id.
     pub run: i64,
-    /// `succeeded`, `failed` or `paused`.
+    /// `succeeded`, `failed`, `paused` or `cancelled`.
     pub status: String,
-    /// The nodes that failed or timed out, with why.
+    /// The machine the run ran on.
+    #[serde(default)]
+    pub host: String,
+    /// The run's parameters (which day, which partition), name to value.
+    #[serde(default)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Why the run ended as it did when its nodes do not say (a signal), and what happens
+    /// next (no more automatic re-runs).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The nodes that failed or timed out, with their last error.
     pub failures: Vec<NodeFailure>,
     /// How many nodes ended in each status.
     pub counts: std::collections::BTreeMap<String, usize>,
+    /// The commands to look at the run and to carry it on, exactly as to type them.
+    #[serde(default)]
+    pub commands: Vec<String>,
 }
 
 /// One failed node in a notice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct NodeFailure {
     /// The node.
     pub node: String,
@@ -83,6 +97,8 @@ impl Notice {
             workflow: workflow.to_owned(),
             run: outcome.run,
             status: outcome.status.as_str().to_owned(),
+            host: super::store::host(),
+            reason: outcome.reason.clone(),
             failures: outcome
                 .nodes
                 .iter()
@@ -94,21 +110,49 @@ impl Notice {
                 })
                 .collect(),
             counts,
+            ..Notice::default()
         }
     }
 
-    fn subject(&self) -> String {
-        format!("[{}] run {} {}", self.workflow, self.run, self.status)
+    /// The e-mail's subject line.
+    pub fn subject(&self) -> String {
+        let host = if self.host.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", self.host)
+        };
+        format!("[{}] run {} {}{host}", self.workflow, self.run, self.status)
     }
 
-    fn body(&self) -> String {
+    /// The e-mail's text.
+    pub fn body(&self) -> String {
         let mut body = format!(
-            "Run {} of workflow {} {}.\n\n",
+            "Run {} of workflow {} {}",
             self.run, self.workflow, self.status
         );
+        if !self.host.is_empty() {
+            body.push_str(&format!(" on host {}", self.host));
+        }
+        body.push_str(".\n");
+        if let Some(reason) = &self.reason {
+            body.push_str(&format!("{reason}\n"));
+        }
+        if !self.params.is_empty() {
+            body.push_str("\nParameters:\n");
+            for (name, value) in &self.params {
+                let text = match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                body.push_str(&format!("  {name} = {text}\n"));
+            }
+        }
+        if !self.failures.is_empty() {
+            body.push_str("\nFailed nodes, with their last error:\n");
+        }
         for failure in &self.failures {
             body.push_str(&format!(
-                "{} {}: {}\n",
+                "  {} {}: {}\n",
                 failure.node, failure.status, failure.message
             ));
         }
@@ -124,7 +168,48 @@ impl Notice {
             .map(|(status, count)| format!("{count} {status}"))
             .collect();
         body.push_str(&format!("\nNodes: {}.\n", counts.join(", ")));
+        if !self.commands.is_empty() {
+            body.push_str("\nTo look and carry on:\n");
+            for command in &self.commands {
+                body.push_str(&format!("  {command}\n"));
+            }
+        }
         body
+    }
+}
+
+/// Who hears about a run that ended with `status`: `("email", address)` and
+/// `("webhook", url)` pairs, as the workflow declares them.
+pub fn recipients(operations: &Operations, status: RunStatus) -> Vec<(&'static str, String)> {
+    let notify: &Notify = match status {
+        RunStatus::Succeeded => &operations.notify_success,
+        RunStatus::Failed | RunStatus::Paused | RunStatus::Cancelled => &operations.notify_failure,
+    };
+    let mut recipients: Vec<(&'static str, String)> = notify
+        .email
+        .iter()
+        .map(|address| ("email", address.clone()))
+        .collect();
+    recipients.extend(notify.webhook.iter().map(|url| ("webhook", url.clone())));
+    recipients
+}
+
+/// Delivers `notice` to one recipient (`channel` is `email` or `webhook`); `message_id`
+/// names the e-mail, the same on every try, so a relay can tell a repeat.
+pub fn deliver(
+    channel: &str,
+    target: &str,
+    notice: &Notice,
+    mailer: Option<&Mailer>,
+    message_id: &str,
+) -> Result<(), String> {
+    match channel {
+        "email" => match mailer {
+            Some(mailer) => send_mail(mailer, target, notice, message_id),
+            None => Err("set WORKFLOW_SMTP to an SMTP relay (host:port)".to_owned()),
+        },
+        "webhook" => post(target, notice),
+        other => Err(format!("unknown channel `{other}`")),
     }
 }
 
@@ -138,14 +223,15 @@ pub fn after_run(
 ) -> Vec<String> {
     let notify: &Notify = match status {
         RunStatus::Succeeded => &operations.notify_success,
-        RunStatus::Failed | RunStatus::Paused => &operations.notify_failure,
+        RunStatus::Failed | RunStatus::Paused | RunStatus::Cancelled => &operations.notify_failure,
     };
     let mut problems = Vec::new();
     if !notify.email.is_empty() {
         match mailer {
             Some(mailer) => {
                 for address in &notify.email {
-                    if let Err(problem) = send_mail(mailer, address, notice) {
+                    let id = message_id(notice, address);
+                    if let Err(problem) = send_mail(mailer, address, notice, &id) {
                         problems.push(format!("cannot e-mail {address}: {problem}"));
                     }
                 }
@@ -164,9 +250,31 @@ pub fn after_run(
     problems
 }
 
-fn send_mail(mailer: &Mailer, to: &str, notice: &Notice) -> Result<(), String> {
+/// A `Message-ID` for `notice` to `to`: unique per run, recipient and moment of writing.
+pub fn message_id(notice: &Notice, to: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    let host = if notice.host.is_empty() {
+        "localhost".to_owned()
+    } else {
+        notice.host.clone()
+    };
+    let to: String = to
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
+        .collect();
+    format!(
+        "<{}.run{}.{to}.{nanos}@{host}>",
+        notice.workflow, notice.run
+    )
+}
+
+fn send_mail(mailer: &Mailer, to: &str, notice: &Notice, message_id: &str) -> Result<(), String> {
     use lettre::Transport;
     let message = lettre::Message::builder()
+        .message_id(Some(message_id.to_owned()))
+        .date_now()
         .from(
             mailer
                 .from
@@ -175,7 +283,7 @@ fn send_mail(mailer: &Mailer, to: &str, notice: &Notice) -> Result<(), String> {
         )
         .to(to.parse().map_err(|error| format!("{error}"))?)
         .subject(notice.subject())
-        .body(notice.body())
+        .singlepart(lettre::message::SinglePart::plain(notice.body()))
         .map_err(|error| error.to_string())?;
     let transport = lettre::SmtpTransport::builder_dangerous(&mailer.host)
         .port(mailer.port)

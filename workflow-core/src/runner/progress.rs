@@ -57,6 +57,18 @@ impl Progress {
                             bar.println(format!("{node}: attempt {attempt} started"));
                         }
                     }
+                    Event::Retrying {
+                        node,
+                        attempt,
+                        message,
+                        delay,
+                    } => {
+                        running.remove(node);
+                        bar.println(format!(
+                            "{node}: attempt {attempt} failed ({message}); retrying in {}",
+                            crate::text::duration(*delay)
+                        ));
+                    }
                     Event::Finished {
                         node,
                         status,
@@ -83,6 +95,21 @@ impl Progress {
             Progress::Log { workflow } => match event {
                 Event::Started { node, attempt } => {
                     tracing::info!(workflow = %workflow, node = %node, attempt, "started");
+                }
+                Event::Retrying {
+                    node,
+                    attempt,
+                    message,
+                    delay,
+                } => {
+                    tracing::warn!(
+                        workflow = %workflow,
+                        node = %node,
+                        attempt,
+                        reason = %message,
+                        retry_in = %crate::text::duration(*delay),
+                        "attempt failed"
+                    );
                 }
                 Event::Finished {
                     node,

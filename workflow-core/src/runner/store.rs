@@ -1,17 +1,24 @@
 //! Durable run state in SQLite: runs, each node's status and output, every attempt, paused
-//! workflows and which process runs what. Every change is committed as it happens, so a run
-//! killed at any moment resumes from what it had finished.
+//! workflows, why each run started, and the notices still to deliver. Every change is committed
+//! as it happens, so a run killed at any moment resumes from what it had finished.
+//!
+//! Another process holding the file (a backup, `sqlite3` left open in a transaction) is waited
+//! out: every statement retries with backoff while the file is busy, and says so on standard
+//! error after a few seconds; only a file that cannot be written at all is an error. Whether
+//! a run is alive is decided by its lock ([`super::lock`]), never by a process id.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
+
+use super::lock::{Held, LockError, Locks};
 
 /// Marks a SQLite file as ours (`PRAGMA application_id`): "WFST".
 const APPLICATION_ID: i64 = 0x5746_5354;
 /// The layout of the tables (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// A node's status, as the seed 002 scheduler names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -102,6 +109,15 @@ pub enum StoreError {
     /// A run that does not exist.
     #[error("no run {0} in the state file")]
     UnknownRun(i64),
+    /// A new run's lock file is held already: the locks directory belongs to another state
+    /// file of the same name (restored from a backup while runs were alive).
+    #[error(
+        "the lock of new run {0} is held by another process; is the state file a restored copy?"
+    )]
+    LockTaken(i64),
+    /// A lock next to the state file cannot be used.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// Any other database error.
     #[error("state file: {0}")]
     Database(#[from] rusqlite::Error),
@@ -138,14 +154,50 @@ pub struct RunRecord {
     pub workflow: String,
     /// The plan it executes (JSON).
     pub plan: String,
-    /// `running`, `succeeded`, `failed` or `paused`.
+    /// `running`, `succeeded`, `failed`, `paused` or `cancelled` (see
+    /// [`Store::effective_status`] for `interrupted`).
     pub status: String,
     /// When it started (RFC 3339).
     pub started_at: String,
     /// When it ended.
     pub ended_at: Option<String>,
-    /// The process running it, while it runs.
+    /// The process running it, while it runs (shown, and signalled by a replacing run; never
+    /// used to decide whether the run is alive).
     pub pid: Option<u32>,
+    /// Its parameters' values as a JSON object (name to value), as the plan resolved them.
+    pub params: Option<String>,
+    /// Why it ended as it did, when the nodes do not say (a signal, a replacing run, a state
+    /// file that could not be written).
+    pub reason: Option<String>,
+    /// How many times `tick` has re-run it automatically after a failure.
+    pub reruns: u32,
+    /// Whether `tick` has stopped re-running it (its re-runs are used up).
+    pub gave_up: bool,
+    /// The machine it ran on.
+    pub host: Option<String>,
+}
+
+/// A notice waiting to be delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingNotice {
+    /// Its id in the state file.
+    pub id: i64,
+    /// The run it tells about.
+    pub run: i64,
+    /// The workflow.
+    pub workflow: String,
+    /// `email` or `webhook`.
+    pub channel: String,
+    /// The address or URL.
+    pub target: String,
+    /// The notice, as JSON.
+    pub payload: String,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it is tried next (RFC 3339).
+    pub next_try: String,
 }
 
 /// One node of a run as stored.
@@ -171,6 +223,28 @@ pub struct NodeRecord {
 pub struct Store {
     connection: Connection,
     path: PathBuf,
+    locks: Locks,
+}
+
+/// The columns of `runs`, in [`run_record`]'s order.
+const RUN_COLUMNS: &str =
+    "id, workflow, plan, status, started_at, ended_at, pid, params, reason, reruns, gave_up, host";
+
+/// Waits out another process holding the state file: backs off from 5 ms to 500 ms between
+/// tries, for as long as it takes, and says so on standard error after about 5 s and then
+/// every minute or so. Readers never wait on a writer (the file is in WAL mode); writers
+/// wait here instead of failing.
+fn wait_while_busy(count: i32) -> bool {
+    let pause = std::time::Duration::from_millis((5u64 << count.clamp(0, 7) as u32).min(500));
+    // About 5 s of waiting is reached at try 17, and each 120 tries later is a minute.
+    if count == 17 || (count > 17 && (count - 17) % 120 == 0) {
+        eprintln!(
+            "warning: the state file is locked by another process; waiting for it ({}s so far)",
+            5 + (count - 17) / 2
+        );
+    }
+    std::thread::sleep(pause);
+    true
 }
 
 fn now() -> String {
@@ -188,8 +262,9 @@ impl Store {
         let existed = path.exists();
         let connection = Connection::open(path).map_err(|error| foreign(error.to_string()))?;
         connection
-            .busy_timeout(std::time::Duration::from_secs(10))
+            .busy_handler(Some(wait_while_busy))
             .map_err(|error| foreign(error.to_string()))?;
+        connection.set_prepared_statement_cache_capacity(64);
         let application_id: i64 = connection
             .pragma_query_value(None, "application_id", |row| row.get(0))
             .map_err(|error| foreign(error.to_string()))?;
@@ -217,17 +292,33 @@ impl Store {
         let store = Store {
             connection,
             path: path.to_owned(),
+            locks: Locks::for_state(path),
         };
         if version < SCHEMA_VERSION {
-            store.create()?;
+            store.create(version)?;
         }
         Ok(store)
     }
 
-    fn create(&self) -> Result<(), StoreError> {
+    /// The locks next to this state file.
+    pub fn locks(&self) -> &Locks {
+        &self.locks
+    }
+
+    fn create(&self, version: i64) -> Result<(), StoreError> {
+        // Layouts 1 and 2 lack the columns that came later; `ADD COLUMN` keeps their runs.
+        let added = if (1..3).contains(&version) {
+            "ALTER TABLE runs ADD COLUMN params TEXT;
+             ALTER TABLE runs ADD COLUMN reason TEXT;
+             ALTER TABLE runs ADD COLUMN reruns INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE runs ADD COLUMN gave_up INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE runs ADD COLUMN host TEXT;"
+        } else {
+            ""
+        };
         self.connection.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
-             BEGIN;
+             BEGIN IMMEDIATE;
              CREATE TABLE IF NOT EXISTS runs (
                  id INTEGER PRIMARY KEY,
                  workflow TEXT NOT NULL,
@@ -235,8 +326,14 @@ impl Store {
                  status TEXT NOT NULL,
                  started_at TEXT NOT NULL,
                  ended_at TEXT,
-                 pid INTEGER
+                 pid INTEGER,
+                 params TEXT,
+                 reason TEXT,
+                 reruns INTEGER NOT NULL DEFAULT 0,
+                 gave_up INTEGER NOT NULL DEFAULT 0,
+                 host TEXT
              );
+             {added}
              CREATE TABLE IF NOT EXISTS nodes (
                  run_id INTEGER NOT NULL REFERENCES runs(id),
                  node TEXT NOT NULL,
@@ -272,6 +369,20 @@ impl Store {
                  upstream_run INTEGER,
                  files_until TEXT
              );
+             CREATE TABLE IF NOT EXISTS notices (
+                 id INTEGER PRIMARY KEY,
+                 run_id INTEGER NOT NULL,
+                 workflow TEXT NOT NULL,
+                 channel TEXT NOT NULL,
+                 target TEXT NOT NULL,
+                 payload TEXT NOT NULL,
+                 attempts INTEGER NOT NULL DEFAULT 0,
+                 last_error TEXT,
+                 next_try TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 delivered_at TEXT
+             );
+             CREATE INDEX IF NOT EXISTS runs_by_workflow ON runs (workflow, status);
              PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = {SCHEMA_VERSION};
              COMMIT;"
@@ -284,9 +395,11 @@ impl Store {
         &self.path
     }
 
-    /// Starts grouping writes; [`Store::commit`] makes them durable together.
+    /// Starts grouping writes; [`Store::commit`] makes them durable together. The write lock
+    /// is taken at once (`BEGIN IMMEDIATE`), so a busy file is waited out here rather than
+    /// failing halfway.
     pub fn begin(&self) -> Result<(), StoreError> {
-        self.connection.execute_batch("BEGIN")?;
+        self.connection.execute_batch("BEGIN IMMEDIATE")?;
         Ok(())
     }
 
@@ -297,20 +410,27 @@ impl Store {
     }
 
     /// Records a new run of `workflow` executing `plan` in this process, with every node
-    /// scheduled, and returns its id.
+    /// scheduled, and returns its id and its lock: the lock is taken before the run is
+    /// committed, so no other process ever sees the run recorded and not alive.
     pub fn start_run(
         &mut self,
         workflow: &str,
         plan: &str,
+        params: &str,
         nodes: &[&str],
         cause: Option<&Cause>,
-    ) -> Result<i64, StoreError> {
-        let transaction = self.connection.transaction()?;
+    ) -> Result<(i64, Held), StoreError> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         transaction.execute(
-            "INSERT INTO runs (workflow, plan, status, started_at, pid) VALUES (?1, ?2, 'running', ?3, ?4)",
-            params![workflow, plan, now(), std::process::id()],
+            "INSERT INTO runs (workflow, plan, status, started_at, pid, params, host) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)",
+            params![workflow, plan, now(), std::process::id(), params, host()],
         )?;
         let id = transaction.last_insert_rowid();
+        let Some(lock) = self.locks.try_run(id)? else {
+            return Err(StoreError::LockTaken(id));
+        };
         if let Some(cause) = cause {
             transaction.execute(
                 "INSERT INTO starts (run_id, workflow, reason, fire, trigger, upstream_run, files_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -325,21 +445,23 @@ impl Store {
                 ],
             )?;
         }
-        for node in nodes {
-            transaction.execute(
+        {
+            let mut insert = transaction.prepare_cached(
                 "INSERT INTO nodes (run_id, node, status) VALUES (?1, ?2, 'scheduled')",
-                params![id, node],
             )?;
+            for node in nodes {
+                insert.execute(params![id, node])?;
+            }
         }
         transaction.commit()?;
-        Ok(id)
+        Ok((id, lock))
     }
 
-    /// Takes over an existing run in this process (to resume it).
+    /// Takes over an existing run in this process (to resume it); the caller holds its lock.
     pub fn claim_run(&self, id: i64) -> Result<(), StoreError> {
         let changed = self.connection.execute(
-            "UPDATE runs SET status = 'running', ended_at = NULL, pid = ?2 WHERE id = ?1",
-            params![id, std::process::id()],
+            "UPDATE runs SET status = 'running', ended_at = NULL, reason = NULL, pid = ?2, host = ?3 WHERE id = ?1",
+            params![id, std::process::id(), host()],
         )?;
         if changed == 0 {
             return Err(StoreError::UnknownRun(id));
@@ -347,26 +469,81 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a run's final status.
-    pub fn finish_run(&self, id: i64, status: &str) -> Result<(), StoreError> {
+    /// Sets a run's final status, with why when the nodes do not say.
+    pub fn finish_run(
+        &self,
+        id: i64,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.connection.execute(
-            "UPDATE runs SET status = ?2, ended_at = ?3, pid = NULL WHERE id = ?1",
-            params![id, status, now()],
+            "UPDATE runs SET status = ?2, ended_at = ?3, pid = NULL,
+                 reason = CASE WHEN ?2 = 'cancelled' THEN COALESCE(reason, ?4) ELSE ?4 END WHERE id = ?1",
+            params![id, status, now(), reason],
         )?;
         Ok(())
+    }
+
+    /// Records why live run `id` is being stopped (before it is signalled), so that the run
+    /// records that reason rather than the bare signal.
+    pub fn request_stop(&self, id: i64, reason: &str) -> Result<(), StoreError> {
+        self.connection.execute(
+            "UPDATE runs SET reason = ?2 WHERE id = ?1 AND status = 'running'",
+            params![id, reason],
+        )?;
+        Ok(())
+    }
+
+    /// Counts one automatic re-run of run `id` by `tick`.
+    pub fn count_rerun(&self, id: i64) -> Result<(), StoreError> {
+        self.connection
+            .execute("UPDATE runs SET reruns = reruns + 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Stops `tick` from re-running run `id` again.
+    pub fn give_up(&self, id: i64) -> Result<(), StoreError> {
+        self.connection
+            .execute("UPDATE runs SET gave_up = 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// The failed or interrupted runs of `workflow` that `tick` may still re-run, newest
+    /// first: fewer than `limit` re-runs so far, not given up, not paused, and no later run
+    /// with the same parameters has succeeded (that run did the work). Live runs are left out.
+    pub fn rerun_candidates(
+        &self,
+        workflow: &str,
+        limit: u32,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let mut statement = self.connection.prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE workflow = ?1 AND status IN ('failed', 'running')
+               AND gave_up = 0 AND reruns < ?2
+               AND NOT EXISTS (SELECT 1 FROM runs s WHERE s.workflow = r.workflow AND s.id > r.id
+                               AND s.status = 'succeeded' AND s.params IS r.params)
+             ORDER BY id DESC LIMIT 50"
+        ))?;
+        let runs = statement
+            .query_map(params![workflow, limit], run_record)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut candidates = Vec::new();
+        for run in runs {
+            if run.status == "failed" || !self.locks.is_alive(run.id)? {
+                candidates.push(run);
+            }
+        }
+        Ok(candidates)
     }
 
     /// Records that attempt `attempt` of `node` started.
     pub fn start_attempt(&self, run: i64, node: &str, attempt: u32) -> Result<(), StoreError> {
         let time = now();
-        self.connection.execute(
-            "INSERT OR REPLACE INTO attempts (run_id, node, attempt, status, started_at) VALUES (?1, ?2, ?3, 'running', ?4)",
-            params![run, node, attempt, time],
-        )?;
-        self.connection.execute(
-            "UPDATE nodes SET status = 'running', attempts = ?3, started_at = COALESCE(started_at, ?4) WHERE run_id = ?1 AND node = ?2",
-            params![run, node, attempt, time],
-        )?;
+        self.connection
+            .prepare_cached("INSERT OR REPLACE INTO attempts (run_id, node, attempt, status, started_at) VALUES (?1, ?2, ?3, 'running', ?4)")?
+            .execute(params![run, node, attempt, time])?;
+        self.connection
+            .prepare_cached("UPDATE nodes SET status = 'running', attempts = ?3, started_at = COALESCE(started_at, ?4) WHERE run_id = ?1 AND node = ?2")?
+            .execute(params![run, node, attempt, time])?;
         Ok(())
     }
 
@@ -379,67 +556,89 @@ impl Store {
         status: Status,
         message: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.connection.execute(
-            "UPDATE attempts SET status = ?4, ended_at = ?5, message = ?6 WHERE run_id = ?1 AND node = ?2 AND attempt = ?3",
-            params![run, node, attempt, status.as_str(), now(), message],
-        )?;
+        self.connection
+            .prepare_cached("UPDATE attempts SET status = ?4, ended_at = ?5, message = ?6 WHERE run_id = ?1 AND node = ?2 AND attempt = ?3")?
+            .execute(params![run, node, attempt, status.as_str(), now(), message])?;
         Ok(())
     }
 
-    /// Sets a node's status (with its output when it succeeded, or a message).
+    /// Sets a node's status (with its output as JSON text when it succeeded, or a message).
     pub fn set_node(
         &self,
         run: i64,
         node: &str,
         status: Status,
-        output: Option<&Value>,
+        output: Option<&str>,
         message: Option<&str>,
     ) -> Result<(), StoreError> {
-        let output = output.map(Value::to_string);
         let ended = status.is_final().then(now);
-        self.connection.execute(
+        self.connection.prepare_cached(
             "UPDATE nodes SET status = ?3, output = COALESCE(?4, output), message = ?5, ended_at = ?6 WHERE run_id = ?1 AND node = ?2",
-            params![run, node, status.as_str(), output, message, ended],
-        )?;
+        )?
+        .execute(params![run, node, status.as_str(), output, message, ended])?;
         Ok(())
     }
 
     /// A run.
     pub fn run(&self, id: i64) -> Result<RunRecord, StoreError> {
         self.connection
-            .query_row("SELECT id, workflow, plan, status, started_at, ended_at, pid FROM runs WHERE id = ?1", [id], run_record)
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+                [id],
+                run_record,
+            )
             .optional()?
             .ok_or(StoreError::UnknownRun(id))
     }
 
     /// The runs of `workflow` (all workflows when `None`), newest first.
     pub fn runs(&self, workflow: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        let mut statement = self.connection.prepare(
-            "SELECT id, workflow, plan, status, started_at, ended_at, pid FROM runs WHERE ?1 IS NULL OR workflow = ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
+        let mut statement = self.connection.prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR workflow = ?1 ORDER BY id DESC LIMIT ?2",
+        ))?;
         let rows = statement.query_map(params![workflow, limit as i64], run_record)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The nodes of a run, in plan order.
+    /// The nodes of a run, in plan order, without their outputs (`output` is `None`; see
+    /// [`Store::outputs`]), so that looking at a run never loads what its tasks produced.
     pub fn nodes(&self, run: i64) -> Result<Vec<NodeRecord>, StoreError> {
-        let mut statement = self.connection.prepare(
-            "SELECT node, status, attempts, output, message, started_at, ended_at FROM nodes WHERE run_id = ?1 ORDER BY rowid",
+        let mut statement = self.connection.prepare_cached(
+            "SELECT node, status, attempts, message, started_at, ended_at FROM nodes WHERE run_id = ?1 ORDER BY rowid",
         )?;
         let rows = statement.query_map([run], |row| {
             let status: String = row.get(1)?;
-            let output: Option<String> = row.get(3)?;
             Ok(NodeRecord {
                 node: row.get(0)?,
                 status: Status::parse(&status).unwrap_or(Status::Failed),
                 attempts: row.get(2)?,
-                output: output.and_then(|text| serde_json::from_str(&text).ok()),
-                message: row.get(4)?,
-                started_at: row.get(5)?,
-                ended_at: row.get(6)?,
+                output: None,
+                message: row.get(3)?,
+                started_at: row.get(4)?,
+                ended_at: row.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The outputs of a run's nodes that succeeded, by node.
+    pub fn outputs(&self, run: i64) -> Result<Vec<(String, Value)>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT node, output FROM nodes WHERE run_id = ?1 AND status = 'succeeded' AND output IS NOT NULL ORDER BY rowid",
+        )?;
+        let rows = statement.query_map([run], |row| {
+            let node: String = row.get(0)?;
+            let text: String = row.get(1)?;
+            Ok((node, text))
+        })?;
+        let mut outputs = Vec::new();
+        for row in rows {
+            let (node, text) = row?;
+            if let Ok(value) = serde_json::from_str(&text) {
+                outputs.push((node, value));
+            }
+        }
+        Ok(outputs)
     }
 
     /// The latest run of `workflow` that succeeded.
@@ -447,7 +646,7 @@ impl Store {
         Ok(self
             .connection
             .query_row(
-                "SELECT id, workflow, plan, status, started_at, ended_at, pid FROM runs WHERE workflow = ?1 AND status = 'succeeded' ORDER BY id DESC LIMIT 1",
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND status = 'succeeded' ORDER BY id DESC LIMIT 1"),
                 [workflow],
                 run_record,
             )
@@ -503,8 +702,8 @@ impl Store {
             .optional()?)
     }
 
-    /// Marks a live run as cancelled (its process was stopped): nodes that had not finished
-    /// are skipped with `reason`.
+    /// Marks a run as cancelled (its process was stopped): nodes that had not finished are
+    /// skipped with `reason`.
     pub fn cancel_run(&self, id: i64, reason: &str) -> Result<(), StoreError> {
         let transaction = self.connection.unchecked_transaction()?;
         transaction.execute(
@@ -516,8 +715,8 @@ impl Store {
             params![id, reason, now()],
         )?;
         transaction.execute(
-            "UPDATE runs SET status = 'cancelled', ended_at = ?2, pid = NULL WHERE id = ?1",
-            params![id, now()],
+            "UPDATE runs SET status = 'cancelled', ended_at = ?2, pid = NULL, reason = ?3 WHERE id = ?1",
+            params![id, now(), reason],
         )?;
         transaction.commit()?;
         Ok(())
@@ -552,30 +751,101 @@ impl Store {
             > 0)
     }
 
-    /// The runs of `workflow` marked running whose process is still alive.
+    /// The runs of `workflow` that are alive: recorded as running and holding their lock.
     pub fn active_runs(&self, workflow: &str) -> Result<Vec<RunRecord>, StoreError> {
-        let mut statement = self.connection.prepare(
-            "SELECT id, workflow, plan, status, started_at, ended_at, pid FROM runs WHERE workflow = ?1 AND status = 'running' ORDER BY id",
-        )?;
+        let mut statement = self.connection.prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND status = 'running' ORDER BY id",
+        ))?;
         let runs = statement
             .query_map([workflow], run_record)?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(runs
-            .into_iter()
-            .filter(|run| run.pid.is_some_and(process_alive))
-            .collect())
-    }
-}
-
-impl RunRecord {
-    /// `interrupted` for a run marked running whose process is gone (killed, crashed): it can
-    /// be continued with `run --resume`. Otherwise the stored status.
-    pub fn effective_status(&self) -> &str {
-        if self.status == "running" && !self.pid.is_some_and(process_alive) {
-            "interrupted"
-        } else {
-            &self.status
+        let mut alive = Vec::new();
+        for run in runs {
+            if self.locks.is_alive(run.id)? {
+                alive.push(run);
+            }
         }
+        Ok(alive)
+    }
+
+    /// A run's status as it is: `interrupted` for a run recorded as running whose lock nobody
+    /// holds (killed, crashed, the machine restarted): `run --resume` continues it. Otherwise
+    /// the stored status.
+    pub fn effective_status<'a>(&self, run: &'a RunRecord) -> Result<&'a str, StoreError> {
+        if run.status == "running" && !self.locks.is_alive(run.id)? {
+            Ok("interrupted")
+        } else {
+            Ok(&run.status)
+        }
+    }
+
+    /// Queues a notice for delivery, to be tried at once.
+    pub fn queue_notice(
+        &self,
+        run: i64,
+        workflow: &str,
+        channel: &str,
+        target: &str,
+        payload: &str,
+    ) -> Result<i64, StoreError> {
+        let time = now();
+        self.connection.execute(
+            "INSERT INTO notices (run_id, workflow, channel, target, payload, next_try, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![run, workflow, channel, target, payload, time],
+        )?;
+        Ok(self.connection.last_insert_rowid())
+    }
+
+    /// The notices not delivered yet (of `workflow`, or all), oldest first; with `due`, only
+    /// those whose next try has come.
+    pub fn pending_notices(
+        &self,
+        workflow: Option<&str>,
+        due: Option<DateTime<Utc>>,
+    ) -> Result<Vec<PendingNotice>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT id, run_id, workflow, channel, target, payload, attempts, last_error, next_try FROM notices
+             WHERE delivered_at IS NULL AND (?1 IS NULL OR workflow = ?1) AND (?2 IS NULL OR next_try <= ?2) ORDER BY id",
+        )?;
+        let due = due.map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let rows = statement.query_map(params![workflow, due], |row| {
+            Ok(PendingNotice {
+                id: row.get(0)?,
+                run: row.get(1)?,
+                workflow: row.get(2)?,
+                channel: row.get(3)?,
+                target: row.get(4)?,
+                payload: row.get(5)?,
+                attempts: row.get(6)?,
+                last_error: row.get(7)?,
+                next_try: row.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a delivery attempt of notice `id`: delivered, or failed with `error` and to be
+    /// tried again at `next_try`.
+    pub fn notice_tried(
+        &self,
+        id: i64,
+        outcome: Result<(), (&str, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        match outcome {
+            Ok(()) => self.connection.execute(
+                "UPDATE notices SET attempts = attempts + 1, delivered_at = ?2, last_error = NULL WHERE id = ?1",
+                params![id, now()],
+            )?,
+            Err((error, next_try)) => self.connection.execute(
+                "UPDATE notices SET attempts = attempts + 1, last_error = ?2, next_try = ?3 WHERE id = ?1",
+                params![
+                    id,
+                    error,
+                    next_try.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                ],
+            )?,
+        };
+        Ok(())
     }
 }
 
@@ -588,12 +858,39 @@ fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         started_at: row.get(4)?,
         ended_at: row.get(5)?,
         pid: row.get(6)?,
+        params: row.get(7)?,
+        reason: row.get(8)?,
+        reruns: row.get(9)?,
+        gave_up: row.get::<_, i64>(10)? != 0,
+        host: row.get(11)?,
     })
 }
 
-/// Whether a process with this id exists (a run whose process died holds no lock).
-pub(crate) fn process_alive(pid: u32) -> bool {
-    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+/// This machine's name, as runs and notices record it (`gethostname(2)`; `COMPUTERNAME` on
+/// Windows); `localhost` when it has none.
+pub fn host() -> String {
+    #[cfg(unix)]
+    {
+        let mut buffer = [0u8; 256];
+        // SAFETY: the buffer is valid for its length; `gethostname` writes at most that much.
+        let result =
+            unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len() as libc::size_t) };
+        if result == 0 {
+            let end = buffer
+                .iter()
+                .position(|byte| *byte == 0)
+                .unwrap_or(buffer.len());
+            let name = String::from_utf8_lossy(&buffer[..end]).into_owned();
+            if !name.is_empty() {
+                return name;
+            }
+        }
+        "localhost".to_owned()
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::var("COMPUTERNAME").unwrap_or_else(|_| "localhost".to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -612,30 +909,32 @@ mod tests {
     fn runs_nodes_and_attempts_round_trip() {
         let path = temporary("round-trip");
         let mut store = Store::open(&path).unwrap();
-        let run = store.start_run("w", "{}", &["a", "b"], None).unwrap();
+        let (run, lock) = store.start_run("w", "{}", "{}", &["a", "b"], None).unwrap();
         store.start_attempt(run, "a", 1).unwrap();
         store
             .end_attempt(run, "a", 1, Status::Succeeded, None)
             .unwrap();
         store
-            .set_node(
-                run,
-                "a",
-                Status::Succeeded,
-                Some(&serde_json::json!({"rows": 3})),
-                None,
-            )
+            .set_node(run, "a", Status::Succeeded, Some(r#"{"rows":3}"#), None)
             .unwrap();
         drop(store);
         let store = Store::open(&path).unwrap();
         let nodes = store.nodes(run).unwrap();
         assert_eq!(nodes[0].status, Status::Succeeded);
-        assert_eq!(nodes[0].output, Some(serde_json::json!({"rows": 3})));
+        assert_eq!(
+            nodes[0].output, None,
+            "looking at a run never loads outputs"
+        );
+        assert_eq!(
+            store.outputs(run).unwrap(),
+            [("a".to_owned(), serde_json::json!({"rows": 3}))]
+        );
         assert_eq!(nodes[0].attempts, 1);
         assert_eq!(nodes[1].status, Status::Scheduled);
         assert_eq!(store.run(run).unwrap().status, "running");
         assert_eq!(store.active_runs("w").unwrap().len(), 1);
-        store.finish_run(run, "succeeded").unwrap();
+        store.finish_run(run, "succeeded", None).unwrap();
+        lock.release_finished();
         assert!(store.active_runs("w").unwrap().is_empty());
         assert!(matches!(store.run(99), Err(StoreError::UnknownRun(99))));
     }

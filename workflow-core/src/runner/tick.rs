@@ -1,11 +1,15 @@
 //! `tick`: the one-shot "is it due?" a systemd timer or cron calls every few minutes.
 //!
-//! In order: a paused workflow waits; a workflow whose latest run failed or was interrupted
-//! (and whose failure policy is not `pause`) re-runs it at once, resuming it so that the nodes
-//! that succeeded are kept; a workflow with a live run waits (unless its overlap policy is
-//! `replace`); otherwise a run starts when a schedule fire time, an upstream workflow's
-//! success or a new file says so. What started a run is recorded with it, so the same fire
+//! In order: a paused workflow waits; a run starts when a schedule fire time, an upstream
+//! workflow's success or a new file says so (while a run is alive only under
+//! `overlap = "replace"`); a workflow with a live run waits; otherwise a failed or interrupted
+//! run with automatic re-runs left (`#[on_failure(reruns = N)]`, not with `pause`) is re-run
+//! at once, resuming it so that the nodes that succeeded are kept. Due work comes first, so an
+//! old failure never starves it. What started a run is recorded with it, so the same fire
 //! time, upstream run or file never starts two.
+//!
+//! This module only decides; [`super::lifecycle::Lifecycle::tick`] decides under the locks
+//! and carries the decision out.
 
 use chrono::{DateTime, Utc};
 
@@ -75,43 +79,55 @@ pub fn decide(
         });
     }
     let active = store.active_runs(name)?;
-    if active.is_empty()
-        && operations.on_failure != FailureAction::Pause
-        && let Some(latest) = store.runs(Some(name), 1)?.into_iter().next()
-    {
-        let status = latest.effective_status().to_owned();
-        if status == "failed" || status == "interrupted" {
-            return Ok(Decision::Resume {
-                run: latest.id,
-                reason: format!("run {} {status}; re-running it at once", latest.id),
+    if let Some((cause, partition)) = due(spec, store, now)? {
+        if let Some(other) = active.first()
+            && operations.overlap != Overlap::Replace
+        {
+            return Ok(Decision::Wait {
+                reason: format!(
+                    "due ({}), but run {} is still running (process {}); it never runs twice at once",
+                    cause.reason,
+                    other.id,
+                    other.pid.unwrap_or_default()
+                ),
             });
         }
+        return Ok(Decision::Start {
+            cause,
+            partition,
+            replacing: active,
+        });
     }
-    let due = due(spec, store, now)?;
-    match due {
-        None => Ok(Decision::Wait {
-            reason: not_due(spec, now),
-        }),
-        Some((cause, partition)) => {
-            if let Some(other) = active.first()
-                && operations.overlap != Overlap::Replace
-            {
-                return Ok(Decision::Wait {
-                    reason: format!(
-                        "due ({}), but run {} is still running (process {}); it never runs twice at once",
-                        cause.reason,
-                        other.id,
-                        other.pid.unwrap_or_default()
-                    ),
-                });
-            }
-            Ok(Decision::Start {
-                cause,
-                partition,
-                replacing: active,
-            })
-        }
+    if let Some(other) = active.first() {
+        return Ok(Decision::Wait {
+            reason: format!(
+                "run {} is running (process {}); {}",
+                other.id,
+                other.pid.unwrap_or_default(),
+                not_due(spec, now)
+            ),
+        });
     }
+    if operations.on_failure != FailureAction::Pause
+        && let Some(failed) = store
+            .rerun_candidates(name, operations.reruns)?
+            .into_iter()
+            .next()
+    {
+        let status = store.effective_status(&failed)?.to_owned();
+        return Ok(Decision::Resume {
+            run: failed.id,
+            reason: format!(
+                "run {} {status}; re-running it at once (automatic re-run {} of {})",
+                failed.id,
+                failed.reruns + 1,
+                operations.reruns
+            ),
+        });
+    }
+    Ok(Decision::Wait {
+        reason: not_due(spec, now),
+    })
 }
 
 /// The partition parameter a scheduled run sets: its name and value.
@@ -266,33 +282,4 @@ fn not_due(spec: &WorkflowSpec, now: DateTime<Utc>) -> String {
         });
     }
     format!("not due: {}", waits.join("; "))
-}
-
-/// Stops a live run's process (`overlap = "replace"`): SIGTERM, then SIGKILL after `grace`;
-/// the run is recorded as cancelled.
-pub fn replace(
-    store: &Store,
-    run: &RunRecord,
-    by: &str,
-    grace: std::time::Duration,
-) -> Result<(), TickError> {
-    if let Some(pid) = run.pid
-        && let Ok(pid) = i32::try_from(pid)
-        && pid != 0
-        && pid as u32 != std::process::id()
-    {
-        // SAFETY: `kill` has no memory effects; a pid that no longer exists is an error we
-        // ignore.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let deadline = std::time::Instant::now() + grace;
-        while super::store::process_alive(pid as u32) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        if super::store::process_alive(pid as u32) {
-            // SAFETY: as above.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
-    store.cancel_run(run.id, &format!("cancelled: replaced by {by}"))?;
-    Ok(())
 }

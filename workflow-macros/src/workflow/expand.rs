@@ -741,6 +741,10 @@ fn operations(options: &Options) -> TokenStream {
     };
     let notify_failure = notify(&options.notify_failure);
     let notify_success = notify(&options.notify_success);
+    let reruns = match options.reruns {
+        Some(reruns) => quote!(#reruns),
+        None => quote!(#path::DEFAULT_RERUNS),
+    };
     quote! {
         #path::Operations {
             schedule: #schedule,
@@ -748,6 +752,7 @@ fn operations(options: &Options) -> TokenStream {
             pools: ::std::vec![#(#pools),*],
             timeout_secs: #timeout,
             on_failure: #on_failure,
+            reruns: #reruns,
             notify_failure: #notify_failure,
             notify_success: #notify_success,
             triggers: ::std::vec![#(#triggers),*],

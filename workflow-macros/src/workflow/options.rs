@@ -66,6 +66,9 @@ const CATCH_UP: &[&str] = &["skip", "latest", "all"];
 const OVERLAP: &[&str] = &["forbid", "queue", "replace"];
 const FAILURE_ACTIONS: &[&str] = &["continue", "stop", "pause"];
 const NOTIFY_KEYS: &[&str] = &["notify", "webhook"];
+const FAILURE_KEYS: &[&str] = &["notify", "webhook", "reruns"];
+/// The most automatic re-runs `#[on_failure(reruns = N)]` allows.
+const MAX_RERUNS: u32 = 100;
 
 #[derive(Default)]
 pub struct Options {
@@ -74,6 +77,7 @@ pub struct Options {
     pub pools: Vec<(String, u32)>,
     pub timeout: Option<Duration>,
     pub on_failure: Option<String>,
+    pub reruns: Option<u32>,
     pub notify_failure: Notify,
     pub notify_success: Notify,
     /// Secrets by name, with where their value is read from.
@@ -216,9 +220,10 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             "trigger" => options.triggers.extend(trigger(span, &items, diagnostics)),
             "partition" => options.partition = partition(span, &items, diagnostics),
             "on_failure" => {
-                let (action, notify) = outcome(&items, true, diagnostics);
+                let (action, notify, reruns) = outcome(&items, true, diagnostics);
                 options.on_failure = action;
                 options.notify_failure = notify;
+                options.reruns = reruns;
             }
             _ => options.notify_success = outcome(&items, false, diagnostics).1,
         }
@@ -235,7 +240,9 @@ fn example(attribute: &str) -> &'static str {
         "trigger" => {
             "`#[trigger(after = step1, within = \"10m\")]` or `#[trigger(file = \"/data/inbox/*.csv\")]`"
         }
-        "on_failure" => "`#[on_failure(pause, notify = \"etl-admin@example.com\")]`",
+        "on_failure" => {
+            "`#[on_failure(pause, notify = \"etl-admin@example.com\")]` or `#[on_failure(stop, reruns = 5)]`"
+        }
         _ => "`#[on_success(notify = \"team@example.com\")]`",
     }
 }
@@ -720,12 +727,13 @@ fn secret(
     Some((name.clone(), source?))
 }
 
-/// `#[on_failure(pause, notify = ..., webhook = ...)]` or `#[on_success(notify = ...)]`.
+/// `#[on_failure(pause, notify = ..., webhook = ..., reruns = N)]` or
+/// `#[on_success(notify = ...)]`.
 fn outcome(
     items: &Items,
     failure: bool,
     diagnostics: &mut Diagnostics,
-) -> (Option<String>, Notify) {
+) -> (Option<String>, Notify, Option<u32>) {
     let attribute = if failure { "on_failure" } else { "on_success" };
     let mut action = None;
     let mut rest = Items::new();
@@ -756,7 +764,20 @@ fn outcome(
         }
     }
     let mut notify = Notify::default();
-    for (key, value, _) in pairs(&rest, NOTIFY_KEYS, attribute, diagnostics) {
+    let mut reruns = None;
+    let keys = if failure { FAILURE_KEYS } else { NOTIFY_KEYS };
+    for (key, value, _) in pairs(&rest, keys, attribute, diagnostics) {
+        if key == "reruns" {
+            reruns = rerun_count(value, diagnostics);
+            if reruns.is_some() && action.as_deref() == Some("pause") {
+                diagnostics.error(
+                    value.span(),
+                    "`reruns` does not go with `pause`: a paused workflow waits for a person; \
+                     use `stop` (or `continue`) to have `tick` re-run a failed run",
+                );
+            }
+            continue;
+        }
         for (text, span) in strings(value, &key, diagnostics) {
             let problem = if key == "notify" {
                 email_problem(&text)
@@ -770,7 +791,33 @@ fn outcome(
             }
         }
     }
-    (action, notify)
+    (action, notify, reruns)
+}
+
+/// `reruns = N`: a whole number from 0 to [`MAX_RERUNS`].
+fn rerun_count(value: &Expr, diagnostics: &mut Diagnostics) -> Option<u32> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(number),
+            ..
+        }) => match number.base10_parse::<u32>() {
+            Ok(number) if number <= MAX_RERUNS => Some(number),
+            _ => {
+                diagnostics.error(
+                    number.span(),
+                    format!("`reruns` must be a whole number from 0 (never) to {MAX_RERUNS}"),
+                );
+                None
+            }
+        },
+        other => {
+            diagnostics.error(
+                other.span(),
+                "`reruns` takes a whole number of automatic re-runs, e.g. `reruns = 3`",
+            );
+            None
+        }
+    }
 }
 
 /// A string or an array of strings.

@@ -1,0 +1,365 @@
+//! The locks a run's life is decided under: OS file locks (std's [`std::fs::File::lock`]:
+//! `flock` on Linux and macOS, `LockFileEx` on Windows) in a directory next to the state file.
+//!
+//! - `<state>.locks/<workflow>.admit` — held while a start is admitted: from "is a run
+//!   active?" until the new run is recorded and holds its own lock. Short.
+//! - `<state>.locks/run-<id>.lock` — held by the run's process for the run's whole life, and
+//!   inherited by every process the run starts (attempt processes, command tasks), so a run
+//!   counts as alive while anything of it still runs. "Is run N alive?" is "is its lock
+//!   held?"; a process id is never consulted, so a reboot or a reused pid cannot fool it.
+//!
+//! The kernel drops a lock when the last process holding it ends, however it ends (SIGKILL,
+//! a crash, a power cut), so a dead run never blocks anything.
+//!
+//! A state kept in memory (`:memory:`, the test harness) has one process by definition: its
+//! locks are kept in that process.
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Where a state file's locks live.
+#[derive(Debug, Clone)]
+pub enum Locks {
+    /// Lock files in this directory.
+    Files(PathBuf),
+    /// A state in memory: the runs this process holds.
+    InProcess(Arc<Mutex<BTreeSet<i64>>>),
+}
+
+/// A lock could not be used at all (not "someone else holds it").
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use the lock `{path}`: {source}")]
+pub struct LockError {
+    /// The lock file.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// A held lock; dropping it releases it.
+#[derive(Debug)]
+pub struct Held {
+    kind: HeldKind,
+}
+
+#[derive(Debug)]
+enum HeldKind {
+    File {
+        file: File,
+        path: PathBuf,
+    },
+    InProcess {
+        runs: Arc<Mutex<BTreeSet<i64>>>,
+        run: i64,
+    },
+    Nothing,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let HeldKind::InProcess { runs, run } = &self.kind {
+            runs.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(run);
+        }
+    }
+}
+
+impl Held {
+    /// The lock file, if the lock is one.
+    pub fn file(&self) -> Option<&File> {
+        match &self.kind {
+            HeldKind::File { file, .. } => Some(file),
+            _ => None,
+        }
+    }
+
+    /// Releases a run's lock for good: the file is removed while still held, so nobody can
+    /// lock a file that no run will ever hold again. A process that had it open and locks it
+    /// after this sees a run that is not alive, which is the truth.
+    pub fn release_finished(self) {
+        if let HeldKind::File { path, .. } = &self.kind {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Locks {
+    /// The locks of the state file at `state` (`:memory:` for a state in memory).
+    pub fn for_state(state: &Path) -> Locks {
+        if state.as_os_str() == ":memory:" || state.as_os_str().is_empty() {
+            return Locks::InProcess(Arc::default());
+        }
+        let mut name = state.as_os_str().to_owned();
+        name.push(".locks");
+        Locks::Files(PathBuf::from(name))
+    }
+
+    fn open(&self, name: &str) -> Result<(File, PathBuf), LockError> {
+        let Locks::Files(directory) = self else {
+            unreachable!("only file locks are opened");
+        };
+        let path = directory.join(name);
+        let error = |source| LockError {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(directory).map_err(error)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(error)?;
+        Ok((file, path))
+    }
+
+    /// Takes `<workflow>.admit`, waiting while another start of the workflow is being
+    /// admitted (a few milliseconds: nothing runs under it).
+    pub fn admission(&self, workflow: &str) -> Result<Held, LockError> {
+        match self {
+            Locks::InProcess(_) => Ok(Held {
+                kind: HeldKind::Nothing,
+            }),
+            Locks::Files(_) => {
+                let (file, path) = self.open(&format!("{workflow}.admit"))?;
+                file.lock().map_err(|source| LockError {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Held {
+                    kind: HeldKind::File { file, path },
+                })
+            }
+        }
+    }
+
+    /// Takes `<workflow>.tick` if nobody holds it: one tick of a workflow at a time.
+    pub fn try_tick(&self, workflow: &str) -> Result<Option<Held>, LockError> {
+        match self {
+            Locks::InProcess(_) => Ok(Some(Held {
+                kind: HeldKind::Nothing,
+            })),
+            Locks::Files(_) => self.try_file(&format!("{workflow}.tick")),
+        }
+    }
+
+    fn try_file(&self, name: &str) -> Result<Option<Held>, LockError> {
+        let (file, path) = self.open(name)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Held {
+                kind: HeldKind::File { file, path },
+            })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(source)) => Err(LockError { path, source }),
+        }
+    }
+
+    /// Takes run `run`'s lock if nobody holds it: then the run is not alive, and the caller
+    /// may carry it on. `None` while the run (or a process it started) lives.
+    pub fn try_run(&self, run: i64) -> Result<Option<Held>, LockError> {
+        match self {
+            Locks::InProcess(runs) => {
+                let mut held = runs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                Ok(held.insert(run).then(|| Held {
+                    kind: HeldKind::InProcess {
+                        runs: runs.clone(),
+                        run,
+                    },
+                }))
+            }
+            Locks::Files(_) => self.try_file(&format!("run-{run}.lock")),
+        }
+    }
+
+    /// Waits until run `run` is not alive, and returns its lock.
+    pub fn wait_run(&self, run: i64) -> Result<Held, LockError> {
+        match self {
+            Locks::InProcess(_) => loop {
+                if let Some(held) = self.try_run(run)? {
+                    return Ok(held);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            },
+            Locks::Files(_) => {
+                let (file, path) = self.open(&format!("run-{run}.lock"))?;
+                file.lock().map_err(|source| LockError {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Held {
+                    kind: HeldKind::File { file, path },
+                })
+            }
+        }
+    }
+
+    /// Whether run `run` is alive: its lock is held by some process. A run recorded as
+    /// running whose lock is free was killed or crashed.
+    pub fn is_alive(&self, run: i64) -> Result<bool, LockError> {
+        match self {
+            Locks::InProcess(runs) => Ok(runs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&run)),
+            Locks::Files(directory) => {
+                let path = directory.join(format!("run-{run}.lock"));
+                // A run whose lock file is gone has finished (or never locked): not alive.
+                let file = match OpenOptions::new().write(true).open(&path) {
+                    Ok(file) => file,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                        return Ok(false);
+                    }
+                    Err(source) => return Err(LockError { path, source }),
+                };
+                match file.try_lock() {
+                    Ok(()) => Ok(false),
+                    Err(TryLockError::WouldBlock) => Ok(true),
+                    Err(TryLockError::Error(source)) => Err(LockError { path, source }),
+                }
+            }
+        }
+    }
+}
+
+/// The run lock this process holds, as a raw descriptor, for processes it starts to inherit
+/// (see [`inherit_run_lock`]). -1 when none.
+#[cfg(unix)]
+static RUN_LOCK_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Makes every process this process starts from now on (attempt processes, command tasks)
+/// inherit `held`, so the run stays alive while any of them does.
+pub fn inherit_run_lock(held: &Held) {
+    #[cfg(unix)]
+    if let Some(file) = held.file() {
+        use std::os::fd::AsRawFd;
+        RUN_LOCK_FD.store(file.as_raw_fd(), std::sync::atomic::Ordering::SeqCst);
+    }
+    #[cfg(not(unix))]
+    let _ = held;
+}
+
+/// Stops handing the run lock to new processes.
+pub fn forget_run_lock() {
+    #[cfg(unix)]
+    RUN_LOCK_FD.store(-1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Prepares `command` to be one of the run's processes: it inherits the run's lock, gets a
+/// process group of its own (so stopping it stops what it started), and on Linux is killed
+/// when the thread that started it dies (`PR_SET_PDEATHSIG`).
+pub fn prepare_child(command: &mut std::process::Command) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let fd = RUN_LOCK_FD.load(std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: the closure runs in the child between fork and exec and calls only
+        // async-signal-safe functions (`fcntl`, `setpgid`, `prctl`) on its own descriptors.
+        unsafe {
+            command.pre_exec(move || {
+                if fd >= 0 {
+                    let flags = libc::fcntl(fd, libc::F_GETFD);
+                    if flags >= 0 {
+                        libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+                    }
+                }
+                libc::setpgid(0, 0);
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = command;
+}
+
+/// The process groups of the processes this run started that are still running.
+static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// Records a process started with [`prepare_child`], so that [`stop_children`] reaches it.
+pub fn register_child(pid: u32) {
+    CHILDREN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(pid);
+}
+
+/// Forgets a process that ended.
+pub fn unregister_child(pid: u32) {
+    CHILDREN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&pid);
+}
+
+/// Stops every process group the run started: SIGTERM, then SIGKILL to those still there
+/// after `grace`. Returns how many there were.
+pub fn stop_children(grace: std::time::Duration) -> usize {
+    let groups: Vec<u32> = CHILDREN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .copied()
+        .collect();
+    #[cfg(unix)]
+    {
+        let signal_all = |signal: libc::c_int| {
+            for group in &groups {
+                if let Ok(group) = i32::try_from(*group)
+                    && group > 0
+                {
+                    // SAFETY: `kill` has no memory effects; a group that is gone is an error
+                    // we ignore.
+                    unsafe { libc::kill(-group, signal) };
+                }
+            }
+        };
+        signal_all(libc::SIGTERM);
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline
+            && !CHILDREN
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_empty()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        signal_all(libc::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = grace;
+    groups.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_lock_decides_liveness() {
+        let directory = tempfile::tempdir().unwrap();
+        let locks = Locks::for_state(&directory.path().join("state.sqlite"));
+        assert!(!locks.is_alive(1).unwrap(), "no lock file: not alive");
+        let held = locks.try_run(1).unwrap().expect("free");
+        assert!(locks.is_alive(1).unwrap());
+        assert!(
+            locks.try_run(1).unwrap().is_none(),
+            "held by another open file"
+        );
+        held.release_finished();
+        assert!(!locks.is_alive(1).unwrap());
+
+        let memory = Locks::for_state(Path::new(":memory:"));
+        let held = memory.try_run(7).unwrap().unwrap();
+        assert!(memory.is_alive(7).unwrap());
+        assert!(memory.try_run(7).unwrap().is_none());
+        drop(held);
+        assert!(!memory.is_alive(7).unwrap());
+    }
+}
