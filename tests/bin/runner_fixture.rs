@@ -144,6 +144,122 @@ workflow! {
     }
 }
 
+/// Appends `line` to `dir/ledger` with one write (`O_APPEND`), so lines from racing processes
+/// never interleave.
+fn ledger(dir: &Path, line: &str) -> Result<(), TaskError> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("ledger"))?;
+    file.write_all(format!("{line}\n").as_bytes())?;
+    Ok(())
+}
+
+/// One execution of a workflow in the ledger: `start <pid>`, 200 ms of work, `end <pid>`.
+/// It holds `dir/ledger.lock` while it works; finding it held means another execution is
+/// running at the same time, written as `OVERLAP`. Fails while the file `fail` exists.
+#[task]
+fn ledger_entry(dir: PathBuf) -> Result<u32, TaskError> {
+    if dir.join("fail").exists() {
+        return Err(TaskError::new("the file `fail` exists"));
+    }
+    let pid = std::process::id();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("ledger.lock"))?;
+    let alone = lock.try_lock().is_ok();
+    ledger(&dir, &format!("start {pid}"))?;
+    if !alone {
+        ledger(&dir, &format!("OVERLAP {pid}"))?;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    ledger(&dir, &format!("end {pid}"))?;
+    Ok(pid)
+}
+
+workflow! {
+    /// The ledger, never two at once: a second start is refused.
+    #[schedule(every = "1m")]
+    #[concurrency(overlap = "forbid")]
+    ledger_forbid(dir: PathBuf) {
+        entry = ledger_entry(dir);
+    }
+}
+
+workflow! {
+    /// The ledger, one at a time: a second start waits.
+    #[schedule(every = "1m")]
+    #[concurrency(overlap = "queue")]
+    ledger_queue(dir: PathBuf) {
+        entry = ledger_entry(dir);
+    }
+}
+
+workflow! {
+    /// The ledger, the newest wins: a second start stops the first.
+    #[schedule(every = "1m")]
+    #[concurrency(overlap = "replace")]
+    ledger_replace(dir: PathBuf) {
+        entry = ledger_entry(dir);
+    }
+}
+
+workflow! {
+    /// Like `marks`, and a failure (or a signal) e-mails the administrator.
+    #[concurrency(overlap = "forbid")]
+    #[on_failure(stop, notify = "etl-admin@example.com")]
+    guarded(dir: PathBuf) {
+        first = mark(dir, "first");
+        slow = wait_for_release(dir).after(first);
+        last = mark(dir, "last").after(slow);
+    }
+}
+
+/// Prints `megabytes` MB on standard output.
+#[task(command)]
+fn print_megabytes(megabytes: u32) -> Command {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("head -c {megabytes}000000 /dev/zero | tr '\\0' x"))
+}
+
+/// How much the command printed, as the task saw it.
+#[task]
+fn captured(output: CommandOutput) -> (u64, u64) {
+    (output.stdout.len() as u64, output.stdout_dropped)
+}
+
+workflow! {
+    /// A command that prints a lot.
+    loud(megabytes: u32 = 100) {
+        printed = print_megabytes(megabytes);
+        sizes = captured(printed);
+    }
+}
+
+/// A text of `megabytes` MB.
+#[task]
+fn big_text(megabytes: u32) -> String {
+    "x".repeat(megabytes as usize * 1_000_000)
+}
+
+workflow! {
+    /// A node whose output is large.
+    large(megabytes: u32 = 50) {
+        text = big_text(megabytes);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    // The race tests start several processes and let them go at once: each waits here until
+    // the file `$WORKFLOW_TEST_BARRIER` exists.
+    if let Some(barrier) = std::env::var_os("WORKFLOW_TEST_BARRIER") {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !Path::new(&barrier).exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
     workflow_core::cli::main()
 }

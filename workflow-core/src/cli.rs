@@ -1060,7 +1060,7 @@ impl Launch {
         }
         let mut lifecycle = crate::runner::lifecycle::Lifecycle::new(spec, self.state.open()?);
         lifecycle.options = self.options()?;
-        lifecycle.handle_signals = true;
+        lifecycle.handle_signals();
         if let Ok(program) = std::env::current_exe() {
             lifecycle.program = program.display().to_string();
         }

@@ -124,10 +124,10 @@ pub struct Lifecycle<'a> {
     pub options: Options,
     /// Where notices go.
     pub delivery: Delivery,
-    /// The program and state file the commands in notices name.
+    /// The program the commands in notices name.
     pub program: String,
-    /// Whether SIGTERM and SIGINT stop the run (the CLI; not the in-process test harness).
-    pub handle_signals: bool,
+    /// Asks the run to stop (a signal, see [`Lifecycle::handle_signals`]).
+    pub stop: Arc<Stop>,
 }
 
 impl<'a> Lifecycle<'a> {
@@ -142,7 +142,17 @@ impl<'a> Lifecycle<'a> {
             program: std::env::args()
                 .next()
                 .unwrap_or_else(|| "workflows".to_owned()),
-            handle_signals: false,
+            stop: Arc::new(Stop::default()),
+        }
+    }
+
+    /// Makes SIGTERM and SIGINT stop this process's run from now on (before admission, so a
+    /// signal that comes while the run is being admitted is not lost): the run ends
+    /// `cancelled` with the signal as its reason. A second signal ends the process at once.
+    /// For the CLI; the in-process test harness leaves signals alone.
+    pub fn handle_signals(&mut self) {
+        if let Err(problem) = signals::install(&self.stop) {
+            eprintln!("warning: cannot handle SIGTERM and SIGINT: {problem}");
         }
     }
 
@@ -358,14 +368,8 @@ impl<'a> Lifecycle<'a> {
             lock,
         } = admission;
         super::lock::inherit_run_lock(&lock);
-        let stop = Arc::new(Stop::default());
         let mut options = self.options.clone();
-        if self.handle_signals {
-            if let Err(problem) = signals::install(&stop) {
-                eprintln!("warning: cannot handle SIGTERM and SIGINT: {problem}");
-            }
-            options.stop = Some(stop.clone());
-        }
+        options.stop = Some(self.stop.clone());
         let result = engine::execute(
             self.spec,
             &plan,

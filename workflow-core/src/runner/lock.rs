@@ -137,6 +137,26 @@ impl Locks {
         }
     }
 
+    /// Takes `state.create`, waiting while another process creates or upgrades the state
+    /// file's tables.
+    pub fn creation(&self) -> Result<Held, LockError> {
+        match self {
+            Locks::InProcess(_) => Ok(Held {
+                kind: HeldKind::Nothing,
+            }),
+            Locks::Files(_) => {
+                let (file, path) = self.open("state.create")?;
+                file.lock().map_err(|source| LockError {
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(Held {
+                    kind: HeldKind::File { file, path },
+                })
+            }
+        }
+    }
+
     /// Takes `<workflow>.tick` if nobody holds it: one tick of a workflow at a time.
     pub fn try_tick(&self, workflow: &str) -> Result<Option<Held>, LockError> {
         match self {

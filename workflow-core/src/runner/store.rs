@@ -265,19 +265,23 @@ impl Store {
             .busy_handler(Some(wait_while_busy))
             .map_err(|error| foreign(error.to_string()))?;
         connection.set_prepared_statement_cache_capacity(64);
-        let application_id: i64 = connection
-            .pragma_query_value(None, "application_id", |row| row.get(0))
-            .map_err(|error| foreign(error.to_string()))?;
-        let version: i64 = connection
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(|error| foreign(error.to_string()))?;
-        let tables: i64 = connection
-            .query_row(
+        // The three are read in one transaction: a file another process is creating right
+        // now is seen before or after, never half made.
+        let identity = (|| -> rusqlite::Result<(i64, i64, i64)> {
+            let transaction = connection.unchecked_transaction()?;
+            let application_id =
+                transaction.pragma_query_value(None, "application_id", |row| row.get(0))?;
+            let version = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            let tables = transaction.query_row(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
                 [],
                 |row| row.get(0),
-            )
-            .map_err(|error| foreign(error.to_string()))?;
+            )?;
+            transaction.commit()?;
+            Ok((application_id, version, tables))
+        })();
+        let (application_id, version, tables) =
+            identity.map_err(|error| foreign(error.to_string()))?;
         if existed && tables > 0 && application_id != APPLICATION_ID {
             return Err(foreign(
                 "it is another program's SQLite database".to_owned(),
@@ -295,7 +299,17 @@ impl Store {
             locks: Locks::for_state(path),
         };
         if version < SCHEMA_VERSION {
-            store.create(version)?;
+            // Two processes opening a new file at once would both create it, and SQLite
+            // refuses one of them (a lock upgrade it cannot wait for): create under a lock,
+            // and look again once it is held.
+            let _creating = store.locks.creation()?;
+            let version: i64 =
+                store
+                    .connection
+                    .pragma_query_value(None, "user_version", |row| row.get(0))?;
+            if version < SCHEMA_VERSION {
+                store.create(version)?;
+            }
         }
         Ok(store)
     }

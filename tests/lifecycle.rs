@@ -1,0 +1,665 @@
+//! The run lifecycle's promises, tried as an operator would break them: starts racing in
+//! every pairing, a recorded pid that now belongs to another process, another process holding
+//! the state file, SIGTERM mid-run, and a task that prints or returns a lot.
+#![cfg(unix)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_runner-fixture");
+
+/// A fresh directory for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let directory =
+            std::env::temp_dir().join(format!("workflow-lifecycle-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        std::fs::create_dir_all(&directory).unwrap();
+        Scratch(directory)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn command(dir: &Path, arguments: &[&str]) -> Command {
+    let mut command = Command::new(FIXTURE);
+    command
+        .args(arguments)
+        .arg("--state")
+        .arg(dir.join("state.sqlite"))
+        .env_remove("WORKFLOW_SMTP")
+        .env("WORKFLOW_LOG", "warn");
+    command
+}
+
+fn finish(dir: &Path, arguments: &[&str]) -> Output {
+    command(dir, arguments).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn said(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr)
+    )
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Racing starts.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Start {
+    Run,
+    Tick,
+    Resume,
+}
+
+/// What one racing start did, as its exit status and output say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Did {
+    /// It carried out a run to success.
+    Ran,
+    /// It was refused (exit 2) because a run was live, or the run it would resume had just
+    /// been done by another start.
+    Refused,
+    /// A tick that found a live run or another tick, and did nothing (exit 0).
+    Waited,
+    /// A run stopped by a newer one (`replace`): cancelled, exit 143.
+    Replaced,
+}
+
+fn classify(start: Start, output: &Output) -> Did {
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    match output.status.code() {
+        Some(0) if stdout.contains(" succeeded: ") => Did::Ran,
+        Some(0)
+            if start == Start::Tick
+                && (stdout.contains("is still running")
+                    || stdout.contains("is running")
+                    || stdout.contains("another tick is deciding")) =>
+        {
+            Did::Waited
+        }
+        Some(2)
+            if stderr.contains("already running")
+                || stderr.contains("is running")
+                || stderr.contains("already succeeded") =>
+        {
+            Did::Refused
+        }
+        Some(143) if stdout.contains("cancelled (replaced by a newer run") => Did::Replaced,
+        _ => panic!("{start:?} did something unexpected: {}", said(output)),
+    }
+}
+
+/// Checks the ledger of a round: every execution ran alone (no `OVERLAP`, and with
+/// `complete`, each `start` followed by its own `end` before the next `start`); returns how
+/// many executions started.
+fn check_ledger(ledger: &[String], complete: bool, round: &str) -> usize {
+    assert!(
+        !ledger.iter().any(|line| line.starts_with("OVERLAP")),
+        "{round}: two executions at once: {ledger:?}"
+    );
+    let mut open: Option<&str> = None;
+    let mut starts = 0;
+    for line in ledger {
+        if let Some(pid) = line.strip_prefix("start ") {
+            if complete {
+                assert_eq!(
+                    open, None,
+                    "{round}: a start before the last end: {ledger:?}"
+                );
+            }
+            open = Some(pid);
+            starts += 1;
+        } else if let Some(pid) = line.strip_prefix("end ") {
+            assert_eq!(
+                open,
+                Some(pid),
+                "{round}: an end of another start: {ledger:?}"
+            );
+            open = None;
+        }
+    }
+    if complete {
+        assert_eq!(open, None, "{round}: an execution never ended: {ledger:?}");
+    }
+    starts
+}
+
+/// One round: a fresh state (with a failed run 1 when a start resumes it), the starts
+/// released at once, and what each did.
+fn race(workflow: &str, starts: &[Start], round: &str) -> (Vec<(Start, Did)>, Vec<String>) {
+    let scratch = Scratch::new(&format!("race-{workflow}-{round}"));
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    if starts.contains(&Start::Resume) {
+        std::fs::write(dir.join("fail"), "").unwrap();
+        let failed = finish(dir, &["run", workflow, "-p", &param]);
+        assert_eq!(failed.status.code(), Some(1), "{}", said(&failed));
+        std::fs::remove_file(dir.join("fail")).unwrap();
+    }
+    let barrier = dir.join("go");
+    let children: Vec<(Start, Child)> = starts
+        .iter()
+        .map(|start| {
+            let arguments: Vec<&str> = match start {
+                Start::Run => vec!["run", workflow, "-p", &param],
+                Start::Tick => vec!["tick", workflow, "-p", &param],
+                Start::Resume => vec!["run", workflow, "--resume", "1"],
+            };
+            let child = command(dir, &arguments)
+                .env("WORKFLOW_TEST_BARRIER", &barrier)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            (*start, child)
+        })
+        .collect();
+    std::fs::write(&barrier, "").unwrap();
+    let mut did = Vec::new();
+    for (start, child) in children {
+        let output = child.wait_with_output().unwrap();
+        did.push((start, classify(start, &output)));
+    }
+    (did, lines(&dir.join("ledger")))
+}
+
+const PAIRINGS: &[[Start; 2]] = &[
+    [Start::Run, Start::Run],
+    [Start::Run, Start::Tick],
+    [Start::Run, Start::Resume],
+    [Start::Tick, Start::Tick],
+    [Start::Tick, Start::Resume],
+    [Start::Resume, Start::Resume],
+];
+
+/// Several processes, each kind at least once.
+const CROWDS: &[&[Start]] = &[
+    &[Start::Run, Start::Tick, Start::Resume, Start::Run],
+    &[
+        Start::Run,
+        Start::Run,
+        Start::Tick,
+        Start::Tick,
+        Start::Resume,
+        Start::Resume,
+        Start::Run,
+        Start::Tick,
+    ],
+];
+
+const ROUNDS: usize = 20;
+
+/// `overlap = "forbid"`: in every pairing and in crowds of 4 and 8, never two executions at
+/// once; each start either ran, was refused with exit 2, or (a tick) waited; one ran.
+#[test]
+fn racing_starts_never_overlap_when_overlap_is_forbidden() {
+    let mut tally: BTreeMap<String, BTreeMap<Did, usize>> = BTreeMap::new();
+    let groups: Vec<&[Start]> = PAIRINGS
+        .iter()
+        .map(|pair| &pair[..])
+        .chain(CROWDS.iter().copied())
+        .collect();
+    for starts in groups {
+        let rounds = if starts.len() > 2 { 5 } else { ROUNDS };
+        for round in 0..rounds {
+            let name = format!("{starts:?}#{round}");
+            let (did, ledger) = race("ledger_forbid", starts, &format!("forbid-{round}"));
+            let executions = check_ledger(&ledger, true, &name);
+            let ran = did.iter().filter(|(_, did)| *did == Did::Ran).count();
+            assert_eq!(
+                executions, ran,
+                "{name}: every execution is a start that ran"
+            );
+            assert!(ran >= 1, "{name}: nothing ran: {did:?}");
+            assert!(
+                !did.iter().any(|(_, did)| *did == Did::Replaced),
+                "{name}: {did:?}"
+            );
+            for (_, what) in did {
+                *tally
+                    .entry(format!("{starts:?}"))
+                    .or_default()
+                    .entry(what)
+                    .or_default() += 1;
+            }
+        }
+    }
+    eprintln!("forbid: {tally:#?}");
+}
+
+/// `overlap = "queue"`: every `run` runs, one at a time; a tick finding a live run waits.
+#[test]
+fn racing_starts_run_one_at_a_time_when_queued() {
+    let groups: &[&[Start]] = &[
+        &[Start::Run, Start::Run],
+        &[Start::Run, Start::Tick],
+        &[Start::Run, Start::Resume],
+        &[Start::Run, Start::Run, Start::Run, Start::Run],
+    ];
+    for starts in groups {
+        let rounds = if starts.len() > 2 { 5 } else { ROUNDS };
+        for round in 0..rounds {
+            let name = format!("{starts:?}#{round}");
+            let (did, ledger) = race("ledger_queue", starts, &format!("queue-{round}"));
+            let executions = check_ledger(&ledger, true, &name);
+            for (start, what) in &did {
+                if *start == Start::Run {
+                    assert_eq!(*what, Did::Ran, "{name}: a queued run always runs: {did:?}");
+                }
+            }
+            let ran = did.iter().filter(|(_, did)| *did == Did::Ran).count();
+            assert_eq!(executions, ran, "{name}: {did:?} {ledger:?}");
+        }
+    }
+}
+
+/// `overlap = "replace"`: the newer start stops the older one, which records itself
+/// cancelled; still never two executions at once.
+#[test]
+fn racing_starts_replace_each_other_without_overlap() {
+    let groups: &[&[Start]] = &[
+        &[Start::Run, Start::Run],
+        &[Start::Run, Start::Tick],
+        &[Start::Run, Start::Run, Start::Run],
+    ];
+    for starts in groups {
+        let rounds = if starts.len() > 2 { 5 } else { ROUNDS };
+        for round in 0..rounds {
+            let name = format!("{starts:?}#{round}");
+            let (did, ledger) = race("ledger_replace", starts, &format!("replace-{round}"));
+            let executions = check_ledger(&ledger, false, &name);
+            let ran = did.iter().filter(|(_, did)| *did == Did::Ran).count();
+            let replaced = did.iter().filter(|(_, did)| *did == Did::Replaced).count();
+            assert!(ran >= 1, "{name}: the newest always finishes: {did:?}");
+            assert!(executions <= ran + replaced, "{name}: {did:?} {ledger:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Liveness is a lock, not a pid.
+
+/// A run recorded as running by a process that died, whose pid now belongs to another live
+/// process (here: pid 1): neither `run` nor `tick` is blocked by it, and `status` calls it
+/// interrupted.
+#[test]
+fn a_recorded_pid_that_is_reused_blocks_nothing() {
+    let scratch = Scratch::new("pid-reuse");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    std::fs::write(dir.join("fail"), "").unwrap();
+    assert_eq!(
+        finish(dir, &["run", "ledger_forbid", "-p", &param])
+            .status
+            .code(),
+        Some(1)
+    );
+    std::fs::remove_file(dir.join("fail")).unwrap();
+    // The run "is still running" in process 1, which is alive.
+    let database = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
+    database
+        .execute(
+            "UPDATE runs SET status = 'running', ended_at = NULL, pid = 1 WHERE id = 1",
+            [],
+        )
+        .unwrap();
+    drop(database);
+    let status = text(&finish(dir, &["status", "ledger_forbid"]).stdout);
+    assert!(
+        status.starts_with("run 1 of ledger_forbid: interrupted"),
+        "{status}"
+    );
+    let run = finish(dir, &["run", "ledger_forbid", "-p", &param]);
+    assert!(run.status.success(), "{}", said(&run));
+    let tick = finish(dir, &["tick", "ledger_forbid", "-p", &param]);
+    assert!(tick.status.success(), "{}", said(&tick));
+    assert!(
+        text(&tick.stdout).contains("due: scheduled for"),
+        "{}",
+        said(&tick)
+    );
+    assert_eq!(
+        check_ledger(&lines(&dir.join("ledger")), true, "pid reuse"),
+        2
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A busy state file.
+
+/// Another process holds the state file with `BEGIN EXCLUSIVE` for 15 s while the run goes
+/// on: the run waits its bookkeeping out and succeeds.
+#[test]
+fn a_run_waits_out_a_state_file_held_by_another_process() {
+    let scratch = Scratch::new("busy");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let child = command(dir, &["run", "marks", "-p", &param])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    let database = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
+    database.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let held_at = Instant::now();
+    // The slow node ends now; recording that has to wait for the file.
+    std::fs::write(dir.join("release"), "").unwrap();
+    std::thread::sleep(Duration::from_secs(15));
+    database.execute_batch("COMMIT").unwrap();
+    drop(database);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", said(&output));
+    assert!(held_at.elapsed() >= Duration::from_secs(15));
+    assert_eq!(
+        text(&output.stdout),
+        "run 1 of marks succeeded: 3 succeeded\n"
+    );
+    assert!(
+        text(&output.stderr).contains("the state file is locked by another process; waiting"),
+        "{}",
+        said(&output)
+    );
+    assert_eq!(
+        lines(&dir.join("log")),
+        ["first", "slow started", "slow", "last"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signals.
+
+/// A one-conversation SMTP relay on loopback: returns the message it was given. With
+/// `silent`, it accepts the connection and never answers.
+fn smtp_relay(silent: bool) -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        if silent {
+            std::thread::sleep(Duration::from_secs(60));
+            return;
+        }
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut message = String::new();
+        writer.write_all(b"220 localhost test relay\r\n").unwrap();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            let upper = line.trim_end().to_ascii_uppercase();
+            line.clear();
+            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                writer
+                    .write_all(b"250-localhost\r\n250 8BITMIME\r\n")
+                    .unwrap();
+            } else if upper == "DATA" {
+                writer.write_all(b"354 go on\r\n").unwrap();
+                loop {
+                    let mut data = String::new();
+                    if reader.read_line(&mut data).unwrap_or(0) == 0 || data == ".\r\n" {
+                        break;
+                    }
+                    message.push_str(&data);
+                }
+                writer.write_all(b"250 queued\r\n").unwrap();
+            } else if upper == "QUIT" {
+                writer.write_all(b"221 bye\r\n").unwrap();
+                break;
+            } else {
+                writer.write_all(b"250 OK\r\n").unwrap();
+            }
+        }
+        let _ = sender.send(message.replace("=\r\n", ""));
+    });
+    (port, receiver)
+}
+
+fn terminate(child: &Child) {
+    // SAFETY: `kill` has no memory effects.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+}
+
+/// SIGTERM while a node runs, on a thread and in its own process: the run stops, is recorded
+/// `cancelled` with the signal as its reason, the administrator gets the failure e-mail, the
+/// process exits 143, and nothing of the run goes on afterwards.
+#[test]
+fn sigterm_cancels_the_run_records_why_and_notifies() {
+    for isolation in ["thread", "process"] {
+        let scratch = Scratch::new(&format!("sigterm-{isolation}"));
+        let dir = scratch.path();
+        let param = format!("dir={}", dir.display());
+        let (port, received) = smtp_relay(false);
+        let child = command(
+            dir,
+            &["run", "guarded", "-p", &param, "--isolation", isolation],
+        )
+        .env("WORKFLOW_SMTP", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        wait_for("the slow node", || {
+            lines(&dir.join("log")).contains(&"slow started".to_owned())
+        });
+        terminate(&child);
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(143),
+            "{isolation}: {}",
+            said(&output)
+        );
+        assert_eq!(
+            text(&output.stdout),
+            "run 1 of guarded cancelled (stopped by SIGTERM): 1 failed, 1 skipped, 1 succeeded\n",
+            "{isolation}"
+        );
+        let status = text(&finish(dir, &["status", "guarded"]).stdout);
+        assert!(
+            status.starts_with("run 1 of guarded: cancelled")
+                && status.contains("\nwhy: stopped by SIGTERM\n"),
+            "{isolation}: {status}"
+        );
+        assert!(
+            status.contains("attempt 1: stopped by SIGTERM while it ran"),
+            "{isolation}: {status}"
+        );
+        let message = received
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the notice reaches the relay");
+        assert!(
+            message.contains("Subject: [guarded] run 1 cancelled on "),
+            "{isolation}: {message}"
+        );
+        assert!(
+            message.contains("stopped by SIGTERM"),
+            "{isolation}: {message}"
+        );
+        assert!(
+            message.contains("--resume 1"),
+            "{isolation}: the e-mail says how to carry on: {message}"
+        );
+        // Nothing of the run goes on: releasing the slow node now changes nothing.
+        std::fs::write(dir.join("release"), "").unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        assert_eq!(
+            lines(&dir.join("log")),
+            ["first", "slow started"],
+            "{isolation}: the attempt was stopped with the run"
+        );
+        // And the run can be carried on by hand.
+        let resumed = finish(dir, &["run", "guarded", "--resume", "1"]);
+        assert!(resumed.status.success(), "{isolation}: {}", said(&resumed));
+    }
+}
+
+/// A second SIGTERM ends the process at once, even while a notice is stuck on a relay that
+/// never answers; the run is already recorded and the notice is kept for a later try.
+#[test]
+fn a_second_signal_stops_at_once() {
+    let scratch = Scratch::new("second-signal");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let (port, _never) = smtp_relay(true);
+    let child = command(dir, &["run", "guarded", "-p", &param])
+        .env("WORKFLOW_SMTP", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    terminate(&child);
+    // Until the run is recorded, then the notice hangs on the silent relay.
+    wait_for("the run recorded cancelled", || {
+        text(&finish(dir, &["status", "guarded"]).stdout).starts_with("run 1 of guarded: cancelled")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Instant::now();
+    terminate(&child);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        second.elapsed() < Duration::from_secs(5),
+        "{}",
+        said(&output)
+    );
+    assert_eq!(output.status.code(), Some(143), "{}", said(&output));
+    let status = text(&finish(dir, &["status", "guarded"]).stdout);
+    assert!(
+        status.contains("undelivered notice of run 1 to etl-admin@example.com (email)"),
+        "{status}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded memory.
+
+/// Runs `arguments` and returns its output and its peak resident memory in MiB.
+fn peak_memory(dir: &Path, arguments: &[&str]) -> (Output, f64) {
+    let child = command(dir, arguments)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    // Read the pipes on threads, then reap the child with `wait4` for its own rusage.
+    let mut child = child;
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut bytes).unwrap();
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut bytes).unwrap();
+        bytes
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; `wait4` fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    let output = Output {
+        status: std::os::unix::process::ExitStatusExt::from_raw(code << 8),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    std::mem::forget(child);
+    (output, usage.ru_maxrss as f64 / 1024.0)
+}
+
+/// A command printing 100 MB keeps a bounded tail; a 50 MB output is stored, and `status`
+/// and `history` never load it; an output above `--max-output` fails its attempt.
+#[test]
+fn large_prints_and_outputs_stay_bounded() {
+    let scratch = Scratch::new("memory");
+    let dir = scratch.path();
+    let (loud, loud_peak) = peak_memory(dir, &["run", "loud"]);
+    assert!(loud.status.success(), "{}", said(&loud));
+    let (large, large_peak) = peak_memory(dir, &["run", "large"]);
+    assert!(large.status.success(), "{}", said(&large));
+    let (status, status_peak) = peak_memory(dir, &["status", "large"]);
+    assert!(status.status.success(), "{}", said(&status));
+    let (history, history_peak) = peak_memory(dir, &["history", "large"]);
+    assert!(history.status.success(), "{}", said(&history));
+    eprintln!(
+        "peak memory: run printing 100 MB {loud_peak:.1} MiB; run with a 50 MB output \
+         {large_peak:.1} MiB; status {status_peak:.1} MiB; history {history_peak:.1} MiB"
+    );
+    assert!(loud_peak < 120.0, "printing 100 MB took {loud_peak:.1} MiB");
+    assert!(status_peak < 40.0, "status took {status_peak:.1} MiB");
+    assert!(history_peak < 40.0, "history took {history_peak:.1} MiB");
+    // The task saw the last 8 MiB of what was printed, and how much was dropped.
+    let store = workflow_core::runner::store::Store::open(&dir.join("state.sqlite")).unwrap();
+    let outputs = store.outputs(1).unwrap();
+    let sizes = &outputs.iter().find(|(node, _)| node == "sizes").unwrap().1;
+    assert_eq!(
+        sizes,
+        &serde_json::json!([8 << 20, 100_000_000 - (8 << 20)])
+    );
+    drop(store);
+
+    let refused = finish(dir, &["run", "large", "--max-output", "10MiB"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", said(&refused));
+    let status = text(&finish(dir, &["status", "large"]).stdout);
+    assert!(
+        status.contains(
+            "attempt 1: its output is 47.7 MiB of JSON, more than the 10 MiB a run keeps (--max-output)"
+        ),
+        "{status}"
+    );
+}
