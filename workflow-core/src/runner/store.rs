@@ -911,17 +911,19 @@ pub fn host() -> String {
 mod tests {
     use super::*;
 
-    fn temporary(name: &str) -> PathBuf {
-        let directory =
-            std::env::temp_dir().join(format!("workflow-store-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&directory);
-        std::fs::create_dir_all(&directory).unwrap();
-        directory.join("state.sqlite")
+    /// A state file's path in a fresh directory, removed with the returned guard.
+    fn temporary(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let directory = tempfile::Builder::new()
+            .prefix(&format!("workflow-store-{name}-"))
+            .tempdir()
+            .unwrap();
+        let path = directory.path().join("state.sqlite");
+        (directory, path)
     }
 
     #[test]
     fn runs_nodes_and_attempts_round_trip() {
-        let path = temporary("round-trip");
+        let (_directory, path) = temporary("round-trip");
         let mut store = Store::open(&path).unwrap();
         let (run, lock) = store.start_run("w", "{}", "{}", &["a", "b"], None).unwrap();
         store.start_attempt(run, "a", 1).unwrap();
@@ -955,7 +957,7 @@ mod tests {
 
     #[test]
     fn foreign_and_corrupt_files_are_refused_untouched() {
-        let path = temporary("foreign");
+        let (_directory, path) = temporary("foreign");
         std::fs::write(&path, "this is a CSV file, not a database\n1,2,3\n").unwrap();
         let error = Store::open(&path).err().unwrap().to_string();
         assert!(
@@ -970,7 +972,7 @@ mod tests {
             "this is a CSV file, not a database\n1,2,3\n"
         );
 
-        let other = temporary("other-db");
+        let (_other_directory, other) = temporary("other-db");
         Connection::open(&other)
             .unwrap()
             .execute_batch("CREATE TABLE accounts (id INTEGER);")
@@ -982,9 +984,53 @@ mod tests {
         );
     }
 
+    /// A state file of layout 2 (before runs had parameters, reasons and re-run counts, and
+    /// before notices were kept) opens with its runs intact and the new columns added.
+    #[test]
+    fn a_layout_2_file_is_upgraded_in_place() {
+        let (_directory, path) = temporary("layout-2");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!(
+                "CREATE TABLE runs (id INTEGER PRIMARY KEY, workflow TEXT NOT NULL, plan TEXT NOT NULL,
+                     status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, pid INTEGER);
+                 CREATE TABLE nodes (run_id INTEGER NOT NULL, node TEXT NOT NULL, status TEXT NOT NULL,
+                     attempts INTEGER NOT NULL DEFAULT 0, output TEXT, message TEXT, started_at TEXT,
+                     ended_at TEXT, PRIMARY KEY (run_id, node));
+                 CREATE TABLE attempts (run_id INTEGER NOT NULL, node TEXT NOT NULL, attempt INTEGER NOT NULL,
+                     status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, message TEXT,
+                     PRIMARY KEY (run_id, node, attempt));
+                 CREATE TABLE paused (workflow TEXT PRIMARY KEY, since TEXT NOT NULL, reason TEXT NOT NULL);
+                 CREATE TABLE starts (run_id INTEGER PRIMARY KEY, workflow TEXT NOT NULL, reason TEXT NOT NULL,
+                     fire TEXT, trigger TEXT, upstream_run INTEGER, files_until TEXT);
+                 INSERT INTO runs VALUES (7, 'w', '{{}}', 'failed', '2026-11-01T00:00:00Z', '2026-11-01T00:01:00Z', NULL);
+                 PRAGMA application_id = {APPLICATION_ID};
+                 PRAGMA user_version = 2;"
+            ))
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        let run = store.run(7).unwrap();
+        assert_eq!(
+            (run.status.as_str(), run.params, run.reruns, run.gave_up),
+            ("failed", None, 0, false)
+        );
+        assert_eq!(store.rerun_candidates("w", 3).unwrap().len(), 1);
+        store
+            .queue_notice(7, "w", "email", "a@example.com", "{}")
+            .unwrap();
+        assert_eq!(store.pending_notices(Some("w"), None).unwrap().len(), 1);
+        drop(store);
+        let version: i64 = Connection::open(&path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
     #[test]
     fn pausing() {
-        let store = Store::open(&temporary("pause")).unwrap();
+        let (_directory, path) = temporary("pause");
+        let store = Store::open(&path).unwrap();
         assert_eq!(store.paused("w").unwrap(), None);
         store.pause("w", "node `b` failed").unwrap();
         assert_eq!(
