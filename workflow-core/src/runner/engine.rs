@@ -792,7 +792,6 @@ pub fn execute(
                 None => receiver.recv().ok(),
             }
         };
-        store.begin()?;
         let mut ended: Vec<(usize, AttemptResult, Status)> = Vec::new();
         let now = timer.now();
         if !run_timed_out && run_deadline.is_some_and(|deadline| now >= deadline) {
@@ -835,6 +834,11 @@ pub fn execute(
                 ended.push((position, Err(run_timeout_message(plan)), Status::TimedOut));
             }
         }
+        if ended.is_empty() {
+            // Woken to look for a stop or a due retry: nothing to record.
+            continue;
+        }
+        store.begin()?;
         for (position, result, status) in ended {
             in_flight.remove(&position);
             arrived.retain(|(_, done)| done.node != position);
