@@ -362,6 +362,135 @@ fn a_recorded_pid_that_is_reused_blocks_nothing() {
         check_ledger(&lines(&dir.join("ledger")), true, "pid reuse"),
         2
     );
+    let history = text(&finish(dir, &["history", "ledger_forbid"]).stdout);
+    let rows: Vec<&str> = history.lines().collect();
+    assert_eq!(rows.len(), 3, "{history}");
+    assert!(
+        rows[0].contains("succeeded")
+            && rows[0].contains(&param)
+            && rows[0].contains("(scheduled for "),
+        "the tick's run, its parameter and why it started: {history}"
+    );
+    assert!(
+        rows[1].contains(&param) && rows[1].ends_with("(started by hand)"),
+        "{history}"
+    );
+    assert!(rows[2].contains("interrupted"), "{history}");
+}
+
+/// Without `--state` or `$WORKFLOW_STATE`, runs started from two directories share one state
+/// file in the user's state directory, so they are kept apart.
+#[test]
+fn the_default_state_file_is_one_per_user() {
+    let scratch = Scratch::new("default-state");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let home = dir.join("state-home");
+    let places = [dir.join("a"), dir.join("b")];
+    for place in &places {
+        std::fs::create_dir_all(place).unwrap();
+    }
+    let start = |place: &Path| {
+        Command::new(FIXTURE)
+            .args(["run", "marks", "-p", &param])
+            .current_dir(place)
+            .env_remove("WORKFLOW_STATE")
+            .env("XDG_STATE_HOME", &home)
+            .env("WORKFLOW_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = start(&places[0]);
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    let second = start(&places[1]).wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(2), "{}", said(&second));
+    assert!(
+        text(&second.stderr).contains("workflow `marks` is already running (run 1, process"),
+        "{}",
+        said(&second)
+    );
+    std::fs::write(dir.join("release"), "").unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", said(&first));
+    assert!(home.join("workflow-core/state.sqlite").exists());
+    for place in &places {
+        assert_eq!(
+            std::fs::read_dir(place).unwrap().count(),
+            0,
+            "nothing written here"
+        );
+    }
+}
+
+/// A notice that cannot be delivered is kept, listed by `status`, and delivered by a later
+/// `tick` once its next try has come.
+#[test]
+fn an_undelivered_notice_is_kept_and_delivered_later() {
+    let scratch = Scratch::new("kept-notice");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = command(dir, &["run", "guarded", "-p", &param])
+        .env("WORKFLOW_SMTP", format!("127.0.0.1:{closed}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    terminate(&child);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(143), "{}", said(&output));
+    assert!(
+        text(&output.stderr).contains(
+            "cannot deliver the notice of run 1 of `guarded` to etl-admin@example.com (email)"
+        ),
+        "{}",
+        said(&output)
+    );
+    let status = text(&finish(dir, &["status", "guarded"]).stdout);
+    assert!(
+        status.contains(
+            "undelivered notice of run 1 to etl-admin@example.com (email), 1 tries, last: "
+        ),
+        "{status}"
+    );
+    // Two minutes later (the next try is one minute after the first), with the relay up.
+    let (port, received) = smtp_relay(false);
+    std::fs::write(dir.join("release"), "").unwrap();
+    let later = now_plus_minutes(2);
+    let tick = command(dir, &["tick", "guarded", "-p", &param, "--now", &later])
+        .env("WORKFLOW_SMTP", format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(tick.status.success(), "{}", said(&tick));
+    let message = received
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the kept notice is delivered");
+    assert!(
+        message.contains("Subject: [guarded] run 1 cancelled on "),
+        "{message}"
+    );
+    let status = text(&finish(dir, &["status", "guarded", "--run", "1"]).stdout);
+    assert!(!status.contains("undelivered"), "{status}");
+}
+
+/// Now plus `minutes`, in RFC 3339.
+fn now_plus_minutes(minutes: u64) -> String {
+    let at = std::time::SystemTime::now() + Duration::from_secs(minutes * 60);
+    let seconds = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    workflow_core::prelude::DateTime::<workflow_core::prelude::Utc>::from_timestamp(seconds, 0)
+        .unwrap()
+        .to_rfc3339()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,7 +583,7 @@ fn smtp_relay(silent: bool) -> (u16, mpsc::Receiver<String>) {
                 writer.write_all(b"250 OK\r\n").unwrap();
             }
         }
-        let _ = sender.send(message.replace("=\r\n", ""));
+        let _ = sender.send(workflow_tests::quoted_printable(&message));
     });
     (port, receiver)
 }
@@ -523,6 +652,10 @@ fn sigterm_cancels_the_run_records_why_and_notifies() {
         assert!(
             message.contains("--resume 1"),
             "{isolation}: the e-mail says how to carry on: {message}"
+        );
+        assert!(
+            message.contains(&format!("  dir = {}\r\n", dir.display())),
+            "{isolation}: the e-mail names the run's parameters: {message}"
         );
         // Nothing of the run goes on: releasing the slow node now changes nothing.
         std::fs::write(dir.join("release"), "").unwrap();

@@ -148,7 +148,7 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
     let (envelope, message) = received
         .recv_timeout(std::time::Duration::from_secs(20))
         .unwrap();
-    let message = quoted_printable(&message);
+    let message = workflow_tests::quoted_printable(&message);
     assert_eq!(
         envelope,
         [
@@ -244,25 +244,4 @@ fn webhooks_receive_the_notice_as_json_and_failures_to_notify_are_reported() {
         problems[0].starts_with(&format!("cannot post to http://127.0.0.1:{closed}/gone:")),
         "{problems:?}"
     );
-}
-
-/// The message with its quoted-printable body decoded (soft line breaks joined, `=XX` bytes).
-fn quoted_printable(message: &str) -> String {
-    let joined = message.replace("=\r\n", "");
-    let bytes = joined.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'='
-            && index + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&joined[index + 1..index + 3], 16)
-        {
-            decoded.push(byte);
-            index += 3;
-        } else {
-            decoded.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(decoded).unwrap()
 }

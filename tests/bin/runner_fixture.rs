@@ -207,7 +207,8 @@ workflow! {
 }
 
 workflow! {
-    /// Like `marks`, and a failure (or a signal) e-mails the administrator.
+    /// Like `marks`, and a failure (or a signal) e-mails the administrator; hourly.
+    #[schedule(every = "1h")]
     #[concurrency(overlap = "forbid")]
     #[on_failure(stop, notify = "etl-admin@example.com")]
     guarded(dir: PathBuf) {
