@@ -430,8 +430,12 @@ impl<'a> Lifecycle<'a> {
                 .as_deref()
                 .is_some_and(|reason| reason.starts_with("replaced by"));
         let mut note = outcome.reason.clone();
+        let operations = &self.spec.operations;
+        let ticked = operations.schedule.is_some() || !operations.triggers.is_empty();
         if matches!(outcome.status, RunStatus::Failed)
-            && self.spec.operations.on_failure != crate::operations::FailureAction::Pause
+            && operations.on_failure != crate::operations::FailureAction::Pause
+            && ticked
+            && !record.gave_up
         {
             let limit = self.spec.operations.reruns;
             if record.reruns >= limit {
@@ -447,7 +451,7 @@ impl<'a> Lifecycle<'a> {
                     )
                 };
                 note = Some(note.map_or(text.clone(), |note| format!("{note}\n{text}")));
-            } else if record.reruns > 0 || limit > 0 {
+            } else {
                 let text = format!(
                     "`tick` re-runs it by itself (automatic re-run {} of {limit} next).",
                     record.reruns + 1
