@@ -226,6 +226,7 @@ impl<'a> Lifecycle<'a> {
                     record.workflow, record.workflow
                 )));
             }
+            self.refuse_if_paused()?;
             let Some(lock) = self.store.locks().try_run(run)? else {
                 return Err(LifecycleError::Refused(format!(
                     "run {run} of `{name}` is running ({}); a run never runs twice at once",
@@ -235,11 +236,12 @@ impl<'a> Lifecycle<'a> {
             // Read again under the run's lock: it may have ended just now.
             let record = self.store.run(run)?;
             if record.status == "succeeded" {
+                // Its lock file had gone with it; the one just made goes too.
+                lock.release_finished();
                 return Err(LifecycleError::Refused(format!(
                     "run {run} of `{name}` already succeeded; there is nothing to resume"
                 )));
             }
-            self.refuse_if_paused()?;
             let Some(kept) = self.make_way(guard, Some(run))? else {
                 drop(lock);
                 guard = self.store.locks().admission(name)?;
@@ -302,8 +304,19 @@ impl<'a> Lifecycle<'a> {
                     other.id,
                     where_it_runs(&other)
                 );
-                drop(self.store.locks().wait_run(other.id)?);
-                Ok(None)
+                // Polled rather than blocked on, so that a signal while waiting ends the wait.
+                loop {
+                    if !self.store.locks().is_alive(other.id)? {
+                        return Ok(None);
+                    }
+                    if let Some(reason) = self.stop.requested() {
+                        return Err(LifecycleError::Refused(format!(
+                            "{reason} while waiting for run {} to end; nothing was started",
+                            other.id
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
             }
             Overlap::Replace => {
                 eprintln!(
