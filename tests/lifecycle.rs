@@ -319,56 +319,64 @@ fn racing_starts_replace_each_other_without_overlap() {
 // ---------------------------------------------------------------------------------------------
 // Liveness is a lock, not a pid.
 
-/// A run recorded as running by a process that died, whose pid now belongs to another live
-/// process (here: pid 1): neither `run` nor `tick` is blocked by it, and `status` calls it
-/// interrupted.
+/// A run killed with SIGKILL whose recorded pid now belongs to another live process (here:
+/// pid 1, as after a reboot): neither `run` nor `tick` is blocked by it, and `status` calls
+/// it interrupted.
 #[test]
 fn a_recorded_pid_that_is_reused_blocks_nothing() {
     let scratch = Scratch::new("pid-reuse");
     let dir = scratch.path();
     let param = format!("dir={}", dir.display());
-    std::fs::write(dir.join("fail"), "").unwrap();
-    assert_eq!(
-        finish(dir, &["run", "ledger_forbid", "-p", &param])
-            .status
-            .code(),
-        Some(1)
-    );
-    std::fs::remove_file(dir.join("fail")).unwrap();
-    // The run "is still running" in process 1, which is alive.
+    let mut child = command(dir, &["run", "ticking", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The killed run "is still running" in process 1, which is alive.
     let database = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
     database
-        .execute(
-            "UPDATE runs SET status = 'running', ended_at = NULL, pid = 1 WHERE id = 1",
-            [],
-        )
+        .execute("UPDATE runs SET pid = 1 WHERE id = 1", [])
         .unwrap();
     drop(database);
-    let status = text(&finish(dir, &["status", "ledger_forbid"]).stdout);
+    let status = text(&finish(dir, &["status", "ticking"]).stdout);
     assert!(
-        status.starts_with("run 1 of ledger_forbid: interrupted"),
+        status.starts_with("run 1 of ticking: interrupted"),
         "{status}"
     );
-    let run = finish(dir, &["run", "ledger_forbid", "-p", &param]);
+    std::fs::write(dir.join("release"), "").unwrap();
+    let run = finish(dir, &["run", "ticking", "-p", &param]);
     assert!(run.status.success(), "{}", said(&run));
-    let tick = finish(dir, &["tick", "ledger_forbid", "-p", &param]);
+    // A minute after a fire time: due.
+    let tick = finish(
+        dir,
+        &[
+            "tick",
+            "ticking",
+            "-p",
+            &param,
+            "--now",
+            "2026-11-29T10:01:00Z",
+        ],
+    );
     assert!(tick.status.success(), "{}", said(&tick));
-    assert!(
-        text(&tick.stdout).contains("due: scheduled for"),
+    assert_eq!(
+        text(&tick.stdout).lines().next(),
+        Some("ticking: due: scheduled for 2026-11-29T10:00:00+00:00"),
         "{}",
         said(&tick)
     );
-    assert_eq!(
-        check_ledger(&lines(&dir.join("ledger")), true, "pid reuse"),
-        2
-    );
-    let history = text(&finish(dir, &["history", "ledger_forbid"]).stdout);
+    let history = text(&finish(dir, &["history", "ticking"]).stdout);
     let rows: Vec<&str> = history.lines().collect();
     assert_eq!(rows.len(), 3, "{history}");
     assert!(
         rows[0].contains("succeeded")
             && rows[0].contains(&param)
-            && rows[0].contains("(scheduled for "),
+            && rows[0].ends_with("(scheduled for 2026-11-29T10:00:00+00:00)"),
         "the tick's run, its parameter and why it started: {history}"
     );
     assert!(
@@ -464,11 +472,19 @@ fn an_undelivered_notice_is_kept_and_delivered_later() {
         ),
         "{status}"
     );
-    // Two minutes later (the next try is one minute after the first), with the relay up.
+    // The next try is a minute after the first: as if that minute had passed, and with the
+    // relay up, the next tick delivers it.
+    let database = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
+    database
+        .execute(
+            "UPDATE notices SET next_try = '2000-01-01T00:00:00.000Z' WHERE run_id = 1",
+            [],
+        )
+        .unwrap();
+    drop(database);
     let (port, received) = smtp_relay(false);
     std::fs::write(dir.join("release"), "").unwrap();
-    let later = now_plus_minutes(2);
-    let tick = command(dir, &["tick", "guarded", "-p", &param, "--now", &later])
+    let tick = command(dir, &["tick", "guarded", "-p", &param])
         .env("WORKFLOW_SMTP", format!("127.0.0.1:{port}"))
         .output()
         .unwrap();
@@ -482,15 +498,6 @@ fn an_undelivered_notice_is_kept_and_delivered_later() {
     );
     let status = text(&finish(dir, &["status", "guarded", "--run", "1"]).stdout);
     assert!(!status.contains("undelivered"), "{status}");
-}
-
-/// Now plus `minutes`, in RFC 3339.
-fn now_plus_minutes(minutes: u64) -> String {
-    let at = std::time::SystemTime::now() + Duration::from_secs(minutes * 60);
-    let seconds = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    workflow_core::prelude::DateTime::<workflow_core::prelude::Utc>::from_timestamp(seconds, 0)
-        .unwrap()
-        .to_rfc3339()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -694,6 +701,16 @@ fn a_second_signal_stops_at_once() {
         text(&finish(dir, &["status", "guarded"]).stdout).starts_with("run 1 of guarded: cancelled")
     });
     std::thread::sleep(Duration::from_millis(300));
+    // Its attempt was on a thread that cannot be stopped: until the process has exited, the
+    // run is still live, and nothing new is admitted.
+    let param = format!("dir={}", dir.display());
+    let meanwhile = finish(dir, &["run", "guarded", "-p", &param]);
+    assert_eq!(meanwhile.status.code(), Some(2), "{}", said(&meanwhile));
+    assert!(
+        text(&meanwhile.stderr).contains("workflow `guarded` is already running (run 1, "),
+        "{}",
+        said(&meanwhile)
+    );
     let second = Instant::now();
     terminate(&child);
     let output = child.wait_with_output().unwrap();
@@ -794,5 +811,244 @@ fn large_prints_and_outputs_stay_bounded() {
             "attempt 1: its output is 47.7 MiB of JSON, more than the 10 MiB a run keeps (--max-output)"
         ),
         "{status}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a run leaves behind.
+
+fn background_pid(dir: &Path) -> i32 {
+    let mut text = String::new();
+    wait_for("the background process", || {
+        text = std::fs::read_to_string(dir.join("bg.pid")).unwrap_or_default();
+        text.trim().parse::<i32>().is_ok()
+    });
+    text.trim().parse().unwrap()
+}
+
+fn exists(pid: i32) -> bool {
+    // A process that ended but is not reaped yet (a zombie) counts as gone.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+        .unwrap_or(false)
+}
+
+fn kill_pid(pid: i32) {
+    // SAFETY: `kill` has no memory effects.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+/// SIGTERM stops what a command task started in the background too, on a thread and in an
+/// attempt process.
+#[test]
+fn sigterm_stops_a_commands_background_children() {
+    for isolation in ["thread", "process"] {
+        let scratch = Scratch::new(&format!("background-{isolation}"));
+        let dir = scratch.path();
+        let param = format!("dir={}", dir.display());
+        let child = command(
+            dir,
+            &["run", "sleeper", "-p", &param, "--isolation", isolation],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let background = background_pid(dir);
+        terminate(&child);
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(143),
+            "{isolation}: {}",
+            said(&output)
+        );
+        wait_for("the background process to be stopped", || {
+            !exists(background)
+        });
+    }
+}
+
+/// A runner killed with SIGKILL whose command left a process running: the run stays live
+/// (that process may still be doing its work), a second start says so and names how to stop
+/// it; `replace` stops it.
+#[test]
+fn what_a_killed_run_left_running_keeps_it_live_and_is_named() {
+    let scratch = Scratch::new("leftover");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let mut child = command(dir, &["run", "sleeper", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let background = background_pid(dir);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        exists(background),
+        "the background process outlives the runner"
+    );
+    let second = finish(dir, &["run", "sleeper", "-p", &param]);
+    assert_eq!(second.status.code(), Some(2), "{}", said(&second));
+    let message = text(&second.stderr);
+    assert!(
+        message.contains(&format!("process {}", child.id()))
+            && message.contains("which has ended; processes it started still hold the run's lock; to stop them: `kill -- -"),
+        "{message}"
+    );
+    kill_pid(background);
+
+    let scratch = Scratch::new("leftover-replace");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let mut child = command(dir, &["run", "replaced_sleeper", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let background = background_pid(dir);
+    std::fs::remove_file(dir.join("bg.pid")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let started = Instant::now();
+    let newer = command(dir, &["run", "replaced_sleeper", "-p", &param])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let newer_background = background_pid(dir);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the leftover was stopped at once, not waited for"
+    );
+    assert!(!exists(background), "the leftover of run 1 was stopped");
+    terminate(&newer);
+    let newer = newer.wait_with_output().unwrap();
+    assert_eq!(newer.status.code(), Some(143), "{}", said(&newer));
+    wait_for("run 2's background process to be stopped", || {
+        !exists(newer_background)
+    });
+    let status = text(&finish(dir, &["status", "replaced_sleeper", "--run", "1"]).stdout);
+    assert!(
+        status.starts_with("run 1 of replaced_sleeper: cancelled")
+            && status.contains("why: cancelled: replaced by a newer run"),
+        "{status}"
+    );
+}
+
+/// A queued start that gets SIGTERM while it waits ends at once, with nothing admitted.
+#[test]
+fn a_signal_while_queued_starts_nothing() {
+    let scratch = Scratch::new("queued-signal");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let first = command(dir, &["run", "queued", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    let waiting = command(dir, &["run", "queued", "-p", &param])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    terminate(&waiting);
+    let output = waiting.wait_with_output().unwrap();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "{}",
+        said(&output)
+    );
+    assert_eq!(output.status.code(), Some(143), "{}", said(&output));
+    assert!(
+        text(&output.stderr).contains(
+            "error: stopped by SIGTERM while waiting for run 1 to end; nothing was started"
+        ),
+        "{}",
+        said(&output)
+    );
+    std::fs::write(dir.join("release"), "").unwrap();
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+    let history = text(&finish(dir, &["history", "queued"]).stdout);
+    assert_eq!(history.lines().count(), 1, "{history}");
+}
+
+/// One state file is one set of locks whatever name it is reached by: a symbolic link
+/// shares the real file's locks; a second hard link is refused.
+#[test]
+fn a_state_file_has_one_name() {
+    let scratch = Scratch::new("names");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let state = dir.join("state.sqlite");
+    let link = dir.join("link.sqlite");
+    let first = Command::new(FIXTURE)
+        .args(["run", "marks", "-p", &param, "--state"])
+        .arg(&state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    std::os::unix::fs::symlink(&state, &link).unwrap();
+    let through_link = Command::new(FIXTURE)
+        .args(["run", "marks", "-p", &param, "--state"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_eq!(
+        through_link.status.code(),
+        Some(2),
+        "{}",
+        said(&through_link)
+    );
+    assert!(
+        text(&through_link.stderr).contains("workflow `marks` is already running (run 1, "),
+        "{}",
+        said(&through_link)
+    );
+    let hard = dir.join("hard.sqlite");
+    std::fs::hard_link(&state, &hard).unwrap();
+    let through_hard_link = Command::new(FIXTURE)
+        .args(["status", "marks", "--state"])
+        .arg(&hard)
+        .output()
+        .unwrap();
+    assert_eq!(through_hard_link.status.code(), Some(2));
+    assert!(
+        text(&through_hard_link.stderr).contains(
+            "has 2 hard links; SQLite keeps its journal next to the name it is opened by"
+        ),
+        "{}",
+        said(&through_hard_link)
+    );
+    std::fs::remove_file(&hard).unwrap();
+    std::fs::write(dir.join("release"), "").unwrap();
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+}
+
+/// `--resume` continues a run with its own parameters; giving others is an error.
+#[test]
+fn resume_takes_no_parameters() {
+    let scratch = Scratch::new("resume-params");
+    let output = finish(
+        scratch.path(),
+        &["run", "marks", "--resume", "1", "-p", "dir=/elsewhere"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", said(&output));
+    assert!(
+        text(&output.stderr).contains("cannot be used with"),
+        "{}",
+        said(&output)
     );
 }

@@ -218,6 +218,33 @@ workflow! {
     }
 }
 
+/// A script that leaves a process of its own running in the background (its pid in
+/// `DIR/bg.pid`) and waits for it: 30 seconds.
+#[task(command)]
+fn background_sleep(dir: PathBuf) -> Command {
+    Command::new("sh")
+        .arg("-c")
+        .arg("sleep 30 & echo $! > \"$1/bg.pid\"; wait")
+        .arg("sh")
+        .path_arg(dir)
+}
+
+workflow! {
+    /// A command whose own child runs in the background; never two at once.
+    #[concurrency(overlap = "forbid")]
+    sleeper(dir: PathBuf) {
+        slept = background_sleep(dir);
+    }
+}
+
+workflow! {
+    /// Like `sleeper`; a newer run replaces the running one.
+    #[concurrency(overlap = "replace")]
+    replaced_sleeper(dir: PathBuf) {
+        slept = background_sleep(dir);
+    }
+}
+
 /// Prints `megabytes` MB on standard output.
 #[task(command)]
 fn print_megabytes(megabytes: u32) -> Command {

@@ -91,8 +91,9 @@ enum Command {
         /// A parameter value (repeatable)
         #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
         params: Vec<String>,
-        /// Continue this run: nodes that succeeded keep their outputs and are not run again
-        #[arg(long, value_name = "RUN")]
+        /// Continue this run, with its own parameters: nodes that succeeded keep their outputs
+        /// and are not run again
+        #[arg(long, value_name = "RUN", conflicts_with = "params")]
         resume: Option<i64>,
         #[command(flatten)]
         launch: Launch,
@@ -1118,7 +1119,10 @@ fn tick(
     if let Some(progress) = &progress {
         progress.finish();
     }
-    let ticked = ticked.map_err(|error| error.to_string())?;
+    let ticked = match ticked {
+        Ok(ticked) => ticked,
+        Err(error) => return failed_start(error),
+    };
     use crate::runner::tick::Decision;
     let said = match &ticked.decision {
         Decision::Wait { reason } | Decision::Resume { reason, .. } => reason.clone(),
@@ -1150,14 +1154,31 @@ fn run_workflow(
                 .map_err(|error| error.to_string())?;
             lifecycle.admit_new(plan, None)
         }
-    }
-    .map_err(|error| error.to_string())?;
+    };
+    let admission = match admission {
+        Ok(admission) => admission,
+        Err(error) => return failed_start(error),
+    };
     let mut progress = crate::runner::progress::Progress::new(workflow, admission.plan.nodes.len());
     let mut events = |event: crate::runner::engine::Event| progress.event(&event);
     let finished = lifecycle.carry_out(admission, &mut events);
     progress.finish();
-    let finished = finished.map_err(|error| error.to_string())?;
-    report(workflow, &finished, out)
+    match finished {
+        Ok(finished) => report(workflow, &finished, out),
+        Err(error) => failed_start(error),
+    }
+}
+
+/// A start that did not happen (or a run whose state could not be recorded): the message
+/// as a usage error (exit 2), or, when a signal stopped it, on standard error with the
+/// signal's exit status.
+fn failed_start(error: crate::runner::lifecycle::LifecycleError) -> Result<u8, String> {
+    let status = error.exit_status();
+    if status == EXIT_USAGE {
+        return Err(error.to_string());
+    }
+    eprintln!("error: {error}");
+    Ok(status)
 }
 
 /// Prints how a run ended, and the notices that could not be delivered; returns the exit

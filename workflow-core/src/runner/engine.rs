@@ -262,6 +262,9 @@ pub struct Outcome {
     pub nodes: Vec<NodeRecord>,
     /// Why it was cancelled, when it was.
     pub reason: Option<String>,
+    /// Attempts left running on threads (timed out or stopped with `Isolation::Thread`):
+    /// they cannot be stopped and may act until the process exits.
+    pub abandoned: usize,
 }
 
 /// Something worth telling while a run goes on.
@@ -472,7 +475,6 @@ pub fn execute(
                 record.workflow, plan.workflow
             )));
         }
-        store.claim_run(run)?;
         let mut stored: BTreeMap<String, Value> = store.outputs(run)?.into_iter().collect();
         // Every node that succeeded is marked before any is finalized, so that finalizing
         // one never queues another that has succeeded too.
@@ -531,6 +533,9 @@ pub fn execute(
     let mut run_timed_out = false;
     // Why the run was stopped from outside, once it was.
     let mut stopped: Option<String> = None;
+    // Attempts on threads given up on (timed out, stopped) that may still be running.
+    let mut abandoned = 0usize;
+    let on_threads = matches!(options.isolation, Isolation::Thread) && !timer.is_virtual();
     let cancel = Arc::new(AtomicBool::new(false));
     // On a virtual clock, attempts that have reported, with their virtual end.
     let mut arrived: Vec<(Moment, Finished)> = Vec::new();
@@ -556,6 +561,9 @@ pub fn execute(
         store.begin()?;
         if let Some(reason) = &stopped {
             for position in std::mem::take(&mut in_flight) {
+                if on_threads {
+                    abandoned += 1;
+                }
                 let name = scheduler.names[position];
                 let attempt = scheduler.states[position].attempts;
                 scheduler.states[position].running = None;
@@ -821,6 +829,9 @@ pub fn execute(
             if let Some((_, Some(deadline), _)) = scheduler.states[position].running
                 && deadline <= now
             {
+                if on_threads {
+                    abandoned += 1;
+                }
                 let seconds = plan.nodes[position].policy.timeout_secs.unwrap_or(0);
                 ended.push((
                     position,
@@ -831,6 +842,9 @@ pub fn execute(
                     Status::TimedOut,
                 ));
             } else if run_timed_out {
+                if on_threads {
+                    abandoned += 1;
+                }
                 ended.push((position, Err(run_timeout_message(plan)), Status::TimedOut));
             }
         }
@@ -958,6 +972,7 @@ pub fn execute(
         status,
         nodes: store.nodes(run)?,
         reason: stopped,
+        abandoned,
     })
 }
 

@@ -66,6 +66,20 @@ pub enum LifecycleError {
     /// Deciding a tick.
     #[error(transparent)]
     Tick(#[from] TickError),
+    /// A signal came before the run was admitted: nothing was started.
+    #[error("{0}")]
+    Stopped(String),
+}
+
+impl LifecycleError {
+    /// The process's exit status for this error: 128 + the signal's number when a signal
+    /// stopped the start, else 2.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            LifecycleError::Stopped(_) => signals::received().map_or(2, |signal| 128 + signal),
+            _ => 2,
+        }
+    }
 }
 
 /// Where notices go.
@@ -177,6 +191,7 @@ impl<'a> Lifecycle<'a> {
         cause: Option<&Cause>,
     ) -> Result<Admission, LifecycleError> {
         loop {
+            self.refuse_if_stopped()?;
             self.refuse_if_paused()?;
             let Some(kept) = self.make_way(guard, None)? else {
                 // A live run was waited for or replaced: ask again from the start.
@@ -219,6 +234,7 @@ impl<'a> Lifecycle<'a> {
     ) -> Result<Admission, LifecycleError> {
         let name = self.name();
         loop {
+            self.refuse_if_stopped()?;
             let record = self.store.run(run)?;
             if record.workflow != name {
                 return Err(LifecycleError::Refused(format!(
@@ -230,7 +246,7 @@ impl<'a> Lifecycle<'a> {
             let Some(lock) = self.store.locks().try_run(run)? else {
                 return Err(LifecycleError::Refused(format!(
                     "run {run} of `{name}` is running ({}); a run never runs twice at once",
-                    where_it_runs(&record)
+                    self.where_it_runs(&record)
                 )));
             };
             // Read again under the run's lock: it may have ended just now.
@@ -260,6 +276,48 @@ impl<'a> Lifecycle<'a> {
                 plan,
                 lock,
             });
+        }
+    }
+
+    fn refuse_if_stopped(&self) -> Result<(), LifecycleError> {
+        match self.stop.requested() {
+            Some(reason) => Err(LifecycleError::Stopped(format!(
+                "{reason} before the run was admitted; nothing was started"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// "process P on H", for messages about a live run; when that process has ended but
+    /// processes the run started still hold its lock, says so and names their groups.
+    fn where_it_runs(&self, run: &RunRecord) -> String {
+        let at = match (run.pid, &run.host) {
+            (Some(pid), Some(host)) => format!("process {pid} on {host}"),
+            (Some(pid), None) => format!("process {pid}"),
+            _ => "its process".to_owned(),
+        };
+        let here = run
+            .host
+            .as_deref()
+            .is_none_or(|host| host == super::store::host());
+        match run.pid {
+            Some(pid) if here && !super::lock::process_exists(pid) => {
+                let groups = self.store.locks().run_groups(run.id);
+                let groups: Vec<String> = groups
+                    .iter()
+                    .filter(|group| super::lock::process_exists(**group))
+                    .map(|group| format!("`kill -- -{group}`"))
+                    .collect();
+                let stop = if groups.is_empty() {
+                    String::new()
+                } else {
+                    format!("; to stop them: {}", groups.join(", "))
+                };
+                format!(
+                    "{at}, which has ended; processes it started still hold the run's lock{stop}"
+                )
+            }
+            _ => at,
         }
     }
 
@@ -295,22 +353,22 @@ impl<'a> Lifecycle<'a> {
             Overlap::Forbid => Err(LifecycleError::Refused(format!(
                 "workflow `{name}` is already running (run {}, {}); it never runs twice at once",
                 other.id,
-                where_it_runs(&other)
+                self.where_it_runs(&other)
             ))),
             Overlap::Queue => {
                 drop(guard);
                 eprintln!(
                     "{name}: waiting for run {} ({}) to end",
                     other.id,
-                    where_it_runs(&other)
+                    self.where_it_runs(&other)
                 );
                 // Polled rather than blocked on, so that a signal while waiting ends the wait.
                 loop {
-                    if !self.store.locks().is_alive(other.id)? {
+                    if !self.store.is_live(&other)? {
                         return Ok(None);
                     }
                     if let Some(reason) = self.stop.requested() {
-                        return Err(LifecycleError::Refused(format!(
+                        return Err(LifecycleError::Stopped(format!(
                             "{reason} while waiting for run {} to end; nothing was started",
                             other.id
                         )));
@@ -322,7 +380,7 @@ impl<'a> Lifecycle<'a> {
                 eprintln!(
                     "{name}: stopping run {} ({}) to replace it",
                     other.id,
-                    where_it_runs(&other)
+                    self.where_it_runs(&other)
                 );
                 self.replace(&other, REPLACE_GRACE)?;
                 drop(guard);
@@ -342,22 +400,34 @@ impl<'a> Lifecycle<'a> {
         );
         self.store.request_stop(victim.id, &reason)?;
         let locks = self.store.locks().clone();
-        let held = match victim.pid {
-            Some(pid) if pid != std::process::id() => {
-                signal(pid, Signal::Term);
-                let deadline = std::time::Instant::now() + grace;
-                loop {
-                    if let Some(held) = locks.try_run(victim.id)? {
-                        break held;
-                    }
-                    if std::time::Instant::now() >= deadline {
-                        signal(pid, Signal::Kill);
-                        break locks.wait_run(victim.id)?;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+        // The recorded process is signalled only while it exists; a run whose process has
+        // ended but whose lock is held by what it started is stopped through its groups.
+        let pid = victim
+            .pid
+            .filter(|pid| *pid != std::process::id() && super::lock::process_exists(*pid));
+        if let Some(pid) = pid {
+            signal(pid, Signal::Term);
+        }
+        let deadline = std::time::Instant::now() + grace;
+        let mut killed = false;
+        let held = loop {
+            if let Some(held) = locks.try_run(victim.id)? {
+                break held;
             }
-            _ => locks.wait_run(victim.id)?,
+            if let Some(reason) = self.stop.requested() {
+                return Err(LifecycleError::Stopped(format!(
+                    "{reason} while stopping run {} to replace it; nothing was started",
+                    victim.id
+                )));
+            }
+            if !killed && (pid.is_none() || std::time::Instant::now() >= deadline) {
+                if let Some(pid) = pid {
+                    signal(pid, Signal::Kill);
+                }
+                super::lock::kill_groups(&locks.run_groups(victim.id));
+                killed = true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         };
         if self.store.run(victim.id)?.status == "running" {
             self.store
@@ -433,7 +503,13 @@ impl<'a> Lifecycle<'a> {
             }
         };
         let record = self.store.run(run)?;
-        lock.release_finished();
+        if outcome.abandoned > 0 {
+            // Attempts on threads that cannot be stopped may still act until this process
+            // exits: the run stays live until then.
+            lock.keep_until_exit();
+        } else {
+            lock.release_finished();
+        }
         if outcome.status == RunStatus::Cancelled {
             outcome.reason = record.reason.clone().or(outcome.reason);
         }
@@ -485,7 +561,7 @@ impl<'a> Lifecycle<'a> {
             }
         }
         if matches!(self.delivery, Delivery::Send) {
-            undelivered = self.deliver_due(Some(self.options.clock.now()))?;
+            undelivered = self.deliver_due(Some(Utc::now()))?;
         }
         let exit = match outcome.status {
             RunStatus::Succeeded => 0,
@@ -567,7 +643,8 @@ impl<'a> Lifecycle<'a> {
             });
         };
         if !dry_run && matches!(self.delivery, Delivery::Send) {
-            for problem in self.deliver_due(Some(now.max(Utc::now())))? {
+            // Notices keep the real clock: `--now` decides what is due, not when to retry.
+            for problem in self.deliver_due(Some(Utc::now()))? {
                 eprintln!("warning: {problem}");
             }
         }
@@ -626,6 +703,11 @@ pub fn deliver_pending(
     let mailer = Mailer::from_env().map_err(LifecycleError::Plan)?;
     let mut problems = Vec::new();
     for notice in pending {
+        // Long enough for two tries against a relay that never answers (20 s each).
+        let claim = Utc::now() + chrono::Duration::minutes(5);
+        if !store.claim_notice(notice.id, &notice.next_try, claim)? {
+            continue;
+        }
         let Ok(content) = serde_json::from_str::<Notice>(&notice.payload) else {
             store.notice_tried(
                 notice.id,
@@ -684,15 +766,6 @@ pub fn deliver_pending(
 
 fn far_future() -> DateTime<Utc> {
     DateTime::<Utc>::MAX_UTC
-}
-
-/// "process P on H", for messages about a live run.
-fn where_it_runs(run: &RunRecord) -> String {
-    match (run.pid, &run.host) {
-        (Some(pid), Some(host)) => format!("process {pid} on {host}"),
-        (Some(pid), None) => format!("process {pid}"),
-        _ => "its process".to_owned(),
-    }
 }
 
 /// The plan's parameter values as a JSON object, as stored with the run.

@@ -77,14 +77,37 @@ impl Held {
         }
     }
 
-    /// Releases a run's lock for good: the file is removed while still held, so nobody can
-    /// lock a file that no run will ever hold again. A process that had it open and locks it
-    /// after this sees a run that is not alive, which is the truth.
+    /// Releases a run's lock for good: the file (and the list of the run's process groups
+    /// next to it) is removed while still held, so nobody can lock a file that no run will
+    /// ever hold again. A process that had it open and locks it after this sees a run that
+    /// is not alive, which is the truth.
     pub fn release_finished(self) {
         if let HeldKind::File { path, .. } = &self.kind {
+            let _ = std::fs::remove_file(path.with_extension("groups"));
             let _ = std::fs::remove_file(path);
         }
     }
+
+    /// Keeps a run's lock until this process exits (the kernel releases it then): for a run
+    /// that leaves attempts on threads that cannot be stopped, so that nothing is admitted
+    /// while they may still act.
+    pub fn keep_until_exit(self) {
+        if let HeldKind::File { .. } = &self.kind {
+            std::mem::forget(self);
+        }
+    }
+}
+
+/// What a run's lock file says of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// Some process holds it: the run, or a process the run started, is alive.
+    Held,
+    /// Nobody holds it: the run ended or was killed.
+    Free,
+    /// There is no lock file: the run ended (its lock file goes with it), or someone removed
+    /// the locks directory.
+    Missing,
 }
 
 impl Locks {
@@ -179,7 +202,9 @@ impl Locks {
     }
 
     /// Takes run `run`'s lock if nobody holds it: then the run is not alive, and the caller
-    /// may carry it on. `None` while the run (or a process it started) lives.
+    /// may carry it on. `None` while the run (or a process it started) lives. A liveness
+    /// probe of another process holds the lock shared for an instant; that is waited out
+    /// (a few tries over 100 ms), so a probe never makes a dead run look alive.
     pub fn try_run(&self, run: i64) -> Result<Option<Held>, LockError> {
         match self {
             Locks::InProcess(runs) => {
@@ -193,7 +218,73 @@ impl Locks {
                     },
                 }))
             }
-            Locks::Files(_) => self.try_file(&format!("run-{run}.lock")),
+            Locks::Files(_) => {
+                for _ in 0..10 {
+                    if let Some(held) = self.try_file(&format!("run-{run}.lock"))? {
+                        return Ok(Some(held));
+                    }
+                    if self.probe(run)? == Probe::Held {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The runs whose lock file is held now (of every workflow of the state file).
+    pub fn held_runs(&self) -> Result<Vec<i64>, LockError> {
+        let ids: Vec<i64> = match self {
+            Locks::InProcess(runs) => {
+                return Ok(runs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .iter()
+                    .copied()
+                    .collect());
+            }
+            Locks::Files(directory) => match std::fs::read_dir(directory) {
+                Ok(entries) => entries
+                    .flatten()
+                    .filter_map(|entry| {
+                        let name = entry.file_name();
+                        let name = name.to_str()?;
+                        name.strip_prefix("run-")?
+                            .strip_suffix(".lock")?
+                            .parse()
+                            .ok()
+                    })
+                    .collect(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(source) => {
+                    return Err(LockError {
+                        path: directory.clone(),
+                        source,
+                    });
+                }
+            },
+        };
+        let mut held = Vec::new();
+        for id in ids {
+            if self.probe(id)? == Probe::Held {
+                held.push(id);
+            }
+        }
+        Ok(held)
+    }
+
+    /// The process groups run `run` started, as it recorded them (oldest first).
+    pub fn run_groups(&self, run: i64) -> Vec<u32> {
+        match self {
+            Locks::InProcess(_) => Vec::new(),
+            Locks::Files(directory) => {
+                std::fs::read_to_string(directory.join(format!("run-{run}.groups")))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|line| line.trim().parse().ok())
+                    .collect()
+            }
         }
     }
 
@@ -219,27 +310,34 @@ impl Locks {
         }
     }
 
-    /// Whether run `run` is alive: its lock is held by some process. A run recorded as
-    /// running whose lock is free was killed or crashed.
-    pub fn is_alive(&self, run: i64) -> Result<bool, LockError> {
+    /// Whether run `run`'s lock is held. The probe takes the lock *shared* for an instant:
+    /// probes never disturb each other, and one that finds the lock free cannot make the run
+    /// look alive to an admission (which waits out a shared holder, see [`Locks::try_run`]).
+    pub fn probe(&self, run: i64) -> Result<Probe, LockError> {
         match self {
-            Locks::InProcess(runs) => Ok(runs
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains(&run)),
+            Locks::InProcess(runs) => Ok(
+                if runs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .contains(&run)
+                {
+                    Probe::Held
+                } else {
+                    Probe::Free
+                },
+            ),
             Locks::Files(directory) => {
                 let path = directory.join(format!("run-{run}.lock"));
-                // A run whose lock file is gone has finished (or never locked): not alive.
-                let file = match OpenOptions::new().write(true).open(&path) {
+                let file = match OpenOptions::new().read(true).open(&path) {
                     Ok(file) => file,
                     Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                        return Ok(false);
+                        return Ok(Probe::Missing);
                     }
                     Err(source) => return Err(LockError { path, source }),
                 };
-                match file.try_lock() {
-                    Ok(()) => Ok(false),
-                    Err(TryLockError::WouldBlock) => Ok(true),
+                match file.try_lock_shared() {
+                    Ok(()) => Ok(Probe::Free),
+                    Err(TryLockError::WouldBlock) => Ok(Probe::Held),
                     Err(TryLockError::Error(source)) => Err(LockError { path, source }),
                 }
             }
@@ -255,24 +353,37 @@ static RUN_LOCK_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32:
 /// Makes every process this process starts from now on (attempt processes, command tasks)
 /// inherit `held`, so the run stays alive while any of them does.
 pub fn inherit_run_lock(held: &Held) {
+    if let HeldKind::File { path, .. } = &held.kind {
+        *GROUPS_FILE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(path.with_extension("groups"));
+    }
     #[cfg(unix)]
     if let Some(file) = held.file() {
         use std::os::fd::AsRawFd;
         RUN_LOCK_FD.store(file.as_raw_fd(), std::sync::atomic::Ordering::SeqCst);
     }
-    #[cfg(not(unix))]
-    let _ = held;
 }
 
 /// Stops handing the run lock to new processes.
 pub fn forget_run_lock() {
     #[cfg(unix)]
     RUN_LOCK_FD.store(-1, std::sync::atomic::Ordering::SeqCst);
+    *GROUPS_FILE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
 }
 
-/// Prepares `command` to be one of the run's processes: it inherits the run's lock, gets a
-/// process group of its own (so stopping it stops what it started), and on Linux is killed
-/// when the thread that started it dies (`PR_SET_PDEATHSIG`).
+/// Where this process records the process groups of its run (`run-<id>.groups`), so that a
+/// later process can stop what a killed run left behind.
+static GROUPS_FILE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Prepares `command` to be one of the run's processes: on Linux it is killed when the
+/// thread that started it dies (`PR_SET_PDEATHSIG`); started by the run's own process, it
+/// also inherits the run's lock and gets a process group of its own (so stopping the group
+/// stops what it started). Started inside an attempt process, it stays in that process's
+/// group, which the run stops as a whole.
 pub fn prepare_child(command: &mut std::process::Command) {
     #[cfg(unix)]
     {
@@ -287,8 +398,8 @@ pub fn prepare_child(command: &mut std::process::Command) {
                     if flags >= 0 {
                         libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
                     }
+                    libc::setpgid(0, 0);
                 }
-                libc::setpgid(0, 0);
                 #[cfg(any(target_os = "linux", target_os = "android"))]
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 Ok(())
@@ -302,12 +413,60 @@ pub fn prepare_child(command: &mut std::process::Command) {
 /// The process groups of the processes this run started that are still running.
 static CHILDREN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 
-/// Records a process started with [`prepare_child`], so that [`stop_children`] reaches it.
+/// Records a process started with [`prepare_child`], so that [`stop_children`] reaches it;
+/// in the run's own process, also in the run's list of process groups next to its lock.
 pub fn register_child(pid: u32) {
     CHILDREN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(pid);
+    #[cfg(unix)]
+    if RUN_LOCK_FD.load(std::sync::atomic::Ordering::SeqCst) >= 0
+        && let Some(path) = GROUPS_FILE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        && let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path)
+    {
+        use std::io::Write;
+        let _ = file.write_all(format!("{pid}\n").as_bytes());
+    }
+}
+
+/// Sends SIGKILL to each of `groups` (a killed run's leftovers, see [`Locks::run_groups`]).
+pub fn kill_groups(groups: &[u32]) {
+    #[cfg(unix)]
+    for group in groups {
+        if let Ok(group) = i32::try_from(*group)
+            && group > 1
+        {
+            // SAFETY: `kill` has no memory effects; a group that is gone is an error we
+            // ignore.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = groups;
+}
+
+/// Whether process `pid` exists on this machine (`kill(pid, 0)`); `true` where that cannot
+/// be asked. Used only to word messages and when a run's lock file was removed by hand,
+/// never to decide that a run whose lock is held is dead.
+pub fn process_exists(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = i32::try_from(pid) else {
+            return false;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        let result = unsafe { libc::kill(pid, 0) };
+        result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// Forgets a process that ended.
@@ -365,21 +524,35 @@ mod tests {
     fn a_run_lock_decides_liveness() {
         let directory = tempfile::tempdir().unwrap();
         let locks = Locks::for_state(&directory.path().join("state.sqlite"));
-        assert!(!locks.is_alive(1).unwrap(), "no lock file: not alive");
+        assert_eq!(locks.probe(1).unwrap(), Probe::Missing);
         let held = locks.try_run(1).unwrap().expect("free");
-        assert!(locks.is_alive(1).unwrap());
+        assert_eq!(locks.probe(1).unwrap(), Probe::Held);
         assert!(
             locks.try_run(1).unwrap().is_none(),
             "held by another open file"
         );
         held.release_finished();
-        assert!(!locks.is_alive(1).unwrap());
+        assert_eq!(locks.probe(1).unwrap(), Probe::Missing);
+        // A probe holding the lock shared does not keep an admission from taking it.
+        drop(locks.try_run(2).unwrap().unwrap());
+        let probe = OpenOptions::new()
+            .read(true)
+            .open(directory.path().join("state.sqlite.locks/run-2.lock"))
+            .unwrap();
+        probe.try_lock_shared().unwrap();
+        assert_eq!(locks.probe(2).unwrap(), Probe::Free, "probes share");
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            drop(probe);
+        });
+        assert!(locks.try_run(2).unwrap().is_some(), "a probe is waited out");
+        releaser.join().unwrap();
 
         let memory = Locks::for_state(Path::new(":memory:"));
         let held = memory.try_run(7).unwrap().unwrap();
-        assert!(memory.is_alive(7).unwrap());
+        assert_eq!(memory.probe(7).unwrap(), Probe::Held);
         assert!(memory.try_run(7).unwrap().is_none());
         drop(held);
-        assert!(!memory.is_alive(7).unwrap());
+        assert_eq!(memory.probe(7).unwrap(), Probe::Free);
     }
 }

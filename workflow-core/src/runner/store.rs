@@ -96,6 +96,15 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A state file this program may not use as it is (not writable, or reachable by two
+    /// names).
+    #[error("cannot use the state file `{path}`: {reason}")]
+    Unusable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// Written by a newer version of this program.
     #[error(
         "`{path}` was written by a newer version (state layout {found}, this program reads {SCHEMA_VERSION})"
@@ -254,16 +263,42 @@ fn now() -> String {
 impl Store {
     /// Opens the state file, creating it if it does not exist. A file that is not ours is an
     /// error, and is left untouched.
+    ///
+    /// The file is known by its real path (symbolic links resolved, a relative path made
+    /// absolute), so that every name of one file shares one set of locks. A file with more
+    /// than one hard link is refused: SQLite keeps its journal next to the name it is opened
+    /// by, so two names of one file would not see each other's writes.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let foreign = |reason: String| StoreError::Foreign {
-            path: path.to_owned(),
-            reason,
-        };
+        let path = &real_path(path)?;
         let existed = path.exists();
-        let connection = Connection::open(path).map_err(|error| foreign(error.to_string()))?;
+        // Not a database, or a damaged one: another program's file, left untouched. Any
+        // other failure (permissions, a read-only directory) is said as it is.
+        let foreign = |error: rusqlite::Error| {
+            let reason = error.to_string();
+            match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+                    StoreError::Foreign {
+                        path: path.to_owned(),
+                        reason,
+                    }
+                }
+                Some(
+                    rusqlite::ErrorCode::ReadOnly
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::PermissionDenied,
+                ) => StoreError::Unusable {
+                    path: path.to_owned(),
+                    reason: format!(
+                        "{reason}; the file and its directory must be writable by this user (the directory holds its journal and locks)"
+                    ),
+                },
+                _ => StoreError::Database(error),
+            }
+        };
+        let connection = Connection::open(path).map_err(foreign)?;
         connection
             .busy_handler(Some(wait_while_busy))
-            .map_err(|error| foreign(error.to_string()))?;
+            .map_err(foreign)?;
         connection.set_prepared_statement_cache_capacity(64);
         // The three are read in one transaction: a file another process is creating right
         // now is seen before or after, never half made.
@@ -280,12 +315,12 @@ impl Store {
             transaction.commit()?;
             Ok((application_id, version, tables))
         })();
-        let (application_id, version, tables) =
-            identity.map_err(|error| foreign(error.to_string()))?;
+        let (application_id, version, tables) = identity.map_err(foreign)?;
         if existed && tables > 0 && application_id != APPLICATION_ID {
-            return Err(foreign(
-                "it is another program's SQLite database".to_owned(),
-            ));
+            return Err(StoreError::Foreign {
+                path: path.to_owned(),
+                reason: "it is another program's SQLite database".to_owned(),
+            });
         }
         if version > SCHEMA_VERSION {
             return Err(StoreError::Newer {
@@ -542,7 +577,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let mut candidates = Vec::new();
         for run in runs {
-            if run.status == "failed" || !self.locks.is_alive(run.id)? {
+            if run.status == "failed" || !self.is_live(&run)? {
                 candidates.push(run);
             }
         }
@@ -775,18 +810,51 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let mut alive = Vec::new();
         for run in runs {
-            if self.locks.is_alive(run.id)? {
+            if self.is_live(&run)? {
                 alive.push(run);
             }
         }
+        // A run recorded as ended whose lock is still held: its process is still ending, with
+        // attempts on threads that could not be stopped (see `Held::keep_until_exit`).
+        for id in self.locks.held_runs()? {
+            if alive.iter().any(|run| run.id == id) {
+                continue;
+            }
+            if let Ok(run) = self.run(id)
+                && run.workflow == workflow
+            {
+                alive.push(run);
+            }
+        }
+        alive.sort_by_key(|run| run.id);
         Ok(alive)
+    }
+
+    /// Whether run `run`, recorded as running, is alive: its lock is held. When its lock
+    /// file is missing although the run is recorded as running (someone removed the locks
+    /// directory), whether its recorded process still exists on this machine decides, and
+    /// a run recorded on another machine counts as alive: when in doubt, nothing overlaps.
+    pub fn is_live(&self, run: &RunRecord) -> Result<bool, StoreError> {
+        Ok(match self.locks.probe(run.id)? {
+            super::lock::Probe::Held => true,
+            super::lock::Probe::Free => false,
+            super::lock::Probe::Missing => {
+                // The record may be older than the removal of its lock file: look again.
+                let run = self.run(run.id)?;
+                run.status == "running"
+                    && match run.host.as_deref() {
+                        Some(other) if other != host() => true,
+                        _ => run.pid.is_some_and(super::lock::process_exists),
+                    }
+            }
+        })
     }
 
     /// A run's status as it is: `interrupted` for a run recorded as running whose lock nobody
     /// holds (killed, crashed, the machine restarted): `run --resume` continues it. Otherwise
     /// the stored status.
     pub fn effective_status<'a>(&self, run: &'a RunRecord) -> Result<&'a str, StoreError> {
-        if run.status == "running" && !self.locks.is_alive(run.id)? {
+        if run.status == "running" && !self.is_live(run)? {
             Ok("interrupted")
         } else {
             Ok(&run.status)
@@ -838,6 +906,26 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Claims notice `id` for delivery by this process until `until`, if nobody else did
+    /// since it was read (its next try is still `seen`): two processes never send one
+    /// notice at once.
+    pub fn claim_notice(
+        &self,
+        id: i64,
+        seen: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let changed = self.connection.execute(
+            "UPDATE notices SET next_try = ?3 WHERE id = ?1 AND next_try = ?2 AND delivered_at IS NULL",
+            params![
+                id,
+                seen,
+                until.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+
     /// Records a delivery attempt of notice `id`: delivered, or failed with `error` and to be
     /// tried again at `next_try`.
     pub fn notice_tried(
@@ -878,6 +966,46 @@ fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
         gave_up: row.get::<_, i64>(10)? != 0,
         host: row.get(11)?,
     })
+}
+
+/// `path` as the file's one real name: symbolic links resolved and made absolute (for a file
+/// not there yet, its directory's real path joined with its name); `:memory:` as it is. A
+/// file with more than one hard link is refused.
+fn real_path(path: &Path) -> Result<PathBuf, StoreError> {
+    if path.as_os_str() == ":memory:" || path.as_os_str().is_empty() {
+        return Ok(path.to_owned());
+    }
+    let unusable = |reason: String| StoreError::Unusable {
+        path: path.to_owned(),
+        reason,
+    };
+    let real = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let parent = match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            let name = path
+                .file_name()
+                .ok_or_else(|| unusable("it names a directory, not a file".to_owned()))?;
+            std::fs::canonicalize(parent)
+                .map_err(|error| unusable(format!("its directory: {error}")))?
+                .join(name)
+        }
+        Err(error) => return Err(unusable(error.to_string())),
+    };
+    #[cfg(unix)]
+    if let Ok(metadata) = std::fs::metadata(&real) {
+        use std::os::unix::fs::MetadataExt;
+        if metadata.nlink() > 1 {
+            return Err(unusable(format!(
+                "it has {} hard links; SQLite keeps its journal next to the name it is opened by, so two names of one file would not see each other's runs; use one path (a symbolic link is fine)",
+                metadata.nlink()
+            )));
+        }
+    }
+    Ok(real)
 }
 
 /// This machine's name, as runs and notices record it (`gethostname(2)`; `COMPUTERNAME` on
@@ -1025,6 +1153,37 @@ mod tests {
             .pragma_query_value(None, "user_version", |row| row.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    /// Two processes that read the same pending notice: only the first to claim it sends it.
+    #[test]
+    fn a_notice_is_claimed_by_one_sender() {
+        let (_directory, path) = temporary("claim");
+        let first = Store::open(&path).unwrap();
+        let second = Store::open(&path).unwrap();
+        first
+            .queue_notice(1, "w", "email", "a@example.com", "{}")
+            .unwrap();
+        let seen_by_first = first.pending_notices(None, None).unwrap();
+        let seen_by_second = second.pending_notices(None, None).unwrap();
+        let until = Utc::now() + chrono::Duration::minutes(5);
+        assert!(
+            first
+                .claim_notice(seen_by_first[0].id, &seen_by_first[0].next_try, until)
+                .unwrap()
+        );
+        assert!(
+            !second
+                .claim_notice(seen_by_second[0].id, &seen_by_second[0].next_try, until)
+                .unwrap()
+        );
+        assert!(
+            first
+                .pending_notices(None, Some(Utc::now()))
+                .unwrap()
+                .is_empty(),
+            "a claimed notice is not due for anyone else"
+        );
     }
 
     #[test]
