@@ -730,50 +730,28 @@ fn a_second_signal_stops_at_once() {
 // ---------------------------------------------------------------------------------------------
 // Bounded memory.
 
-/// Runs `arguments` and returns its output and its peak resident memory in MiB.
+/// Runs `arguments` and returns its output and its peak resident memory in MiB, as the
+/// process itself read it from `/proc/self/status` (`VmHWM`) before exiting.
+#[cfg(target_os = "linux")]
 fn peak_memory(dir: &Path, arguments: &[&str]) -> (Output, f64) {
-    let child = command(dir, arguments)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    let report = dir.join("peak");
+    let _ = std::fs::remove_file(&report);
+    let output = command(dir, arguments)
+        .env("WORKFLOW_TEST_PEAK_FILE", &report)
+        .output()
         .unwrap();
-    let pid = child.id() as i32;
-    // Read the pipes on threads, then reap the child with `wait4` for its own rusage.
-    let mut child = child;
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut bytes).unwrap();
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut bytes).unwrap();
-        bytes
-    });
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; `wait4` fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
-    let output = Output {
-        status: std::os::unix::process::ExitStatusExt::from_raw(code << 8),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    };
-    std::mem::forget(child);
-    (output, usage.ru_maxrss as f64 / 1024.0)
+    let line = std::fs::read_to_string(&report).expect("the process reported its peak");
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|number| number.parse().ok())
+        .expect("VmHWM: <n> kB");
+    (output, kib / 1024.0)
 }
 
 /// A command printing 100 MB keeps a bounded tail; a 50 MB output is stored, and `status`
 /// and `history` never load it; an output above `--max-output` fails its attempt.
+#[cfg(target_os = "linux")]
 #[test]
 fn large_prints_and_outputs_stay_bounded() {
     let scratch = Scratch::new("memory");
@@ -1051,4 +1029,150 @@ fn resume_takes_no_parameters() {
         "{}",
         said(&output)
     );
+}
+
+/// When someone removes `<state>.locks/` under a live run, neither a resume of it nor a new
+/// start runs beside it: the run's recorded process decides.
+#[test]
+fn a_removed_locks_directory_does_not_let_a_live_run_run_twice() {
+    let scratch = Scratch::new("removed-locks");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    let first = command(dir, &["run", "marks", "-p", &param])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    std::fs::remove_dir_all(dir.join("state.sqlite.locks")).unwrap();
+    let resume = finish(dir, &["run", "marks", "--resume", "1"]);
+    assert_eq!(resume.status.code(), Some(2), "{}", said(&resume));
+    assert!(
+        text(&resume.stderr).contains("run 1 of `marks` is running"),
+        "{}",
+        said(&resume)
+    );
+    let again = finish(dir, &["run", "marks", "-p", &param]);
+    assert_eq!(again.status.code(), Some(2), "{}", said(&again));
+    std::fs::write(dir.join("release"), "").unwrap();
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+    assert_eq!(
+        lines(&dir.join("log")),
+        ["first", "slow started", "slow", "last"]
+    );
+}
+
+/// A state path that is a symbolic link to a file not there yet: the first start and every
+/// later one use the same file and the same locks.
+#[test]
+fn a_dangling_symlink_names_its_target() {
+    let scratch = Scratch::new("dangling");
+    let dir = scratch.path();
+    let param = format!("dir={}", dir.display());
+    std::fs::create_dir_all(dir.join("real")).unwrap();
+    let link = dir.join("link.sqlite");
+    std::os::unix::fs::symlink(dir.join("real/state.sqlite"), &link).unwrap();
+    let start = |arguments: &[&str]| {
+        Command::new(FIXTURE)
+            .args(arguments)
+            .arg("--state")
+            .arg(&link)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = start(&["run", "marks", "-p", &param]);
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+    let resume = start(&["run", "marks", "--resume", "1"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(resume.status.code(), Some(2), "{}", said(&resume));
+    assert!(dir.join("real/state.sqlite.locks").is_dir());
+    assert!(!dir.join("link.sqlite.locks").exists());
+    std::fs::write(dir.join("release"), "").unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", said(&first));
+}
+
+/// A resumed older run that succeeds after a newer one is the upstream's latest success:
+/// `#[trigger(after)]` starts the downstream workflow for it.
+#[test]
+fn a_resumed_upstream_success_triggers_its_downstream() {
+    let scratch = Scratch::new("resumed-upstream");
+    let dir = scratch.path();
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    for place in [&one, &two] {
+        std::fs::create_dir_all(place).unwrap();
+        std::fs::write(place.join("release"), "").unwrap();
+    }
+    std::fs::write(one.join("fail"), "").unwrap();
+    let param = |place: &Path| format!("dir={}", place.display());
+    assert_eq!(
+        finish(dir, &["run", "ticking", "-p", &param(&one)])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert!(
+        finish(dir, &["run", "ticking", "-p", &param(&two)])
+            .status
+            .success()
+    );
+    let tick = finish(dir, &["tick", "downstream", "-p", &param(&two)]);
+    assert!(
+        text(&tick.stdout).starts_with("downstream: due: workflow `ticking` succeeded (run 2)"),
+        "{}",
+        said(&tick)
+    );
+    std::fs::remove_file(one.join("fail")).unwrap();
+    assert!(
+        finish(dir, &["run", "ticking", "--resume", "1"])
+            .status
+            .success()
+    );
+    let tick = finish(dir, &["tick", "downstream", "-p", &param(&one)]);
+    assert!(
+        text(&tick.stdout).starts_with("downstream: due: workflow `ticking` succeeded (run 1)"),
+        "{}",
+        said(&tick)
+    );
+    let tick = finish(dir, &["tick", "downstream", "-p", &param(&one)]);
+    assert!(
+        text(&tick.stdout).starts_with("downstream: not due"),
+        "{}",
+        said(&tick)
+    );
+}
+
+/// Standard output and standard error closed by their reader (`| head`): the run goes on to
+/// its end, is recorded, and exits with its own status.
+#[test]
+fn closed_output_streams_do_not_end_a_run() {
+    let scratch = Scratch::new("closed-streams");
+    let dir = scratch.path();
+    let closed = || {
+        let mut ends = [0; 2];
+        // SAFETY: `pipe` fills two descriptors, which we own from here on.
+        assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0);
+        // SAFETY: the read end is ours and closed once; the write end becomes the Stdio.
+        unsafe { libc::close(ends[0]) };
+        // SAFETY: as above.
+        Stdio::from(unsafe {
+            <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ends[1])
+        })
+    };
+    let status = command(dir, &["run", "arith"])
+        .stdout(closed())
+        .stderr(closed())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let shown = text(&finish(dir, &["status", "arith"]).stdout);
+    assert!(shown.starts_with("run 1 of arith: succeeded"), "{shown}");
 }

@@ -289,5 +289,14 @@ fn main() -> std::process::ExitCode {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
-    workflow_core::cli::main()
+    let code = workflow_core::cli::main();
+    // The memory tests read this process's own peak (`VmHWM`, counted from `exec`), which a
+    // parent cannot measure cleanly from outside.
+    if let Some(report) = std::env::var_os("WORKFLOW_TEST_PEAK_FILE")
+        && let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|line| line.starts_with("VmHWM:"))
+    {
+        let _ = std::fs::write(report, line);
+    }
+    code
 }

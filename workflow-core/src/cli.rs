@@ -561,7 +561,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             let exported = crate::export::export(&spec, target, &given, &settings)
                 .map_err(|error| error.to_string())?;
             for loss in &exported.losses {
-                eprintln!("warning: {loss}");
+                say!("warning: {loss}");
             }
             let written = exported
                 .write_to(&directory)
@@ -925,7 +925,7 @@ fn exec_task(
             Ok(0)
         }
         Err(message) => {
-            eprintln!("node `{node_name}` of workflow `{workflow}` failed: {message}");
+            say!("node `{node_name}` of workflow `{workflow}` failed: {message}");
             Ok(EXIT_PROBLEMS)
         }
     }
@@ -957,11 +957,11 @@ fn exec_in_run_dir(
     {
         Done::Wrote(_) => Ok(0),
         Done::Skipped(reason) => {
-            eprintln!("{reason}");
+            say!("{reason}");
             Ok(EXIT_SKIPPED)
         }
         Done::Failed(message) => {
-            eprintln!("node `{node}` of workflow `{workflow}` failed: {message}");
+            say!("node `{node}` of workflow `{workflow}` failed: {message}");
             Ok(EXIT_PROBLEMS)
         }
     }
@@ -1001,7 +1001,7 @@ fn notify(
     let mailer = Mailer::from_env()?;
     let problems = after_run(&spec.operations, &notice, status, mailer.as_ref());
     for problem in &problems {
-        eprintln!("warning: {problem}");
+        say!("warning: {problem}");
     }
     writeln!(out, "{workflow}: told who hears about a run that {text}")
         .map_err(|error| error.to_string())?;
@@ -1128,7 +1128,9 @@ fn tick(
         Decision::Wait { reason } | Decision::Resume { reason, .. } => reason.clone(),
         Decision::Start { cause, .. } => format!("due: {}", cause.reason),
     };
-    writeln!(out, "{workflow}: {said}").map_err(|error| error.to_string())?;
+    // What the run did is recorded and told by its notices; a closed standard output
+    // (`| head`) does not change the exit status.
+    let _ = writeln!(out, "{workflow}: {said}");
     match ticked.finished {
         Some(finished) => report(workflow, &finished, out),
         None => Ok(0),
@@ -1177,7 +1179,7 @@ fn failed_start(error: crate::runner::lifecycle::LifecycleError) -> Result<u8, S
     if status == EXIT_USAGE {
         return Err(error.to_string());
     }
-    eprintln!("error: {error}");
+    say!("error: {error}");
     Ok(status)
 }
 
@@ -1189,7 +1191,7 @@ fn report(
     out: &mut dyn Write,
 ) -> Result<u8, String> {
     for problem in &finished.undelivered {
-        eprintln!("warning: {problem}");
+        say!("warning: {problem}");
     }
     let outcome = &finished.outcome;
     let counts = outcome
@@ -1208,14 +1210,13 @@ fn report(
         .as_deref()
         .map(|reason| format!(" ({reason})"))
         .unwrap_or_default();
-    writeln!(
+    let _ = writeln!(
         out,
         "run {} of {workflow} {}{reason}: {}",
         outcome.run,
         outcome.status.as_str(),
         summary.join(", ")
-    )
-    .map_err(|error| error.to_string())?;
+    );
     Ok(finished.exit)
 }
 

@@ -42,6 +42,15 @@
 //! ```
 #![deny(missing_docs, unknown_or_malformed_diagnostic_attributes)]
 
+/// Writes one line to standard error and never panics: a closed or broken standard error
+/// (`2>&1 | head`) must not end a run halfway.
+macro_rules! say {
+    ($($argument:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($argument)*);
+    }};
+}
+
 pub mod cli;
 pub mod command;
 pub mod export;

@@ -987,13 +987,28 @@ fn encode_output(value: Value, limit: usize) -> Result<(Value, String), String> 
 
 /// Why an output is refused.
 fn output_too_large(size: u64, limit: usize) -> String {
-    let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
     format!(
-        "its output is {:.1} MiB of JSON, more than the {:.0} MiB a run keeps (--max-output); \
+        "its output is {} of JSON, more than the {} a run keeps (--max-output); \
          write the data to a file or object store and return its path or key instead",
-        mib(size),
-        mib(limit as u64)
+        bytes(size),
+        bytes(limit as u64)
     )
+}
+
+/// A size as people read it: `47.7 MiB`, `64 MiB`, `512 KiB`, `900 B`.
+fn bytes(size: u64) -> String {
+    let units = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (unit, name) in units {
+        if size >= unit {
+            let value = size as f64 / unit as f64;
+            return if size.is_multiple_of(unit) {
+                format!("{} {name}", size / unit)
+            } else {
+                format!("{value:.1} {name}")
+            };
+        }
+    }
+    format!("{size} B")
 }
 
 /// What a node cut short by the run's deadline is told.

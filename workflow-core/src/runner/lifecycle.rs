@@ -166,7 +166,7 @@ impl<'a> Lifecycle<'a> {
     /// For the CLI; the in-process test harness leaves signals alone.
     pub fn handle_signals(&mut self) {
         if let Err(problem) = signals::install(&self.stop) {
-            eprintln!("warning: cannot handle SIGTERM and SIGINT: {problem}");
+            say!("warning: cannot handle SIGTERM and SIGINT: {problem}");
         }
     }
 
@@ -243,7 +243,15 @@ impl<'a> Lifecycle<'a> {
                 )));
             }
             self.refuse_if_paused()?;
-            let Some(lock) = self.store.locks().try_run(run)? else {
+            // A live run is refused before its lock is tried: when its lock file was removed
+            // under it, taking a new one would not tell (`Store::is_live` decides then).
+            let live = self.store.is_live(&record)?;
+            let lock = if live {
+                None
+            } else {
+                self.store.locks().try_run(run)?
+            };
+            let Some(lock) = lock else {
                 return Err(LifecycleError::Refused(format!(
                     "run {run} of `{name}` is running ({}); a run never runs twice at once",
                     self.where_it_runs(&record)
@@ -302,10 +310,11 @@ impl<'a> Lifecycle<'a> {
             .is_none_or(|host| host == super::store::host());
         match run.pid {
             Some(pid) if here && !super::lock::process_exists(pid) => {
-                let groups = self.store.locks().run_groups(run.id);
-                let groups: Vec<String> = groups
+                let groups: Vec<String> = self
+                    .store
+                    .locks()
+                    .holding_groups(run.id)
                     .iter()
-                    .filter(|group| super::lock::process_exists(**group))
                     .map(|group| format!("`kill -- -{group}`"))
                     .collect();
                 let stop = if groups.is_empty() {
@@ -357,7 +366,7 @@ impl<'a> Lifecycle<'a> {
             ))),
             Overlap::Queue => {
                 drop(guard);
-                eprintln!(
+                say!(
                     "{name}: waiting for run {} ({}) to end",
                     other.id,
                     self.where_it_runs(&other)
@@ -377,7 +386,7 @@ impl<'a> Lifecycle<'a> {
                 }
             }
             Overlap::Replace => {
-                eprintln!(
+                say!(
                     "{name}: stopping run {} ({}) to replace it",
                     other.id,
                     self.where_it_runs(&other)
@@ -411,7 +420,9 @@ impl<'a> Lifecycle<'a> {
         let deadline = std::time::Instant::now() + grace;
         let mut killed = false;
         let held = loop {
-            if let Some(held) = locks.try_run(victim.id)? {
+            if !self.store.is_live(victim)?
+                && let Some(held) = locks.try_run(victim.id)?
+            {
                 break held;
             }
             if let Some(reason) = self.stop.requested() {
@@ -424,7 +435,7 @@ impl<'a> Lifecycle<'a> {
                 if let Some(pid) = pid {
                     signal(pid, Signal::Kill);
                 }
-                super::lock::kill_groups(&locks.run_groups(victim.id));
+                super::lock::kill_groups(&locks.holding_groups(victim.id));
                 killed = true;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -476,7 +487,7 @@ impl<'a> Lifecycle<'a> {
                 // The state file could not be written at all: say so, and tell the failure
                 // recipients directly, since the outbox lives in that file.
                 let message = format!("the run's state could not be recorded: {error}");
-                eprintln!("error: {message}");
+                say!("error: {message}");
                 let notice = Notice {
                     workflow: self.name().to_owned(),
                     run,
@@ -495,7 +506,7 @@ impl<'a> Lifecycle<'a> {
                         RunStatus::Failed,
                         mailer.as_ref(),
                     ) {
-                        eprintln!("warning: {problem}");
+                        say!("warning: {problem}");
                     }
                 }
                 drop(lock);
@@ -513,11 +524,6 @@ impl<'a> Lifecycle<'a> {
         if outcome.status == RunStatus::Cancelled {
             outcome.reason = record.reason.clone().or(outcome.reason);
         }
-        let replaced = outcome.status == RunStatus::Cancelled
-            && record
-                .reason
-                .as_deref()
-                .is_some_and(|reason| reason.starts_with("replaced by"));
         let mut note = outcome.reason.clone();
         let operations = &self.spec.operations;
         let ticked = operations.schedule.is_some() || !operations.triggers.is_empty();
@@ -549,19 +555,22 @@ impl<'a> Lifecycle<'a> {
             }
         }
         let mut undelivered = Vec::new();
-        if !replaced {
-            let mut notice = Notice::of(self.name(), &outcome);
-            notice.params = params_map(&plan);
-            notice.reason = note;
-            notice.commands = self.commands(run, outcome.status == RunStatus::Paused);
-            for (channel, target) in super::notify::recipients(&plan.operations, outcome.status) {
-                let payload = serde_json::to_string(&notice).unwrap_or_default();
-                self.store
-                    .queue_notice(run, self.name(), channel, &target, &payload)?;
-            }
+        // A replaced run is told too: its work was cut, and the run that replaced it may
+        // itself have been stopped before it started.
+        let mut notice = Notice::of(self.name(), &outcome);
+        notice.params = params_map(&plan);
+        notice.reason = note;
+        notice.commands = self.commands(run, outcome.status == RunStatus::Paused);
+        for (channel, target) in super::notify::recipients(&plan.operations, outcome.status) {
+            let payload = serde_json::to_string(&notice).unwrap_or_default();
+            self.store
+                .queue_notice(run, self.name(), channel, &target, &payload)?;
         }
         if matches!(self.delivery, Delivery::Send) {
-            undelivered = self.deliver_due(Some(Utc::now()))?;
+            // After a signal, this run's own notices still go out (a second signal ends the
+            // process at once); older ones wait for a later run or tick.
+            let only = self.stop.requested().map(|_| run);
+            undelivered = deliver_pending(&self.store, Some(Utc::now()), None, only)?;
         }
         let exit = match outcome.status {
             RunStatus::Succeeded => 0,
@@ -599,7 +608,7 @@ impl<'a> Lifecycle<'a> {
         &mut self,
         now: Option<DateTime<Utc>>,
     ) -> Result<Vec<String>, LifecycleError> {
-        deliver_pending(&self.store, now)
+        deliver_pending(&self.store, now, Some(&self.stop), None)
     }
 
     /// Runs `plan` from admission to its end.
@@ -642,12 +651,6 @@ impl<'a> Lifecycle<'a> {
                 busy: true,
             });
         };
-        if !dry_run && matches!(self.delivery, Delivery::Send) {
-            // Notices keep the real clock: `--now` decides what is due, not when to retry.
-            for problem in self.deliver_due(Some(Utc::now()))? {
-                eprintln!("warning: {problem}");
-            }
-        }
         let guard = self.store.locks().admission(name)?;
         let decision = tick::decide(self.spec, &self.store, now)?;
         if dry_run {
@@ -658,7 +661,10 @@ impl<'a> Lifecycle<'a> {
             });
         }
         let admission = match &decision {
-            Decision::Wait { .. } => None,
+            Decision::Wait { .. } => {
+                drop(guard);
+                None
+            }
             Decision::Resume { run, .. } => {
                 let admission = self.admit_resume_under(guard, *run)?;
                 self.store.count_rerun(*run)?;
@@ -679,8 +685,19 @@ impl<'a> Lifecycle<'a> {
             }
         };
         let finished = match admission {
+            // A run delivers what is due when it ends.
             Some(admission) => Some(self.carry_out(admission, events)?),
-            None => None,
+            None => {
+                // Notices still undelivered are tried after deciding, so a relay that does
+                // not answer never delays a run; they keep the real clock, whatever `--now`
+                // says.
+                if matches!(self.delivery, Delivery::Send) {
+                    for problem in self.deliver_due(Some(Utc::now()))? {
+                        say!("warning: {problem}");
+                    }
+                }
+                None
+            }
         };
         Ok(Ticked {
             decision,
@@ -690,19 +707,29 @@ impl<'a> Lifecycle<'a> {
     }
 }
 
-/// Tries every notice in `store` whose time has come (all of them with `now` = `None`);
-/// returns one line per notice still undelivered.
+/// Tries every notice in `store` whose time has come (all of them with `now` = `None`; only
+/// run `only_run`'s with it), stopping early once `stop` is requested; returns one line per
+/// notice still undelivered.
 pub fn deliver_pending(
     store: &Store,
     now: Option<DateTime<Utc>>,
+    stop: Option<&Stop>,
+    only_run: Option<i64>,
 ) -> Result<Vec<String>, LifecycleError> {
-    let pending = store.pending_notices(None, now)?;
+    let mut pending = store.pending_notices(None, now)?;
+    if let Some(run) = only_run {
+        pending.retain(|notice| notice.run == run);
+    }
     if pending.is_empty() {
         return Ok(Vec::new());
     }
     let mailer = Mailer::from_env().map_err(LifecycleError::Plan)?;
     let mut problems = Vec::new();
     for notice in pending {
+        // A signal leaves the rest for a later run or tick.
+        if stop.is_some_and(|stop| stop.requested().is_some()) {
+            break;
+        }
         // Long enough for two tries against a relay that never answers (20 s each).
         let claim = Utc::now() + chrono::Duration::minutes(5);
         if !store.claim_notice(notice.id, &notice.next_try, claim)? {

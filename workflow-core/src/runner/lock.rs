@@ -233,6 +233,44 @@ impl Locks {
         }
     }
 
+    /// The recorded process groups of run `run` that still hold its lock: on Linux, a group
+    /// counts when one of its processes has the run's lock file open (read from `/proc`), so
+    /// a group id reused by an unrelated process is never named or killed; elsewhere, every
+    /// recorded group that still exists.
+    pub fn holding_groups(&self, run: i64) -> Vec<u32> {
+        let Locks::Files(directory) = self else {
+            return Vec::new();
+        };
+        let lock = directory.join(format!("run-{run}.lock"));
+        let groups = self.run_groups(run);
+        #[cfg(target_os = "linux")]
+        {
+            let holders = lock_holders(&lock);
+            groups
+                .into_iter()
+                .filter(|group| holders.contains(group))
+                .collect()
+        }
+        #[cfg(all(unix, not(target_os = "linux")))]
+        {
+            let _ = lock;
+            groups
+                .into_iter()
+                .filter(|group| {
+                    i32::try_from(*group).is_ok_and(|group| {
+                        // SAFETY: signal 0 to a group only checks that it exists.
+                        group > 1 && unsafe { libc::kill(-group, 0) } == 0
+                    })
+                })
+                .collect()
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (lock, groups);
+            Vec::new()
+        }
+    }
+
     /// The runs whose lock file is held now (of every workflow of the state file).
     pub fn held_runs(&self) -> Result<Vec<i64>, LockError> {
         let ids: Vec<i64> = match self {
@@ -421,15 +459,16 @@ pub fn register_child(pid: u32) {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .insert(pid);
     #[cfg(unix)]
-    if RUN_LOCK_FD.load(std::sync::atomic::Ordering::SeqCst) >= 0
-        && let Some(path) = GROUPS_FILE
+    if RUN_LOCK_FD.load(std::sync::atomic::Ordering::SeqCst) >= 0 {
+        let file = GROUPS_FILE
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-        && let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path)
-    {
-        use std::io::Write;
-        let _ = file.write_all(format!("{pid}\n").as_bytes());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(path) = file.as_ref()
+            && let Ok(mut groups) = OpenOptions::new().create(true).append(true).open(path)
+        {
+            use std::io::Write;
+            let _ = groups.write_all(format!("{pid}\n").as_bytes());
+        }
     }
 }
 
@@ -469,12 +508,68 @@ pub fn process_exists(pid: u32) -> bool {
     }
 }
 
-/// Forgets a process that ended.
+/// Forgets a process that ended, in the run's list of process groups too.
 pub fn unregister_child(pid: u32) {
     CHILDREN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .remove(&pid);
+    #[cfg(unix)]
+    if RUN_LOCK_FD.load(std::sync::atomic::Ordering::SeqCst) >= 0 {
+        let file = GROUPS_FILE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(path) = file.as_ref()
+            && let Ok(text) = std::fs::read_to_string(path)
+        {
+            let kept: String = text
+                .lines()
+                .filter(|line| line.trim() != pid.to_string())
+                .map(|line| format!("{line}\n"))
+                .collect();
+            let _ = std::fs::write(path, kept);
+        }
+    }
+}
+
+/// The process groups of the processes that have `lock` open (Linux, from `/proc`).
+#[cfg(target_os = "linux")]
+fn lock_holders(lock: &Path) -> BTreeSet<u32> {
+    let mut groups = BTreeSet::new();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return groups;
+    };
+    for process in processes.flatten() {
+        let Some(pid) = process
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(descriptors) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        let holds = descriptors.flatten().any(|descriptor| {
+            std::fs::read_link(descriptor.path()).is_ok_and(|target| {
+                let target = target.to_string_lossy();
+                let target = target.strip_suffix(" (deleted)").unwrap_or(&target);
+                Path::new(target) == lock
+            })
+        });
+        if !holds {
+            continue;
+        }
+        // `pid (comm) state ppid pgrp ...`; the command may hold spaces and parentheses.
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            && let Some((_, rest)) = stat.rsplit_once(") ")
+            && let Some(group) = rest.split_whitespace().nth(2)
+            && let Ok(group) = group.parse()
+        {
+            groups.insert(group);
+        }
+    }
+    groups
 }
 
 /// Stops every process group the run started: SIGTERM, then SIGKILL to those still there

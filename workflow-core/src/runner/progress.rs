@@ -154,6 +154,9 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
+        // A closed standard error (`2>&1 | head`) must not end a run: lines that cannot be
+        // written are dropped quietly.
+        .log_internal_errors(false)
         .with_max_level(level)
         .try_init();
 }

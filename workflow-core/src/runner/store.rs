@@ -247,7 +247,7 @@ fn wait_while_busy(count: i32) -> bool {
     let pause = std::time::Duration::from_millis((5u64 << count.clamp(0, 7) as u32).min(500));
     // About 5 s of waiting is reached at try 17, and each 120 tries later is a minute.
     if count == 17 || (count > 17 && (count - 17) % 120 == 0) {
-        eprintln!(
+        say!(
             "warning: the state file is locked by another process; waiting for it ({}s so far)",
             5 + (count - 17) / 2
         );
@@ -695,7 +695,9 @@ impl Store {
         Ok(self
             .connection
             .query_row(
-                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND status = 'succeeded' ORDER BY id DESC LIMIT 1"),
+                // The latest to end: a resumed older run that succeeded last is the latest
+                // success, whatever its id.
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE workflow = ?1 AND status = 'succeeded' ORDER BY ended_at DESC, id DESC LIMIT 1"),
                 [workflow],
                 run_record,
             )
@@ -712,17 +714,21 @@ impl Store {
         Ok(text.as_deref().and_then(parse_time))
     }
 
-    /// The latest upstream run that started a run of `workflow` through `trigger`.
+    /// The upstream run whose success started the latest run of `workflow` through `trigger`.
     pub fn last_upstream_run(
         &self,
         workflow: &str,
         trigger: &str,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(self.connection.query_row(
-            "SELECT max(upstream_run) FROM starts WHERE workflow = ?1 AND trigger = ?2",
-            [workflow, trigger],
-            |row| row.get(0),
-        )?)
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT upstream_run FROM starts WHERE workflow = ?1 AND trigger = ?2 ORDER BY run_id DESC LIMIT 1",
+                [workflow, trigger],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten())
     }
 
     /// The newest file time already handled by a run of `workflow` started through `trigger`.
@@ -841,10 +847,13 @@ impl Store {
             super::lock::Probe::Missing => {
                 // The record may be older than the removal of its lock file: look again.
                 let run = self.run(run.id)?;
+                // A run recorded by an older version (no host, no lock file) is judged not
+                // alive, as a pid cannot be trusted.
                 run.status == "running"
                     && match run.host.as_deref() {
+                        None => false,
                         Some(other) if other != host() => true,
-                        _ => run.pid.is_some_and(super::lock::process_exists),
+                        Some(_) => run.pid.is_some_and(super::lock::process_exists),
                     }
             }
         })
@@ -982,6 +991,20 @@ fn real_path(path: &Path) -> Result<PathBuf, StoreError> {
     let real = match std::fs::canonicalize(path) {
         Ok(real) => real,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            // A symbolic link to a file not there yet names that file: follow it, so that
+            // the first start and every later one agree on the file and its locks.
+            let mut path = path.to_owned();
+            for _ in 0..40 {
+                match std::fs::read_link(&path) {
+                    Ok(target) => {
+                        path = match path.parent() {
+                            Some(parent) if target.is_relative() => parent.join(target),
+                            _ => target,
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
             let parent = match path.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => parent,
                 _ => Path::new("."),
@@ -995,6 +1018,15 @@ fn real_path(path: &Path) -> Result<PathBuf, StoreError> {
         }
         Err(error) => return Err(unusable(error.to_string())),
     };
+    if let Ok(metadata) = std::fs::metadata(&real)
+        && !metadata.is_file()
+    {
+        return Err(unusable(if metadata.is_dir() {
+            "it is a directory; name a file in it, e.g. `state.sqlite`".to_owned()
+        } else {
+            "it is not a regular file".to_owned()
+        }));
+    }
     #[cfg(unix)]
     if let Ok(metadata) = std::fs::metadata(&real) {
         use std::os::unix::fs::MetadataExt;
@@ -1132,6 +1164,7 @@ mod tests {
                  CREATE TABLE starts (run_id INTEGER PRIMARY KEY, workflow TEXT NOT NULL, reason TEXT NOT NULL,
                      fire TEXT, trigger TEXT, upstream_run INTEGER, files_until TEXT);
                  INSERT INTO runs VALUES (7, 'w', '{{}}', 'failed', '2026-11-01T00:00:00Z', '2026-11-01T00:01:00Z', NULL);
+                 INSERT INTO runs VALUES (8, 'w', '{{}}', 'running', '2026-11-02T00:00:00Z', NULL, 1);
                  PRAGMA application_id = {APPLICATION_ID};
                  PRAGMA user_version = 2;"
             ))
@@ -1142,7 +1175,12 @@ mod tests {
             (run.status.as_str(), run.params, run.reruns, run.gave_up),
             ("failed", None, 0, false)
         );
-        assert_eq!(store.rerun_candidates("w", 3).unwrap().len(), 1);
+        // Run 8 was "running" in process 1 when the old version stopped: a pid is not
+        // trusted, so it is interrupted (and may be re-run), not live.
+        let old = store.run(8).unwrap();
+        assert_eq!(store.effective_status(&old).unwrap(), "interrupted");
+        assert!(store.active_runs("w").unwrap().is_empty());
+        assert_eq!(store.rerun_candidates("w", 3).unwrap().len(), 2);
         store
             .queue_notice(7, "w", "email", "a@example.com", "{}")
             .unwrap();

@@ -189,10 +189,17 @@ fn due(
                 within_secs,
             } => {
                 let key = format!("after:{workflow}");
-                let handled = store.last_upstream_run(name, &key)?.unwrap_or(0);
+                // Due when the upstream's latest success (the latest to end) is not the one
+                // that started this workflow last, and ended after it.
+                let handled = match store.last_upstream_run(name, &key)? {
+                    Some(id) => Some(store.run(id)?),
+                    None => None,
+                };
                 let success = store.last_succeeded(workflow)?;
                 if let Some(success) = success
-                    && success.id > handled
+                    && handled.as_ref().is_none_or(|handled| {
+                        handled.id != success.id && handled.ended_at < success.ended_at
+                    })
                 {
                     let mut reason =
                         format!("workflow `{workflow}` succeeded (run {})", success.id);
