@@ -167,6 +167,17 @@ fn check_ledger(ledger: &[String], complete: bool, round: &str) -> usize {
 /// One round: a fresh state (with a failed run 1 when a start resumes it), the starts
 /// released at once, and what each did.
 fn race(workflow: &str, starts: &[Start], round: &str) -> (Vec<(Start, Did)>, Vec<String>) {
+    race_with(workflow, starts, round, false)
+}
+
+/// [`race`]; with `sabotage`, the workflow's admission lock file is removed over and over
+/// while the starts race (a careless cleanup of `<state>.locks/`).
+fn race_with(
+    workflow: &str,
+    starts: &[Start],
+    round: &str,
+    sabotage: bool,
+) -> (Vec<(Start, Did)>, Vec<String>) {
     let scratch = Scratch::new(&format!("race-{workflow}-{round}"));
     let dir = scratch.path();
     let param = format!("dir={}", dir.display());
@@ -194,11 +205,25 @@ fn race(workflow: &str, starts: &[Start], round: &str) -> (Vec<(Start, Did)>, Ve
             (*start, child)
         })
         .collect();
+    let saboteur = sabotage.then(|| {
+        let admit = dir.join(format!("state.sqlite.locks/{workflow}.admit"));
+        let done = dir.join("ledger.done");
+        std::thread::spawn(move || {
+            while !done.exists() {
+                let _ = std::fs::remove_file(&admit);
+                std::thread::yield_now();
+            }
+        })
+    });
     std::fs::write(&barrier, "").unwrap();
     let mut did = Vec::new();
     for (start, child) in children {
         let output = child.wait_with_output().unwrap();
         did.push((start, classify(start, &output)));
+    }
+    if let Some(saboteur) = saboteur {
+        std::fs::write(dir.join("ledger.done"), "").unwrap();
+        saboteur.join().unwrap();
     }
     (did, lines(&dir.join("ledger")))
 }
@@ -265,6 +290,20 @@ fn racing_starts_never_overlap_when_overlap_is_forbidden() {
         }
     }
     eprintln!("forbid: {tally:#?}");
+}
+
+/// The admission lock file removed over and over while six starts race: a lock is only
+/// taken on the file its name leads to, so still never two executions at once.
+#[test]
+fn racing_starts_never_overlap_while_the_admission_lock_file_is_removed() {
+    let starts = [Start::Run; 6];
+    for round in 0..8 {
+        let name = format!("sabotage#{round}");
+        let (did, ledger) = race_with("ledger_forbid", &starts, &format!("sabotage-{round}"), true);
+        let executions = check_ledger(&ledger, true, &name);
+        let ran = did.iter().filter(|(_, did)| *did == Did::Ran).count();
+        assert_eq!(executions, ran, "{name}: {did:?}");
+    }
 }
 
 /// `overlap = "queue"`: every `run` runs, one at a time; a tick finding a live run waits.

@@ -712,8 +712,14 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
         }
         Command::Pause { workflow, state } => {
             registry::find(&workflow).map_err(|error| error.to_string())?;
-            state
-                .open()?
+            let store = state.open()?;
+            // Under the admission lock: a start being admitted either saw the pause or is
+            // recorded before it, never after `pause` returns.
+            let _admission = store
+                .locks()
+                .admission(&workflow, &|| false)
+                .map_err(|error| error.to_string())?;
+            store
                 .pause(&workflow, "paused by hand")
                 .map_err(|error| error.to_string())?;
             format!("workflow `{workflow}` is paused; `resume {workflow}` lets runs start again\n")

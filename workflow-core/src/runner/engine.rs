@@ -39,6 +39,10 @@ pub struct Options {
     /// The largest output a node may produce, in bytes of JSON; a larger one fails the
     /// attempt (pass a reference to the data instead). [`DEFAULT_MAX_OUTPUT`] by default.
     pub max_output: usize,
+    /// Whether the engine records the run's end itself (`true` by default). The lifecycle
+    /// records it together with the run's notices, in one transaction, so that a process
+    /// killed in between never leaves an ended run whose notices were never written.
+    pub record_end: bool,
 }
 
 /// The largest node output kept by default: 64 MiB of JSON.
@@ -86,6 +90,7 @@ impl std::fmt::Debug for Options {
             .field("cause", &self.cause)
             .field("stop", &self.stop)
             .field("max_output", &self.max_output)
+            .field("record_end", &self.record_end)
             .finish()
     }
 }
@@ -222,6 +227,7 @@ impl Default for Options {
             cause: None,
             stop: None,
             max_output: DEFAULT_MAX_OUTPUT,
+            record_end: true,
         }
     }
 }
@@ -966,7 +972,9 @@ pub fn execute(
         };
         store.pause(&plan.workflow, &reason)?;
     }
-    store.finish_run(run, status.as_str(), stopped.as_deref())?;
+    if options.record_end {
+        store.finish_run(run, status.as_str(), stopped.as_deref())?;
+    }
     Ok(Outcome {
         run,
         status,

@@ -180,7 +180,7 @@ impl<'a> Lifecycle<'a> {
         plan: Plan,
         cause: Option<&Cause>,
     ) -> Result<Admission, LifecycleError> {
-        let guard = self.store.locks().admission(self.name())?;
+        let guard = self.admission_lock()?;
         self.admit_new_under(guard, plan, cause)
     }
 
@@ -195,7 +195,7 @@ impl<'a> Lifecycle<'a> {
             self.refuse_if_paused()?;
             let Some(kept) = self.make_way(guard, None)? else {
                 // A live run was waited for or replaced: ask again from the start.
-                guard = self.store.locks().admission(self.name())?;
+                guard = self.admission_lock()?;
                 continue;
             };
             let names: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
@@ -203,13 +203,29 @@ impl<'a> Lifecycle<'a> {
                 reason: "started by hand".to_owned(),
                 ..Cause::default()
             };
-            let (run, lock) = self.store.start_run(
+            // The decision is made again inside the state file's write transaction, which
+            // no other start can share: two admissions stay apart even if the admission lock
+            // file was removed under them.
+            let Some(()) = self.recheck_in_transaction(None)? else {
+                drop(kept);
+                guard = self.admission_lock()?;
+                continue;
+            };
+            let started = self.store.start_run(
                 self.name(),
                 &plan.to_json(),
                 &params_json(&plan),
                 &names,
                 Some(cause.unwrap_or(&hand)),
-            )?;
+            );
+            let (run, lock) = match started {
+                Ok(started) => started,
+                Err(error) => {
+                    let _ = self.store.rollback();
+                    return Err(error.into());
+                }
+            };
+            self.store.commit()?;
             drop(kept);
             return Ok(Admission {
                 run,
@@ -223,7 +239,7 @@ impl<'a> Lifecycle<'a> {
     /// Admits the continuation of run `run`: refused while it is alive, after it
     /// succeeded, or when it is another workflow's.
     pub fn admit_resume(&mut self, run: i64) -> Result<Admission, LifecycleError> {
-        let guard = self.store.locks().admission(self.name())?;
+        let guard = self.admission_lock()?;
         self.admit_resume_under(guard, run)
     }
 
@@ -268,7 +284,7 @@ impl<'a> Lifecycle<'a> {
             }
             let Some(kept) = self.make_way(guard, Some(run))? else {
                 drop(lock);
-                guard = self.store.locks().admission(name)?;
+                guard = self.admission_lock()?;
                 continue;
             };
             let plan: Plan = serde_json::from_str(&record.plan).map_err(|error| {
@@ -276,7 +292,17 @@ impl<'a> Lifecycle<'a> {
                     "run {run} holds a plan this program cannot read: {error}"
                 ))
             })?;
-            self.store.claim_run(run)?;
+            let Some(()) = self.recheck_in_transaction(Some(run))? else {
+                drop(kept);
+                drop(lock);
+                guard = self.admission_lock()?;
+                continue;
+            };
+            if let Err(error) = self.store.claim_run(run) {
+                let _ = self.store.rollback();
+                return Err(error.into());
+            }
+            self.store.commit()?;
             drop(kept);
             return Ok(Admission {
                 run,
@@ -284,6 +310,51 @@ impl<'a> Lifecycle<'a> {
                 plan,
                 lock,
             });
+        }
+    }
+
+    /// Opens the state file's write transaction and asks again, inside it, whether the
+    /// workflow is paused (an error) or has a live run other than `except` (`None`, after
+    /// rolling back: admission starts over). `Some(())` leaves the transaction open.
+    fn recheck_in_transaction(
+        &mut self,
+        except: Option<i64>,
+    ) -> Result<Option<()>, LifecycleError> {
+        self.store.begin()?;
+        let check = (|| -> Result<Option<()>, LifecycleError> {
+            self.refuse_if_paused()?;
+            let live = self
+                .store
+                .active_runs(self.name())?
+                .into_iter()
+                .any(|run| Some(run.id) != except);
+            Ok((!live).then_some(()))
+        })();
+        match check {
+            Ok(Some(())) => Ok(Some(())),
+            Ok(None) => {
+                self.store.rollback()?;
+                Ok(None)
+            }
+            Err(error) => {
+                let _ = self.store.rollback();
+                Err(error)
+            }
+        }
+    }
+
+    /// The workflow's admission lock, waited for until a signal says to stop.
+    fn admission_lock(&self) -> Result<Held, LifecycleError> {
+        let stop = self.stop.clone();
+        let stopped = move || stop.requested().is_some();
+        match self.store.locks().admission(self.name(), &stopped)? {
+            Some(held) => Ok(held),
+            None => {
+                self.refuse_if_stopped()?;
+                Err(LifecycleError::Stopped(
+                    "stopped before the run was admitted; nothing was started".to_owned(),
+                ))
+            }
         }
     }
 
@@ -464,6 +535,7 @@ impl<'a> Lifecycle<'a> {
         super::lock::inherit_run_lock(&lock);
         let mut options = self.options.clone();
         options.stop = Some(self.stop.clone());
+        options.record_end = false;
         let result = engine::execute(
             self.spec,
             &plan,
@@ -514,28 +586,22 @@ impl<'a> Lifecycle<'a> {
             }
         };
         let record = self.store.run(run)?;
-        if outcome.abandoned > 0 {
-            // Attempts on threads that cannot be stopped may still act until this process
-            // exits: the run stays live until then.
-            lock.keep_until_exit();
-        } else {
-            lock.release_finished();
-        }
         if outcome.status == RunStatus::Cancelled {
             outcome.reason = record.reason.clone().or(outcome.reason);
         }
         let mut note = outcome.reason.clone();
         let operations = &self.spec.operations;
         let ticked = operations.schedule.is_some() || !operations.triggers.is_empty();
+        let mut give_up = false;
         if matches!(outcome.status, RunStatus::Failed)
             && operations.on_failure != crate::operations::FailureAction::Pause
             && ticked
             && !record.gave_up
         {
-            let limit = self.spec.operations.reruns;
-            if record.reruns >= limit {
-                self.store.give_up(run)?;
-                let text = if limit == 0 {
+            let limit = operations.reruns;
+            let text = if record.reruns >= limit {
+                give_up = true;
+                if limit == 0 {
                     "`tick` does not re-run it (reruns = 0); the next fire time starts a new run."
                         .to_owned()
                 } else {
@@ -544,33 +610,54 @@ impl<'a> Lifecycle<'a> {
                          the next fire time starts a new run.",
                         record.reruns
                     )
-                };
-                note = Some(note.map_or(text.clone(), |note| format!("{note}\n{text}")));
+                }
             } else {
-                let text = format!(
+                format!(
                     "`tick` re-runs it by itself (automatic re-run {} of {limit} next).",
                     record.reruns + 1
-                );
-                note = Some(note.map_or(text.clone(), |note| format!("{note}\n{text}")));
-            }
+                )
+            };
+            note = Some(note.map_or(text.clone(), |note| format!("{note}\n{text}")));
         }
-        let mut undelivered = Vec::new();
         // A replaced run is told too: its work was cut, and the run that replaced it may
         // itself have been stopped before it started.
         let mut notice = Notice::of(self.name(), &outcome);
         notice.params = params_map(&plan);
         notice.reason = note;
         notice.commands = self.commands(run, outcome.status == RunStatus::Paused);
+        let payload = serde_json::to_string(&notice).unwrap_or_default();
+        // The run's end and its notices are written together: a process killed at any moment
+        // leaves either a run still to finish (interrupted; resuming it ends it and tells) or
+        // an ended run whose notices are waiting in the state file.
+        self.store.begin()?;
+        self.store
+            .finish_run(run, outcome.status.as_str(), outcome.reason.as_deref())?;
+        if give_up {
+            self.store.give_up(run)?;
+        }
         for (channel, target) in super::notify::recipients(&plan.operations, outcome.status) {
-            let payload = serde_json::to_string(&notice).unwrap_or_default();
             self.store
                 .queue_notice(run, self.name(), channel, &target, &payload)?;
         }
+        self.store.commit()?;
+        if outcome.abandoned > 0 {
+            // Attempts on threads that cannot be stopped may still act until this process
+            // exits: the run stays live until then.
+            lock.keep_until_exit();
+        } else {
+            lock.release_finished();
+        }
+        let mut undelivered = Vec::new();
         if matches!(self.delivery, Delivery::Send) {
-            // After a signal, this run's own notices still go out (a second signal ends the
-            // process at once); older ones wait for a later run or tick.
-            let only = self.stop.requested().map(|_| run);
-            undelivered = deliver_pending(&self.store, Some(Utc::now()), None, only)?;
+            // This run's own notices go out even after a signal (a second signal ends the
+            // process at once); older ones only while no signal has come.
+            undelivered = deliver_pending(&self.store, Some(Utc::now()), None, Some(run))?;
+            undelivered.extend(deliver_pending(
+                &self.store,
+                Some(Utc::now()),
+                Some(&self.stop),
+                None,
+            )?);
         }
         let exit = match outcome.status {
             RunStatus::Succeeded => 0,
@@ -651,7 +738,7 @@ impl<'a> Lifecycle<'a> {
                 busy: true,
             });
         };
-        let guard = self.store.locks().admission(name)?;
+        let guard = self.admission_lock()?;
         let decision = tick::decide(self.spec, &self.store, now)?;
         if dry_run {
             return Ok(Ticked {
@@ -730,8 +817,9 @@ pub fn deliver_pending(
         if stop.is_some_and(|stop| stop.requested().is_some()) {
             break;
         }
-        // Long enough for two tries against a relay that never answers (20 s each).
-        let claim = Utc::now() + chrono::Duration::minutes(5);
+        // Longer than any delivery can take (two tries; a relay that trickles its answer
+        // can stretch one well past its 20 s timeout): the notice is nobody else's meanwhile.
+        let claim = Utc::now() + chrono::Duration::hours(1);
         if !store.claim_notice(notice.id, &notice.next_try, claim)? {
             continue;
         }

@@ -98,6 +98,23 @@ impl Held {
     }
 }
 
+/// Whether `path` still names the open `file` (same device and inode).
+fn still_named(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
 /// What a run's lock file says of the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
@@ -141,22 +158,25 @@ impl Locks {
     }
 
     /// Takes `<workflow>.admit`, waiting while another start of the workflow is being
-    /// admitted (a few milliseconds: nothing runs under it).
-    pub fn admission(&self, workflow: &str) -> Result<Held, LockError> {
+    /// admitted (polled every 10 ms); `None` as soon as `stopped()` says so (a signal).
+    pub fn admission(
+        &self,
+        workflow: &str,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<Option<Held>, LockError> {
         match self {
-            Locks::InProcess(_) => Ok(Held {
+            Locks::InProcess(_) => Ok(Some(Held {
                 kind: HeldKind::Nothing,
-            }),
-            Locks::Files(_) => {
-                let (file, path) = self.open(&format!("{workflow}.admit"))?;
-                file.lock().map_err(|source| LockError {
-                    path: path.clone(),
-                    source,
-                })?;
-                Ok(Held {
-                    kind: HeldKind::File { file, path },
-                })
-            }
+            })),
+            Locks::Files(_) => loop {
+                if let Some(held) = self.try_file(&format!("{workflow}.admit"))? {
+                    return Ok(Some(held));
+                }
+                if stopped() {
+                    return Ok(None);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            },
         }
     }
 
@@ -190,14 +210,22 @@ impl Locks {
         }
     }
 
+    /// Takes lock file `name` if nobody holds it. A lock is only as good as its file: when
+    /// the name no longer leads to the file locked (someone removed it meanwhile), the lock
+    /// is let go and taken again on the file the name now leads to.
     fn try_file(&self, name: &str) -> Result<Option<Held>, LockError> {
-        let (file, path) = self.open(name)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(Held {
-                kind: HeldKind::File { file, path },
-            })),
-            Err(TryLockError::WouldBlock) => Ok(None),
-            Err(TryLockError::Error(source)) => Err(LockError { path, source }),
+        loop {
+            let (file, path) = self.open(name)?;
+            match file.try_lock() {
+                Ok(()) if still_named(&file, &path) => {
+                    return Ok(Some(Held {
+                        kind: HeldKind::File { file, path },
+                    }));
+                }
+                Ok(()) => continue,
+                Err(TryLockError::WouldBlock) => return Ok(None),
+                Err(TryLockError::Error(source)) => return Err(LockError { path, source }),
+            }
         }
     }
 

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use super::lock::{Held, LockError, Locks};
@@ -469,9 +469,31 @@ impl Store {
         nodes: &[&str],
         cause: Option<&Cause>,
     ) -> Result<(i64, Held), StoreError> {
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Inside the caller's transaction when there is one (admission), else in its own.
+        let own = self.connection.is_autocommit();
+        if own {
+            self.connection.execute_batch("BEGIN IMMEDIATE")?;
+        }
+        let result = self.insert_run(workflow, plan, params, nodes, cause);
+        match (&result, own) {
+            (Ok(_), true) => self.connection.execute_batch("COMMIT")?,
+            (Err(_), true) => {
+                let _ = self.connection.execute_batch("ROLLBACK");
+            }
+            _ => {}
+        }
+        result
+    }
+
+    fn insert_run(
+        &self,
+        workflow: &str,
+        plan: &str,
+        params: &str,
+        nodes: &[&str],
+        cause: Option<&Cause>,
+    ) -> Result<(i64, Held), StoreError> {
+        let transaction = &self.connection;
         transaction.execute(
             "INSERT INTO runs (workflow, plan, status, started_at, pid, params, host) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)",
             params![workflow, plan, now(), std::process::id(), params, host()],
@@ -502,8 +524,13 @@ impl Store {
                 insert.execute(params![id, node])?;
             }
         }
-        transaction.commit()?;
         Ok((id, lock))
+    }
+
+    /// Abandons the writes since [`Store::begin`].
+    pub fn rollback(&self) -> Result<(), StoreError> {
+        self.connection.execute_batch("ROLLBACK")?;
+        Ok(())
     }
 
     /// Takes over an existing run in this process (to resume it); the caller holds its lock.

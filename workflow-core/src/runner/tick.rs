@@ -85,10 +85,10 @@ pub fn decide(
         {
             return Ok(Decision::Wait {
                 reason: format!(
-                    "due ({}), but run {} is still running (process {}); it never runs twice at once",
+                    "due ({}), but run {} is still running ({}); it never runs twice at once",
                     cause.reason,
                     other.id,
-                    other.pid.unwrap_or_default()
+                    process(other)
                 ),
             });
         }
@@ -101,9 +101,9 @@ pub fn decide(
     if let Some(other) = active.first() {
         return Ok(Decision::Wait {
             reason: format!(
-                "run {} is running (process {}); {}",
+                "run {} is running ({}); {}",
                 other.id,
-                other.pid.unwrap_or_default(),
+                process(other),
                 not_due(spec, now)
             ),
         });
@@ -128,6 +128,15 @@ pub fn decide(
     Ok(Decision::Wait {
         reason: not_due(spec, now),
     })
+}
+
+/// "process 4711", or, for a run recorded as ended whose process is still ending (attempts
+/// it could not stop), "its process is ending".
+fn process(run: &RunRecord) -> String {
+    match run.pid {
+        Some(pid) => format!("process {pid}"),
+        None => "its process is ending".to_owned(),
+    }
 }
 
 /// The partition parameter a scheduled run sets: its name and value.
