@@ -5,7 +5,9 @@
 //! **Admission.** A start is decided under the workflow's admission lock
 //! ([`super::lock`]): "is the workflow paused?", "is a run alive?" and the recording of the
 //! new run happen while it is held, and the new run takes its own lock before it is recorded,
-//! so two starts at the same instant can never both run. With a live run, the workflow's
+//! so two starts at the same instant can never both run. The two questions are asked again
+//! inside the state file's write transaction that records the run, so that a removed lock
+//! file cannot let two starts through either. With a live run, the workflow's
 //! overlap policy decides: `forbid` refuses ([`LifecycleError::Refused`], exit 2, naming the
 //! live run), `queue` waits for the live run's lock and asks again, `replace` asks the live
 //! run to stop (SIGTERM, SIGKILL after [`REPLACE_GRACE`]), waits for its lock and records it
@@ -25,7 +27,8 @@
 //! (`#[on_failure(reruns = N)]`, 3 by default, not with `pause`). A run whose re-runs are used
 //! up stays failed and its notice says so. Due work is never starved by an old failure.
 //!
-//! **Notices** are written to the state file before they are sent and marked when delivered;
+//! **Notices** are written to the state file in the transaction that records the run's end,
+//! claimed by one sender, and marked when delivered;
 //! one that cannot be delivered is tried again by every later `run` and `tick` with backoff
 //! (1 minute, doubling, at most an hour), and `status` lists it.
 

@@ -354,28 +354,6 @@ impl Locks {
         }
     }
 
-    /// Waits until run `run` is not alive, and returns its lock.
-    pub fn wait_run(&self, run: i64) -> Result<Held, LockError> {
-        match self {
-            Locks::InProcess(_) => loop {
-                if let Some(held) = self.try_run(run)? {
-                    return Ok(held);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            },
-            Locks::Files(_) => {
-                let (file, path) = self.open(&format!("run-{run}.lock"))?;
-                file.lock().map_err(|source| LockError {
-                    path: path.clone(),
-                    source,
-                })?;
-                Ok(Held {
-                    kind: HeldKind::File { file, path },
-                })
-            }
-        }
-    }
-
     /// Whether run `run`'s lock is held. The probe takes the lock *shared* for an instant:
     /// probes never disturb each other, and one that finds the lock free cannot make the run
     /// look alive to an admission (which waits out a shared holder, see [`Locks::try_run`]).
