@@ -80,6 +80,13 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until a run's slow node has started (its first node is recorded by then).
+fn wait_until_slow(dir: &Path) {
+    wait_for("the slow node", || {
+        lines(&dir.join("log")).contains(&"slow started".to_owned())
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Racing starts.
 
@@ -371,9 +378,7 @@ fn a_recorded_pid_that_is_reused_blocks_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     child.kill().unwrap();
     child.wait().unwrap();
     // The killed run "is still running" in process 1, which is alive.
@@ -450,9 +455,7 @@ fn the_default_state_file_is_one_per_user() {
             .unwrap()
     };
     let first = start(&places[0]);
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     let second = start(&places[1]).wait_with_output().unwrap();
     assert_eq!(second.status.code(), Some(2), "{}", said(&second));
     assert!(
@@ -491,9 +494,7 @@ fn an_undelivered_notice_is_kept_and_delivered_later() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     terminate(&child);
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(143), "{}", said(&output));
@@ -554,9 +555,7 @@ fn a_run_waits_out_a_state_file_held_by_another_process() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     let database = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
     database.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let held_at = Instant::now();
@@ -658,9 +657,7 @@ fn sigterm_cancels_the_run_records_why_and_notifies() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-        wait_for("the slow node", || {
-            lines(&dir.join("log")).contains(&"slow started".to_owned())
-        });
+        wait_until_slow(dir);
         terminate(&child);
         let output = child.wait_with_output().unwrap();
         assert_eq!(
@@ -731,9 +728,7 @@ fn a_second_signal_stops_at_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     terminate(&child);
     // Until the run is recorded, then the notice hangs on the silent relay.
     wait_for("the run recorded cancelled", || {
@@ -965,9 +960,7 @@ fn a_signal_while_queued_starts_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     let waiting = command(dir, &["run", "queued", "-p", &param])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1013,9 +1006,7 @@ fn a_state_file_has_one_name() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     std::os::unix::fs::symlink(&state, &link).unwrap();
     let through_link = Command::new(FIXTURE)
         .args(["run", "marks", "-p", &param, "--state"])
@@ -1082,9 +1073,7 @@ fn a_removed_locks_directory_does_not_let_a_live_run_run_twice() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     std::fs::remove_dir_all(dir.join("state.sqlite.locks")).unwrap();
     let resume = finish(dir, &["run", "marks", "--resume", "1"]);
     assert_eq!(resume.status.code(), Some(2), "{}", said(&resume));
@@ -1125,9 +1114,7 @@ fn a_dangling_symlink_names_its_target() {
             .unwrap()
     };
     let first = start(&["run", "marks", "-p", &param]);
-    wait_for("the slow node", || {
-        lines(&dir.join("log")).contains(&"slow started".to_owned())
-    });
+    wait_until_slow(dir);
     let resume = start(&["run", "marks", "--resume", "1"])
         .wait_with_output()
         .unwrap();
