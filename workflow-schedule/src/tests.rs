@@ -1,0 +1,287 @@
+use super::*;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn texts(times: &[DateTime<Utc>]) -> Vec<String> {
+    times
+        .iter()
+        .map(|time| time.format("%Y-%m-%dT%H:%MZ").to_string())
+        .collect()
+}
+
+fn next(expression: &str, zone: &str, now: &str, count: usize) -> Vec<String> {
+    texts(
+        &Timetable::cron(expression, zone)
+            .unwrap()
+            .next_n(at(now), count),
+    )
+}
+
+#[test]
+fn a_wildcard_hour_fires_in_both_occurrences_of_the_repeated_hour() {
+    assert_eq!(
+        next("0 * * * *", "Europe/Prague", "2026-10-24T22:30:00Z", 5),
+        [
+            "2026-10-24T23:00Z",
+            "2026-10-25T00:00Z",
+            "2026-10-25T01:00Z",
+            "2026-10-25T02:00Z",
+            "2026-10-25T03:00Z"
+        ]
+    );
+    // New York falls back at 06:00Z on 2026-11-01: 01:00-01:45 EST are 06:00Z-06:45Z.
+    let fires = next(
+        "*/15 * * * *",
+        "America/New_York",
+        "2026-11-01T04:50:00Z",
+        12,
+    );
+    assert_eq!(fires[0], "2026-11-01T05:00Z");
+    assert_eq!(fires[11], "2026-11-01T07:45Z");
+}
+
+#[test]
+fn a_wall_clock_time_in_the_repeated_hour_fires_once() {
+    assert_eq!(
+        next("30 2 * * *", "Europe/Prague", "2026-10-24T12:00:00Z", 2),
+        ["2026-10-25T00:30Z", "2026-10-26T01:30Z"]
+    );
+}
+
+#[test]
+fn a_wall_clock_time_in_the_skipped_hour_fires_at_the_first_valid_instant_after() {
+    assert_eq!(
+        next("30 2 * * *", "Europe/Prague", "2027-03-27T12:00:00Z", 2),
+        ["2027-03-28T01:00Z", "2027-03-29T00:30Z"]
+    );
+    // Several skipped times fire once.
+    assert_eq!(
+        next(
+            "0,15,30 2 * * *",
+            "Europe/Prague",
+            "2027-03-28T00:00:00Z",
+            2
+        ),
+        ["2027-03-28T01:00Z", "2027-03-29T00:00Z"]
+    );
+    // A wildcard minute in the skipped hour does not fire there.
+    assert_eq!(
+        next("*/30 2 * * *", "Europe/Prague", "2027-03-27T12:00:00Z", 2),
+        ["2027-03-29T00:00Z", "2027-03-29T00:30Z"]
+    );
+}
+
+#[test]
+fn a_change_at_midnight_moves_midnight_to_the_first_valid_instant() {
+    // Santiago springs forward at 24:00 local on 2026-09-05: 2026-09-06T00:00 does not exist.
+    let fires = next("0 0 * * *", "America/Santiago", "2026-09-05T12:00:00Z", 2);
+    assert_eq!(fires, ["2026-09-06T04:00Z", "2026-09-07T03:00Z"]);
+}
+
+#[test]
+fn intervals_count_from_the_epoch() {
+    let every = Timetable::every(9_000).unwrap();
+    assert_eq!(
+        texts(&every.next_n(at("2026-11-21T00:00:00Z"), 3)),
+        [
+            "2026-11-21T00:30Z",
+            "2026-11-21T03:00Z",
+            "2026-11-21T05:30Z"
+        ]
+    );
+    assert!(Timetable::every(30).is_err());
+    assert!(Timetable::every(90).is_err());
+}
+
+#[test]
+fn the_latest_fire_time_costs_the_same_whatever_the_cadence() {
+    let minutely = Timetable::cron("* * * * *", "Europe/Prague").unwrap();
+    let until = at("2026-11-29T12:00:30Z");
+    let started = std::time::Instant::now();
+    let latest = minutely.between(until - Duration::days(366), until, 1);
+    assert_eq!(texts(&latest), ["2026-11-29T12:00Z"]);
+    let three = minutely.between(at("2026-11-29T11:58:00Z"), until, 5);
+    assert_eq!(texts(&three), ["2026-11-29T11:59Z", "2026-11-29T12:00Z"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // Backwards over the repeated hour: both occurrences, in order.
+    let hourly = Timetable::cron("0 * * * *", "Europe/Prague").unwrap();
+    assert_eq!(
+        texts(&hourly.between(at("2026-10-24T23:30:00Z"), at("2026-10-25T02:00:00Z"), 10)),
+        [
+            "2026-10-25T00:00Z",
+            "2026-10-25T01:00Z",
+            "2026-10-25T02:00Z"
+        ]
+    );
+}
+
+#[test]
+fn the_grammar_refuses_what_an_engine_cannot_express_and_says_how_to_write_it() {
+    for (expression, expected) in [
+        ("0 30 2 * * *", "a seconds field is not accepted"),
+        ("0 30 2 * * ? 2027", "seven fields"),
+        ("0 2 * * ?", "`?` (Quartz's \"no value\")"),
+        ("0 0 L * *", "`L` (last)"),
+        ("0 0 * * 5#3", "`#` (nth weekday"),
+        ("0 0 15W * *", "`W` (nearest weekday)"),
+        (
+            "*/90 * * * *",
+            "the step `/90` in the minute field is wider",
+        ),
+        ("61 * * * *", "`61` in the minute field is outside 0–59"),
+        ("0 0 5-1 * *", "runs backwards"),
+        ("0 0 */2 * MON", "read differently by different engines"),
+        ("0 0 30 2 *", "never fires"),
+        ("@reboot", "unknown cron nickname"),
+        ("* * *", "has 3 fields"),
+        (
+            "0 2 * * FUNDAY",
+            "`FUNDAY` is not a number from 0 to 7 or a name (SUN–SAT)",
+        ),
+    ] {
+        let message = CronExpr::parse(expression).unwrap_err().to_string();
+        assert!(message.contains(expected), "{expression}: {message}");
+    }
+}
+
+#[test]
+fn canonical_forms() {
+    for (written, canonical) in [
+        ("15 8 * * SAT", "15 8 * * 6"),
+        ("*/15 9-17 * * mon-fri", "*/15 9-17 * * 1-5"),
+        ("0 0 * * 0,7", "0 0 * * 0"),
+        ("10 0/6 * * *", "10 0,6,12,18 * * *"),
+        ("@weekly", "0 0 * * 0"),
+        ("0-59 * * * *", "0-59 * * * *"),
+        ("0 3 1,15 jan-mar *", "0 3 1,15 1-3 *"),
+    ] {
+        assert_eq!(
+            CronExpr::parse(written).unwrap().canonical(),
+            canonical,
+            "{written}"
+        );
+    }
+    assert_eq!(
+        CronExpr::parse("*/5 * * * *")
+            .unwrap()
+            .eventbridge()
+            .unwrap(),
+        "cron(0/5 * * * ? *)"
+    );
+    assert_eq!(
+        CronExpr::parse("15 8 * * SAT")
+            .unwrap()
+            .eventbridge()
+            .unwrap(),
+        "cron(15 8 ? * SAT *)"
+    );
+    assert!(
+        CronExpr::parse("0 3 1 * MON")
+            .unwrap()
+            .eventbridge()
+            .is_err()
+    );
+}
+
+#[test]
+fn systemd_lines() {
+    let lines = |expression: &str| CronExpr::parse(expression).unwrap().on_calendar("UTC");
+    assert_eq!(
+        lines("*/15 9-17 * * 1-5"),
+        ["Mon..Fri *-*-* 09..17:00,15,30,45:00 UTC"]
+    );
+    assert_eq!(
+        lines("0 3 1 * MON"),
+        ["Mon *-*-* 03:00:00 UTC", "*-*-01 03:00:00 UTC"]
+    );
+    assert_eq!(
+        lines("30 4 1,15 jan-mar *"),
+        ["*-01..03-01,15 04:30:00 UTC"]
+    );
+}
+
+#[test]
+fn outside_changes_utc_fire_times_agree_with_croner() {
+    for expression in [
+        "*/7 3-5 * * *",
+        "0 0 1,15 * MON",
+        "30 23 * 2 *",
+        "5 4 * * SUN",
+        "0 12 29 2 *",
+    ] {
+        let ours = Timetable::cron(expression, "UTC").unwrap();
+        let croner: croner::Cron = expression.parse().unwrap();
+        let mut cursor = at("2027-01-01T00:00:00Z");
+        for _ in 0..50 {
+            let expected = croner.find_next_occurrence(&cursor, false).unwrap();
+            let got = ours.next_after(cursor).unwrap();
+            assert_eq!(got, expected, "{expression} after {cursor}");
+            cursor = got;
+        }
+    }
+}
+
+#[test]
+fn engines_rules_differ_from_the_plan_only_where_they_should() {
+    let (from, to) = (at("2027-01-01T00:00:00Z"), at("2028-01-01T00:00:00Z"));
+    let hourly = Timetable::cron("0 * * * *", "Europe/Prague").unwrap();
+    assert!(hourly.anomalies(DstRule::RealTime, from, to).is_empty());
+    assert_eq!(
+        hourly.anomalies(DstRule::SkipGapFirstFold, from, to).len(),
+        1
+    );
+    let nightly = Timetable::cron("30 2 * * *", "Europe/Prague").unwrap();
+    let skipped = nightly.anomalies(DstRule::SkipGapFirstFold, from, to);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        skipped[0].describe(&nightly.zone, "EventBridge"),
+        "around 2027-03-28 (Europe/Prague changes from UTC+01:00 to UTC+02:00) the plan fires at 2027-03-28T01:00Z where EventBridge fires at no other instant"
+    );
+    let shifted = nightly.anomalies(DstRule::ShiftGapFirstFold, from, to);
+    assert!(shifted[0].engine.contains(&at("2027-03-28T01:30:00Z")));
+    let noon = Timetable::cron("0 12 * * *", "Europe/Prague").unwrap();
+    for rule in [
+        DstRule::RealTime,
+        DstRule::SkipGapFirstFold,
+        DstRule::ShiftGapFirstFold,
+    ] {
+        assert!(noon.anomalies(rule, from, to).is_empty());
+    }
+    assert!(!noon.fixed_offset(from, to));
+    assert!(
+        Timetable::cron("0 2 * * *", "Asia/Kolkata")
+            .unwrap()
+            .fixed_offset(from, to)
+    );
+}
+
+#[test]
+fn partition_instants() {
+    let prague: Tz = "Europe/Prague".parse().unwrap();
+    assert_eq!(
+        hour_before(at("2026-11-22T01:05:00Z"), &prague),
+        at("2026-11-22T00:00:00Z")
+    );
+    // The repeated hour: two fires, two hours.
+    assert_eq!(
+        hour_before(at("2026-10-25T00:05:00Z"), &prague),
+        at("2026-10-24T23:00:00Z")
+    );
+    assert_eq!(
+        hour_before(at("2026-10-25T01:05:00Z"), &prague),
+        at("2026-10-25T00:00:00Z")
+    );
+    // India is UTC+05:30: its hours start at half past in UTC.
+    let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+    assert_eq!(
+        hour_before(at("2026-11-22T01:05:00Z"), &kolkata),
+        at("2026-11-21T23:30:00Z")
+    );
+    let santiago: Tz = "America/Santiago".parse().unwrap();
+    assert_eq!(
+        day_start(NaiveDate::from_ymd_opt(2026, 9, 6).unwrap(), &santiago),
+        Some(at("2026-09-06T04:00:00Z"))
+    );
+}
