@@ -780,7 +780,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
             let given = parse_assignments(&params).map_err(|error| error.to_string())?;
             let options = PlanOptions {
-                now: now.unwrap_or_else(Utc::now),
+                now: crate::plan::whole_seconds(now.unwrap_or_else(Utc::now)),
                 next_runs,
             };
             match backfill {
@@ -1121,7 +1121,12 @@ fn tick(
             })
             .event(&event);
     };
-    let ticked = lifecycle.tick(now.unwrap_or_else(Utc::now), &given, dry_run, &mut events);
+    let ticked = lifecycle.tick(
+        crate::plan::whole_seconds(now.unwrap_or_else(Utc::now)),
+        &given,
+        dry_run,
+        &mut events,
+    );
     if let Some(progress) = &progress {
         progress.finish();
     }
@@ -1266,17 +1271,16 @@ fn backfill_plans(
     }
     let parse = spec.param(&partition.param).map(|param| param.parse);
     let mut plans = Vec::new();
+    let timezone = spec
+        .operations
+        .schedule
+        .as_ref()
+        .map_or("UTC", |schedule| schedule.timezone.as_str());
     for key in partition
-        .backfill(range)
+        .backfill(range, timezone)
         .map_err(|error| error.to_string())?
     {
-        // An hourly key is written without an offset; a `DateTime<Utc>` parameter wants one.
-        let key = match parse {
-            Some(parse) if parse(&key).is_err() && parse(&format!("{key}Z")).is_ok() => {
-                format!("{key}Z")
-            }
-            _ => key,
-        };
+        let key = key.text_for(parse);
         let mut given = given.to_vec();
         given.push((partition.param.clone(), key));
         plans.push(Plan::build(spec, &given, options).map_err(|error| error.to_string())?);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// When a workflow runs by itself.
@@ -107,11 +107,13 @@ pub struct Partition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PartitionEvery {
-    /// One calendar day: the parameter is a `NaiveDate`.
+    /// One calendar day in the schedule's zone: the parameter is a `NaiveDate` (or a date-time
+    /// type: the day's first instant, see [`PartitionKey`]).
     Daily,
     /// One week, Monday to Sunday: the parameter is a `NaiveDate`, the week's Monday.
     Weekly,
-    /// One hour: the parameter is a `NaiveDateTime` or `DateTime<Utc>`.
+    /// One hour: the parameter is a `DateTime<Utc>`, `DateTime<FixedOffset>` or a
+    /// `NaiveDateTime` (the hour in UTC).
     Hourly,
 }
 
@@ -146,100 +148,180 @@ pub enum BackfillError {
     },
 }
 
+/// One partition, as the text its parameter receives: the same interval written in each form
+/// a partition parameter type reads, so that every accepted type gets its exact value.
+///
+/// | size | `NaiveDate` | `DateTime<Utc>`, `DateTime<FixedOffset>` | `NaiveDateTime` |
+/// |---|---|---|---|
+/// | daily, weekly | the local date | the day's first instant, with the zone's offset | local midnight |
+/// | hourly | — | the hour's first instant, with the zone's offset | the hour's first instant in UTC |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionKey {
+    forms: Vec<String>,
+}
+
+impl PartitionKey {
+    /// The partition's name for people: the local date, or the hour's first instant with its
+    /// offset (`2026-10-25T02:00:00+01:00`).
+    pub fn label(&self) -> &str {
+        self.forms.first().map_or("", String::as_str)
+    }
+
+    /// The form `parse` (a parameter's parser) reads; the label when there is no parser or
+    /// none reads.
+    pub fn text_for(&self, parse: Option<fn(&str) -> Result<serde_json::Value, String>>) -> String {
+        parse
+            .and_then(|parse| self.forms.iter().find(|form| parse(form).is_ok()))
+            .unwrap_or(&self.forms[0])
+            .clone()
+    }
+
+    fn day(day: chrono::NaiveDate, zone: &chrono_tz::Tz) -> PartitionKey {
+        let mut forms = vec![day.to_string()];
+        if let Some(start) = workflow_schedule::day_start(day, zone) {
+            forms.push(start.with_timezone(zone).to_rfc3339());
+        }
+        forms.push(day.and_time(chrono::NaiveTime::MIN).format("%Y-%m-%dT%H:%M:%S").to_string());
+        PartitionKey { forms }
+    }
+
+    fn hour(start: DateTime<Utc>, zone: &chrono_tz::Tz) -> PartitionKey {
+        PartitionKey {
+            forms: vec![
+                start.with_timezone(zone).to_rfc3339(),
+                start.naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string(),
+            ],
+        }
+    }
+}
+
 impl Partition {
     /// The most partitions one backfill plans.
     pub const MAX_BACKFILL: u64 = 10_000;
 
-    /// The partition a scheduled run at `fire` processes: the day or hour that ended before
-    /// it, in `timezone`, as the text to pass as the partition parameter.
+    /// The partition a scheduled run at `fire` processes: the day, week or hour that ended
+    /// before it, in `timezone` (an IANA name; UTC if unknown). Daily and weekly partitions are
+    /// local dates; an hourly one is one real hour (the local hour before the one `fire` is
+    /// in), never a local hour that does not exist or occurs twice.
     ///
     /// ```
     /// use workflow_core::operations::{Partition, PartitionEvery};
     /// use chrono::{TimeZone, Utc};
     ///
     /// let daily = Partition { every: PartitionEvery::Daily, param: "day".into() };
-    /// let fire = Utc.with_ymd_and_hms(2026, 11, 22, 1, 0, 0).unwrap(); // 02:00 in Prague
-    /// assert_eq!(daily.key_for_fire(fire, "Europe/Prague"), "2026-11-21");
+    /// let fire = Utc.with_ymd_and_hms(2026, 11, 22, 1, 5, 0).unwrap(); // 02:05 in Prague
+    /// assert_eq!(daily.key_for_fire(fire, "Europe/Prague").label(), "2026-11-21");
     /// let hourly = Partition { every: PartitionEvery::Hourly, param: "hour".into() };
-    /// assert_eq!(hourly.key_for_fire(fire, "UTC"), "2026-11-22T00:00:00");
+    /// assert_eq!(hourly.key_for_fire(fire, "Europe/Prague").label(), "2026-11-22T01:00:00+01:00");
+    /// // The repeated hour of 2026-10-25: two fires at 02:05, two different hours.
+    /// let first = Utc.with_ymd_and_hms(2026, 10, 25, 0, 5, 0).unwrap();
+    /// let second = Utc.with_ymd_and_hms(2026, 10, 25, 1, 5, 0).unwrap();
+    /// assert_eq!(hourly.key_for_fire(first, "Europe/Prague").label(), "2026-10-25T01:00:00+02:00");
+    /// assert_eq!(hourly.key_for_fire(second, "Europe/Prague").label(), "2026-10-25T02:00:00+02:00");
     /// // Saturday 2026-11-21: the week that ended before it began on Monday 2026-11-09.
     /// let weekly = Partition { every: PartitionEvery::Weekly, param: "week".into() };
     /// let saturday = Utc.with_ymd_and_hms(2026, 11, 21, 7, 15, 0).unwrap();
-    /// assert_eq!(weekly.key_for_fire(saturday, "Europe/Prague"), "2026-11-09");
+    /// assert_eq!(weekly.key_for_fire(saturday, "Europe/Prague").label(), "2026-11-09");
     /// ```
-    pub fn key_for_fire(&self, fire: DateTime<Utc>, timezone: &str) -> String {
+    pub fn key_for_fire(&self, fire: DateTime<Utc>, timezone: &str) -> PartitionKey {
         let zone: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
-        let local = fire.with_timezone(&zone).naive_local();
+        let local = fire.with_timezone(&zone).date_naive();
         match self.every {
-            PartitionEvery::Daily => (local.date() - chrono::Duration::days(1)).to_string(),
+            PartitionEvery::Daily => PartitionKey::day(local - chrono::Duration::days(1), &zone),
             PartitionEvery::Weekly => {
-                (monday(local.date()) - chrono::Duration::days(7)).to_string()
+                PartitionKey::day(monday(local) - chrono::Duration::days(7), &zone)
             }
             PartitionEvery::Hourly => {
-                let hour = local.date().and_time(chrono::NaiveTime::MIN)
-                    + chrono::Duration::hours(i64::from(chrono::Timelike::hour(&local)))
-                    - chrono::Duration::hours(1);
-                hour.format("%Y-%m-%dT%H:%M:%S").to_string()
+                PartitionKey::hour(workflow_schedule::hour_before(fire, &zone), &zone)
             }
         }
     }
 
-    /// The partitions in `range` (`FROM..TO`, both ends included), oldest first, as the
-    /// text to pass as the partition parameter.
+    /// The partitions in `range` (`FROM..TO`, both ends included, local to `timezone`),
+    /// oldest first. An hourly range covers every real hour from FROM's first instant to TO's
+    /// last: a repeated local hour twice, a skipped one not at all.
     ///
     /// ```
     /// use workflow_core::operations::{Partition, PartitionEvery};
     ///
     /// let daily = Partition { every: PartitionEvery::Daily, param: "day".into() };
-    /// assert_eq!(daily.backfill("2026-11-30..2026-12-02").unwrap(), ["2026-11-30", "2026-12-01", "2026-12-02"]);
+    /// let days = daily.backfill("2026-11-30..2026-12-02", "UTC").unwrap();
+    /// let labels: Vec<&str> = days.iter().map(|key| key.label()).collect();
+    /// assert_eq!(labels, ["2026-11-30", "2026-12-01", "2026-12-02"]);
     /// let hourly = Partition { every: PartitionEvery::Hourly, param: "hour".into() };
-    /// assert_eq!(hourly.backfill("2026-11-01T22..2026-11-02T00").unwrap().len(), 3);
+    /// assert_eq!(hourly.backfill("2026-11-01T22..2026-11-02T00", "UTC").unwrap().len(), 3);
+    /// assert_eq!(hourly.backfill("2026-10-25T01..2026-10-25T03", "Europe/Prague").unwrap().len(), 4);
     /// // A weekly range names any day of its first and last weeks.
     /// let weekly = Partition { every: PartitionEvery::Weekly, param: "week".into() };
-    /// assert_eq!(weekly.backfill("2026-11-04..2026-11-16").unwrap(), ["2026-11-02", "2026-11-09", "2026-11-16"]);
-    /// assert!(daily.backfill("2026-11-21..2026-11-01").is_err());
+    /// let weeks = weekly.backfill("2026-11-04..2026-11-16", "UTC").unwrap();
+    /// let labels: Vec<&str> = weeks.iter().map(|key| key.label()).collect();
+    /// assert_eq!(labels, ["2026-11-02", "2026-11-09", "2026-11-16"]);
+    /// assert!(daily.backfill("2026-11-21..2026-11-01", "UTC").is_err());
     /// ```
-    pub fn backfill(&self, range: &str) -> Result<Vec<String>, BackfillError> {
+    pub fn backfill(&self, range: &str, timezone: &str) -> Result<Vec<PartitionKey>, BackfillError> {
+        let zone: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
         let Some((from, to)) = range.split_once("..") else {
             return Err(BackfillError::Malformed(range.to_owned()));
         };
         let to = to.strip_prefix('=').unwrap_or(to);
-        let (from, to) = match self.every {
-            PartitionEvery::Daily => (day_start(from)?, day_start(to)?),
-            PartitionEvery::Weekly => {
-                let week = |text: &str| {
-                    day_start(text)
-                        .map(|start| monday(start.date()).and_time(chrono::NaiveTime::MIN))
+        let too_long = |count: u64| BackfillError::TooLong {
+            range: range.to_owned(),
+            count,
+            max: Self::MAX_BACKFILL,
+        };
+        match self.every {
+            PartitionEvery::Daily | PartitionEvery::Weekly => {
+                let (mut from, mut to) = (day_start(from)?.date(), day_start(to)?.date());
+                let step = if self.every == PartitionEvery::Weekly {
+                    from = monday(from);
+                    to = monday(to);
+                    7
+                } else {
+                    1
                 };
-                (week(from)?, week(to)?)
-            }
-            PartitionEvery::Hourly => (hour_start(from)?, hour_start(to)?),
-        };
-        if to < from {
-            return Err(BackfillError::Reversed(range.to_owned()));
-        }
-        let step = match self.every {
-            PartitionEvery::Daily => chrono::Duration::days(1),
-            PartitionEvery::Weekly => chrono::Duration::days(7),
-            PartitionEvery::Hourly => chrono::Duration::hours(1),
-        };
-        let count = (to - from).num_seconds() as u64 / step.num_seconds() as u64 + 1;
-        if count > Self::MAX_BACKFILL {
-            return Err(BackfillError::TooLong {
-                range: range.to_owned(),
-                count,
-                max: Self::MAX_BACKFILL,
-            });
-        }
-        Ok((0..count as i32)
-            .map(|index| {
-                let start = from + step * index;
-                match self.every {
-                    PartitionEvery::Daily | PartitionEvery::Weekly => start.date().to_string(),
-                    PartitionEvery::Hourly => start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                if to < from {
+                    return Err(BackfillError::Reversed(range.to_owned()));
                 }
-            })
-            .collect())
+                let count = (to - from).num_days() as u64 / step + 1;
+                if count > Self::MAX_BACKFILL {
+                    return Err(too_long(count));
+                }
+                Ok((0..count as i64)
+                    .map(|index| PartitionKey::day(from + chrono::Duration::days(index * step as i64), &zone))
+                    .collect())
+            }
+            PartitionEvery::Hourly => {
+                let (from, to) = (hour_start(from)?, hour_start(to)?);
+                let resolve = |local: chrono::NaiveDateTime, last: bool| {
+                    use chrono::TimeZone as _;
+                    match zone.from_local_datetime(&local) {
+                        chrono::LocalResult::Single(instant) => Some(instant),
+                        chrono::LocalResult::Ambiguous(first, second) => {
+                            Some(if last { second } else { first })
+                        }
+                        chrono::LocalResult::None => None,
+                    }
+                    .map(|instant| instant.with_timezone(&Utc))
+                };
+                let bound = |text: &str, local: chrono::NaiveDateTime, last: bool| {
+                    resolve(local, last).ok_or_else(|| BackfillError::Bound {
+                        bound: text.to_owned(),
+                        expected: format!("this hour does not exist in {zone} (the clocks skip it)"),
+                    })
+                };
+                let (first, last) = (bound(range, from, false)?, bound(range, to, true)?);
+                if last < first {
+                    return Err(BackfillError::Reversed(range.to_owned()));
+                }
+                let count = (last - first).num_hours() as u64 + 1;
+                if count > Self::MAX_BACKFILL {
+                    return Err(too_long(count));
+                }
+                Ok((0..count as i64)
+                    .map(|index| PartitionKey::hour(first + chrono::Duration::hours(index), &zone))
+                    .collect())
+            }
+        }
     }
 }
 
@@ -357,7 +439,25 @@ pub struct ScheduleError {
 }
 
 impl Schedule {
-    /// The next `count` fire times strictly after `now`, in UTC.
+    /// The schedule ready to evaluate with the shared evaluator (`workflow-schedule`), or why
+    /// it cannot be (a schedule built by hand, not checked by `workflow!`).
+    pub fn timetable(&self) -> Result<workflow_schedule::Timetable, ScheduleError> {
+        let expression = match &self.when {
+            Cadence::Cron(expression) => expression.clone(),
+            Cadence::EverySecs(seconds) => format!("every {seconds}s"),
+        };
+        match &self.when {
+            Cadence::Cron(cron) => workflow_schedule::Timetable::cron(cron, &self.timezone),
+            Cadence::EverySecs(seconds) => workflow_schedule::Timetable::every(*seconds),
+        }
+        .map_err(|error| ScheduleError {
+            expression,
+            reason: error.to_string(),
+        })
+    }
+
+    /// The next `count` fire times strictly after `now`, in UTC, by the rules of
+    /// `workflow-schedule` (daylight-saving changes included).
     ///
     /// ```
     /// use workflow_core::operations::{Cadence, CatchUp, Schedule};
@@ -377,64 +477,20 @@ impl Schedule {
         now: DateTime<Utc>,
         count: usize,
     ) -> Result<Vec<DateTime<Utc>>, ScheduleError> {
-        match &self.when {
-            Cadence::EverySecs(seconds) => {
-                let step = i64::try_from(*seconds).unwrap_or(i64::MAX).max(1);
-                let first = (now.timestamp().div_euclid(step) + 1).saturating_mul(step);
-                Ok((0..count as i64)
-                    .filter_map(|index| {
-                        Utc.timestamp_opt(first.saturating_add(index.saturating_mul(step)), 0)
-                            .single()
-                    })
-                    .collect())
-            }
-            Cadence::Cron(expression) => {
-                let error = |reason: String| ScheduleError {
-                    expression: expression.clone(),
-                    reason,
-                };
-                let zone: chrono_tz::Tz = self.timezone.parse().map_err(|_| ScheduleError {
-                    expression: self.timezone.clone(),
-                    reason: "unknown time zone".to_owned(),
-                })?;
-                let cron: croner::Cron = expression
-                    .parse()
-                    .map_err(|failure: croner::errors::CronError| error(failure.to_string()))?;
-                let mut times = Vec::with_capacity(count);
-                let mut after = now.with_timezone(&zone);
-                while times.len() < count {
-                    let next = cron
-                        .find_next_occurrence(&after, false)
-                        .map_err(|failure| error(failure.to_string()))?;
-                    times.push(next.with_timezone(&Utc));
-                    after = next;
-                }
-                Ok(times)
-            }
-        }
+        Ok(self.timetable()?.next_n(now, count))
     }
 
     /// The fire times in `(after, until]`, oldest first, at most the latest `keep` of them;
-    /// times more than a year before `until` are not looked at.
+    /// times more than a year before `until` are not looked at. The search runs backwards
+    /// from `until`, so it takes about as long for `* * * * *` as for a weekly schedule.
     pub fn fire_times_between(
         &self,
         after: DateTime<Utc>,
         until: DateTime<Utc>,
         keep: usize,
     ) -> Result<Vec<DateTime<Utc>>, ScheduleError> {
-        let mut cursor = after.max(until - chrono::Duration::days(366));
-        let mut times = std::collections::VecDeque::new();
-        while let Some(next) = self.next_fire_times(cursor, 1)?.into_iter().next() {
-            if next > until {
-                break;
-            }
-            times.push_back(next);
-            if times.len() > keep.max(1) {
-                times.pop_front();
-            }
-            cursor = next;
-        }
-        Ok(times.into())
+        let after = after.max(until - chrono::Duration::days(366));
+        Ok(self.timetable()?.between(after, until, keep))
     }
 
     /// The cadence as written: the cron expression, or `every 2h30m`.
@@ -511,7 +567,7 @@ mod tests {
                 .next_fire_times(Utc::now(), 1)
                 .unwrap_err()
                 .to_string(),
-            "schedule `Mars/Olympus` cannot be evaluated: unknown time zone"
+            "schedule `0 2 * * *` cannot be evaluated: unknown time zone `Mars/Olympus`; use an IANA name such as `Europe/Prague` or `UTC`"
         );
         let bad_cron = Schedule {
             when: Cadence::Cron("61 * * * *".into()),

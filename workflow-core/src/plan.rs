@@ -60,17 +60,25 @@ pub struct PlanOptions {
 }
 
 impl PlanOptions {
-    /// Fire times counted from `now`, five of them.
+    /// Fire times counted from `now` (truncated to whole seconds), five of them.
     pub fn at(now: DateTime<Utc>) -> Self {
-        PlanOptions { now, next_runs: 5 }
+        PlanOptions {
+            now: whole_seconds(now),
+            next_runs: 5,
+        }
     }
 }
 
 impl Default for PlanOptions {
-    /// Fire times counted from the current time, five of them.
+    /// Fire times counted from the current time (whole seconds), five of them.
     fn default() -> Self {
         PlanOptions::at(Utc::now())
     }
+}
+
+/// `time` without its fraction of a second: plans made in the same second are the same bytes.
+pub fn whole_seconds(time: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::Timelike::with_nanosecond(&time, 0).unwrap_or(time)
 }
 
 /// A parameter and its value for this run.

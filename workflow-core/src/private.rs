@@ -102,31 +102,38 @@ impl<T> Collection for std::collections::BTreeSet<T> {
 
 /// A parameter type that can name a daily partition.
 #[diagnostic::on_unimplemented(
-    message = "a daily partition is named by a `NaiveDate` parameter, not `{Self}`",
-    label = "declare this parameter as `NaiveDate`"
+    message = "a daily partition is named by a `NaiveDate`, `NaiveDateTime`, `DateTime<Utc>` or `DateTime<FixedOffset>` parameter, not `{Self}`",
+    label = "declare this parameter as `NaiveDate` (the local date)"
 )]
 pub trait DailyPartitionKey {}
 impl DailyPartitionKey for chrono::NaiveDate {}
+impl DailyPartitionKey for chrono::NaiveDateTime {}
+impl DailyPartitionKey for chrono::DateTime<chrono::Utc> {}
+impl DailyPartitionKey for chrono::DateTime<chrono::FixedOffset> {}
 
 /// A parameter type that can name an hourly partition.
 #[diagnostic::on_unimplemented(
-    message = "an hourly partition is named by a `NaiveDateTime` or `DateTime<Utc>` parameter, not `{Self}`",
-    label = "declare this parameter as `NaiveDateTime` or `DateTime<Utc>`"
+    message = "an hourly partition is named by a `DateTime<Utc>`, `DateTime<FixedOffset>` or `NaiveDateTime` (UTC) parameter, not `{Self}`",
+    label = "declare this parameter as `DateTime<Utc>`"
 )]
 pub trait HourlyPartitionKey {}
 impl HourlyPartitionKey for chrono::NaiveDateTime {}
 impl HourlyPartitionKey for chrono::DateTime<chrono::Utc> {}
+impl HourlyPartitionKey for chrono::DateTime<chrono::FixedOffset> {}
 
 /// Asserts, at the span of the partition parameter's type, that it names a day.
 pub const fn assert_daily_key<T: DailyPartitionKey>() {}
 
 /// A parameter type that can name a weekly partition (the week's Monday).
 #[diagnostic::on_unimplemented(
-    message = "a weekly partition is named by a `NaiveDate` parameter (the week's Monday), not `{Self}`",
+    message = "a weekly partition is named by a `NaiveDate` (the week's Monday), `NaiveDateTime`, `DateTime<Utc>` or `DateTime<FixedOffset>` parameter, not `{Self}`",
     label = "declare this parameter as `NaiveDate`"
 )]
 pub trait WeeklyPartitionKey {}
 impl WeeklyPartitionKey for chrono::NaiveDate {}
+impl WeeklyPartitionKey for chrono::NaiveDateTime {}
+impl WeeklyPartitionKey for chrono::DateTime<chrono::Utc> {}
+impl WeeklyPartitionKey for chrono::DateTime<chrono::FixedOffset> {}
 
 /// Checks a weekly partition's parameter type.
 pub const fn assert_weekly_key<T: WeeklyPartitionKey>() {}

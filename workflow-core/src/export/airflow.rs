@@ -67,7 +67,7 @@ pub fn export(
     let _ = writeln!(text, "from airflow.sdk import DAG, Asset, Param, task");
     let _ = writeln!(
         text,
-        "from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable"
+        "from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable"
     );
     let _ = writeln!(
         text,
@@ -207,20 +207,50 @@ pub fn export(
     let mut catchup = false;
     if let Some(schedule) = &operations.schedule {
         let timezone = python_string(&schedule.timezone);
-        timetable = Some(match &schedule.when {
-            Cadence::Cron(expression) => {
-                let run_immediately = match schedule.catch_up {
-                    CatchUp::Skip => "False",
-                    CatchUp::Latest | CatchUp::All { .. } => "True",
+        let run_immediately = match schedule.catch_up {
+            CatchUp::Skip => "False",
+            CatchUp::Latest | CatchUp::All { .. } => "True",
+        };
+        let evaluated = super::timetable(schedule, losses);
+        timetable = Some(match (&schedule.when, &evaluated) {
+            (Cadence::Cron(_), Some(evaluated)) => {
+                let workflow_schedule::When::Cron(cron) = &evaluated.when else {
+                    unreachable!("a cron schedule evaluates to a cron timetable")
                 };
+                // Airflow's CronTriggerTimetable walks real time when the hour field is `*`
+                // and reads other expressions as local wall times with pendulum's rules.
+                let rule = if cron.every_hour() {
+                    workflow_schedule::DstRule::RealTime
+                } else {
+                    workflow_schedule::DstRule::ShiftGapFirstFold
+                };
+                super::check_dst(evaluated, rule, "Airflow", losses);
                 format!(
                     "CronTriggerTimetable({}, timezone={timezone}, run_immediately={run_immediately})",
-                    python_string(expression)
+                    python_string(&cron.canonical())
                 )
             }
-            Cadence::EverySecs(seconds) => {
-                format!("DeltaTriggerTimetable(datetime.timedelta(seconds={seconds}))")
-            }
+            (Cadence::Cron(expression), None) => format!(
+                "CronTriggerTimetable({}, timezone={timezone}, run_immediately={run_immediately})",
+                python_string(expression)
+            ),
+            (Cadence::EverySecs(seconds), _) => match super::interval_crons(*seconds).as_deref() {
+                Some([line]) => format!(
+                    "CronTriggerTimetable({}, timezone=\"UTC\", run_immediately={run_immediately})",
+                    python_string(line)
+                ),
+                Some(lines) => format!(
+                    "MultipleCronTriggerTimetable({}, timezone=\"UTC\", run_immediately={run_immediately})",
+                    lines.iter().map(|line| python_string(line)).collect::<Vec<_>>().join(", ")
+                ),
+                None => {
+                    losses.add(format!(
+                        "`every = \"{}\"`: the interval does not divide a day, and Airflow's DeltaTriggerTimetable counts it from when the scheduler first sees the DAG, not from midnight UTC; use an interval that divides a day or a cron expression",
+                        super::duration_text(*seconds)
+                    ));
+                    format!("DeltaTriggerTimetable(datetime.timedelta(seconds={seconds}))")
+                }
+            },
         });
         if let CatchUp::All { max } = schedule.catch_up {
             catchup = true;
@@ -230,7 +260,9 @@ pub fn export(
                 ));
             }
         }
-        if matches!(schedule.when, Cadence::EverySecs(_)) && schedule.catch_up != CatchUp::Skip {
+        if matches!(schedule.when, Cadence::EverySecs(seconds) if super::interval_crons(seconds).is_none())
+            && schedule.catch_up != CatchUp::Skip
+        {
             catchup = true;
         }
     }

@@ -47,13 +47,38 @@ pub fn export(
     }
     let mut files = Vec::new();
     if let Some(schedule) = &operations.schedule {
-        let (schedules, when) = match &schedule.when {
-            Cadence::Cron(expression) => (vec![Value::from(expression.as_str())], None),
-            Cadence::EverySecs(seconds) => interval_schedules(*seconds, losses),
+        let (schedules, when, timezone) = match &schedule.when {
+            Cadence::Cron(expression) => {
+                let written = match super::timetable(schedule, losses) {
+                    Some(timetable) => {
+                        // Argo reads cron with robfig/cron, which walks real time in the zone.
+                        super::check_dst(
+                            &timetable,
+                            workflow_schedule::DstRule::RealTime,
+                            "Argo",
+                            losses,
+                        );
+                        match &timetable.when {
+                            workflow_schedule::When::Cron(cron) => cron.canonical(),
+                            workflow_schedule::When::Every(_) => expression.clone(),
+                        }
+                    }
+                    None => expression.clone(),
+                };
+                (vec![Value::from(written)], None, schedule.timezone.as_str())
+            }
+            // Intervals count from midnight UTC.
+            Cadence::EverySecs(seconds) => match super::interval_crons(*seconds) {
+                Some(lines) => (lines.into_iter().map(Value::from).collect(), None, "UTC"),
+                None => {
+                    let (lines, when) = interval_schedules(*seconds, losses);
+                    (lines, when, "UTC")
+                }
+            },
         };
         let mut spec = Map::new();
         spec.insert("schedules".into(), Value::Array(schedules));
-        spec.insert("timezone".into(), Value::from(schedule.timezone.as_str()));
+        spec.insert("timezone".into(), Value::from(timezone));
         if let Some(when) = when {
             spec.insert("when".into(), Value::from(when));
         }
@@ -234,9 +259,11 @@ fn interval_schedules(seconds: u64, losses: &mut Losses) -> (Vec<Value>, Option<
             Value::from(format!("{minute} {hours} * * *"))
         })
         .collect();
+    // The lines fire every `step`; the condition keeps the fire times, read within a step.
+    let window = step.min(300);
     (
         lines,
-        Some(format!("{{{{= now().Unix() % {seconds} < 300 }}}}")),
+        Some(format!("{{{{= now().Unix() % {seconds} < {window} }}}}")),
     )
 }
 

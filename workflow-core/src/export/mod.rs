@@ -42,7 +42,6 @@ use crate::plan::{Plan, PlanError, PlanOptions};
 
 pub mod airflow;
 pub mod argo;
-pub mod cron;
 pub mod step_functions;
 pub mod systemd;
 mod yaml;
@@ -342,6 +341,87 @@ pub(crate) fn reads_a_merge(plan: &Plan, node: &crate::plan::PlanNode) -> bool {
 }
 
 /// The greatest common divisor: the step of the times of day an interval from the epoch hits.
+/// The schedule read by the shared evaluator, or a loss when it cannot be (a schedule built by
+/// hand, not checked by `workflow!`).
+pub(crate) fn timetable(
+    schedule: &crate::operations::Schedule,
+    losses: &mut Losses,
+) -> Option<workflow_schedule::Timetable> {
+    match schedule.timetable() {
+        Ok(timetable) => Some(timetable),
+        Err(error) => {
+            losses.add(format!("the schedule: {error}"));
+            None
+        }
+    }
+}
+
+/// Adds a loss when an engine that follows `rule` at daylight-saving changes fires at other
+/// instants than the plan on some change in the export horizon (2025–2060, fixed so that
+/// an export does not depend on the day it is made). Returns whether the engine is exact.
+pub(crate) fn check_dst(
+    timetable: &workflow_schedule::Timetable,
+    rule: workflow_schedule::DstRule,
+    engine: &str,
+    losses: &mut Losses,
+) -> bool {
+    let (from, to) = workflow_schedule::export_horizon();
+    let anomalies = timetable.anomalies(rule, from, to);
+    let Some(first) = anomalies.first() else {
+        return true;
+    };
+    losses.add(format!(
+        "the schedule at daylight-saving changes: {}{}; use a time outside the hours the clocks skip or repeat, or `timezone = \"UTC\"`",
+        first.describe(&timetable.zone, engine),
+        match anomalies.len() {
+            1 => String::new(),
+            count => format!(" (and at {} more changes until 2060)", count - 1),
+        }
+    ));
+    false
+}
+
+/// The UTC cron expressions (five fields) that fire exactly when an interval of `seconds`
+/// counted from the epoch does, or `None` when the interval does not divide a day (its times
+/// of day then change from day to day).
+pub(crate) fn interval_crons(seconds: u64) -> Option<Vec<String>> {
+    const DAY: u64 = 86_400;
+    if seconds == 0 || !seconds.is_multiple_of(60) || !DAY.is_multiple_of(seconds) {
+        return None;
+    }
+    let minutes = seconds / 60;
+    if 60 % minutes == 0 {
+        return Some(vec![if minutes == 1 {
+            "* * * * *".to_owned()
+        } else {
+            format!("*/{minutes} * * * *")
+        }]);
+    }
+    if minutes % 60 == 0 {
+        let hours = minutes / 60;
+        return Some(vec![match hours {
+            1 => "0 * * * *".to_owned(),
+            24 => "0 0 * * *".to_owned(),
+            _ => format!("0 */{hours} * * *"),
+        }]);
+    }
+    let mut by_minute: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    let mut time = 0;
+    while time < DAY / 60 {
+        by_minute.entry(time % 60).or_default().push(time / 60);
+        time += minutes;
+    }
+    Some(
+        by_minute
+            .into_iter()
+            .map(|(minute, hours)| {
+                let hours: Vec<String> = hours.iter().map(u64::to_string).collect();
+                format!("{minute} {} * * *", hours.join(","))
+            })
+            .collect(),
+    )
+}
+
 pub(crate) fn gcd(mut a: u64, mut b: u64) -> u64 {
     while b != 0 {
         (a, b) = (b, a % b);

@@ -15,7 +15,6 @@
 
 use serde_json::{Map, Value, json};
 
-use super::cron::CronFields;
 use super::{ExportError, ExportFile, Losses, Settings, arm_of, duration_text, shell_quote};
 use crate::operations::{Cadence, FailureAction, Overlap, Trigger};
 use crate::plan::{Plan, PlanNode};
@@ -640,32 +639,58 @@ fn schedule_definition(
     losses: &mut Losses,
 ) -> Option<Value> {
     let schedule = plan.operations.schedule.as_ref()?;
-    let expression = match &schedule.when {
-        Cadence::Cron(expression) => match aws_cron(expression) {
-            Ok(expression) => expression,
-            Err(reason) => {
-                losses.add(format!(
-                    "the schedule `{expression}` has no EventBridge expression: {reason}"
-                ));
+    let (expression, timezone) = match &schedule.when {
+        Cadence::Cron(expression) => {
+            let timetable = super::timetable(schedule, losses)?;
+            let workflow_schedule::When::Cron(cron) = &timetable.when else {
                 return None;
+            };
+            // EventBridge Scheduler skips a local time that does not exist and runs a
+            // repeated one once.
+            super::check_dst(
+                &timetable,
+                workflow_schedule::DstRule::SkipGapFirstFold,
+                "EventBridge Scheduler",
+                losses,
+            );
+            match cron.eventbridge() {
+                Ok(written) => (written, schedule.timezone.as_str()),
+                Err(reason) => {
+                    losses.add(format!(
+                        "the schedule `{expression}` has no EventBridge expression: {reason}"
+                    ));
+                    return None;
+                }
             }
-        },
-        Cadence::EverySecs(seconds) => {
-            if !seconds.is_multiple_of(60) {
+        }
+        // Intervals count from midnight UTC; EventBridge's `rate()` counts from when the
+        // schedule is created, so an interval is written as the cron expression it equals.
+        Cadence::EverySecs(seconds) => match super::interval_crons(*seconds).as_deref() {
+            Some([line]) => match workflow_schedule::CronExpr::parse(line)
+                .map_err(|error| error.to_string())
+                .and_then(|cron| cron.eventbridge())
+            {
+                Ok(written) => (written, "UTC"),
+                Err(reason) => {
+                    losses.add(format!("the interval {}: {reason}", duration_text(*seconds)));
+                    return None;
+                }
+            },
+            _ => {
                 losses.add(format!(
-                    "the interval {}: EventBridge rates have whole minutes",
+                    "the interval {}: it is not one cron expression, and EventBridge's `rate()` counts from when the schedule is created, not from midnight UTC",
                     duration_text(*seconds)
                 ));
+                (rate(*seconds), "UTC")
             }
-            format!("rate({} minutes)", (seconds / 60).max(1))
-        }
+        },
     };
     let input = json!({"params": {}, "scheduled_at": "<aws.scheduler.scheduled-time>"});
     Some(json!({
         "Name": plan.workflow,
         "Description": format!("Start workflow {}", plan.workflow),
         "ScheduleExpression": expression,
-        "ScheduleExpressionTimezone": schedule.timezone,
+        "ScheduleExpressionTimezone": timezone,
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "State": "ENABLED",
         "Target": {
@@ -677,28 +702,18 @@ fn schedule_definition(
     }))
 }
 
-/// A five-field cron expression as EventBridge's six fields (one of day-of-month and weekday
-/// must be `?`; weekdays are 1–7 from Sunday).
-fn aws_cron(expression: &str) -> Result<String, String> {
-    let fields: Vec<&str> = expression.split_whitespace().collect();
-    let [minute, hour, day, month, _] = fields[..] else {
-        return Err(
-            "only five-field expressions (minute first) have an EventBridge form".to_owned(),
-        );
+/// EventBridge's `rate(value unit)`: a singular unit for 1 (`rate(1 minute)`), the largest
+/// unit that divides the interval (whole minutes at least).
+fn rate(seconds: u64) -> String {
+    let minutes = (seconds / 60).max(1);
+    let (value, unit) = if minutes.is_multiple_of(1440) {
+        (minutes / 1440, "day")
+    } else if minutes.is_multiple_of(60) {
+        (minutes / 60, "hour")
+    } else {
+        (minutes, "minute")
     };
-    let parsed = CronFields::parse(expression)?;
-    let weekdays = parsed.weekdays.as_ref().map(|days| {
-        const NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-        days.iter()
-            .filter_map(|day| NAMES.get(*day as usize).copied())
-            .collect::<Vec<_>>()
-            .join(",")
-    });
-    match (parsed.days.is_some(), weekdays) {
-        (true, Some(_)) => Err("it restricts both the day of the month and the weekday".to_owned()),
-        (_, Some(weekdays)) => Ok(format!("cron({minute} {hour} ? {month} {weekdays} *)")),
-        (_, None) => Ok(format!("cron({minute} {hour} {day} {month} ? *)")),
-    }
+    format!("rate({value} {unit}{})", if value == 1 { "" } else { "s" })
 }
 
 fn install_notes(plan: &Plan, settings: &Settings, topic_arn: &str) -> String {

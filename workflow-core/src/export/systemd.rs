@@ -9,7 +9,6 @@
 
 use std::fmt::Write as _;
 
-use super::cron::CronFields;
 use super::{ExportError, ExportFile, Losses, Settings, duration_text, fixed_params};
 use crate::operations::{Cadence, CatchUp, Trigger};
 use crate::plan::{Plan, ValueSource};
@@ -107,19 +106,27 @@ pub fn export(
     let mut persistent = false;
     if let Some(schedule) = &operations.schedule {
         match &schedule.when {
-            Cadence::Cron(expression) => match CronFields::parse(expression) {
-                Ok(fields) => {
-                    for line in fields.on_calendar(&schedule.timezone) {
+            Cadence::Cron(expression) => {
+                if let Some(timetable) = super::timetable(schedule, losses)
+                    && let workflow_schedule::When::Cron(cron) = &timetable.when
+                {
+                    for line in cron.on_calendar(&schedule.timezone) {
                         calendars.push((
                             format!("cron `{expression}` in {}", schedule.timezone),
                             line,
                         ));
                     }
+                    for line in dst_wakeups(&timetable) {
+                        calendars.push((
+                            format!(
+                                "where {} skips or repeats these local times, systemd's calendar does not fire when the plan does: tick wakes then too (and starts a run only at a fire time)",
+                                schedule.timezone
+                            ),
+                            line,
+                        ));
+                    }
                 }
-                Err(reason) => losses.add(format!(
-                    "the schedule `{expression}` has no systemd calendar: {reason}"
-                )),
-            },
+            }
             Cadence::EverySecs(seconds) => {
                 for line in interval_calendar(*seconds) {
                     calendars.push((
@@ -342,6 +349,30 @@ fn glob_directory(pattern: &str) -> Option<String> {
 
 /// Calendar lines that fire at every time of day an interval counted from the epoch can fall
 /// on (`tick` then starts only the real fire times).
+/// UTC calendar lines for the plan's fire times that systemd's own calendar misses around
+/// daylight-saving changes (it skips a local time that does not exist and fires a repeated one
+/// once): one line per month and UTC time of day of such a fire time in the export horizon.
+fn dst_wakeups(timetable: &workflow_schedule::Timetable) -> Vec<String> {
+    let (from, to) = workflow_schedule::export_horizon();
+    let mut missed = std::collections::BTreeMap::<(u32, u32), std::collections::BTreeSet<u32>>::new();
+    for anomaly in timetable.anomalies(workflow_schedule::DstRule::SkipGapFirstFold, from, to) {
+        for fire in anomaly.plan.iter().filter(|fire| !anomaly.engine.contains(fire)) {
+            use chrono::{Datelike as _, Timelike as _};
+            missed
+                .entry((fire.hour(), fire.minute()))
+                .or_default()
+                .insert(fire.month());
+        }
+    }
+    missed
+        .into_iter()
+        .map(|((hour, minute), months)| {
+            let months: Vec<String> = months.iter().map(|month| format!("{month:02}")).collect();
+            format!("*-{}-* {hour:02}:{minute:02}:00 UTC", months.join(","))
+        })
+        .collect()
+}
+
 fn interval_calendar(seconds: u64) -> Vec<String> {
     const DAY: u64 = 86_400;
     let step = super::gcd(seconds.max(1), DAY);

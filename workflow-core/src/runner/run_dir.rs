@@ -69,12 +69,8 @@ impl<'a> RunDir<'a> {
                     .schedule
                     .as_ref()
                     .map_or("UTC", |schedule| schedule.timezone.as_str());
-                let key = partition.key_for_fire(fire, timezone);
-                let key = match spec.param(&partition.param) {
-                    // An hourly key has no offset; a `DateTime<Utc>` parameter wants one.
-                    Some(param) if (param.parse)(&key).is_err() => format!("{key}Z"),
-                    _ => key,
-                };
+                let parse = spec.param(&partition.param).map(|param| param.parse);
+                let key = partition.key_for_fire(fire, timezone).text_for(parse);
                 given.push((partition.param.clone(), key));
             }
         }

@@ -176,9 +176,12 @@ fn due(
                 reason.push_str(&format!(", {missed} more missed fire times to catch up"));
             }
             let partition = operations.partition.as_ref().map(|partition| {
+                let parse = spec.param(&partition.param).map(|param| param.parse);
                 (
                     partition.param.clone(),
-                    partition.key_for_fire(fire, &schedule.timezone),
+                    partition
+                        .key_for_fire(fire, &schedule.timezone)
+                        .text_for(parse),
                 )
             });
             return Ok(Some((

@@ -367,6 +367,7 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
     let before = diagnostics.count();
     let mut cadence = None;
     let mut timezone = "UTC".to_owned();
+    let mut timezone_span = None;
     let mut catch_up = None;
     let mut max_catch_up = None;
     for (key, value, key_span) in pairs(items, SCHEDULE_KEYS, "schedule", diagnostics) {
@@ -381,17 +382,22 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
                 if let Some((expression, span)) =
                     string(value, "cron", "\"0 2 * * *\"", diagnostics)
                 {
-                    match check_cron(&expression) {
-                        Ok(()) => cadence = Some(Cadence::Cron(expression)),
-                        Err(message) => diagnostics.error(span, message),
+                    match workflow_schedule::CronExpr::parse(&expression) {
+                        Ok(_) => cadence = Some((Cadence::Cron(expression), key_span)),
+                        Err(message) => diagnostics.error(span, message.to_string()),
                     }
                 }
             }
             "every" => {
                 if let Some((text, span)) = string(value, "every", "\"2h30m\"", diagnostics) {
                     match crate::duration::parse(&text) {
-                        Ok(duration) if duration < Duration::from_secs(60) => diagnostics.error(span, "a schedule fires at most once a minute; use `every = \"1m\"` or longer"),
-                        Ok(duration) => cadence = Some(Cadence::Every(duration)),
+                        Ok(duration) => match workflow_schedule::check_interval(
+                            &text,
+                            duration.as_secs() + u64::from(duration.subsec_nanos() > 0),
+                        ) {
+                            Ok(()) => cadence = Some((Cadence::Every(duration), key_span)),
+                            Err(message) => diagnostics.error(span, message.to_string()),
+                        },
                         Err(message) => diagnostics.error(span, message),
                     }
                 }
@@ -401,6 +407,7 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
                     string(value, "timezone", "\"Europe/Prague\"", diagnostics)
                 {
                     if zone.parse::<chrono_tz::Tz>().is_ok() {
+                        timezone_span = Some(span);
                         timezone = zone;
                     } else {
                         let names = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name());
@@ -420,6 +427,11 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
     if cadence.is_none() && diagnostics.count() == before {
         diagnostics.error(span, "a schedule needs `cron = \"...\"` or `every = \"...\"`, e.g. `#[schedule(cron = \"0 2 * * *\")]`");
     }
+    if let (Some((Cadence::Every(_), _)), Some(span)) = (&cadence, timezone_span)
+        && timezone != "UTC"
+    {
+        diagnostics.error(span, format!("`every` counts from midnight UTC (1970-01-01T00:00:00Z) whatever the zone, so `timezone = \"{timezone}\"` has no effect on it; to fire at local times write `cron`, e.g. `#[schedule(cron = \"0 0 * * *\", timezone = \"{timezone}\")]`"));
+    }
     if let Some((_, max_span)) = max_catch_up
         && !matches!(&catch_up, Some((mode, _)) if mode == "all")
     {
@@ -434,25 +446,10 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
         return None;
     }
     Some(Schedule {
-        cadence: cadence?,
+        cadence: cadence?.0,
         timezone,
         catch_up,
     })
-}
-
-/// A cron expression croner accepts and that fires at least once in the next ten years.
-fn check_cron(expression: &str) -> Result<(), String> {
-    let cron: croner::Cron = expression.parse().map_err(|error: croner::errors::CronError| {
-        format!("invalid cron expression `{expression}`: {}; write five fields (minute hour day-of-month month day-of-week), e.g. `0 2 * * *`", error.to_string().trim_end_matches('.'))
-    })?;
-    let start =
-        chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default();
-    match cron.find_next_occurrence(&start, false) {
-        Ok(next) if next.signed_duration_since(start).num_days() < 3_660 => Ok(()),
-        _ => Err(format!(
-            "cron expression `{expression}` never fires (no date matches it)"
-        )),
-    }
 }
 
 fn concurrency(items: &Items, diagnostics: &mut Diagnostics) -> Option<String> {
@@ -912,11 +909,19 @@ mod tests {
     fn schedule_problems() {
         assert_eq!(
             messages(quote::quote!(#[schedule(cron = "0 2 30 2 *")])),
-            ["cron expression `0 2 30 2 *` never fires (no date matches it)"]
+            ["cron expression `0 2 30 2 *` never fires: no month it names has the days it names"]
         );
-        assert!(
-            messages(quote::quote!(#[schedule(cron = "0 25 * * *")]))[0]
-                .starts_with("invalid cron expression `0 25 * * *`")
+        assert_eq!(
+            messages(quote::quote!(#[schedule(cron = "0 25 * * *")])),
+            ["cron expression `0 25 * * *`: `25` in the hour field is outside 0–23"]
+        );
+        assert_eq!(
+            messages(quote::quote!(#[schedule(every = "1d", timezone = "Europe/Prague")])),
+            ["`every` counts from midnight UTC (1970-01-01T00:00:00Z) whatever the zone, so `timezone = \"Europe/Prague\"` has no effect on it; to fire at local times write `cron`, e.g. `#[schedule(cron = \"0 0 * * *\", timezone = \"Europe/Prague\")]`"]
+        );
+        assert_eq!(
+            messages(quote::quote!(#[schedule(every = "90s")])),
+            ["`every = \"90s\"` is not a whole number of minutes; engines start runs on whole minutes (e.g. `every = \"2m\"`)"]
         );
         assert_eq!(
             messages(quote::quote!(#[schedule(timezone = "UTC")])),
