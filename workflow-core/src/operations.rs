@@ -181,7 +181,11 @@ impl PartitionKey {
         if let Some(start) = workflow_schedule::day_start(day, zone) {
             forms.push(start.with_timezone(zone).to_rfc3339());
         }
-        forms.push(day.and_time(chrono::NaiveTime::MIN).format("%Y-%m-%dT%H:%M:%S").to_string());
+        forms.push(
+            day.and_time(chrono::NaiveTime::MIN)
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string(),
+        );
         PartitionKey { forms }
     }
 
@@ -258,7 +262,11 @@ impl Partition {
     /// assert_eq!(labels, ["2026-11-02", "2026-11-09", "2026-11-16"]);
     /// assert!(daily.backfill("2026-11-21..2026-11-01", "UTC").is_err());
     /// ```
-    pub fn backfill(&self, range: &str, timezone: &str) -> Result<Vec<PartitionKey>, BackfillError> {
+    pub fn backfill(
+        &self,
+        range: &str,
+        timezone: &str,
+    ) -> Result<Vec<PartitionKey>, BackfillError> {
         let zone: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::UTC);
         let Some((from, to)) = range.split_once("..") else {
             return Err(BackfillError::Malformed(range.to_owned()));
@@ -287,7 +295,9 @@ impl Partition {
                     return Err(too_long(count));
                 }
                 Ok((0..count as i64)
-                    .map(|index| PartitionKey::day(from + chrono::Duration::days(index * step as i64), &zone))
+                    .map(|index| {
+                        PartitionKey::day(from + chrono::Duration::days(index * step as i64), &zone)
+                    })
                     .collect())
             }
             PartitionEvery::Hourly => {
@@ -306,7 +316,9 @@ impl Partition {
                 let bound = |text: &str, local: chrono::NaiveDateTime, last: bool| {
                     resolve(local, last).ok_or_else(|| BackfillError::Bound {
                         bound: text.to_owned(),
-                        expected: format!("this hour does not exist in {zone} (the clocks skip it)"),
+                        expected: format!(
+                            "this hour does not exist in {zone} (the clocks skip it)"
+                        ),
                     })
                 };
                 let (first, last) = (bound(range, from, false)?, bound(range, to, true)?);

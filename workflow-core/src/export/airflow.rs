@@ -241,7 +241,11 @@ pub fn export(
                 ),
                 Some(lines) => format!(
                     "MultipleCronTriggerTimetable({}, timezone=\"UTC\", run_immediately={run_immediately})",
-                    lines.iter().map(|line| python_string(line)).collect::<Vec<_>>().join(", ")
+                    lines
+                        .iter()
+                        .map(|line| python_string(line))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 None => {
                     losses.add(format!(

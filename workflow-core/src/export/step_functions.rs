@@ -672,7 +672,10 @@ fn schedule_definition(
             {
                 Ok(written) => (written, "UTC"),
                 Err(reason) => {
-                    losses.add(format!("the interval {}: {reason}", duration_text(*seconds)));
+                    losses.add(format!(
+                        "the interval {}: {reason}",
+                        duration_text(*seconds)
+                    ));
                     return None;
                 }
             },
@@ -768,14 +771,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cron_for_eventbridge() {
-        assert_eq!(aws_cron("15 8 * * SAT").unwrap(), "cron(15 8 ? * SAT *)");
-        assert_eq!(aws_cron("0 2 * * *").unwrap(), "cron(0 2 * * ? *)");
-        assert_eq!(
-            aws_cron("0 3 * * 1-5").unwrap(),
-            "cron(0 3 ? * MON,TUE,WED,THU,FRI *)"
-        );
-        assert!(aws_cron("0 3 1 * MON").is_err());
+    fn rates_use_eventbridge_units() {
+        assert_eq!(rate(60), "rate(1 minute)");
+        assert_eq!(rate(420), "rate(7 minutes)");
+        assert_eq!(rate(3600), "rate(1 hour)");
+        assert_eq!(rate(9000), "rate(150 minutes)");
+        assert_eq!(rate(7 * 86_400), "rate(7 days)");
     }
 
     #[test]

@@ -354,9 +354,14 @@ fn glob_directory(pattern: &str) -> Option<String> {
 /// once): one line per month and UTC time of day of such a fire time in the export horizon.
 fn dst_wakeups(timetable: &workflow_schedule::Timetable) -> Vec<String> {
     let (from, to) = workflow_schedule::export_horizon();
-    let mut missed = std::collections::BTreeMap::<(u32, u32), std::collections::BTreeSet<u32>>::new();
+    let mut missed =
+        std::collections::BTreeMap::<(u32, u32), std::collections::BTreeSet<u32>>::new();
     for anomaly in timetable.anomalies(workflow_schedule::DstRule::SkipGapFirstFold, from, to) {
-        for fire in anomaly.plan.iter().filter(|fire| !anomaly.engine.contains(fire)) {
+        for fire in anomaly
+            .plan
+            .iter()
+            .filter(|fire| !anomaly.engine.contains(fire))
+        {
             use chrono::{Datelike as _, Timelike as _};
             missed
                 .entry((fire.hour(), fire.minute()))

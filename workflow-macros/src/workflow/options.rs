@@ -917,11 +917,15 @@ mod tests {
         );
         assert_eq!(
             messages(quote::quote!(#[schedule(every = "1d", timezone = "Europe/Prague")])),
-            ["`every` counts from midnight UTC (1970-01-01T00:00:00Z) whatever the zone, so `timezone = \"Europe/Prague\"` has no effect on it; to fire at local times write `cron`, e.g. `#[schedule(cron = \"0 0 * * *\", timezone = \"Europe/Prague\")]`"]
+            [
+                "`every` counts from midnight UTC (1970-01-01T00:00:00Z) whatever the zone, so `timezone = \"Europe/Prague\"` has no effect on it; to fire at local times write `cron`, e.g. `#[schedule(cron = \"0 0 * * *\", timezone = \"Europe/Prague\")]`"
+            ]
         );
         assert_eq!(
             messages(quote::quote!(#[schedule(every = "90s")])),
-            ["`every = \"90s\"` is not a whole number of minutes; engines start runs on whole minutes (e.g. `every = \"2m\"`)"]
+            [
+                "`every = \"90s\"` is not a whole number of minutes; engines start runs on whole minutes (e.g. `every = \"2m\"`)"
+            ]
         );
         assert_eq!(
             messages(quote::quote!(#[schedule(timezone = "UTC")])),

@@ -15,7 +15,7 @@ import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
-from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable
+from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable
 from airflow.timetables.assets import AssetOrTimeSchedule
 
 BINARY = "/usr/local/bin/workflows"

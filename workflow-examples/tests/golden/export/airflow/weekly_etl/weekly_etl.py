@@ -15,7 +15,7 @@ import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
-from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable
+from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable
 from airflow.timetables.assets import AssetOrTimeSchedule
 
 BINARY = "/usr/local/bin/workflows"
@@ -60,7 +60,7 @@ with DAG(
     dag_id=WORKFLOW,
     description="Weekly ETL: extract the week's export, clean it, load it.",
     doc_md="Weekly ETL: extract the week's export, clean it, load it.\n\nSaturdays at 08:15 local time; a run missed while the machine was off happens at the\nnext boot (systemd's `Persistent=true`); the team hears when it is done or failed.",
-    schedule=CronTriggerTimetable("15 8 * * SAT", timezone="Europe/Prague", run_immediately=True),
+    schedule=CronTriggerTimetable("15 8 * * 6", timezone="Europe/Prague", run_immediately=True),
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
