@@ -148,6 +148,9 @@ pub enum BackfillError {
     },
 }
 
+/// A parameter's parser: command-line text to the declared type, as JSON.
+pub type ParamParser = fn(&str) -> Result<serde_json::Value, String>;
+
 /// One partition, as the text its parameter receives: the same interval written in each form
 /// a partition parameter type reads, so that every accepted type gets its exact value.
 ///
@@ -169,7 +172,7 @@ impl PartitionKey {
 
     /// The form `parse` (a parameter's parser) reads; the label when there is no parser or
     /// none reads.
-    pub fn text_for(&self, parse: Option<fn(&str) -> Result<serde_json::Value, String>>) -> String {
+    pub fn text_for(&self, parse: Option<ParamParser>) -> String {
         parse
             .and_then(|parse| self.forms.iter().find(|form| parse(form).is_ok()))
             .unwrap_or(&self.forms[0])

@@ -390,14 +390,14 @@ pub(crate) fn interval_crons(seconds: u64) -> Option<Vec<String>> {
         return None;
     }
     let minutes = seconds / 60;
-    if 60 % minutes == 0 {
+    if 60u64.is_multiple_of(minutes) {
         return Some(vec![if minutes == 1 {
             "* * * * *".to_owned()
         } else {
             format!("*/{minutes} * * * *")
         }]);
     }
-    if minutes % 60 == 0 {
+    if minutes.is_multiple_of(60) {
         let hours = minutes / 60;
         return Some(vec![match hours {
             1 => "0 * * * *".to_owned(),
