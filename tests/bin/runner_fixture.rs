@@ -280,6 +280,68 @@ workflow! {
     }
 }
 
+/// Appends a line to `$WORKFLOW_TEST_HOURS`.
+fn record(line: String) -> u32 {
+    if let Some(path) = std::env::var_os("WORKFLOW_TEST_HOURS") {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("hours file");
+        std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes()).expect("hours file");
+    }
+    1
+}
+
+#[task]
+fn record_utc(hour: chrono::DateTime<chrono::Utc>) -> u32 {
+    record(hour.to_rfc3339())
+}
+
+#[task]
+fn record_local(hour: chrono::DateTime<chrono::FixedOffset>) -> u32 {
+    record(hour.to_rfc3339())
+}
+
+#[task]
+fn record_tick() -> u32 {
+    record("tick".to_owned())
+}
+
+workflow! {
+    /// Hourly partitions in a zone with daylight saving time, as UTC instants.
+    #[schedule(cron = "5 * * * *", timezone = "Europe/Prague")]
+    #[partition(hourly, param = hour)]
+    prague_hours(hour: chrono::DateTime<chrono::Utc>) {
+        seen = record_utc(hour);
+    }
+}
+
+workflow! {
+    /// Hourly partitions in a zone with daylight saving time, with the local offset.
+    #[schedule(cron = "5 * * * *", timezone = "Europe/Prague")]
+    #[partition(hourly, param = hour)]
+    prague_local_hours(hour: chrono::DateTime<chrono::FixedOffset>) {
+        seen = record_local(hour);
+    }
+}
+
+workflow! {
+    /// Hourly, in Prague.
+    #[schedule(cron = "0 * * * *", timezone = "Europe/Prague")]
+    prague_hourly() {
+        seen = record_tick();
+    }
+}
+
+workflow! {
+    /// Every minute (what a tick's decision costs).
+    #[schedule(cron = "* * * * *")]
+    minutely() {
+        seen = record_tick();
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // The race tests start several processes and let them go at once: each waits here until
     // the file `$WORKFLOW_TEST_BARRIER` exists.

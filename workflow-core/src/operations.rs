@@ -22,7 +22,7 @@ pub struct Schedule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cadence {
-    /// A cron expression: five fields (minute to weekday) or six (with seconds first).
+    /// A five-field cron expression (the grammar of the `workflow-schedule` crate).
     Cron(String),
     /// A fixed interval in seconds, counted from the Unix epoch so that every machine agrees.
     EverySecs(u64),

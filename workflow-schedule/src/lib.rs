@@ -402,6 +402,64 @@ impl CronExpr {
     }
 }
 
+impl CronExpr {
+    /// The fire times in `(from, to)` as Airflow's `CronTriggerTimetable` walks them, run
+    /// after run from `from` (see [`DstRule::AirflowWallClock`] and [`DstRule::AirflowDelta`]).
+    fn airflow(
+        &self,
+        zone: &Tz,
+        delta: bool,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<DateTime<Utc>> {
+        let mut matches = Vec::new();
+        let first = from.with_timezone(zone).date_naive() - Duration::days(1);
+        let last = to.with_timezone(zone).date_naive() + Duration::days(1);
+        let mut day = first;
+        while day <= last {
+            if self.day_matches(day) {
+                for hour in self.fields[1].values(0, 23) {
+                    for minute in self.fields[0].values(0, 59) {
+                        if let Some(naive) = day.and_hms_opt(hour, minute, 0) {
+                            matches.push(naive);
+                        }
+                    }
+                }
+            }
+            day += Duration::days(1);
+        }
+        let mut fires = Vec::new();
+        let mut current = from;
+        loop {
+            let naive = current.with_timezone(zone).naive_local();
+            let Some(next) = matches.iter().find(|candidate| **candidate > naive) else {
+                break;
+            };
+            let fire = if delta {
+                current + (*next - naive)
+            } else {
+                match zone.from_local_datetime(next) {
+                    LocalResult::Single(instant) => instant.with_timezone(&Utc),
+                    LocalResult::Ambiguous(_, second) => second.with_timezone(&Utc),
+                    LocalResult::None => {
+                        let before = zone
+                            .offset_from_utc_datetime(&(*next - Duration::hours(12)))
+                            .fix()
+                            .local_minus_utc();
+                        Utc.from_utc_datetime(&(*next - Duration::seconds(i64::from(before))))
+                    }
+                }
+            };
+            if fire >= to || fire <= current {
+                break;
+            }
+            fires.push(fire);
+            current = fire;
+        }
+        fires
+    }
+}
+
 impl fmt::Display for CronExpr {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.written)
@@ -423,10 +481,15 @@ pub enum DstRule {
     /// EventBridge Scheduler ("Daylight saving time" in its user guide) and systemd's
     /// `OnCalendar=` with a time zone (as `systemd-analyze calendar` evaluates it).
     SkipGapFirstFold,
-    /// A skipped time fires as long after the change as it was after the last valid instant
-    /// before it (pendulum's rule: 02:30 becomes 03:30), a repeated one fires once (first
-    /// occurrence): Airflow's `CronTriggerTimetable` for an hour field other than `*`.
-    ShiftGapFirstFold,
+    /// Airflow's `CronTriggerTimetable` for an hour field other than `*`: from the last run,
+    /// the next matching local wall time, made an instant with pendulum's rules (a skipped
+    /// time moves forward by the gap's length, 02:30 becoming 03:30; a repeated one is its
+    /// second occurrence). `airflow/timetables/_cron.py`, `CronMixin._get_next`.
+    AirflowWallClock,
+    /// Airflow's `CronTriggerTimetable` for an hour field of `*`: from the last run, the
+    /// next matching local wall time, reached by adding the wall-clock difference to the last
+    /// run's instant (same source).
+    AirflowDelta,
 }
 
 fn map_local(
@@ -443,7 +506,7 @@ fn map_local(
             let both = match rule {
                 DstRule::Plan => !wall_clock,
                 DstRule::RealTime => true,
-                DstRule::SkipGapFirstFold | DstRule::ShiftGapFirstFold => false,
+                _ => false,
             };
             if both {
                 out.push(second.with_timezone(&Utc));
@@ -454,14 +517,6 @@ fn map_local(
                 if let Some(instant) = first_valid_after(naive, zone) {
                     out.push(instant);
                 }
-            }
-            DstRule::ShiftGapFirstFold => {
-                // Read with the offset in force before the change.
-                let before = zone
-                    .offset_from_utc_datetime(&(naive - Duration::hours(12)))
-                    .fix()
-                    .local_minus_utc();
-                out.push(Utc.from_utc_datetime(&(naive - Duration::seconds(i64::from(before)))));
             }
             _ => {}
         },
@@ -824,17 +879,52 @@ impl Timetable {
         }
     }
 
-    /// The next `count` fire times strictly after `after`.
+    /// The next `count` fire times strictly after `after`, found in one pass over the days.
     pub fn next_n(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
-        let mut times = Vec::with_capacity(count);
-        let mut cursor = after;
-        while times.len() < count {
-            let Some(next) = self.next_after(cursor) else {
+        let When::Cron(expression) = &self.when else {
+            let mut times = Vec::with_capacity(count);
+            let mut cursor = after;
+            while times.len() < count {
+                let Some(next) = self.next_after(cursor) else {
+                    break;
+                };
+                times.push(next);
+                cursor = next;
+            }
+            return times;
+        };
+        let mut times = Vec::new();
+        if count == 0 {
+            return times;
+        }
+        let Some(first) = after.with_timezone(&self.zone).date_naive().pred_opt() else {
+            return times;
+        };
+        let mut enough_on = None;
+        for offset in 0..SEARCH_DAYS {
+            let Some(day) = first.checked_add_signed(Duration::days(offset)) else {
                 break;
             };
-            times.push(next);
-            cursor = next;
+            let start = times.len();
+            expression.fires_on(day, &self.zone, DstRule::Plan, &mut times);
+            let mut kept = start;
+            for index in start..times.len() {
+                if times[index] > after {
+                    times[kept] = times[index];
+                    kept += 1;
+                }
+            }
+            times.truncate(kept);
+            // One more day once there are enough: a skipped time may move past midnight.
+            match enough_on {
+                Some(_) => break,
+                None if times.len() >= count => enough_on = Some(day),
+                None => {}
+            }
         }
+        times.sort_unstable();
+        times.dedup();
+        times.truncate(count);
         times
     }
 
@@ -912,12 +1002,22 @@ impl Timetable {
             let day = transition.at.with_timezone(&self.zone).date_naive();
             let mut plan = Vec::new();
             let mut engine = Vec::new();
-            for offset in -1..=1 {
-                let Some(day) = day.checked_add_signed(Duration::days(offset)) else {
-                    continue;
-                };
-                expression.fires_on(day, &self.zone, DstRule::Plan, &mut plan);
-                expression.fires_on(day, &self.zone, rule, &mut engine);
+            if matches!(rule, DstRule::AirflowWallClock | DstRule::AirflowDelta) {
+                let (from, to) = (
+                    transition.at - Duration::days(2),
+                    transition.at + Duration::days(2),
+                );
+                plan = self.between(from, to, usize::MAX);
+                plan.retain(|fire| *fire < to);
+                engine = expression.airflow(&self.zone, rule == DstRule::AirflowDelta, from, to);
+            } else {
+                for offset in -1..=1 {
+                    let Some(day) = day.checked_add_signed(Duration::days(offset)) else {
+                        continue;
+                    };
+                    expression.fires_on(day, &self.zone, DstRule::Plan, &mut plan);
+                    expression.fires_on(day, &self.zone, rule, &mut engine);
+                }
             }
             plan.sort_unstable();
             plan.dedup();

@@ -239,13 +239,26 @@ fn engines_rules_differ_from_the_plan_only_where_they_should() {
         skipped[0].describe(&nightly.zone, "EventBridge"),
         "around 2027-03-28 (Europe/Prague changes from UTC+01:00 to UTC+02:00) the plan fires at 2027-03-28T01:00Z where EventBridge fires at no other instant"
     );
-    let shifted = nightly.anomalies(DstRule::ShiftGapFirstFold, from, to);
-    assert!(shifted[0].engine.contains(&at("2027-03-28T01:30:00Z")));
+    // Airflow moves 02:30 by the gap (03:30 CEST, 01:30Z) and takes a repeated time's second
+    // occurrence (01:30Z on 2027-10-31, where the plan fires at 00:30Z).
+    let airflow = nightly.anomalies(DstRule::AirflowWallClock, from, to);
+    assert_eq!(airflow.len(), 2);
+    assert!(airflow[0].engine.contains(&at("2027-03-28T01:30:00Z")));
+    assert!(airflow[1].engine.contains(&at("2027-10-31T01:30:00Z")));
+    assert!(airflow[1].plan.contains(&at("2027-10-31T00:30:00Z")));
+    assert!(hourly.anomalies(DstRule::AirflowDelta, from, to).is_empty());
+    // Lord Howe changes by 30 minutes: adding wall-clock differences lands off the hour.
+    let lord_howe = Timetable::cron("0 * * * *", "Australia/Lord_Howe").unwrap();
+    assert!(
+        !lord_howe
+            .anomalies(DstRule::AirflowDelta, from, to)
+            .is_empty()
+    );
     let noon = Timetable::cron("0 12 * * *", "Europe/Prague").unwrap();
     for rule in [
         DstRule::RealTime,
         DstRule::SkipGapFirstFold,
-        DstRule::ShiftGapFirstFold,
+        DstRule::AirflowWallClock,
     ] {
         assert!(noon.anomalies(rule, from, to).is_empty());
     }
@@ -284,4 +297,31 @@ fn partition_instants() {
         day_start(NaiveDate::from_ymd_opt(2026, 9, 6).unwrap(), &santiago),
         Some(at("2026-09-06T04:00:00Z"))
     );
+}
+
+#[test]
+fn one_pass_and_step_by_step_agree() {
+    for (expression, zone) in [
+        ("0 * * * *", "Europe/Prague"),
+        ("30 2 * * *", "Europe/Prague"),
+        ("0 0 * * *", "America/Santiago"),
+        ("*/30 * * * *", "Australia/Lord_Howe"),
+        ("0 2 1 * MON", "America/New_York"),
+    ] {
+        let timetable = Timetable::cron(expression, zone).unwrap();
+        let start = at("2026-09-01T00:00:00Z");
+        let all = timetable.next_n(start, 2_000);
+        let mut cursor = start;
+        for (index, expected) in all.iter().enumerate() {
+            let next = timetable.next_after(cursor).unwrap();
+            assert_eq!(next, *expected, "{expression} in {zone}, fire {index}");
+            cursor = next;
+        }
+        let until = *all.last().unwrap();
+        assert_eq!(
+            timetable.between(start, until, usize::MAX),
+            all,
+            "{expression} in {zone}"
+        );
+    }
 }

@@ -217,12 +217,13 @@ pub fn export(
                 let workflow_schedule::When::Cron(cron) = &evaluated.when else {
                     unreachable!("a cron schedule evaluates to a cron timetable")
                 };
-                // Airflow's CronTriggerTimetable walks real time when the hour field is `*`
-                // and reads other expressions as local wall times with pendulum's rules.
+                // Airflow's CronTriggerTimetable adds wall-clock differences when the hour
+                // field is `*` and reads other expressions as local wall times with pendulum's
+                // rules.
                 let rule = if cron.every_hour() {
-                    workflow_schedule::DstRule::RealTime
+                    workflow_schedule::DstRule::AirflowDelta
                 } else {
-                    workflow_schedule::DstRule::ShiftGapFirstFold
+                    workflow_schedule::DstRule::AirflowWallClock
                 };
                 super::check_dst(evaluated, rule, "Airflow", losses);
                 format!(
