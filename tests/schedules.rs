@@ -83,6 +83,9 @@ const CRONS: &[&str] = &[
     "0 2 28-31 * *",
     "0 23 31 * *",
     "0 2 * 3,4,9,10 *",
+    // A restricted day field that names every value: either matches, so every day.
+    "0 9 1-31 * 1-5",
+    "0 9 1 * 0-6",
     // Weekly, nicknames.
     "15 8 * * SAT",
     "0 2 * * SUN",
@@ -351,7 +354,7 @@ fn plan_tick_and_every_engine_fire_at_the_same_instants() {
                 })
             });
         let argo_text = file(Target::Argo, ".cronworkflow.yaml");
-        let argo = (!argo_text.contains("  when:")).then(|| {
+        let argo = Some(()).map(|()| {
             let schedules: Vec<String> = argo_text
                 .lines()
                 .skip_while(|line| line.trim() != "schedules:")
@@ -365,7 +368,11 @@ fn plan_tick_and_every_engine_fire_at_the_same_instants() {
                 .unwrap_or("\"UTC\"")
                 .trim_matches('"')
                 .to_owned();
-            serde_json::json!({"schedules": schedules, "timezone": timezone})
+            let when = argo_text
+                .lines()
+                .find_map(|line| line.strip_prefix("  when: "))
+                .map(|text| text.trim_matches('"').to_owned());
+            serde_json::json!({"schedules": schedules, "timezone": timezone, "when": when})
         });
         let timetable = case.schedule.timetable().unwrap();
         let (cron, walk) = match &timetable.when {
@@ -409,6 +416,10 @@ fn plan_tick_and_every_engine_fire_at_the_same_instants() {
                 "eventbridge" => serde_json::json!({"eventbridge": eventbridge}),
                 _ => serde_json::json!({"argo": argo}),
             };
+            // Refused for another reason as well (no expression at all): nothing to evaluate.
+            if engine[key].is_null() {
+                continue;
+            }
             let mut proof = serde_json::json!({
                 "id": format!("{}#{key}", case.id),
                 "zone": case.zone,
@@ -500,6 +511,19 @@ fn plan_tick_and_every_engine_fire_at_the_same_instants() {
                 systemd_compared += checked.len();
             }
             Err(losses) => problems.push(format!("{}: systemd refused: {losses:?}", case.id)),
+        }
+        // An interval that divides a day is exact on every target.
+        if let Cadence::EverySecs(seconds) = case.schedule.when
+            && 86_400 % seconds == 0
+        {
+            for (target, exported) in &case.exports {
+                if let Err(losses) = exported {
+                    problems.push(format!(
+                        "{}: {target} refused an interval that divides a day: {losses:?}",
+                        case.id
+                    ));
+                }
+            }
         }
         // (c), (d)
         for (target, key) in [

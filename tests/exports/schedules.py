@@ -168,6 +168,13 @@ def main():
                 times = set()
                 for line in case["argo"]["schedules"]:
                     times.update(by_rule(line, case["argo"]["timezone"], start, end, True))
+                when = case["argo"].get("when")
+                if when:
+                    # `{{= now().Unix() % SECONDS < WINDOW }}`, read when the line fires.
+                    match = re.fullmatch(r"\{\{= now\(\)\.Unix\(\) % (\d+) < (\d+) \}\}", when)
+                    assert match, f"unexpected Argo condition {when}"
+                    seconds, window = int(match.group(1)), int(match.group(2))
+                    times = {t for t in times if int(parse(t).timestamp()) % seconds < window}
                 result["argo"] = sorted(times)
         out[case["id"]] = result
     json.dump(out, sys.stdout)

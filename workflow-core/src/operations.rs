@@ -258,6 +258,8 @@ impl Partition {
     /// let hourly = Partition { every: PartitionEvery::Hourly, param: "hour".into() };
     /// assert_eq!(hourly.backfill("2026-11-01T22..2026-11-02T00", "UTC").unwrap().len(), 3);
     /// assert_eq!(hourly.backfill("2026-10-25T01..2026-10-25T03", "Europe/Prague").unwrap().len(), 4);
+    /// // A date alone: its first hour as FROM, its last as TO (25 hours on 2026-10-25 in Prague).
+    /// assert_eq!(hourly.backfill("2026-10-25..2026-10-25", "Europe/Prague").unwrap().len(), 25);
     /// // A weekly range names any day of its first and last weeks.
     /// let weekly = Partition { every: PartitionEvery::Weekly, param: "week".into() };
     /// let weeks = weekly.backfill("2026-11-04..2026-11-16", "UTC").unwrap();
@@ -304,7 +306,13 @@ impl Partition {
                     .collect())
             }
             PartitionEvery::Hourly => {
-                let (from, to) = (hour_start(from)?, hour_start(to)?);
+                // A date alone is its first hour as FROM and its last hour as TO.
+                let to_hour = if chrono::NaiveDate::parse_from_str(to.trim(), "%Y-%m-%d").is_ok() {
+                    hour_start(to)? + chrono::Duration::hours(23)
+                } else {
+                    hour_start(to)?
+                };
+                let (from, to) = (hour_start(from)?, to_hour);
                 let resolve = |local: chrono::NaiveDateTime, last: bool| {
                     use chrono::TimeZone as _;
                     match zone.from_local_datetime(&local) {

@@ -169,9 +169,7 @@ impl CronExpr {
         if fields[4].has(7) {
             fields[4].bits = (fields[4].bits & !(1 << 7)) | 1;
         }
-        let [_, _, day, _, weekday] = parts[..] else {
-            unreachable!("five fields were checked")
-        };
+        let (day, weekday) = (parts[2], parts[4]);
         for (starred, other, name, other_name) in [
             (day, weekday, "day-of-month", "day-of-week"),
             (weekday, day, "day-of-week", "day-of-month"),
@@ -285,18 +283,32 @@ impl CronExpr {
         let minute = self.render(0, true);
         let hour = self.render(1, true);
         let month = self.render(3, true);
-        match (self.days(), self.weekdays()) {
-            (Some(_), Some(_)) => Err(
-                "it restricts both the day of the month and the weekday, and EventBridge takes one of them".to_owned(),
-            ),
-            (_, Some(weekdays)) => Ok(format!(
+        let both = || {
+            "it restricts both the day of the month and the weekday, and EventBridge takes one of them".to_owned()
+        };
+        let every_date = self.fields[2].bits & full(1, 31) == full(1, 31);
+        let every_weekday = self.fields[4].bits & full(0, 6) == full(0, 6);
+        // Either matches (both restricted), or both must (one written with `*`).
+        let (dates, weekdays) = if self.days_or_weekdays() {
+            if every_date || every_weekday {
+                (true, true)
+            } else {
+                return Err(both());
+            }
+        } else {
+            (every_date, every_weekday)
+        };
+        match (dates, weekdays) {
+            (true, true) => Ok(format!("cron({minute} {hour} * {month} ? *)")),
+            (true, false) => Ok(format!(
                 "cron({minute} {hour} ? {month} {} *)",
-                name_runs(&weekdays)
+                self.render(4, true)
             )),
-            (_, None) => Ok(format!(
+            (false, true) => Ok(format!(
                 "cron({minute} {hour} {} {month} ? *)",
                 self.render(2, true)
             )),
+            (false, false) => Err(both()),
         }
     }
 
@@ -321,12 +333,16 @@ impl CronExpr {
             text.push_str(&format!("*-{months}-{days} {time} {zone}"));
             text
         };
-        match (self.days(), self.weekdays()) {
-            (Some(days), Some(weekdays)) if self.days_or_weekdays() => {
-                vec![line(Some(&weekdays), None), line(None, Some(&days))]
+        if self.days_or_weekdays() {
+            // Either matches: one line each (a field naming every value gives every day).
+            let days: Vec<u32> = self.fields[2].values(1, 31).collect();
+            let weekdays: Vec<u32> = self.fields[4].values(0, 6).collect();
+            if days.len() == 31 || weekdays.len() == 7 {
+                return vec![line(None, None)];
             }
-            (days, weekdays) => vec![line(weekdays.as_ref(), days.as_ref())],
+            return vec![line(Some(&weekdays), None), line(None, Some(&days))];
         }
+        vec![line(self.weekdays().as_ref(), self.days().as_ref())]
     }
 
     fn render(&self, index: usize, eventbridge: bool) -> String {
@@ -599,6 +615,12 @@ fn parse_field(text: &str, index: usize, expression: &str) -> Result<Field, Sche
         }
         Ok(value)
     };
+    if text.starts_with('*') && text.contains(',') {
+        return Err(error(format!(
+            "cron expression `{expression}`: `{text}` in the {name} field mixes `*` with a list; a field that starts with `*` is `*` or `*/n` alone (engines read `*` fields specially): write the values as a list, e.g. `{}`",
+            list_example(text, low, high)
+        )));
+    }
     let mut bits = 0u64;
     for item in text.split(',') {
         if item.is_empty() {
@@ -609,11 +631,6 @@ fn parse_field(text: &str, index: usize, expression: &str) -> Result<Field, Sche
                 let step: u32 = step.parse().ok().filter(|step| *step > 0).ok_or_else(|| {
                     refuse(&format!("`/{step}` (a step is a whole number from 1)"))
                 })?;
-                if step > high - low {
-                    return Err(error(format!(
-                        "cron expression `{expression}`: the step `/{step}` in the {name} field is wider than the field ({low}–{high}); EventBridge refuses it and it names one value: write that value"
-                    )));
-                }
                 (range, step)
             }
             None => (item, 1),
@@ -625,11 +642,24 @@ fn parse_field(text: &str, index: usize, expression: &str) -> Result<Field, Sche
         } else {
             let start = number(range)?;
             // `a/n` runs from `a` to the field's end.
-            (start, if item.contains('/') { high } else { start })
+            let last = if index == 4 { 6 } else { high };
+            (
+                start,
+                if item.contains('/') {
+                    last.max(start)
+                } else {
+                    start
+                },
+            )
         };
         if start > end {
             return Err(error(format!(
                 "cron expression `{expression}`: the range `{range}` in the {name} field runs backwards; ranges do not wrap around, write two ranges (e.g. `22-23,0-2`)"
+            )));
+        }
+        if step > 1 && step > end - start {
+            return Err(error(format!(
+                "cron expression `{expression}`: the step `/{step}` in the {name} field is wider than what it steps over ({start}–{end}), so it names one value; EventBridge refuses such steps: write the value (`{start}`)"
             )));
         }
         for value in (start..=end).step_by(step as usize) {
@@ -640,6 +670,28 @@ fn parse_field(text: &str, index: usize, expression: &str) -> Result<Field, Sche
         bits,
         star: text.starts_with('*'),
     })
+}
+
+/// `*/20,5` as the list it names, for a message.
+fn list_example(text: &str, low: u32, high: u32) -> String {
+    let mut values = std::collections::BTreeSet::new();
+    for item in text.split(',') {
+        if let Some(step) = item
+            .strip_prefix("*/")
+            .and_then(|step| step.parse::<u32>().ok())
+        {
+            values.extend((low..=high).step_by(step.max(1) as usize));
+        } else if item == "*" {
+            values.extend(low..=high);
+        } else if let Ok(value) = item.parse::<u32>() {
+            values.insert(value);
+        }
+    }
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Consecutive runs in sorted, distinct values.
@@ -703,6 +755,11 @@ pub fn check_interval(text: &str, secs: u64) -> Result<(), ScheduleError> {
     if secs < MIN_INTERVAL_SECS {
         return Err(error(format!(
             "`every = \"{text}\"`: a schedule fires at most once a minute; use `every = \"1m\"` or longer"
+        )));
+    }
+    if secs > 366 * 86_400 {
+        return Err(error(format!(
+            "`every = \"{text}\"` is longer than a year; for yearly runs write `cron`, e.g. `@yearly` or `0 2 1 1 *`"
         )));
     }
     if !secs.is_multiple_of(60) {
@@ -901,10 +958,14 @@ impl Timetable {
             return times;
         };
         let mut enough_on = None;
-        for offset in 0..SEARCH_DAYS {
+        let mut last_found = 0;
+        let mut offset = 0;
+        // Eight years past the last fire time found without another: none will come.
+        while offset - last_found < SEARCH_DAYS {
             let Some(day) = first.checked_add_signed(Duration::days(offset)) else {
                 break;
             };
+            offset += 1;
             let start = times.len();
             expression.fires_on(day, &self.zone, DstRule::Plan, &mut times);
             let mut kept = start;
@@ -915,6 +976,9 @@ impl Timetable {
                 }
             }
             times.truncate(kept);
+            if times.len() > start {
+                last_found = offset;
+            }
             // One more day once there are enough: a skipped time may move past midnight.
             match enough_on {
                 Some(_) => break,

@@ -325,3 +325,66 @@ fn one_pass_and_step_by_step_agree() {
         );
     }
 }
+
+#[test]
+fn fields_that_name_every_value_still_restrict_the_days() {
+    // Either matches, and the day of the month names every day: every day.
+    let every_day = CronExpr::parse("0 9 1-31 * 1-5").unwrap();
+    assert_eq!(every_day.on_calendar("UTC"), ["*-*-* 09:00:00 UTC"]);
+    assert_eq!(every_day.eventbridge().unwrap(), "cron(0 9 * * ? *)");
+    let first_or_any = CronExpr::parse("0 9 1 * 0-6").unwrap();
+    assert_eq!(first_or_any.on_calendar("UTC"), ["*-*-* 09:00:00 UTC"]);
+    let timetable = Timetable::cron("0 9 1 * 0-6", "UTC").unwrap();
+    assert_eq!(timetable.next_n(at("2027-01-05T00:00:00Z"), 3).len(), 3);
+    assert_eq!(
+        texts(&timetable.next_n(at("2027-01-05T00:00:00Z"), 2)),
+        ["2027-01-05T09:00Z", "2027-01-06T09:00Z"]
+    );
+}
+
+#[test]
+fn steps_and_lists_every_engine_reads_alike() {
+    for (expression, expected) in [
+        ("*/20,5 * * * *", "mixes `*` with a list"),
+        (
+            "0 0 * * */7",
+            "the step `/7` in the day-of-week field is wider than what it steps over (0–6)",
+        ),
+        (
+            "0 0-5/10 * * *",
+            "the step `/10` in the hour field is wider than what it steps over (0–5)",
+        ),
+    ] {
+        let message = CronExpr::parse(expression).unwrap_err().to_string();
+        assert!(message.contains(expected), "{expression}: {message}");
+    }
+    assert!(
+        CronExpr::parse("*/20,5 * * * *")
+            .unwrap_err()
+            .to_string()
+            .contains("`0,5,20,40`")
+    );
+    assert_eq!(
+        CronExpr::parse("*/59 * * * *").unwrap().canonical(),
+        "*/59 * * * *"
+    );
+    assert!(check_interval("400d", 400 * 86_400).is_err());
+}
+
+#[test]
+fn rare_schedules_list_as_many_fire_times_as_asked() {
+    let leap = Timetable::cron("0 0 29 2 *", "UTC").unwrap();
+    let fires = leap.next_n(at("2026-11-29T00:00:00Z"), 5);
+    assert_eq!(
+        texts(&fires),
+        [
+            "2028-02-29T00:00Z",
+            "2032-02-29T00:00Z",
+            "2036-02-29T00:00Z",
+            "2040-02-29T00:00Z",
+            "2044-02-29T00:00Z"
+        ]
+    );
+    let daily = Timetable::cron("0 9 * * *", "UTC").unwrap();
+    assert_eq!(daily.next_n(at("2026-11-29T00:00:00Z"), 4_000).len(), 4_000);
+}

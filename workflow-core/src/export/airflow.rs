@@ -213,10 +213,15 @@ pub fn export(
         };
         let evaluated = super::timetable(schedule, losses);
         timetable = Some(match (&schedule.when, &evaluated) {
-            (Cadence::Cron(_), Some(evaluated)) => {
-                let workflow_schedule::When::Cron(cron) = &evaluated.when else {
-                    unreachable!("a cron schedule evaluates to a cron timetable")
-                };
+            (
+                Cadence::Cron(_),
+                Some(
+                    evaluated @ workflow_schedule::Timetable {
+                        when: workflow_schedule::When::Cron(cron),
+                        ..
+                    },
+                ),
+            ) => {
                 // Airflow's CronTriggerTimetable adds wall-clock differences when the hour
                 // field is `*` and reads other expressions as local wall times with pendulum's
                 // rules.
@@ -231,7 +236,7 @@ pub fn export(
                     python_string(&cron.canonical())
                 )
             }
-            (Cadence::Cron(expression), None) => format!(
+            (Cadence::Cron(expression), _) => format!(
                 "CronTriggerTimetable({}, timezone={timezone}, run_immediately={run_immediately})",
                 python_string(expression)
             ),

@@ -390,7 +390,7 @@ pub(crate) fn interval_crons(seconds: u64) -> Option<Vec<String>> {
         return None;
     }
     let minutes = seconds / 60;
-    if 60u64.is_multiple_of(minutes) {
+    if minutes < 60 && 60u64.is_multiple_of(minutes) {
         return Some(vec![if minutes == 1 {
             "* * * * *".to_owned()
         } else {
@@ -437,6 +437,30 @@ pub(crate) fn duration_text(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_that_divide_a_day_are_cron_expressions_of_the_grammar() {
+        assert_eq!(interval_crons(60).unwrap(), ["* * * * *"]);
+        assert_eq!(interval_crons(900).unwrap(), ["*/15 * * * *"]);
+        assert_eq!(interval_crons(3_600).unwrap(), ["0 * * * *"]);
+        assert_eq!(interval_crons(21_600).unwrap(), ["0 */6 * * *"]);
+        assert_eq!(interval_crons(86_400).unwrap(), ["0 0 * * *"]);
+        assert_eq!(
+            interval_crons(5_400).unwrap(),
+            [
+                "0 0,3,6,9,12,15,18,21 * * *",
+                "30 1,4,7,10,13,16,19,22 * * *"
+            ]
+        );
+        assert_eq!(interval_crons(9_000), None);
+        assert_eq!(interval_crons(7 * 86_400), None);
+        for seconds in (60..=86_400).step_by(60) {
+            for line in interval_crons(seconds).unwrap_or_default() {
+                workflow_schedule::CronExpr::parse(&line)
+                    .unwrap_or_else(|error| panic!("{seconds}: {error}"));
+            }
+        }
+    }
 
     #[test]
     fn shell_quoting_leaves_nothing_to_interpret() {

@@ -128,7 +128,14 @@ pub fn export(
                 }
             }
             Cadence::EverySecs(seconds) => {
-                for line in interval_calendar(*seconds) {
+                let exact: Option<Vec<String>> = super::interval_crons(*seconds).map(|lines| {
+                    lines
+                        .iter()
+                        .filter_map(|line| workflow_schedule::CronExpr::parse(line).ok())
+                        .flat_map(|cron| cron.on_calendar("UTC"))
+                        .collect()
+                });
+                for line in exact.unwrap_or_else(|| interval_calendar(*seconds)) {
                     calendars.push((
                         format!("every {}, counted from the epoch", duration_text(*seconds)),
                         line,

@@ -228,6 +228,26 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             _ => options.notify_success = outcome(&items, false, diagnostics).1,
         }
     }
+    if let (Some((size, _)), Some(schedule)) = (&options.partition, &options.schedule)
+        && size == "hourly"
+        && let Ok(zone) = schedule.timezone.parse::<chrono_tz::Tz>()
+    {
+        let (from, to) = workflow_schedule::export_horizon();
+        if let Some(change) = workflow_schedule::transitions(&zone, from, to)
+            .into_iter()
+            .find(|change| (change.after - change.before) % 3600 != 0)
+        {
+            diagnostics.error(
+                size.span(),
+                format!(
+                    "hourly partitions in {} would not cover every hour: its clocks change by {} minutes (e.g. on {}), so its local hours do not tile; use `timezone = \"UTC\"` for hourly partitions",
+                    schedule.timezone,
+                    (change.after - change.before).abs() / 60,
+                    change.at.date_naive()
+                ),
+            );
+        }
+    }
     options
 }
 
