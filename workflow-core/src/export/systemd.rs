@@ -511,6 +511,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_timer_wakes_tick_at_the_fire_times_systemd_would_miss() {
+        // 02:30 in Prague: skipped on the last Sunday of March (the plan fires at 03:00 CEST,
+        // 01:00Z, which systemd's calendar skips); the repeated 02:30 in October fires once
+        // in both. Lines in the months where it happens, in UTC.
+        let nightly = workflow_schedule::Timetable::cron("30 2 * * *", "Europe/Prague").unwrap();
+        assert_eq!(dst_wakeups(&nightly), ["*-03-* 01:00:00 UTC"]);
+        // Every hour: the second 02:00 on the last Sunday of October is 01:00Z.
+        let hourly = workflow_schedule::Timetable::cron("0 * * * *", "Europe/Prague").unwrap();
+        assert_eq!(dst_wakeups(&hourly), ["*-10-* 01:00:00 UTC"]);
+        // A zone without changes needs none.
+        let kolkata = workflow_schedule::Timetable::cron("30 2 * * *", "Asia/Kolkata").unwrap();
+        assert!(dst_wakeups(&kolkata).is_empty());
+    }
+
+    #[test]
     fn intervals_fire_at_every_time_of_day_they_can_fall_on() {
         assert_eq!(
             interval_calendar(9_000),
