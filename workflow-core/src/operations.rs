@@ -181,14 +181,14 @@ impl PartitionKey {
 
     fn day(day: chrono::NaiveDate, zone: &chrono_tz::Tz) -> PartitionKey {
         let mut forms = vec![day.to_string()];
+        // The day's first local time: midnight, or the first time after it that exists.
+        let mut first = day.and_time(chrono::NaiveTime::MIN);
         if let Some(start) = workflow_schedule::day_start(day, zone) {
-            forms.push(start.with_timezone(zone).to_rfc3339());
+            let local = start.with_timezone(zone);
+            forms.push(local.to_rfc3339());
+            first = local.naive_local();
         }
-        forms.push(
-            day.and_time(chrono::NaiveTime::MIN)
-                .format("%Y-%m-%dT%H:%M:%S")
-                .to_string(),
-        );
+        forms.push(first.format("%Y-%m-%dT%H:%M:%S").to_string());
         PartitionKey { forms }
     }
 
@@ -299,10 +299,11 @@ impl Partition {
                 if count > Self::MAX_BACKFILL {
                     return Err(too_long(count));
                 }
+                // A day the zone skipped entirely has no instants: no partition.
                 Ok((0..count as i64)
-                    .map(|index| {
-                        PartitionKey::day(from + chrono::Duration::days(index * step as i64), &zone)
-                    })
+                    .map(|index| from + chrono::Duration::days(index * step as i64))
+                    .filter(|day| step == 7 || workflow_schedule::day_start(*day, &zone).is_some())
+                    .map(|day| PartitionKey::day(day, &zone))
                     .collect())
             }
             PartitionEvery::Hourly => {
@@ -576,6 +577,40 @@ mod tests {
             .next_fire_times(at("2027-03-27T07:15:00Z"), 1)
             .unwrap();
         assert_eq!(times[0], at("2027-04-03T06:15:00Z"));
+    }
+
+    #[test]
+    fn partition_keys_name_days_and_hours_that_exist() {
+        let daily = Partition {
+            every: PartitionEvery::Daily,
+            param: "day".into(),
+        };
+        // Samoa skipped 2011-12-30: no partition for it, and no key twice.
+        let days = daily
+            .backfill("2011-12-28..2012-01-01", "Pacific/Apia")
+            .unwrap();
+        let labels: Vec<&str> = days.iter().map(PartitionKey::label).collect();
+        assert_eq!(
+            labels,
+            ["2011-12-28", "2011-12-29", "2011-12-31", "2012-01-01"]
+        );
+        // Santiago skips midnight on 2026-09-06: the day begins at 01:00.
+        let santiago = daily
+            .backfill("2026-09-06..2026-09-06", "America/Santiago")
+            .unwrap();
+        fn naive(text: &str) -> Result<serde_json::Value, String> {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+                .map(|_| serde_json::Value::from(text))
+                .map_err(|error| error.to_string())
+        }
+        fn utc(text: &str) -> Result<serde_json::Value, String> {
+            DateTime::parse_from_rfc3339(text)
+                .map(|time| serde_json::Value::from(time.with_timezone(&Utc).to_rfc3339()))
+                .map_err(|error| error.to_string())
+        }
+        assert_eq!(santiago[0].text_for(Some(naive)), "2026-09-06T01:00:00");
+        assert_eq!(santiago[0].text_for(Some(utc)), "2026-09-06T01:00:00-03:00");
+        assert_eq!(santiago[0].text_for(None), "2026-09-06");
     }
 
     #[test]

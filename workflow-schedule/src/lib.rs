@@ -606,7 +606,15 @@ fn parse_field(text: &str, index: usize, expression: &str) -> Result<Field, Sche
                     names[names.len() - 1]
                 )
             };
-            refuse(&format!("`{word}` is not {expected}, so it"))
+            if word.is_empty() {
+                error(format!(
+                    "cron expression `{expression}`: the {name} field `{text}` has an empty value; a range needs both ends (e.g. `1-5`) and numbers are not negative"
+                ))
+            } else {
+                error(format!(
+                    "cron expression `{expression}`: the {name} field `{text}` has `{word}` where {expected} belongs"
+                ))
+            }
         })?;
         if value < low || value > high {
             return Err(error(format!(
@@ -1136,12 +1144,15 @@ pub fn hour_before(fire: DateTime<Utc>, zone: &Tz) -> DateTime<Utc> {
 
 /// The first instant of the local `day` in `zone` (midnight, or the first time after it that
 /// exists when a change skips midnight).
+///
+/// `None` for a day the zone skipped entirely (Pacific/Apia skipped 2011-12-30).
 pub fn day_start(day: NaiveDate, zone: &Tz) -> Option<DateTime<Utc>> {
     let midnight = day.and_hms_opt(0, 0, 0)?;
     zone.from_local_datetime(&midnight)
         .earliest()
         .map(|instant| instant.with_timezone(&Utc))
         .or_else(|| first_valid_after(midnight, zone))
+        .filter(|instant| instant.with_timezone(zone).date_naive() == day)
 }
 
 #[cfg(test)]

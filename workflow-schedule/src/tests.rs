@@ -138,8 +138,9 @@ fn the_grammar_refuses_what_an_engine_cannot_express_and_says_how_to_write_it() 
         ("* * *", "has 3 fields"),
         (
             "0 2 * * FUNDAY",
-            "`FUNDAY` is not a number from 0 to 7 or a name (SUN–SAT)",
+            "the day-of-week field `FUNDAY` has `FUNDAY` where a number from 0 to 7 or a name (SUN–SAT) belongs",
         ),
+        ("-1 * * * *", "the minute field `-1` has an empty value"),
     ] {
         let message = CronExpr::parse(expression).unwrap_err().to_string();
         assert!(message.contains(expected), "{expression}: {message}");
@@ -387,4 +388,18 @@ fn rare_schedules_list_as_many_fire_times_as_asked() {
     );
     let daily = Timetable::cron("0 9 * * *", "UTC").unwrap();
     assert_eq!(daily.next_n(at("2026-11-29T00:00:00Z"), 4_000).len(), 4_000);
+}
+
+#[test]
+fn a_day_the_zone_skipped_has_no_first_instant() {
+    // Samoa skipped 2011-12-30 (from UTC-10 to UTC+14).
+    let apia: Tz = "Pacific/Apia".parse().unwrap();
+    assert_eq!(
+        day_start(NaiveDate::from_ymd_opt(2011, 12, 30).unwrap(), &apia),
+        None
+    );
+    assert_eq!(
+        day_start(NaiveDate::from_ymd_opt(2011, 12, 31).unwrap(), &apia),
+        Some(at("2011-12-30T10:00:00Z"))
+    );
 }

@@ -119,7 +119,7 @@ pub fn export(
                     for line in dst_wakeups(&timetable) {
                         calendars.push((
                             format!(
-                                "where {} skips or repeats these local times, systemd's calendar does not fire when the plan does: tick wakes then too (and starts a run only at a fire time)",
+                                "around the changes of {}'s clocks systemd's calendar may not fire when the plan does: tick also wakes at the plan's fire times within three hours of each change (and starts a run only at a fire time)",
                                 schedule.timezone
                             ),
                             line,
@@ -356,31 +356,46 @@ fn glob_directory(pattern: &str) -> Option<String> {
 
 /// Calendar lines that fire at every time of day an interval counted from the epoch can fall
 /// on (`tick` then starts only the real fire times).
-/// UTC calendar lines for the plan's fire times that systemd's own calendar misses around
-/// daylight-saving changes (it skips a local time that does not exist and fires a repeated one
-/// once): one line per month and UTC time of day of such a fire time in the export horizon.
+/// UTC calendar lines for the plan's fire times within three hours of each change of the
+/// zone's offset in the export horizon, grouped by UTC hour and minutes, with the months they
+/// occur in. systemd's calendar skips a local time that does not exist, fires a repeated one
+/// once, and (systemd 252, Pacific/Chatham) can skip or fail to compute real times right after
+/// a change; these lines wake `tick` at every such fire time whatever systemd makes of the
+/// zone's line.
 fn dst_wakeups(timetable: &workflow_schedule::Timetable) -> Vec<String> {
+    use chrono::{Datelike as _, Timelike as _};
     let (from, to) = workflow_schedule::export_horizon();
-    let mut missed =
+    let window = chrono::Duration::hours(3);
+    let mut wakeups =
         std::collections::BTreeMap::<(u32, u32), std::collections::BTreeSet<u32>>::new();
-    for anomaly in timetable.anomalies(workflow_schedule::DstRule::SkipGapFirstFold, from, to) {
-        for fire in anomaly
-            .plan
-            .iter()
-            .filter(|fire| !anomaly.engine.contains(fire))
-        {
-            use chrono::{Datelike as _, Timelike as _};
-            missed
-                .entry((fire.hour(), fire.minute()))
+    for change in workflow_schedule::transitions(&timetable.zone, from, to) {
+        for fire in timetable.between(change.at - window, change.at + window, usize::MAX) {
+            wakeups
+                .entry((fire.month(), fire.hour()))
                 .or_default()
-                .insert(fire.month());
+                .insert(fire.minute());
         }
     }
-    missed
+    let mut lines = std::collections::BTreeMap::<(u32, Vec<u32>), Vec<u32>>::new();
+    for ((month, hour), minutes) in wakeups {
+        lines
+            .entry((hour, minutes.into_iter().collect()))
+            .or_default()
+            .push(month);
+    }
+    lines
         .into_iter()
-        .map(|((hour, minute), months)| {
+        .map(|((hour, minutes), months)| {
             let months: Vec<String> = months.iter().map(|month| format!("{month:02}")).collect();
-            format!("*-{}-* {hour:02}:{minute:02}:00 UTC", months.join(","))
+            let minutes: Vec<String> = minutes
+                .iter()
+                .map(|minute| format!("{minute:02}"))
+                .collect();
+            format!(
+                "*-{}-* {hour:02}:{}:00 UTC",
+                months.join(","),
+                minutes.join(",")
+            )
         })
         .collect()
 }
@@ -516,10 +531,20 @@ mod tests {
         // 01:00Z, which systemd's calendar skips); the repeated 02:30 in October fires once
         // in both. Lines in the months where it happens, in UTC.
         let nightly = workflow_schedule::Timetable::cron("30 2 * * *", "Europe/Prague").unwrap();
-        assert_eq!(dst_wakeups(&nightly), ["*-03-* 01:00:00 UTC"]);
-        // Every hour: the second 02:00 on the last Sunday of October is 01:00Z.
-        let hourly = workflow_schedule::Timetable::cron("0 * * * *", "Europe/Prague").unwrap();
-        assert_eq!(dst_wakeups(&hourly), ["*-10-* 01:00:00 UTC"]);
+        assert_eq!(
+            dst_wakeups(&nightly),
+            ["*-10-* 00:30:00 UTC", "*-03-* 01:00:00 UTC"]
+        );
+        // Pacific/Chatham: 03:45 local right after the change of September (14:00Z) is
+        // among the lines although the local time exists.
+        let chatham = workflow_schedule::Timetable::cron("45 3 * * *", "Pacific/Chatham").unwrap();
+        assert!(
+            dst_wakeups(&chatham)
+                .iter()
+                .any(|line| line.starts_with("*-09-* 14:00:00")),
+            "{:?}",
+            dst_wakeups(&chatham)
+        );
         // A zone without changes needs none.
         let kolkata = workflow_schedule::Timetable::cron("30 2 * * *", "Asia/Kolkata").unwrap();
         assert!(dst_wakeups(&kolkata).is_empty());

@@ -104,7 +104,7 @@ pub fn decide(
                 "run {} is running ({}); {}",
                 other.id,
                 process(other),
-                not_due(spec, now)
+                not_due(spec, store, now)
             ),
         });
     }
@@ -126,7 +126,7 @@ pub fn decide(
         });
     }
     Ok(Decision::Wait {
-        reason: not_due(spec, now),
+        reason: not_due(spec, store, now),
     })
 }
 
@@ -173,7 +173,10 @@ fn due(
             let missed = fires.len().saturating_sub(1);
             let mut reason = format!("scheduled for {}", fire.to_rfc3339());
             if missed > 0 && matches!(schedule.catch_up, CatchUp::All { .. }) {
-                reason.push_str(&format!(", {missed} more missed fire times to catch up"));
+                reason.push_str(&format!(
+                    ", {missed} more missed fire time{} to catch up",
+                    if missed == 1 { "" } else { "s" }
+                ));
             }
             let partition = operations.partition.as_ref().map(|partition| {
                 let parse = spec.param(&partition.param).map(|param| param.parse);
@@ -284,10 +287,15 @@ fn newest_match(
 }
 
 /// Why nothing is due, with when something next could be.
-fn not_due(spec: &WorkflowSpec, now: DateTime<Utc>) -> String {
+fn not_due(spec: &WorkflowSpec, store: &Store, now: DateTime<Utc>) -> String {
     let mut waits = Vec::new();
+    // After the last fire time handled, when a tick's clock is behind it.
+    let after = match store.last_fire(spec.name) {
+        Ok(Some(last)) => last.max(now),
+        _ => now,
+    };
     if let Some(schedule) = &spec.operations.schedule
-        && let Ok(next) = schedule.next_fire_times(now, 1)
+        && let Ok(next) = schedule.next_fire_times(after, 1)
         && let Some(next) = next.first()
     {
         waits.push(format!("the next fire time is {}", next.to_rfc3339()));
