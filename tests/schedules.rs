@@ -803,3 +803,97 @@ fn tempfile_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// systemd re-runs a failed run within minutes: the exported timer's activation times
+/// (systemd's own calendar) replayed through `tick`.
+#[test]
+fn the_systemd_timer_re_runs_a_failed_run_within_five_minutes() {
+    let dir = tempfile_dir("systemd-rerun");
+    let hours = dir.join("hours");
+    let out = dir.join("units");
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("release"), "").unwrap();
+    std::fs::write(work.join("fail"), "").unwrap();
+    let param = format!("dir={}", work.display());
+    let (code, text) = fixture(
+        &[
+            "export",
+            "ticking",
+            "--target",
+            "systemd",
+            "--out",
+            out.to_str().unwrap(),
+            "-p",
+            &param,
+        ],
+        &hours,
+    );
+    assert_eq!(code, 0, "{text}");
+    let timer = std::fs::read_to_string(out.join("ticking.timer")).unwrap();
+    let lines: Vec<String> = timer
+        .lines()
+        .filter_map(|line| line.strip_prefix("OnCalendar="))
+        .map(str::to_owned)
+        .collect();
+    assert!(lines.contains(&"*:00/5:00".to_owned()), "{timer}");
+    let start = at("2027-06-01T10:00:00Z");
+    let activations: Vec<DateTime<Utc>> =
+        systemd_elapses(&lines, start, start + chrono::Duration::hours(2), 30)
+            .iter()
+            .map(|text| at(&format!("{}:00Z", text.trim_end_matches('Z'))))
+            .collect();
+    let state = dir.join("state.sqlite");
+    let state = state.to_str().unwrap();
+    // The hourly fire at 10:00 fails; the file is then removed.
+    let (code, text) = fixture(
+        &[
+            "tick",
+            "ticking",
+            "--state",
+            state,
+            "--now",
+            "2027-06-01T10:00:00Z",
+            "-p",
+            &param,
+        ],
+        &hours,
+    );
+    assert_eq!(code, 1, "{text}");
+    std::fs::remove_file(work.join("fail")).unwrap();
+    let next = activations
+        .iter()
+        .find(|time| **time > start)
+        .copied()
+        .unwrap();
+    assert!(
+        next - start <= chrono::Duration::minutes(5),
+        "next activation {next}"
+    );
+    let now = next.to_rfc3339();
+    let (code, text) = fixture(
+        &[
+            "tick", "ticking", "--state", state, "--now", &now, "-p", &param,
+        ],
+        &hours,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("re-running it at once"), "{text}");
+    // The activations in between start nothing more: the next run is the 11:00 fire time.
+    let (code, text) = fixture(
+        &[
+            "tick",
+            "ticking",
+            "--state",
+            state,
+            "--now",
+            "2027-06-01T10:10:00Z",
+            "-p",
+            &param,
+        ],
+        &hours,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("not due"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

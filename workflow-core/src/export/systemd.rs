@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use super::{ExportError, ExportFile, Losses, Settings, duration_text, fixed_params};
-use crate::operations::{Cadence, CatchUp, Trigger};
+use crate::operations::{Cadence, CatchUp, FailureAction, Trigger};
 use crate::plan::{Plan, ValueSource};
 
 /// The units and install notes for `plan`.
@@ -103,6 +103,7 @@ pub fn export(
     });
 
     let mut calendars: Vec<(String, String)> = Vec::new();
+    let mut cadence: Vec<&str> = Vec::new();
     let mut persistent = false;
     if let Some(schedule) = &operations.schedule {
         match &schedule.when {
@@ -145,11 +146,17 @@ pub fn export(
         }
         persistent = schedule.catch_up != CatchUp::Skip;
         if matches!(schedule.catch_up, CatchUp::All { .. }) {
-            calendars.push((
-                "each tick makes up one missed run, oldest first".to_owned(),
-                "*:00/10:00".to_owned(),
-            ));
+            cadence.push("each tick makes up one missed run, oldest first");
         }
+    }
+    // `tick` re-runs a failed or interrupted run at once (`#[on_failure(reruns = N)]`): the
+    // timer wakes it every five minutes so that "at once" is within minutes, whatever the
+    // schedule. It starts nothing else then: fire times and the overlap rule still decide.
+    if starts_itself && operations.on_failure != FailureAction::Pause && operations.reruns > 0 {
+        cadence.push("a failed or interrupted run is re-run by the next tick, within five minutes");
+    }
+    if !cadence.is_empty() {
+        calendars.push((cadence.join("; "), "*:00/5:00".to_owned()));
     }
     let mut drop_ins = Vec::new();
     let mut paths = Vec::new();
