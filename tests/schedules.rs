@@ -847,21 +847,23 @@ fn the_systemd_timer_re_runs_a_failed_run_within_five_minutes() {
             .map(|text| at(&format!("{}:00Z", text.trim_end_matches('Z'))))
             .collect();
     let state = dir.join("state.sqlite");
-    let state = state.to_str().unwrap();
+    let tick = |now: &str| {
+        fixture(
+            &[
+                "tick",
+                "ticking",
+                "--state",
+                state.to_str().unwrap(),
+                "--now",
+                now,
+                "-p",
+                &param,
+            ],
+            &hours,
+        )
+    };
     // The hourly fire at 10:00 fails; the file is then removed.
-    let (code, text) = fixture(
-        &[
-            "tick",
-            "ticking",
-            "--state",
-            state,
-            "--now",
-            "2027-06-01T10:00:00Z",
-            "-p",
-            &param,
-        ],
-        &hours,
-    );
+    let (code, text) = tick("2027-06-01T10:00:00Z");
     assert_eq!(code, 1, "{text}");
     std::fs::remove_file(work.join("fail")).unwrap();
     let next = activations
@@ -873,29 +875,11 @@ fn the_systemd_timer_re_runs_a_failed_run_within_five_minutes() {
         next - start <= chrono::Duration::minutes(5),
         "next activation {next}"
     );
-    let now = next.to_rfc3339();
-    let (code, text) = fixture(
-        &[
-            "tick", "ticking", "--state", state, "--now", &now, "-p", &param,
-        ],
-        &hours,
-    );
+    let (code, text) = tick(&next.to_rfc3339());
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("re-running it at once"), "{text}");
     // The activations in between start nothing more: the next run is the 11:00 fire time.
-    let (code, text) = fixture(
-        &[
-            "tick",
-            "ticking",
-            "--state",
-            state,
-            "--now",
-            "2027-06-01T10:10:00Z",
-            "-p",
-            &param,
-        ],
-        &hours,
-    );
+    let (code, text) = tick("2027-06-01T10:10:00Z");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("not due"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);

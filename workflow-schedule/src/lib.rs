@@ -367,15 +367,7 @@ impl CronExpr {
         if eventbridge && index == 4 {
             return name_runs(&values);
         }
-        runs(&values)
-            .into_iter()
-            .map(|(start, end)| match end - start {
-                0 => start.to_string(),
-                1 => format!("{start},{end}"),
-                _ => format!("{start}-{end}"),
-            })
-            .collect::<Vec<_>>()
-            .join(",")
+        join_runs(&values, |value| value.to_string(), "-")
     }
 
     fn day_matches(&self, day: NaiveDate) -> bool {
@@ -714,17 +706,30 @@ fn runs(values: &[u32]) -> Vec<(u32, u32)> {
     runs
 }
 
-fn name_runs(weekdays: &[u32]) -> String {
-    let name = |day: u32| WEEKDAYS.get(day as usize).copied().unwrap_or("SUN");
-    runs(weekdays)
+/// Sorted, distinct values as a comma list: each value written by `item`, runs of three or
+/// more as `first{range}last`.
+fn join_runs(values: &[u32], item: impl Fn(u32) -> String, range: &str) -> String {
+    runs(values)
         .into_iter()
         .map(|(start, end)| match end - start {
-            0 => name(start).to_owned(),
-            1 => format!("{},{}", name(start), name(end)),
-            _ => format!("{}-{}", name(start), name(end)),
+            0 => item(start),
+            1 => format!("{},{}", item(start), item(end)),
+            _ => format!("{}{range}{}", item(start), item(end)),
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Weekdays as EventBridge names them: `MON-FRI`, `SUN,SAT`.
+fn name_runs(weekdays: &[u32]) -> String {
+    let name = |day: u32| {
+        WEEKDAYS
+            .get(day as usize)
+            .copied()
+            .unwrap_or("SUN")
+            .to_owned()
+    };
+    join_runs(weekdays, name, "-")
 }
 
 /// Values in systemd's syntax: `*` for the whole field, `a..b` for runs of three or more.
@@ -732,29 +737,13 @@ fn systemd_values(values: &[u32], low: u32, high: u32) -> String {
     if values.len() as u32 == high - low + 1 {
         return "*".to_owned();
     }
-    runs(values)
-        .into_iter()
-        .map(|(start, end)| match end - start {
-            0 => format!("{start:02}"),
-            1 => format!("{start:02},{end:02}"),
-            _ => format!("{start:02}..{end:02}"),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    join_runs(values, |value| format!("{value:02}"), "..")
 }
 
 fn systemd_weekdays(days: &[u32]) -> String {
     const NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    let name = |day: u32| NAMES.get(day as usize).copied().unwrap_or("Sun");
-    runs(days)
-        .into_iter()
-        .map(|(start, end)| match end - start {
-            0 => name(start).to_owned(),
-            1 => format!("{},{}", name(start), name(end)),
-            _ => format!("{}..{}", name(start), name(end)),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    let name = |day: u32| NAMES.get(day as usize).copied().unwrap_or("Sun").to_owned();
+    join_runs(days, name, "..")
 }
 
 /// Reads an interval (`every`): whole minutes, at least one. `text` is what was written, for
@@ -998,11 +987,6 @@ impl Timetable {
         times.dedup();
         times.truncate(count);
         times
-    }
-
-    /// The latest fire time at or before `until` and strictly after `after`.
-    pub fn latest(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.between(after, until, 1).pop()
     }
 
     /// The fire times in `(after, until]`, oldest first, at most the latest `keep` of them

@@ -403,7 +403,7 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
                     string(value, "cron", "\"0 2 * * *\"", diagnostics)
                 {
                     match workflow_schedule::CronExpr::parse(&expression) {
-                        Ok(_) => cadence = Some((Cadence::Cron(expression), key_span)),
+                        Ok(_) => cadence = Some(Cadence::Cron(expression)),
                         Err(message) => diagnostics.error(span, message.to_string()),
                     }
                 }
@@ -415,7 +415,7 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
                             &text,
                             duration.as_secs() + u64::from(duration.subsec_nanos() > 0),
                         ) {
-                            Ok(()) => cadence = Some((Cadence::Every(duration), key_span)),
+                            Ok(()) => cadence = Some(Cadence::Every(duration)),
                             Err(message) => diagnostics.error(span, message.to_string()),
                         },
                         Err(message) => diagnostics.error(span, message),
@@ -447,7 +447,7 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
     if cadence.is_none() && diagnostics.count() == before {
         diagnostics.error(span, "a schedule needs `cron = \"...\"` or `every = \"...\"`, e.g. `#[schedule(cron = \"0 2 * * *\")]`");
     }
-    if let (Some((Cadence::Every(_), _)), Some(span)) = (&cadence, timezone_span)
+    if let (Some(Cadence::Every(_)), Some(span)) = (&cadence, timezone_span)
         && timezone != "UTC"
     {
         diagnostics.error(span, format!("`every` counts from midnight UTC (1970-01-01T00:00:00Z) whatever the zone, so `timezone = \"{timezone}\"` has no effect on it; to fire at local times write `cron`, e.g. `#[schedule(cron = \"0 0 * * *\", timezone = \"{timezone}\")]`"));
@@ -466,7 +466,7 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
         return None;
     }
     Some(Schedule {
-        cadence: cadence?.0,
+        cadence: cadence?,
         timezone,
         catch_up,
     })
