@@ -11,6 +11,7 @@ use workflow_core::runner::engine;
 use workflow_core::runner::lifecycle::{Delivery, Lifecycle};
 use workflow_core::runner::notify::{self, Mailer, Notice};
 use workflow_core::runner::store::Store;
+use workflow_tests::smtp_relay;
 
 #[task]
 fn fails() -> Result<u32, TaskError> {
@@ -23,52 +24,6 @@ workflow! {
     alerting() {
         load = fails();
     }
-}
-
-/// A one-session SMTP relay: answers the client and returns the envelope and the message.
-fn smtp_relay() -> (u16, mpsc::Receiver<(Vec<String>, String)>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut writer = stream.try_clone().unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut envelope = Vec::new();
-        let mut message = String::new();
-        writer.write_all(b"220 localhost test relay\r\n").unwrap();
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            let command = line.trim_end().to_owned();
-            line.clear();
-            let upper = command.to_ascii_uppercase();
-            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                writer
-                    .write_all(b"250-localhost\r\n250 8BITMIME\r\n")
-                    .unwrap();
-            } else if upper.starts_with("MAIL") || upper.starts_with("RCPT") {
-                envelope.push(command);
-                writer.write_all(b"250 OK\r\n").unwrap();
-            } else if upper == "DATA" {
-                writer.write_all(b"354 end with <CRLF>.<CRLF>\r\n").unwrap();
-                loop {
-                    let mut data = String::new();
-                    if reader.read_line(&mut data).unwrap_or(0) == 0 || data == ".\r\n" {
-                        break;
-                    }
-                    message.push_str(&data);
-                }
-                writer.write_all(b"250 queued\r\n").unwrap();
-            } else if upper == "QUIT" {
-                writer.write_all(b"221 bye\r\n").unwrap();
-                break;
-            } else {
-                writer.write_all(b"250 OK\r\n").unwrap();
-            }
-        }
-        sender.send((envelope, message)).unwrap();
-    });
-    (port, receiver)
 }
 
 /// A one-request HTTP listener: returns the request line and the body.

@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use workflow_core::prelude::*;
 
+/// Appends `line` to `dir/log` in one write (`O_APPEND`): lines of nodes running at once in
+/// other processes never interleave.
 fn log(dir: &Path, line: &str) -> Result<(), TaskError> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("log"))?;
-    writeln!(file, "{line}")?;
+    file.write_all(format!("{line}\n").as_bytes())?;
     Ok(())
 }
 
@@ -339,6 +341,53 @@ workflow! {
     #[schedule(cron = "* * * * *")]
     minutely() {
         seen = record_tick();
+    }
+}
+
+/// Fails while the file `fail` exists; retried once, a second later.
+#[task(retries = 1, retry_delay = "1s")]
+fn check_twice(dir: PathBuf) -> Result<String, TaskError> {
+    if dir.join("fail").exists() {
+        log(&dir, "check_twice failed")?;
+        return Err(TaskError::new("the file `fail` exists"));
+    }
+    log(&dir, "check_twice")?;
+    Ok("checked".into())
+}
+
+workflow! {
+    /// For the engines' failure paths: `checked` fails while `fail` exists. `a → checked →
+    /// after`, and an independent chain `x → slow → z`, where `slow` waits for the file
+    /// `release`: a test that creates it once `checked` has failed sees whether `z` starts.
+    #[on_failure(pause, notify = "etl-admin@example.com")]
+    pausing(dir: PathBuf) {
+        a = mark(dir, "a");
+        checked = check(dir).after(a);
+        after = mark(dir, "after").after(checked);
+        x = mark(dir, "x");
+        slow = wait_for_release(dir).after(x);
+        z = mark(dir, "z").after(slow);
+    }
+}
+
+workflow! {
+    /// As `pausing`, but independent nodes go on after a failure.
+    #[on_failure(continue, notify = "etl-admin@example.com")]
+    continuing(dir: PathBuf) {
+        a = mark(dir, "a");
+        checked = check(dir).after(a);
+        after = mark(dir, "after").after(checked);
+        x = mark(dir, "x");
+        slow = wait_for_release(dir).after(x);
+        z = mark(dir, "z").after(slow);
+    }
+}
+
+workflow! {
+    /// A node that fails while `fail` exists, retried once, then a last node.
+    retried(dir: PathBuf) {
+        checked = check_twice(dir);
+        last = mark(dir, "last").after(checked);
     }
 }
 

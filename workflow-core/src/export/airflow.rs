@@ -65,6 +65,7 @@ pub fn export(
         "from airflow.providers.standard.operators.empty import EmptyOperator"
     );
     let _ = writeln!(text, "from airflow.sdk import DAG, Asset, Param, task");
+    let _ = writeln!(text, "from airflow.exceptions import AirflowSkipException");
     let _ = writeln!(
         text,
         "from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable"
@@ -127,7 +128,7 @@ pub fn export(
     );
     let _ = writeln!(
         text,
-        "    \"WORKFLOW_SCHEDULED_AT\": \"{{{{ (logical_date or dag_run.run_after).isoformat() }}}}\","
+        "    \"WORKFLOW_SCHEDULED_AT\": \"{{{{ (dag_run.logical_date or dag_run.run_after).isoformat() }}}}\","
     );
     let _ = writeln!(text, "}}");
     let _ = writeln!(
@@ -159,33 +160,56 @@ pub fn export(
     let _ = writeln!(text);
     let notify_failure = !operations.notify_failure.is_empty();
     let notify_success = !operations.notify_success.is_empty();
+    let pause = operations.on_failure == FailureAction::Pause;
+    if operations.on_failure != FailureAction::Continue {
+        let _ = writeln!(text, "def stop_after_failure(context):");
+        let _ = writeln!(
+            text,
+            "    \"\"\"`on_failure({})`: once a node of this run has failed, no other node starts (it is skipped).\"\"\"",
+            if pause { "pause" } else { "stop" }
+        );
+        let _ = writeln!(text, "    ti = context[\"ti\"]");
+        let _ = writeln!(
+            text,
+            "    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {{}})"
+        );
+        let _ = writeln!(
+            text,
+            "    failed = sorted(task for task, state in states.items() if state == \"failed\")"
+        );
+        let _ = writeln!(text, "    if failed:");
+        let _ = writeln!(
+            text,
+            "        raise AirflowSkipException(f\"not started: {{', '.join(failed)}} failed, and the workflow stops at a failure\")"
+        );
+        let _ = writeln!(text);
+        let _ = writeln!(text);
+    }
     let _ = writeln!(text, "def on_failure(context):");
     let _ = writeln!(
         text,
-        "    \"\"\"A failed run: tell the workflow's failure recipients (e-mail and webhooks, as a local run does){}.\"\"\"",
-        if operations.on_failure == FailureAction::Pause {
-            ", and pause the DAG until someone resumes it"
+        "    \"\"\"A failed run: tell the workflow's failure recipients (e-mail and webhooks, as a local run does).{}\"\"\"",
+        if pause {
+            "\n\n    The DAG is paused by the scheduler itself (max_consecutive_failed_dag_runs=1) in the\n    transaction that fails the run: Airflow 3 runs this callback where the database is closed."
         } else {
             ""
         }
     );
-    let mut wrote_body = false;
     if notify_failure {
-        let _ = writeln!(text, "    run_id = context[\"dag_run\"].run_id");
         let _ = writeln!(
             text,
-            "    subprocess.run([BINARY, \"notify\", WORKFLOW, \"--status\", \"failed\", \"--reason\", f\"Airflow run {{run_id}} failed\"])"
+            "    reason = f\"Airflow run {{context.get('run_id')}} failed ({{context.get('reason') or 'task_failure'}})\""
         );
-        wrote_body = true;
-    }
-    if operations.on_failure == FailureAction::Pause {
         let _ = writeln!(
             text,
-            "    subprocess.run([\"airflow\", \"dags\", \"pause\", context[\"dag\"].dag_id])"
+            "    done = subprocess.run([BINARY, \"notify\", WORKFLOW, \"--status\", \"failed\", \"--reason\", reason], capture_output=True, text=True)"
         );
-        wrote_body = true;
-    }
-    if !wrote_body {
+        let _ = writeln!(text, "    if done.returncode != 0:");
+        let _ = writeln!(
+            text,
+            "        raise RuntimeError(f\"notify failed: {{done.stderr.strip()}}\")"
+        );
+    } else {
         let _ = writeln!(text, "    pass");
     }
     let _ = writeln!(text);
@@ -194,7 +218,12 @@ pub fn export(
     if notify_success {
         let _ = writeln!(
             text,
-            "    subprocess.run([BINARY, \"notify\", WORKFLOW, \"--status\", \"succeeded\"])"
+            "    done = subprocess.run([BINARY, \"notify\", WORKFLOW, \"--status\", \"succeeded\"], capture_output=True, text=True)"
+        );
+        let _ = writeln!(text, "    if done.returncode != 0:");
+        let _ = writeln!(
+            text,
+            "        raise RuntimeError(f\"notify failed: {{done.stderr.strip()}}\")"
         );
     } else {
         let _ = writeln!(text, "    pass");
@@ -338,20 +367,13 @@ pub fn export(
             "    dagrun_timeout=datetime.timedelta(seconds={seconds}),"
         );
     }
-    // `fail_fast` stops a run at its first failure, but Airflow allows it only when every
-    // task waits for all its upstreams' success: not with branches, whose skipped arms the
-    // nodes after them (and the final task) must tolerate.
-    let fail_fast = operations.on_failure != FailureAction::Continue && plan.branches.is_empty();
-    if operations.on_failure != FailureAction::Continue && !fail_fast {
-        losses.add(
-            "`on_failure(stop)` in a workflow with branches: Airflow's fail_fast cannot be combined with skipped arms, so tasks that do not depend on a failed one still run",
-        );
+    // Not `fail_fast`: it skips the final task, and a run whose only leaf is skipped is marked
+    // successful. A failed node makes its downstream tasks, and so the final one,
+    // `upstream_failed`, which fails the run; `stop_after_failure` keeps new nodes from starting.
+    if pause {
+        // The scheduler pauses the DAG in the transaction that fails the run.
+        let _ = writeln!(text, "    max_consecutive_failed_dag_runs=1,");
     }
-    let _ = writeln!(
-        text,
-        "    fail_fast={},",
-        if fail_fast { "True" } else { "False" }
-    );
     let _ = writeln!(text, "    params={{");
     for param in &plan.params {
         let is_partition = Some(param.name.as_str()) == partition;
@@ -396,6 +418,9 @@ pub fn export(
     let _ = writeln!(text, "    default_args={{");
     let _ = writeln!(text, "        \"env\": ENV,");
     let _ = writeln!(text, "        \"append_env\": True,");
+    if operations.on_failure != FailureAction::Continue {
+        let _ = writeln!(text, "        \"pre_execute\": stop_after_failure,");
+    }
     let _ = writeln!(text, "    }},");
     let _ = writeln!(text, "    tags=[\"workflow\"],");
     let _ = writeln!(text, ") as dag:");

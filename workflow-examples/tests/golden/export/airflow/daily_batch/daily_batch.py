@@ -15,6 +15,7 @@ import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
+from airflow.exceptions import AirflowSkipException
 from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable
 from airflow.timetables.assets import AssetOrTimeSchedule
 
@@ -29,7 +30,7 @@ ENV = {
     "WORKFLOW_NAME": WORKFLOW,
     "WORKFLOW_RUN_DIR": RUN_ROOT + "/{{ run_id }}",
     "WORKFLOW_PARAMS": "{{ params | workflow_params }}",
-    "WORKFLOW_SCHEDULED_AT": "{{ (logical_date or dag_run.run_after).isoformat() }}",
+    "WORKFLOW_SCHEDULED_AT": "{{ (dag_run.logical_date or dag_run.run_after).isoformat() }}",
 }
 RUN_NODE = '"$WORKFLOW_BINARY" exec-task "$WORKFLOW_NAME" "$WORKFLOW_NODE" --run-dir "$WORKFLOW_RUN_DIR" --params-json "$WORKFLOW_PARAMS" --scheduled-at "$WORKFLOW_SCHEDULED_AT"'
 
@@ -48,8 +49,10 @@ def run_binary(*arguments):
 
 def on_failure(context):
     """A failed run: tell the workflow's failure recipients (e-mail and webhooks, as a local run does)."""
-    run_id = context["dag_run"].run_id
-    subprocess.run([BINARY, "notify", WORKFLOW, "--status", "failed", "--reason", f"Airflow run {run_id} failed"])
+    reason = f"Airflow run {context.get('run_id')} failed ({context.get('reason') or 'task_failure'})"
+    done = subprocess.run([BINARY, "notify", WORKFLOW, "--status", "failed", "--reason", reason], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"notify failed: {done.stderr.strip()}")
 
 
 def on_success(context):
@@ -65,7 +68,6 @@ with DAG(
     catchup=True,
     max_active_runs=1,
     dagrun_timeout=datetime.timedelta(seconds=28800),
-    fail_fast=False,
     params={
         "day": Param(None, description="NaiveDate; empty for the partition the schedule fired for"),
         "replica_url": Param("postgres://reader@oltp-replica/shop", description="String"),
