@@ -341,3 +341,341 @@ fn airflow_continue_runs_independent_nodes_and_still_fails_the_run() {
         "the timeout did not end the node"
     );
 }
+
+// Step Functions: what the exported state machines do on the failure path, read from the
+// machines themselves (every state, in every branch and map).
+
+/// Every map of states in a machine: the machine's own, each Parallel branch's and each Map's
+/// item processor's, with where it is (for messages).
+fn state_maps<'a>(
+    at: String,
+    states: &'a serde_json::Map<String, serde_json::Value>,
+    start: &'a str,
+    out: &mut Vec<(
+        String,
+        &'a serde_json::Map<String, serde_json::Value>,
+        &'a str,
+    )>,
+) {
+    out.push((at.clone(), states, start));
+    for (name, state) in states {
+        if let Some(branches) = state["Branches"].as_array() {
+            for branch in branches {
+                state_maps(
+                    format!("{at} / {name}"),
+                    branch["States"].as_object().unwrap(),
+                    branch["StartAt"].as_str().unwrap(),
+                    out,
+                );
+            }
+        }
+        if let Some(processor) = state.get("ItemProcessor") {
+            state_maps(
+                format!("{at} / {name}"),
+                processor["States"].as_object().unwrap(),
+                processor["StartAt"].as_str().unwrap(),
+                out,
+            );
+        }
+    }
+}
+
+/// Where a state can go next: `Next`, `Default`, each Choice rule's and each Catch's `Next`.
+fn successors(state: &serde_json::Value) -> Vec<String> {
+    let mut next = Vec::new();
+    for key in ["Next", "Default"] {
+        if let Some(name) = state[key].as_str() {
+            next.push(name.to_owned());
+        }
+    }
+    for list in ["Choices", "Catch"] {
+        for rule in state[list].as_array().into_iter().flatten() {
+            if let Some(name) = rule["Next"].as_str() {
+                next.push(name.to_owned());
+            }
+        }
+    }
+    next
+}
+
+/// The variables a Choice rule (with its `And`/`Or`/`Not`) compares with a number bound.
+fn bounded_variables(rule: &serde_json::Value, out: &mut Vec<String>) {
+    for nested in ["And", "Or"] {
+        for inner in rule[nested].as_array().into_iter().flatten() {
+            bounded_variables(inner, out);
+        }
+    }
+    if let Some(variable) = rule["Variable"].as_str()
+        && (rule.get("NumericGreaterThanEquals").is_some()
+            || rule.get("NumericGreaterThan").is_some())
+    {
+        out.push(variable.to_owned());
+    }
+}
+
+/// Checks the failure paths of one exported state machine; `name` for messages.
+fn check_state_machine(name: &str, machine: &serde_json::Value) {
+    let mut maps = Vec::new();
+    state_maps(
+        name.to_owned(),
+        machine["States"].as_object().unwrap(),
+        machine["StartAt"].as_str().unwrap(),
+        &mut maps,
+    );
+    let mut sends = 0;
+    for (at, states, start) in &maps {
+        for (title, state) in states.iter() {
+            let here = format!("{at} / {title}");
+            let resource = state["Resource"].as_str().unwrap_or("");
+            // Every AWS API call is retried with backoff, a bounded number of times.
+            if resource.starts_with("arn:aws:states:::aws-sdk:")
+                || resource == "arn:aws:states:::sns:publish"
+            {
+                let retried = state["Retry"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|retry| {
+                        retry["ErrorEquals"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|error| error == "States.TaskFailed")
+                            && retry["MaxAttempts"]
+                                .as_u64()
+                                .is_some_and(|n| (1..=10).contains(&n))
+                            && retry["BackoffRate"].as_f64().is_some_and(|rate| rate > 1.0)
+                    });
+                assert!(retried, "{here}: an API call without a bounded retry");
+            }
+            // A command goes to exactly one instance, the one this branch picked among the
+            // pool's online instances, after a failure when there is none.
+            if resource.ends_with("ssm:sendCommand") {
+                sends += 1;
+                let parameters = &state["Parameters"];
+                assert!(parameters.get("Targets").is_none(), "{here}: sent by tag");
+                assert_eq!(
+                    parameters["InstanceIds.$"], "States.Array($.target.instance)",
+                    "{here}"
+                );
+                let find = &states[*start];
+                assert!(
+                    find["Resource"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("ssm:describeInstanceInformation"),
+                    "{here}: the branch does not start by listing the pool's instances"
+                );
+                let filters = find["Parameters"]["Filters"].to_string();
+                assert!(filters.contains("\"PingStatus\"") && filters.contains("\"Online\""));
+                let online = &states[find["Next"].as_str().unwrap()];
+                let none = online["Choices"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|rule| rule["Variable"] == "$.pool.count" && rule["NumericEquals"] == 0)
+                    .unwrap_or_else(|| panic!("{here}: no check for an empty pool"));
+                let fail = &states[none["Next"].as_str().unwrap()];
+                assert_eq!(fail["Type"], "Fail", "{here}");
+                assert_eq!(fail["Error"], "Workflow.NoInstance", "{here}");
+                let pick = &states[online["Default"].as_str().unwrap()];
+                assert!(
+                    pick["Parameters"]["instance.$"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(
+                            "States.ArrayGetItem($.pool.ids, States.MathRandom(0, $.pool.count))"
+                        ),
+                    "{here}"
+                );
+                assert_eq!(pick["Next"].as_str(), Some(title.as_str()), "{here}");
+            }
+        }
+        // Every state can reach an end.
+        let terminal = |state: &serde_json::Value| {
+            matches!(state["Type"].as_str(), Some("Succeed" | "Fail")) || state["End"] == true
+        };
+        for title in states.keys() {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut stack = vec![title.clone()];
+            let mut ends = false;
+            while let Some(current) = stack.pop() {
+                if !seen.insert(current.clone()) {
+                    continue;
+                }
+                let state = &states[&current];
+                if terminal(state) {
+                    ends = true;
+                    break;
+                }
+                stack.extend(successors(state));
+            }
+            assert!(ends, "{at} / {title}: no path to an end");
+        }
+        // Every loop is counted: a Pass in it adds one to a counter that a Choice in it
+        // compares with a bound, leaving the loop.
+        for title in states.keys() {
+            // The states on a cycle through `title`: reachable from it, and reaching it.
+            let reach = |from: &str| {
+                let mut seen = std::collections::BTreeSet::new();
+                let mut stack: Vec<String> = successors(&states[from]);
+                while let Some(current) = stack.pop() {
+                    if seen.insert(current.clone()) {
+                        stack.extend(successors(&states[&current]));
+                    }
+                }
+                seen
+            };
+            let forward = reach(title);
+            if !forward.contains(title) {
+                continue;
+            }
+            let cycle: Vec<&String> = forward
+                .iter()
+                .filter(|other| reach(other).contains(title))
+                .collect();
+            let counted = cycle.iter().any(|member| {
+                let choice = &states[member.as_str()];
+                let mut variables = Vec::new();
+                for rule in choice["Choices"].as_array().into_iter().flatten() {
+                    let mut bounded = Vec::new();
+                    bounded_variables(rule, &mut bounded);
+                    let leaves = rule["Next"]
+                        .as_str()
+                        .is_some_and(|next| !cycle.iter().any(|member| *member == next));
+                    if leaves {
+                        variables.extend(bounded);
+                    }
+                }
+                variables.iter().any(|variable| {
+                    let (parent, field) = variable.rsplit_once('.').unwrap();
+                    let increment = format!("States.MathAdd({variable}, 1)");
+                    cycle.iter().any(|other| {
+                        let pass = &states[other.as_str()];
+                        pass["Type"] == "Pass"
+                            && pass["ResultPath"] == parent
+                            && pass["Parameters"][format!("{field}.$")] == increment.as_str()
+                    })
+                })
+            });
+            assert!(counted, "{at}: the loop through `{title}` has no bound");
+        }
+    }
+    assert!(sends > 0, "{name}: no command sent");
+    // A failed stage ends in the failure path: notices, pause, a failed execution.
+    for (title, state) in machine["States"].as_object().unwrap() {
+        if title.starts_with("Stage ") && state["Type"] == "Parallel" {
+            assert!(
+                state["Catch"].to_string().contains("\"Run failed\""),
+                "{name} / {title}: a failure does not reach `Run failed`"
+            );
+        }
+    }
+}
+
+/// Every exported state machine (the seeds' golden files and the fixture's workflows, which
+/// add fan-out, branches, retries and a queue) sends each command to one instance it picked,
+/// fails at once when the pool has none, retries AWS API errors, and has no unbounded loop;
+/// asl-validator accepts the fixture's.
+#[test]
+fn step_functions_send_each_node_to_one_instance_and_every_loop_ends() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workflow-examples/tests/golden/export/step-functions");
+    let mut checked = 0;
+    for seed in std::fs::read_dir(&golden).unwrap() {
+        let seed = seed.unwrap().path();
+        for file in std::fs::read_dir(&seed).unwrap() {
+            let file = file.unwrap().path();
+            if file.to_string_lossy().ends_with(".asl.json") {
+                let machine =
+                    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+                check_state_machine(&file.display().to_string(), &machine);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4, "{checked} golden machines");
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("data");
+    for workflow in ["arith", "retried", "queued", "ticking", "pausing"] {
+        let target = out.path().join(workflow);
+        let fixed = (workflow != "arith").then_some(dir.as_path());
+        export(
+            workflow,
+            "step-functions",
+            &target,
+            fixed,
+            &["--allow-lossy"],
+        );
+        let file = target.join(format!("{workflow}.asl.json"));
+        let machine = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        check_state_machine(workflow, &machine);
+        let validated =
+            Command::new(workflow_tests::engines::tools().join("node_modules/.bin/asl-validator"))
+                .arg("--json-path")
+                .arg(&file)
+                .output()
+                .unwrap();
+        assert!(
+            validated.status.success(),
+            "{workflow}: {}",
+            text(&validated)
+        );
+    }
+}
+
+/// The check above fails where it should: a machine that sends by tag, retries no API error,
+/// or polls without counting is refused.
+#[test]
+fn the_state_machine_check_refuses_each_kind_of_fault() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../workflow-examples/tests/golden/export/step-functions/step2/step2.asl.json");
+    let machine: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let node = |machine: &mut serde_json::Value| -> serde_json::Value {
+        machine["States"]["Stage 1"]["Branches"][0]["States"]["loaded"]["Branches"][0]["States"]
+            .take()
+    };
+    let mutations: [(&str, fn(&mut serde_json::Value)); 4] = [
+        ("sent by tag", |states| {
+            let send = &mut states["loaded: send"]["Parameters"];
+            send.as_object_mut().unwrap().remove("InstanceIds.$");
+            send["Targets"] =
+                serde_json::json!([{"Key": "tag:workflow-pool", "Values": ["server-b"]}]);
+        }),
+        ("without a bounded retry", |states| {
+            states["loaded: poll"]
+                .as_object_mut()
+                .unwrap()
+                .remove("Retry");
+        }),
+        ("has no bound", |states| {
+            states["loaded: wait"]["Next"] = "loaded: poll".into();
+        }),
+        ("no check for an empty pool", |states| {
+            states["loaded: instance online?"]["Choices"] = serde_json::json!([]);
+        }),
+    ];
+    check_state_machine("step2", &machine);
+    for (fault, mutate) in mutations {
+        let mut broken = machine.clone();
+        let mut states = node(&mut broken);
+        assert!(
+            states.get("loaded: send").is_some(),
+            "the golden machine moved"
+        );
+        mutate(&mut states);
+        broken["States"]["Stage 1"]["Branches"][0]["States"]["loaded"]["Branches"][0]["States"] =
+            states;
+        let refused =
+            std::panic::catch_unwind(|| check_state_machine("step2", &broken)).expect_err(fault);
+        let message = refused
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            message.contains(fault),
+            "{fault}: refused for another reason: {message}"
+        );
+    }
+}

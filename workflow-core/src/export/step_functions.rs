@@ -22,6 +22,61 @@ use crate::plan::{Plan, PlanNode};
 /// How long to wait between polls of a running command.
 const POLL_SECONDS: u64 = 30;
 
+/// How long SSM may take to deliver a command to its instance (`sendCommand`'s
+/// `TimeoutSeconds`); an undelivered command never ran.
+const DELIVERY_SECONDS: u64 = 600;
+
+/// A node's attempt without `#[timeout]` may run this long (SSM's `executionTimeout`).
+const DEFAULT_NODE_TIMEOUT_SECONDS: u64 = 172_800;
+
+/// How many times a node is sent again, to another online instance of its pool, when the
+/// chosen one went away before the command reached it.
+const INSTANCE_GONE_RETRIES: u64 = 2;
+
+/// How long a queued execution waits between looks at the running one.
+const QUEUE_WAIT_SECONDS: u64 = 60;
+
+/// The Retry of every AWS API call: throttling and service errors are retried with
+/// exponential backoff and full jitter (AWS's advice for its APIs), about six minutes in all.
+fn api_retry() -> Value {
+    json!({
+        "ErrorEquals": ["States.TaskFailed"],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 8,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 60,
+        "JitterStrategy": "FULL",
+    })
+}
+
+/// The longest one attempt of a command can keep its state machine busy, in seconds: SSM's
+/// delivery and execution timeouts, and a poll after each.
+fn attempt_ceiling(timeout: u64) -> u64 {
+    DELIVERY_SECONDS + timeout + 2 * POLL_SECONDS
+}
+
+/// The longest a node can take, in seconds, over all its attempts, delays and re-sends.
+fn node_ceiling(node: &PlanNode) -> u64 {
+    let policy = &node.policy;
+    let timeout = policy.timeout_secs.unwrap_or(DEFAULT_NODE_TIMEOUT_SECONDS);
+    let attempts = u64::from(policy.retries) + 1 + INSTANCE_GONE_RETRIES;
+    let mut delays: u64 = 0;
+    let mut delay = policy.retry_delay_secs.unwrap_or(1).max(1);
+    for _ in 0..policy.retries {
+        let capped = policy
+            .max_retry_delay_secs
+            .map_or(delay, |cap| delay.min(cap));
+        delays = delays.saturating_add(capped);
+        if policy.backoff == crate::Backoff::Exponential {
+            delay = delay.saturating_mul(2);
+        }
+    }
+    attempts
+        .saturating_mul(attempt_ceiling(timeout))
+        .saturating_add(delays)
+        .saturating_add(INSTANCE_GONE_RETRIES * 60)
+}
+
 /// The state machine, its schedule and rules, and install notes.
 pub fn export(
     plan: &Plan,
@@ -115,6 +170,7 @@ pub fn export(
                 "fixed.$": "$.defaults.fixed",
                 "params.$": "States.JsonMerge($.defaults.params, $$.Execution.Input.params, false)",
                 "scheduled_at.$": "$$.Execution.Input.scheduled_at",
+                "queue": {"waits": 0},
             },
             "Next": "Prepare the run",
         }),
@@ -128,18 +184,47 @@ pub fn export(
             "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id", "StatusFilter": "RUNNING"},
             "ResultSelector": {"running.$": "States.ArrayLength($.Executions)"},
             "ResultPath": "$.overlap",
+            "Retry": [api_retry()],
             "Next": "Another execution running?",
         }),
     );
-    let busy = match operations.overlap {
-        Overlap::Forbid => "Already running",
-        Overlap::Queue | Overlap::Replace => "Wait for the running execution",
+    // The longest another execution can run: the workflow's timeout, or every stage's
+    // slowest node at its ceiling. A queued execution waits that long at most.
+    let run_ceiling = operations.timeout_secs.unwrap_or_else(|| {
+        plan.stages
+            .iter()
+            .map(|stage| {
+                stage
+                    .iter()
+                    .filter_map(|id| plan.nodes.iter().find(|node| node.id == *id))
+                    .map(|node| {
+                        let ceiling = node_ceiling(node);
+                        // A fan-out node lists its elements first; a branch arm asks first.
+                        ceiling.saturating_add(2 * attempt_ceiling(DEFAULT_NODE_TIMEOUT_SECONDS))
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+            .fold(0u64, u64::saturating_add)
+    });
+    let max_waits = run_ceiling.div_ceil(QUEUE_WAIT_SECONDS) + 1;
+    let choices = match operations.overlap {
+        Overlap::Forbid => {
+            json!([{"Variable": "$.overlap.running", "NumericGreaterThan": 1, "Next": "Already running"}])
+        }
+        Overlap::Queue | Overlap::Replace => json!([
+            {"And": [
+                {"Variable": "$.overlap.running", "NumericGreaterThan": 1},
+                {"Variable": "$.queue.waits", "NumericGreaterThanEquals": max_waits},
+            ], "Next": "Waited too long"},
+            {"Variable": "$.overlap.running", "NumericGreaterThan": 1, "Next": "Wait for the running execution"},
+        ]),
     };
     builder.states.insert(
         "Another execution running?".into(),
         json!({
             "Type": "Choice",
-            "Choices": [{"Variable": "$.overlap.running", "NumericGreaterThan": 1, "Next": busy}],
+            "Choices": choices,
             "Default": "Stage 0",
         }),
     );
@@ -153,7 +238,27 @@ pub fn export(
         Overlap::Queue | Overlap::Replace => {
             builder.states.insert(
                 "Wait for the running execution".into(),
-                json!({"Type": "Wait", "Seconds": 60, "Next": "Check for a running execution"}),
+                json!({"Type": "Wait", "Seconds": QUEUE_WAIT_SECONDS, "Next": "Count the wait"}),
+            );
+            builder.states.insert(
+                "Count the wait".into(),
+                json!({
+                    "Type": "Pass",
+                    "Parameters": {"waits.$": "States.MathAdd($.queue.waits, 1)"},
+                    "ResultPath": "$.queue",
+                    "Next": "Check for a running execution",
+                }),
+            );
+            builder.states.insert(
+                "Waited too long".into(),
+                json!({
+                    "Type": "Fail",
+                    "Error": "Workflow.QueueTimedOut",
+                    "Cause": format!(
+                        "another execution was still running after {}, longer than any run of this workflow can take",
+                        duration_text(max_waits * QUEUE_WAIT_SECONDS)
+                    ),
+                }),
             );
         }
     }
@@ -211,6 +316,7 @@ pub fn export(
                     "Message.$": format!("States.Format('Run {{}} of workflow {} succeeded.', $$.Execution.Name)", intrinsic_literal(name)),
                     "MessageAttributes": {"status": {"DataType": "String", "StringValue": "succeeded"}},
                 },
+                "Retry": [api_retry()],
                 "End": true,
             })
         } else {
@@ -236,6 +342,9 @@ pub fn export(
                     "MessageAttributes": {"status": {"DataType": "String", "StringValue": "failed"}},
                 },
                 "ResultPath": null,
+                "Retry": [api_retry()],
+                // A notice that cannot be sent does not keep the workflow from pausing.
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": after_notice}],
                 "Next": after_notice,
             })
         } else {
@@ -257,6 +366,7 @@ pub fn export(
                     "Resource": "arn:aws:states:::aws-sdk:scheduler:updateSchedule",
                     "Parameters": parameters,
                     "ResultPath": null,
+                    "Retry": [api_retry()],
                 }),
             ));
         }
@@ -269,6 +379,7 @@ pub fn export(
                         "Resource": "arn:aws:states:::aws-sdk:eventbridge:disableRule",
                         "Parameters": {"Name": format!("{name}-after-{workflow}")},
                         "ResultPath": null,
+                        "Retry": [api_retry()],
                     }),
                 ));
             }
@@ -399,8 +510,16 @@ impl Builder<'_> {
         ))
     }
 
-    /// One command on the pool's instances, as a Parallel state of one branch, so that its
-    /// Retry re-sends the command. Its output (what the binary printed) is at `result_path`.
+    /// One command on one online instance of the pool, as a Parallel state of one branch, so
+    /// that its Retry sends it again: to another instance when the chosen one went away before
+    /// the command reached it, and with the node's delays when the attempt failed. Its output
+    /// (what the binary printed) is at `result_path`.
+    ///
+    /// The branch: list the pool's instances that SSM sees online (tag `instance_tag` = pool,
+    /// `PingStatus` = `Online`), fail at once if there is none, pick one at random, send the
+    /// command to it alone, then poll every [`POLL_SECONDS`] until it ends, at most for
+    /// SSM's delivery and execution timeouts (a counted loop; past its bound the command is
+    /// cancelled and the attempt times out).
     #[allow(clippy::too_many_arguments)]
     fn command_state(
         &self,
@@ -417,25 +536,86 @@ impl Builder<'_> {
             .unwrap_or_else(|| "default".to_owned());
         let timeout = node
             .and_then(|node| node.policy.timeout_secs)
-            .unwrap_or(172_800);
-        let (send, wait, poll, decide, failed, done) = (
+            .unwrap_or(DEFAULT_NODE_TIMEOUT_SECONDS);
+        let max_polls = attempt_ceiling(timeout).div_ceil(POLL_SECONDS);
+        let (find, online, none, pick, send, wait, count, poll, decide) = (
+            format!("{title}: find an instance"),
+            format!("{title}: instance online?"),
+            format!("{title}: no instance"),
+            format!("{title}: pick an instance"),
             format!("{title}: send"),
             format!("{title}: wait"),
+            format!("{title}: count the poll"),
             format!("{title}: poll"),
             format!("{title}: finished?"),
+        );
+        let (gone, failed, too_long, cancel, timed_out, done) = (
+            format!("{title}: instance gone"),
             format!("{title}: failed"),
+            format!("{title}: ran too long"),
+            format!("{title}: cancel"),
+            format!("{title}: timed out"),
             format!("{title}: done"),
         );
+        let tag = format!("tag:{}", self.settings.instance_tag);
         let mut inner = Map::new();
+        inner.insert(
+            find.clone(),
+            json!({
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:describeInstanceInformation",
+                "Parameters": {
+                    "Filters": [
+                        {"Key": tag, "Values": [pool]},
+                        {"Key": "PingStatus", "Values": ["Online"]},
+                    ],
+                    "MaxResults": 50,
+                },
+                "ResultSelector": {
+                    "ids.$": "$.InstanceInformationList[*].InstanceId",
+                    "count.$": "States.ArrayLength($.InstanceInformationList)",
+                },
+                "ResultPath": "$.pool",
+                "Retry": [api_retry()],
+                "Next": online,
+            }),
+        );
+        inner.insert(
+            online.clone(),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.pool.count", "NumericEquals": 0, "Next": none}],
+                "Default": pick,
+            }),
+        );
+        inner.insert(
+            none,
+            json!({
+                "Type": "Fail",
+                "Error": "Workflow.NoInstance",
+                "Cause": format!(
+                    "{title}: no instance tagged {}={pool} is online in SSM",
+                    self.settings.instance_tag
+                ),
+            }),
+        );
+        inner.insert(pick.clone(), json!({
+            "Type": "Pass",
+            "Comment": "One instance, at random among those online: the command runs there alone.",
+            "Parameters": {
+                "instance.$": "States.ArrayGetItem($.pool.ids, States.MathRandom(0, $.pool.count))",
+                "polls": 0,
+            },
+            "ResultPath": "$.target",
+            "Next": send,
+        }));
         inner.insert(send.clone(), json!({
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:ssm:sendCommand",
             "Parameters": {
                 "DocumentName": "AWS-RunShellScript",
-                "Targets": [{"Key": format!("tag:{}", self.settings.instance_tag), "Values": [pool]}],
-                "MaxConcurrency": "1",
-                "MaxErrors": "0",
-                "TimeoutSeconds": 600,
+                "InstanceIds.$": "States.Array($.target.instance)",
+                "TimeoutSeconds": DELIVERY_SECONDS,
                 "Parameters": {
                     "commands.$": self.command(arguments, element),
                     "executionTimeout": [timeout.to_string()],
@@ -443,11 +623,29 @@ impl Builder<'_> {
             },
             "ResultSelector": {"CommandId.$": "$.Command.CommandId"},
             "ResultPath": "$.command",
+            // The instance left between the listing and the send: pick another.
+            "Retry": [
+                {"ErrorEquals": ["Ssm.InvalidInstanceIdException"], "MaxAttempts": 0},
+                api_retry(),
+            ],
+            "Catch": [{"ErrorEquals": ["Ssm.InvalidInstanceIdException"], "ResultPath": "$.error", "Next": gone}],
             "Next": wait,
         }));
         inner.insert(
             wait.clone(),
-            json!({"Type": "Wait", "Seconds": POLL_SECONDS, "Next": poll}),
+            json!({"Type": "Wait", "Seconds": POLL_SECONDS, "Next": count}),
+        );
+        inner.insert(
+            count,
+            json!({
+                "Type": "Pass",
+                "Parameters": {
+                    "instance.$": "$.target.instance",
+                    "polls.$": "States.MathAdd($.target.polls, 1)",
+                },
+                "ResultPath": "$.target",
+                "Next": poll,
+            }),
         );
         inner.insert(
             poll.clone(),
@@ -457,22 +655,49 @@ impl Builder<'_> {
                 "Parameters": {"CommandId.$": "$.command.CommandId", "Details": true},
                 "ResultSelector": {"invocations.$": "$.CommandInvocations"},
                 "ResultPath": "$.poll",
+                "Retry": [api_retry()],
                 "Next": decide,
             }),
         );
         let status = "$.poll.invocations[0].Status";
+        let details = "$.poll.invocations[0].StatusDetails";
+        let is = |path: &str, values: &[&str]| {
+            let mut tests: Vec<Value> = values
+                .iter()
+                .map(|value| json!({"Variable": path, "StringEquals": value}))
+                .collect();
+            let test = if tests.len() == 1 {
+                tests.remove(0)
+            } else {
+                json!({"Or": tests})
+            };
+            json!({"And": [{"Variable": path, "IsPresent": true}, test]})
+        };
+        let mut success = is(status, &["Success"]);
+        success["Next"] = Value::from(done.clone());
+        // Never delivered: the command did not run there, so another instance may run it.
+        let mut undelivered = is(details, &["Undeliverable", "Delivery Timed Out"]);
+        undelivered["Next"] = Value::from(gone.clone());
+        let mut ended = is(status, &["Failed", "Cancelled", "TimedOut"]);
+        ended["Next"] = Value::from(failed.clone());
         inner.insert(decide.clone(), json!({
             "Type": "Choice",
             "Choices": [
-                {"And": [{"Variable": status, "IsPresent": true}, {"Variable": status, "StringEquals": "Success"}], "Next": done},
-                {"And": [{"Variable": status, "IsPresent": true}, {"Or": [
-                    {"Variable": status, "StringEquals": "Failed"},
-                    {"Variable": status, "StringEquals": "Cancelled"},
-                    {"Variable": status, "StringEquals": "TimedOut"},
-                ]}], "Next": failed},
+                success,
+                undelivered,
+                ended,
+                {"Variable": "$.target.polls", "NumericGreaterThanEquals": max_polls, "Next": too_long},
             ],
             "Default": wait,
         }));
+        inner.insert(
+            gone,
+            json!({
+                "Type": "Fail",
+                "Error": "Workflow.InstanceGone",
+                "Cause": format!("{title}: the chosen instance went away before the command reached it"),
+            }),
+        );
         inner.insert(
             failed,
             json!({
@@ -481,12 +706,41 @@ impl Builder<'_> {
                 "Cause": format!("{title} failed; its output is in the SSM command's invocation"),
             }),
         );
+        inner.insert(
+            too_long,
+            json!({
+                "Type": "Pass",
+                "Comment": format!("SSM reported nothing final within {}: stop the command.", duration_text(max_polls * POLL_SECONDS)),
+                "Next": cancel,
+            }),
+        );
+        inner.insert(
+            cancel.clone(),
+            json!({
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:ssm:cancelCommand",
+                "Parameters": {"CommandId.$": "$.command.CommandId"},
+                "ResultPath": null,
+                "Retry": [api_retry()],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": timed_out}],
+                "Next": timed_out,
+            }),
+        );
+        inner.insert(
+            timed_out,
+            json!({
+                "Type": "Fail",
+                "Error": "Workflow.NodeTimedOut",
+                "Cause": format!("{title} did not end within {}", duration_text(max_polls * POLL_SECONDS)),
+            }),
+        );
         inner.insert(done, json!({"Type": "Succeed"}));
+        let start = find;
         let mut state = Map::new();
         state.insert("Type".into(), Value::from("Parallel"));
         state.insert(
             "Branches".into(),
-            json!([{"StartAt": send, "States": Value::Object(inner)}]),
+            json!([{"StartAt": start, "States": Value::Object(inner)}]),
         );
         match result_path {
             Some(path) => {
@@ -500,12 +754,22 @@ impl Builder<'_> {
                 state.insert("ResultPath".into(), Value::Null);
             }
         }
+        // Sent again to another instance: the command never ran on the one that went away.
+        let mut retries = vec![json!({
+            "ErrorEquals": ["Workflow.InstanceGone"],
+            "IntervalSeconds": 30,
+            "MaxAttempts": INSTANCE_GONE_RETRIES,
+            "BackoffRate": 2.0,
+        })];
         if let Some(node) = node
             && node.policy.retries > 0
         {
             let policy = &node.policy;
             let mut retry = Map::new();
-            retry.insert("ErrorEquals".into(), json!(["Workflow.NodeFailed"]));
+            retry.insert(
+                "ErrorEquals".into(),
+                json!(["Workflow.NodeFailed", "Workflow.NodeTimedOut"]),
+            );
             retry.insert(
                 "IntervalSeconds".into(),
                 Value::from(policy.retry_delay_secs.unwrap_or(1).max(1)),
@@ -522,8 +786,9 @@ impl Builder<'_> {
             if let Some(cap) = policy.max_retry_delay_secs {
                 retry.insert("MaxDelaySeconds".into(), Value::from(cap));
             }
-            state.insert("Retry".into(), json!([Value::Object(retry)]));
+            retries.push(Value::Object(retry));
         }
+        state.insert("Retry".into(), Value::Array(retries));
         state.insert("Next".into(), Value::from(next));
         states.insert(title.to_owned(), Value::Object(state));
     }
