@@ -636,7 +636,8 @@ fn the_state_machine_check_refuses_each_kind_of_fault() {
         machine["States"]["Stage 1"]["Branches"][0]["States"]["loaded"]["Branches"][0]["States"]
             .take()
     };
-    let mutations: [(&str, fn(&mut serde_json::Value)); 4] = [
+    type Mutation = fn(&mut serde_json::Value);
+    let mutations: [(&str, Mutation); 4] = [
         ("sent by tag", |states| {
             let send = &mut states["loaded: send"]["Parameters"];
             send.as_object_mut().unwrap().remove("InstanceIds.$");
