@@ -680,3 +680,130 @@ fn the_state_machine_check_refuses_each_kind_of_fault() {
         );
     }
 }
+
+// Argo Workflows: the exported manifests, read as Argo's controller reads them.
+
+/// The YAML documents of a file, as JSON (PyYAML from the validators' environment).
+fn yaml_documents(file: &Path) -> Vec<serde_json::Value> {
+    let output = Command::new(workflow_tests::engines::tools().join("validators/bin/python"))
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// An exit handler step's `when` for a workflow that ended with `status`: Argo substitutes
+/// `{{workflow.status}}` and evaluates the comparison (`A == B` or `A != B` of bare words).
+fn when_holds(condition: &str, status: &str) -> bool {
+    let condition = condition.replace("{{workflow.status}}", status);
+    if let Some((left, right)) = condition.split_once("!=") {
+        left.trim() != right.trim()
+    } else if let Some((left, right)) = condition.split_once("==") {
+        left.trim() == right.trim()
+    } else {
+        panic!("unexpected condition {condition}")
+    }
+}
+
+/// `on_failure(pause)` on Argo: a failed or errored run's exit handler suspends its own
+/// CronWorkflow (what `argo cron suspend` sets) and sends the notice with the failed steps; a
+/// successful one does neither; `argo cron resume` (a merge patch of `spec.suspend: false`)
+/// brings back exactly the schedule that was exported, with no `stopStrategy` that would stop
+/// it again. The manifests pass Argo's schema.
+#[test]
+fn argo_a_failure_suspends_the_cron_workflow_and_resume_restores_it() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("data");
+    export(
+        "hourly_pausing",
+        "argo",
+        out.path(),
+        Some(&dir),
+        &["--allow-lossy"],
+    );
+    let cron_file = out.path().join("hourly_pausing.cronworkflow.yaml");
+    let validated = Command::new(workflow_tests::engines::tools().join("validators/bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("exports/validate-argo.py"))
+        .arg(&cron_file)
+        .arg(out.path().join("hourly_pausing.workflow.yaml"))
+        .output()
+        .unwrap();
+    assert!(validated.status.success(), "{}", text(&validated));
+    let cron = yaml_documents(&cron_file).remove(0);
+    assert_eq!(cron["kind"], "CronWorkflow");
+    let spec = &cron["spec"];
+    assert!(spec.get("stopStrategy").is_none(), "{spec}");
+    assert_ne!(spec["suspend"], true);
+    let workflow = &spec["workflowSpec"];
+    // `stop`: Argo's DAG fail-fast (the default) starts no new task after a failure.
+    assert_ne!(workflow["templates"][0]["dag"]["failFast"], false);
+    let handler_name = workflow["onExit"].as_str().unwrap();
+    let templates = workflow["templates"].as_array().unwrap();
+    let template = |name: &str| {
+        templates
+            .iter()
+            .find(|template| template["name"] == name)
+            .unwrap_or_else(|| panic!("no template {name}"))
+    };
+    let handler = template(handler_name);
+    let runs = |status: &str| -> Vec<String> {
+        handler["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|group| group.as_array().unwrap())
+            .filter(|step| when_holds(step["when"].as_str().unwrap(), status))
+            .map(|step| step["template"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(runs("Failed"), ["pause-schedule", "notify-failed"]);
+    assert_eq!(runs("Error"), ["pause-schedule", "notify-failed"]);
+    assert!(runs("Succeeded").is_empty());
+    let notice = template("notify-failed")["container"]["args"].to_string();
+    assert!(notice.contains("{{workflow.failures}}"), "{notice}");
+
+    let resource = &template("pause-schedule")["resource"];
+    assert_eq!(resource["action"], "patch");
+    assert_eq!(resource["mergeStrategy"], "merge");
+    let patch_file = out.path().join("patch.yaml");
+    std::fs::write(&patch_file, resource["manifest"].as_str().unwrap()).unwrap();
+    let patch = yaml_documents(&patch_file).remove(0);
+    assert_eq!(patch["apiVersion"], cron["apiVersion"]);
+    assert_eq!(patch["kind"], "CronWorkflow");
+    assert_eq!(patch["metadata"]["name"], cron["metadata"]["name"]);
+    assert_eq!(
+        patch["metadata"]["namespace"],
+        cron["metadata"]["namespace"]
+    );
+    // RFC 7386 merge patches: the failure's, then `argo cron resume`'s.
+    fn merge(target: &mut serde_json::Value, patch: &serde_json::Value) {
+        if let (Some(target), Some(patch)) = (target.as_object_mut(), patch.as_object()) {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else if value.is_object() && target.get(key).is_some_and(|v| v.is_object()) {
+                    merge(target.get_mut(key).unwrap(), value);
+                } else {
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    let mut live = cron.clone();
+    merge(&mut live, &serde_json::json!({"spec": patch["spec"]}));
+    assert_eq!(
+        live["spec"]["suspend"], true,
+        "the failure does not suspend it"
+    );
+    merge(&mut live, &serde_json::json!({"spec": {"suspend": false}}));
+    live["spec"].as_object_mut().unwrap().remove("suspend");
+    assert_eq!(
+        live, cron,
+        "resuming does not restore the exported schedule"
+    );
+}

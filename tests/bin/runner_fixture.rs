@@ -391,6 +391,17 @@ workflow! {
     }
 }
 
+workflow! {
+    /// Hourly; a failure (`check` fails while `fail` exists) pauses the schedule and e-mails
+    /// the administrator.
+    #[schedule(every = "1h")]
+    #[concurrency(overlap = "forbid")]
+    #[on_failure(pause, notify = "etl-admin@example.com")]
+    hourly_pausing(dir: PathBuf) {
+        checked = check(dir);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // The race tests start several processes and let them go at once: each waits here until
     // the file `$WORKFLOW_TEST_BARRIER` exists.

@@ -106,11 +106,9 @@ pub fn export(
                 spec.insert("startingDeadlineSeconds".into(), Value::from(7 * 86_400));
             }
         }
-        if operations.on_failure == FailureAction::Pause {
-            // No run starts after a failed one until someone resumes the CronWorkflow.
-            spec.insert(
-                "stopStrategy".into(),
-                json!({"expression": "cronworkflow.failed >= 1"}),
+        if operations.on_failure == FailureAction::Pause && operations.overlap == Overlap::Queue {
+            losses.add(
+                "`on_failure(pause)` with `overlap = \"queue\"`: a run already waiting for the workflow's mutex when one fails still starts; Argo suspends the CronWorkflow only for later fire times",
             );
         }
         spec.insert(
@@ -200,7 +198,13 @@ fn metadata(plan: &Plan, settings: &Settings, name: Value) -> Value {
 /// Argo's names are DNS labels; two nodes must not map to one.
 fn check_names(plan: &Plan) -> Result<(), ExportError> {
     let mut seen: std::collections::BTreeMap<String, &str> = Default::default();
-    let reserved = ["main", "exit-handler", "notify-failed", "notify-succeeded"];
+    let reserved = [
+        "main",
+        "exit-handler",
+        "notify-failed",
+        "notify-succeeded",
+        "pause-schedule",
+    ];
     for node in &plan.nodes {
         let task = dns_name(&node.id);
         if reserved.contains(&task.as_str())
@@ -567,9 +571,39 @@ fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut
     }
     let notify_failure = !operations.notify_failure.is_empty();
     let notify_success = !operations.notify_success.is_empty();
-    if notify_failure || notify_success {
+    // `pause` suspends the CronWorkflow (`spec.suspend`, what `argo cron suspend` sets) from
+    // the failed run's exit handler: `argo cron resume` clears it and the schedule goes on.
+    // Not `stopStrategy`: it stops the CronWorkflow for good (phase Stopped, which resume does
+    // not clear, and a failed counter that keeps its condition true).
+    let pause = operations.on_failure == FailureAction::Pause && operations.schedule.is_some();
+    if operations.on_failure == FailureAction::Pause && operations.schedule.is_none() {
+        losses.add(
+            "`on_failure(pause)` of a workflow without a schedule: on Argo nothing starts its runs by itself, so there is nothing to suspend",
+        );
+    }
+    if notify_failure || notify_success || pause {
         spec.insert("onExit".into(), Value::from("exit-handler"));
         let mut steps = Vec::new();
+        if pause {
+            steps.push(json!([{
+                "name": "pause-schedule",
+                "template": "pause-schedule",
+                "when": "{{workflow.status}} != Succeeded",
+            }]));
+            all_templates.push(json!({
+                "name": "pause-schedule",
+                "resource": {
+                    "action": "patch",
+                    "mergeStrategy": "merge",
+                    "manifest": to_yaml(&json!({
+                        "apiVersion": "argoproj.io/v1alpha1",
+                        "kind": "CronWorkflow",
+                        "metadata": {"name": kube_name, "namespace": settings.namespace},
+                        "spec": {"suspend": true},
+                    })),
+                },
+            }));
+        }
         for (status, wanted, condition) in [
             ("failed", notify_failure, "{{workflow.status}} != Succeeded"),
             (
@@ -592,7 +626,11 @@ fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut
                         Value::from("--status"),
                         Value::from(status),
                         Value::from("--reason"),
-                        Value::from("Argo workflow {{workflow.name}} ended {{workflow.status}}"),
+                        Value::from(if status == "failed" {
+                            "Argo workflow {{workflow.name}} ended {{workflow.status}}; failed steps: {{workflow.failures}}"
+                        } else {
+                            "Argo workflow {{workflow.name}} ended {{workflow.status}}"
+                        }),
                     ],
                     None,
                 ),
@@ -645,8 +683,17 @@ fn install_notes(plan: &Plan, settings: &Settings) -> String {
     text.push_str(
         "Secrets are references: the pods read them from the Kubernetes secret above, never \
          from these manifests. A schedule given as an interval needs Argo 3.6 or later (its \
-         `when`), as does pausing the CronWorkflow after a failure (`stopStrategy`).\n",
+         `when`).\n",
     );
+    if plan.operations.on_failure == FailureAction::Pause && plan.operations.schedule.is_some() {
+        text.push_str(&format!(
+            "\nA failed run suspends the CronWorkflow from its exit handler, so the workflow's \
+             service account must be allowed to patch it: a Role with `patch` on \
+             `cronworkflows.argoproj.io` named `{kube_name}` in `{}`, bound to that account. \
+             Resume it with `argo cron resume {kube_name}` once the cause is fixed.\n",
+            settings.namespace
+        ));
+    }
     text
 }
 
