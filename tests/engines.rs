@@ -158,6 +158,7 @@ fn airflow_a_failure_fails_the_run_and_e_mails_the_administrator() {
 }
 
 /// Wait until `done` holds, polling every half second, for at most `limit`.
+#[cfg(unix)]
 fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + limit;
     while !done() {
@@ -167,6 +168,7 @@ fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// The state of the run `run_id` of `dag`.
+#[cfg(unix)]
 fn run_state(airflow: &Airflow, dag: &str, run_id: &str) -> String {
     airflow
         .runs_of(dag)
@@ -178,6 +180,7 @@ fn run_state(airflow: &Airflow, dag: &str, run_id: &str) -> String {
 
 /// Triggers a run of `dag` as a person or an asset event does (no logical date) and returns
 /// its id.
+#[cfg(unix)]
 fn trigger(airflow: &Airflow, dag: &str) -> String {
     let before: Vec<String> = airflow.runs_of(dag).into_iter().map(|(id, _)| id).collect();
     airflow.checked(&["dags", "trigger", dag]);
@@ -805,5 +808,53 @@ fn argo_a_failure_suspends_the_cron_workflow_and_resume_restores_it() {
     assert_eq!(
         live, cron,
         "resuming does not restore the exported schedule"
+    );
+}
+
+/// systemd: a hung run cannot hold the timer's service for good. Without `#[timeout]`, the
+/// service's `TimeoutStartSec` is what the run's nodes may take (48 hours an attempt for a
+/// node without a timeout, as on Step Functions) plus ten minutes, and systemd reads it so.
+#[test]
+fn systemd_a_hung_run_without_a_timeout_is_stopped_at_a_ceiling() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("data");
+    // `ticking`: three nodes one after the other, none with a timeout or retries.
+    export(
+        "ticking",
+        "systemd",
+        out.path(),
+        Some(&dir),
+        &["--user", "root"],
+    );
+    let service = std::fs::read_to_string(out.path().join("ticking.service")).unwrap();
+    let timeout = service
+        .lines()
+        .find_map(|line| line.strip_prefix("TimeoutStartSec="))
+        .expect("a TimeoutStartSec line");
+    let parsed = Command::new("systemd-analyze")
+        .args(["timespan", timeout])
+        .output()
+        .unwrap();
+    assert!(parsed.status.success(), "{}", text(&parsed));
+    let microseconds: u64 = String::from_utf8_lossy(&parsed.stdout)
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("μs: "))
+        .expect("systemd-analyze prints μs")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(microseconds, (3 * 48 * 3600 + 600) * 1_000_000, "{timeout}");
+    // `retried`: one retry a second after the first attempt, then a last node.
+    export(
+        "retried",
+        "systemd",
+        out.path(),
+        Some(&dir),
+        &["--user", "root"],
+    );
+    let service = std::fs::read_to_string(out.path().join("retried.service")).unwrap();
+    assert!(
+        service.contains(&format!("TimeoutStartSec={}\n", "6d10m1s")),
+        "{service}"
     );
 }

@@ -109,6 +109,7 @@ pub mod engines {
         home: tempfile::TempDir,
         airflow: PathBuf,
         environment: Vec<(String, String)>,
+        #[cfg_attr(not(unix), allow(dead_code))]
         port: u16,
     }
 
@@ -122,11 +123,16 @@ pub mod engines {
     #[cfg(unix)]
     impl Drop for Services {
         fn drop(&mut self) {
-            for child in &mut self.children {
-                // Each service leads a process group of its own: its workers go with it.
-                let _ = Command::new("kill")
-                    .args(["-TERM", "--", &format!("-{}", child.id())])
-                    .status();
+            // Each service leads a process group of its own: its workers go with it.
+            let signal_group = |child: &std::process::Child, signal| {
+                if let Ok(group) = libc::pid_t::try_from(child.id()) {
+                    // SAFETY: kill(2) with a negative pid signals that process group; it reads
+                    // no memory of ours.
+                    unsafe { libc::kill(-group, signal) };
+                }
+            };
+            for child in &self.children {
+                signal_group(child, libc::SIGTERM);
             }
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             for child in &mut self.children {
@@ -136,9 +142,7 @@ pub mod engines {
                     }
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .status();
+                signal_group(child, libc::SIGKILL);
                 let _ = child.wait();
             }
         }

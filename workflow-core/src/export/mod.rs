@@ -422,6 +422,58 @@ pub(crate) fn interval_crons(seconds: u64) -> Option<Vec<String>> {
     )
 }
 
+/// How long an attempt of a node without `#[timeout]` may run on an engine that needs a bound
+/// (SSM's `executionTimeout` on Step Functions, the ceiling of a systemd run), in seconds:
+/// 48 hours.
+pub(crate) const DEFAULT_ATTEMPT_SECS: u64 = 172_800;
+
+/// The longest `node` can take, in seconds: `attempt(timeout)` for each of its attempts (its
+/// retries, plus `extra_attempts` an engine adds) with the node's timeout or
+/// [`DEFAULT_ATTEMPT_SECS`], and the retry delays between them (backoff and cap applied).
+/// A fan-out node is counted as if its elements ran at once. Saturates at `u64::MAX`.
+pub(crate) fn node_ceiling(
+    node: &crate::plan::PlanNode,
+    extra_attempts: u64,
+    attempt: impl Fn(u64) -> u64,
+) -> u64 {
+    let policy = &node.policy;
+    let timeout = policy.timeout_secs.unwrap_or(DEFAULT_ATTEMPT_SECS);
+    let attempts = u64::from(policy.retries) + 1 + extra_attempts;
+    let mut delays: u64 = 0;
+    let mut delay = policy.retry_delay_secs.unwrap_or(0);
+    for _ in 0..policy.retries {
+        let capped = policy
+            .max_retry_delay_secs
+            .map_or(delay, |cap| delay.min(cap));
+        delays = delays.saturating_add(capped);
+        if policy.backoff == crate::Backoff::Exponential {
+            delay = delay.saturating_mul(2);
+        }
+    }
+    attempts
+        .saturating_mul(attempt(timeout))
+        .saturating_add(delays)
+}
+
+/// The longest a run of `plan` can take, in seconds: its `#[timeout]`, else the sum over its
+/// stages of the stage's slowest node by `ceiling`.
+pub(crate) fn run_ceiling(plan: &Plan, ceiling: impl Fn(&crate::plan::PlanNode) -> u64) -> u64 {
+    if let Some(seconds) = plan.operations.timeout_secs {
+        return seconds;
+    }
+    plan.stages
+        .iter()
+        .map(|stage| {
+            stage
+                .iter()
+                .filter_map(|id| plan.nodes.iter().find(|node| node.id == *id))
+                .map(&ceiling)
+                .max()
+                .unwrap_or(0)
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
 pub(crate) fn gcd(mut a: u64, mut b: u64) -> u64 {
     while b != 0 {
         (a, b) = (b, a % b);

@@ -27,7 +27,7 @@ const POLL_SECONDS: u64 = 30;
 const DELIVERY_SECONDS: u64 = 600;
 
 /// A node's attempt without `#[timeout]` may run this long (SSM's `executionTimeout`).
-const DEFAULT_NODE_TIMEOUT_SECONDS: u64 = 172_800;
+const DEFAULT_NODE_TIMEOUT_SECONDS: u64 = super::DEFAULT_ATTEMPT_SECS;
 
 /// How many times a node is sent again, to another online instance of its pool, when the
 /// chosen one went away before the command reached it.
@@ -57,23 +57,7 @@ fn attempt_ceiling(timeout: u64) -> u64 {
 
 /// The longest a node can take, in seconds, over all its attempts, delays and re-sends.
 fn node_ceiling(node: &PlanNode) -> u64 {
-    let policy = &node.policy;
-    let timeout = policy.timeout_secs.unwrap_or(DEFAULT_NODE_TIMEOUT_SECONDS);
-    let attempts = u64::from(policy.retries) + 1 + INSTANCE_GONE_RETRIES;
-    let mut delays: u64 = 0;
-    let mut delay = policy.retry_delay_secs.unwrap_or(1).max(1);
-    for _ in 0..policy.retries {
-        let capped = policy
-            .max_retry_delay_secs
-            .map_or(delay, |cap| delay.min(cap));
-        delays = delays.saturating_add(capped);
-        if policy.backoff == crate::Backoff::Exponential {
-            delay = delay.saturating_mul(2);
-        }
-    }
-    attempts
-        .saturating_mul(attempt_ceiling(timeout))
-        .saturating_add(delays)
+    super::node_ceiling(node, INSTANCE_GONE_RETRIES, attempt_ceiling)
         .saturating_add(INSTANCE_GONE_RETRIES * 60)
 }
 
@@ -190,22 +174,9 @@ pub fn export(
     );
     // The longest another execution can run: the workflow's timeout, or every stage's
     // slowest node at its ceiling. A queued execution waits that long at most.
-    let run_ceiling = operations.timeout_secs.unwrap_or_else(|| {
-        plan.stages
-            .iter()
-            .map(|stage| {
-                stage
-                    .iter()
-                    .filter_map(|id| plan.nodes.iter().find(|node| node.id == *id))
-                    .map(|node| {
-                        let ceiling = node_ceiling(node);
-                        // A fan-out node lists its elements first; a branch arm asks first.
-                        ceiling.saturating_add(2 * attempt_ceiling(DEFAULT_NODE_TIMEOUT_SECONDS))
-                    })
-                    .max()
-                    .unwrap_or(0)
-            })
-            .fold(0u64, u64::saturating_add)
+    let run_ceiling = super::run_ceiling(plan, |node| {
+        // A fan-out node lists its elements first; a branch arm asks first.
+        node_ceiling(node).saturating_add(2 * attempt_ceiling(DEFAULT_NODE_TIMEOUT_SECONDS))
     });
     let max_waits = run_ceiling.div_ceil(QUEUE_WAIT_SECONDS) + 1;
     let choices = match operations.overlap {

@@ -86,15 +86,15 @@ pub fn export(
             .collect::<Vec<_>>()
             .join(" ")
     );
-    match operations.timeout_secs {
-        // The runner ends the run at its deadline; systemd only stops a process that hangs.
-        Some(seconds) => {
-            let _ = writeln!(service, "TimeoutStartSec={}", duration_text(seconds + 600));
-        }
-        None => {
-            let _ = writeln!(service, "TimeoutStartSec=infinity");
-        }
-    }
+    // The runner ends a run at its deadline; systemd stops a process that hangs past it, so
+    // a hung run never blocks the timer for good. Without `#[timeout]`, the deadline is what
+    // the run's nodes may take (their timeouts, or 48 hours an attempt, with their retries).
+    let ceiling = super::run_ceiling(plan, |node| super::node_ceiling(node, 0, |timeout| timeout));
+    let _ = writeln!(
+        service,
+        "TimeoutStartSec={}",
+        duration_text(ceiling.saturating_add(600))
+    );
     // A run that systemd stops (shutdown, timeout) is resumed by the next tick.
     let _ = writeln!(service, "KillMode=mixed");
     files.push(ExportFile {
