@@ -111,8 +111,9 @@ pub struct Settings {
     /// Step Functions: the AWS account id
     #[arg(long, value_name = "ID", default_value = "123456789012")]
     pub aws_account: String,
-    /// Step Functions: the EC2 tag whose value names the pool an instance serves; SSM runs
-    /// each node on the instances tagged with its pool (`default` for nodes without one)
+    /// Step Functions: the EC2 tag whose value names the pool an instance serves; each node
+    /// runs on one instance tagged with its pool (`default` for nodes without one) whose SSM
+    /// agent is online
     #[arg(long, value_name = "KEY", default_value = "workflow-pool")]
     pub instance_tag: String,
     /// Write the export even when the target cannot express everything; each loss is printed

@@ -1,13 +1,16 @@
 //! AWS Step Functions: an Amazon States Language state machine, an EventBridge Scheduler
 //! schedule, and EventBridge rules for runs after another workflow.
 //!
-//! Each node runs `<bin> exec-task` through SSM Run Command (`AWS-RunShellScript`) on the EC2
-//! instances tagged with the node's pool: the pool is the machine, as in seed 000's two
-//! servers, and unlike an ECS task a command's output comes back to the state machine, which
-//! branches (Choice) and fans out (Map) on what the binary prints. A node is a Parallel state
-//! of one branch (send the command, wait, poll, succeed or fail) so that its Retry re-sends
-//! the whole command with the node's delay and backoff; its Catch sends the failure to SNS.
-//! Stages of nodes that do not depend on each other run as Parallel states.
+//! Each node runs `<bin> exec-task` through SSM Run Command (`AWS-RunShellScript`) on one EC2
+//! instance tagged with the node's pool, picked by the machine among those SSM sees online:
+//! the pool is the machine, as in seed 000's two servers, and unlike an ECS task a command's
+//! output comes back to the state machine, which branches (Choice) and fans out (Map) on what
+//! the binary prints. A node is a Parallel state of one branch (pick an instance, send the
+//! command, poll with a bound, succeed or fail) so that its Retry runs it again: on another
+//! instance when the first went away before the command reached it, and with the node's delay
+//! and backoff when the attempt failed. Every AWS API call retries throttling and service
+//! errors. A failed stage publishes the failure to SNS. Stages of nodes that do not depend on
+//! each other run as Parallel states.
 //!
 //! The shell line SSM runs holds only constants quoted at export time and one base64 word
 //! carrying the run's directory, parameters and fire time (`--run-spec`): nothing a parameter
@@ -960,9 +963,13 @@ fn install_notes(plan: &Plan, settings: &Settings, topic_arn: &str) -> String {
     let mut text = format!("# Workflow `{name}` on AWS Step Functions\n\n");
     text.push_str(&format!(
         "`{name}.asl.json` is the state machine. Each node runs `{}` through SSM Run Command on \
-         the EC2 instances tagged `{}` with the node's pool (`default` for nodes without one); \
-         the instances need the SSM agent, the binary, and `{}` on shared storage (EFS) \
-         mounted on every one of them.\n\n",
+         one EC2 instance tagged `{}` with the node's pool (`default` for nodes without one), \
+         picked among those whose SSM agent is online; a pool with none fails the node at \
+         once. The instances need the SSM agent, the binary, and `{}` on shared storage (EFS) \
+         mounted on every one of them. The state machine's role needs \
+         `ssm:DescribeInstanceInformation`, `ssm:SendCommand`, `ssm:ListCommandInvocations`, \
+         `ssm:CancelCommand`, `states:ListExecutions`, `sns:Publish` and, to pause, \
+         `scheduler:UpdateSchedule` and `events:DisableRule`.\n\n",
         settings.binary, settings.instance_tag, settings.run_root
     ));
     text.push_str("```sh\n");
