@@ -344,14 +344,18 @@ pub mod engines {
                 "airflow {arguments:?} failed:\n{}",
                 text(&output)
             );
+            // Airflow may print warnings before the rows: the rows are the first line that
+            // starts a JSON array and parses as one.
             let stdout = String::from_utf8_lossy(&output.stdout);
-            let start = stdout
-                .find('[')
-                .unwrap_or_else(|| panic!("no rows in {stdout}"));
-            let mut rows = serde_json::Deserializer::from_str(&stdout[start..])
-                .into_iter::<Vec<serde_json::Value>>();
-            rows.next()
-                .and_then(Result::ok)
+            stdout
+                .match_indices('[')
+                .filter(|(at, _)| *at == 0 || stdout[..*at].ends_with('\n'))
+                .find_map(|(at, _)| {
+                    serde_json::Deserializer::from_str(&stdout[at..])
+                        .into_iter::<Vec<serde_json::Value>>()
+                        .next()
+                        .and_then(Result::ok)
+                })
                 .unwrap_or_else(|| panic!("airflow {arguments:?}: no JSON rows in {stdout}"))
         }
 

@@ -1009,8 +1009,15 @@ fn notify(
     for problem in &problems {
         say!("warning: {problem}");
     }
-    writeln!(out, "{workflow}: told who hears about a run that {text}")
-        .map_err(|error| error.to_string())?;
+    if problems.is_empty() {
+        writeln!(out, "{workflow}: told who hears about a run that {text}")
+            .map_err(|error| error.to_string())?;
+    } else {
+        say!(
+            "{workflow}: {} of the notices about a run that {text} could not be delivered",
+            problems.len()
+        );
+    }
     Ok(if problems.is_empty() {
         0
     } else {

@@ -82,8 +82,8 @@ const SEEDS: &[(&str, &str, bool)] = &[
     ("argo", "warehouse_ingest", true),
     ("step-functions", "step1", true),
     ("step-functions", "step2", false),
-    ("step-functions", "weekly_etl", false),
-    ("step-functions", "warehouse_ingest", false),
+    ("step-functions", "weekly_etl", true),
+    ("step-functions", "warehouse_ingest", true),
 ];
 
 fn export_seed(target: &str, workflow: &str, lossy: bool, out: &Path) -> BTreeMap<String, String> {

@@ -54,6 +54,7 @@ pub fn export(
     let _ = writeln!(text, "import json");
     let _ = writeln!(text, "import os");
     let _ = writeln!(text, "import subprocess");
+    let _ = writeln!(text, "import time");
     let _ = writeln!(text);
     let _ = writeln!(text, "import pendulum");
     let _ = writeln!(
@@ -75,6 +76,22 @@ pub fn export(
         "from airflow.timetables.assets import AssetOrTimeSchedule"
     );
     let _ = writeln!(text);
+    if operations.on_failure == FailureAction::Pause {
+        let _ = writeln!(
+            text,
+            "# `pause` relies on the scheduler finding the DAG's latest run by when it ran: Airflow before 3.2\n# looks by logical date, which runs started by an asset or by hand lack (apache/airflow#65125)."
+        );
+        let _ = writeln!(text, "import airflow");
+        let _ = writeln!(text, "from packaging.version import Version");
+        let _ = writeln!(text);
+        let _ = writeln!(text, "if Version(airflow.__version__) < Version(\"3.2\"):");
+        let _ = writeln!(
+            text,
+            // A workflow's name is a Rust identifier: nothing to escape.
+            "    raise RuntimeError(f\"workflow {name}: pausing after a failure needs Airflow 3.2 or later, not {{airflow.__version__}}\")"
+        );
+        let _ = writeln!(text);
+    }
     let _ = writeln!(text, "BINARY = {}", python_string(&settings.binary));
     let _ = writeln!(text, "WORKFLOW = {}", python_string(name));
     let _ = writeln!(
@@ -161,6 +178,28 @@ pub fn export(
     let notify_failure = !operations.notify_failure.is_empty();
     let notify_success = !operations.notify_success.is_empty();
     let pause = operations.on_failure == FailureAction::Pause;
+    if notify_failure || notify_success {
+        let _ = writeln!(text, "def notify(*arguments):");
+        let _ = writeln!(
+            text,
+            "    \"\"\"Sends the workflow's notices through the binary; a relay's blip is tried again (about 35 s in all,\n    within the DAG processor's callback time).\"\"\""
+        );
+        let _ = writeln!(text, "    for pause in (5, 10, 20, None):");
+        let _ = writeln!(
+            text,
+            "        done = subprocess.run([BINARY, \"notify\", WORKFLOW, *arguments], capture_output=True, text=True)"
+        );
+        let _ = writeln!(text, "        if done.returncode == 0:");
+        let _ = writeln!(text, "            return");
+        let _ = writeln!(text, "        if pause is None:");
+        let _ = writeln!(
+            text,
+            "            raise RuntimeError(f\"notify failed: {{done.stderr.strip()}}\")"
+        );
+        let _ = writeln!(text, "        time.sleep(pause)");
+        let _ = writeln!(text);
+        let _ = writeln!(text);
+    }
     if operations.on_failure != FailureAction::Continue {
         let _ = writeln!(text, "def stop_after_failure(context):");
         let _ = writeln!(
@@ -202,12 +241,7 @@ pub fn export(
         );
         let _ = writeln!(
             text,
-            "    done = subprocess.run([BINARY, \"notify\", WORKFLOW, \"--status\", \"failed\", \"--reason\", reason], capture_output=True, text=True)"
-        );
-        let _ = writeln!(text, "    if done.returncode != 0:");
-        let _ = writeln!(
-            text,
-            "        raise RuntimeError(f\"notify failed: {{done.stderr.strip()}}\")"
+            "    notify(\"--status\", \"failed\", \"--reason\", reason)"
         );
     } else {
         let _ = writeln!(text, "    pass");
@@ -216,15 +250,7 @@ pub fn export(
     let _ = writeln!(text);
     let _ = writeln!(text, "def on_success(context):");
     if notify_success {
-        let _ = writeln!(
-            text,
-            "    done = subprocess.run([BINARY, \"notify\", WORKFLOW, \"--status\", \"succeeded\"], capture_output=True, text=True)"
-        );
-        let _ = writeln!(text, "    if done.returncode != 0:");
-        let _ = writeln!(
-            text,
-            "        raise RuntimeError(f\"notify failed: {{done.stderr.strip()}}\")"
-        );
+        let _ = writeln!(text, "    notify(\"--status\", \"succeeded\")");
     } else {
         let _ = writeln!(text, "    pass");
     }
@@ -366,6 +392,11 @@ pub fn export(
             text,
             "    dagrun_timeout=datetime.timedelta(seconds={seconds}),"
         );
+        if pause {
+            losses.add(
+                "`on_failure(pause)` with a run timeout: Airflow's scheduler fails a timed-out run without counting it towards pausing the DAG (only a run that fails by its tasks pauses it)",
+            );
+        }
     }
     // Not `fail_fast`: it skips the final task, and a run whose only leaf is skipped is marked
     // successful. A failed node makes its downstream tasks, and so the final one,

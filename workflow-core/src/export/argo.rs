@@ -583,15 +583,19 @@ fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut
     }
     if notify_failure || notify_success || pause {
         spec.insert("onExit".into(), Value::from("exit-handler"));
-        let mut steps = Vec::new();
+        // One group of parallel steps: the notice does not wait for, or depend on, the pause.
+        let mut group = Vec::new();
+        // What an exit step that talks to a relay or the API server retries: a blip.
+        let retry = json!({"limit": "3", "backoff": {"duration": "10s", "factor": "2"}});
         if pause {
-            steps.push(json!([{
+            group.push(json!({
                 "name": "pause-schedule",
                 "template": "pause-schedule",
                 "when": "{{workflow.status}} != Succeeded",
-            }]));
+            }));
             all_templates.push(json!({
                 "name": "pause-schedule",
+                "retryStrategy": retry,
                 "resource": {
                     "action": "patch",
                     "mergeStrategy": "merge",
@@ -616,9 +620,10 @@ fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut
                 continue;
             }
             let template = format!("notify-{status}");
-            steps.push(json!([{"name": template, "template": template, "when": condition}]));
+            group.push(json!({"name": template, "template": template, "when": condition}));
             all_templates.push(json!({
                 "name": template,
+                "retryStrategy": retry,
                 "container": container(
                     vec![
                         Value::from("notify"),
@@ -636,7 +641,7 @@ fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut
                 ),
             }));
         }
-        all_templates.push(json!({"name": "exit-handler", "steps": steps}));
+        all_templates.push(json!({"name": "exit-handler", "steps": [group]}));
     }
     spec.insert("templates".into(), Value::Array(all_templates));
     spec.insert("volumes".into(), Value::Array(volumes));

@@ -22,8 +22,28 @@ use super::{ExportError, ExportFile, Losses, Settings, arm_of, duration_text, sh
 use crate::operations::{Cadence, FailureAction, Overlap, Trigger};
 use crate::plan::{Plan, PlanNode};
 
-/// How long to wait between polls of a running command.
-const POLL_SECONDS: u64 = 30;
+/// How long to wait between polls of a running command: every 30 seconds for its first ten
+/// minutes, every 2 minutes for the next two hours, then every 10 minutes, so that a long
+/// command stays well within an execution's 25,000 history events (a poll costs about 11).
+const POLL_TIERS: [(u64, u64); 3] = [(30, 20), (120, 60), (600, u64::MAX)];
+
+/// The shortest wait between polls.
+const POLL_SECONDS: u64 = POLL_TIERS[0].0;
+
+/// How many polls cover `seconds` of a command, waiting as [`POLL_TIERS`] says.
+fn polls_for(seconds: u64) -> u64 {
+    let mut left = seconds;
+    let mut polls: u64 = 0;
+    for (wait, count) in POLL_TIERS {
+        let span = wait.saturating_mul(count);
+        if left <= span {
+            return polls + left.div_ceil(wait);
+        }
+        left -= span;
+        polls += count;
+    }
+    polls
+}
 
 /// How long SSM may take to deliver a command to its instance (`sendCommand`'s
 /// `TimeoutSeconds`); an undelivered command never ran.
@@ -53,9 +73,9 @@ fn api_retry() -> Value {
 }
 
 /// The longest one attempt of a command can keep its state machine busy, in seconds: SSM's
-/// delivery and execution timeouts, and a poll after each.
+/// delivery and execution timeouts, and the longest wait for a poll to see the end.
 fn attempt_ceiling(timeout: u64) -> u64 {
-    DELIVERY_SECONDS + timeout + 2 * POLL_SECONDS
+    DELIVERY_SECONDS + timeout + 2 * POLL_SECONDS + POLL_TIERS[2].0
 }
 
 /// The longest a node can take, in seconds, over all its attempts, delays and re-sends.
@@ -93,6 +113,21 @@ pub fn export(
     }
     if operations.overlap == Overlap::Replace {
         losses.add("`overlap = \"replace\"`: the state machine does not stop a running execution; the new one waits instead");
+    }
+    if operations.overlap == Overlap::Queue && operations.on_failure == FailureAction::Pause {
+        losses.add("`on_failure(pause)` with `overlap = \"queue\"`: an execution already waiting when one fails still runs; pausing turns off only what starts new ones");
+    }
+    if operations.timeout_secs.is_some()
+        && (!operations.notify_failure.is_empty() || operations.on_failure == FailureAction::Pause)
+    {
+        losses.add(format!(
+            "the run timeout with {}: Step Functions ends a timed-out execution at once, without its failure path (AWS: catchers do not apply to the execution's own timeout)",
+            if operations.on_failure == FailureAction::Pause {
+                "`on_failure(pause)`"
+            } else {
+                "failure notices"
+            }
+        ));
     }
     for param in &plan.params {
         let is_partition = operations
@@ -206,7 +241,11 @@ pub fn export(
         Overlap::Forbid => {
             builder.states.insert(
                 "Already running".into(),
-                json!({"Type": "Succeed", "Comment": "Another execution is running; this workflow never runs twice at once."}),
+                json!({
+                    "Type": "Fail",
+                    "Error": "Workflow.AlreadyRunning",
+                    "Cause": "another execution of this workflow is running, and it never runs twice at once; this start is refused",
+                }),
             );
         }
         Overlap::Queue | Overlap::Replace => {
@@ -491,7 +530,7 @@ impl Builder<'_> {
     ///
     /// The branch: list the pool's instances that SSM sees online (tag `instance_tag` = pool,
     /// `PingStatus` = `Online`), fail at once if there is none, pick one at random, send the
-    /// command to it alone, then poll every [`POLL_SECONDS`] until it ends, at most for
+    /// command to it alone, then poll it (as [`POLL_TIERS`] says) until it ends, at most for
     /// SSM's delivery and execution timeouts (a counted loop; past its bound the command is
     /// cancelled and the attempt times out).
     #[allow(clippy::too_many_arguments)]
@@ -511,7 +550,7 @@ impl Builder<'_> {
         let timeout = node
             .and_then(|node| node.policy.timeout_secs)
             .unwrap_or(DEFAULT_NODE_TIMEOUT_SECONDS);
-        let max_polls = attempt_ceiling(timeout).div_ceil(POLL_SECONDS);
+        let max_polls = polls_for(attempt_ceiling(timeout));
         let (find, online, none, pick, send, wait, count, poll, decide) = (
             format!("{title}: find an instance"),
             format!("{title}: instance online?"),
@@ -605,10 +644,22 @@ impl Builder<'_> {
             "Catch": [{"ErrorEquals": ["Ssm.InvalidInstanceIdException"], "ResultPath": "$.error", "Next": gone}],
             "Next": wait,
         }));
-        inner.insert(
-            wait.clone(),
-            json!({"Type": "Wait", "Seconds": POLL_SECONDS, "Next": count}),
-        );
+        // The waits, shortest first; the first `count` polls of a tier use its wait.
+        let mut waits = Vec::new();
+        let mut polls_before = 0u64;
+        for (index, (seconds, count_in_tier)) in POLL_TIERS.iter().enumerate() {
+            let title = if index == 0 {
+                wait.clone()
+            } else {
+                format!("{wait} {}", duration_text(*seconds))
+            };
+            inner.insert(
+                title.clone(),
+                json!({"Type": "Wait", "Seconds": seconds, "Next": count}),
+            );
+            polls_before = polls_before.saturating_add(*count_in_tier);
+            waits.push((title, polls_before));
+        }
         inner.insert(
             count,
             json!({
@@ -664,6 +715,18 @@ impl Builder<'_> {
             ],
             "Default": wait,
         }));
+        // Not finished: wait as long as the command has been running says.
+        if let Some(Value::Array(choices)) = inner
+            .get_mut(&decide)
+            .and_then(|state| state.get_mut("Choices"))
+        {
+            for (title, polls_before) in &waits[..waits.len() - 1] {
+                choices.push(json!({"Variable": "$.target.polls", "NumericLessThan": polls_before, "Next": title}));
+            }
+        }
+        if let Some(state) = inner.get_mut(&decide) {
+            state["Default"] = Value::from(waits[waits.len() - 1].0.clone());
+        }
         inner.insert(
             gone,
             json!({
@@ -684,7 +747,7 @@ impl Builder<'_> {
             too_long,
             json!({
                 "Type": "Pass",
-                "Comment": format!("SSM reported nothing final within {}: stop the command.", duration_text(max_polls * POLL_SECONDS)),
+                "Comment": format!("SSM reported nothing final within {}: stop the command.", duration_text(attempt_ceiling(timeout))),
                 "Next": cancel,
             }),
         );
@@ -705,7 +768,7 @@ impl Builder<'_> {
             json!({
                 "Type": "Fail",
                 "Error": "Workflow.NodeTimedOut",
-                "Cause": format!("{title} did not end within {}", duration_text(max_polls * POLL_SECONDS)),
+                "Cause": format!("{title} did not end within {}", duration_text(attempt_ceiling(timeout))),
             }),
         );
         inner.insert(done, json!({"Type": "Succeed"}));
@@ -1020,6 +1083,20 @@ mod tests {
         assert_eq!(rate(3600), "rate(1 hour)");
         assert_eq!(rate(9000), "rate(150 minutes)");
         assert_eq!(rate(7 * 86_400), "rate(7 days)");
+    }
+
+    #[test]
+    fn polls_cover_a_command_with_longer_waits_later() {
+        assert_eq!(polls_for(30), 1);
+        assert_eq!(polls_for(600), 20);
+        assert_eq!(polls_for(601), 21);
+        assert_eq!(polls_for(600 + 7_200), 80);
+        assert_eq!(polls_for(600 + 7_200 + 1), 81);
+        // 48 hours and ten minutes: 355 polls, about 3,900 history events.
+        assert_eq!(
+            polls_for(172_800 + 600),
+            80 + (172_800 + 600 - 7_800_u64).div_ceil(600)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import subprocess
+import time
 
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
@@ -47,12 +48,22 @@ def run_binary(*arguments):
     return done.stdout
 
 
+def notify(*arguments):
+    """Sends the workflow's notices through the binary; a relay's blip is tried again (about 35 s in all,
+    within the DAG processor's callback time)."""
+    for pause in (5, 10, 20, None):
+        done = subprocess.run([BINARY, "notify", WORKFLOW, *arguments], capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        if pause is None:
+            raise RuntimeError(f"notify failed: {done.stderr.strip()}")
+        time.sleep(pause)
+
+
 def on_failure(context):
     """A failed run: tell the workflow's failure recipients (e-mail and webhooks, as a local run does)."""
     reason = f"Airflow run {context.get('run_id')} failed ({context.get('reason') or 'task_failure'})"
-    done = subprocess.run([BINARY, "notify", WORKFLOW, "--status", "failed", "--reason", reason], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"notify failed: {done.stderr.strip()}")
+    notify("--status", "failed", "--reason", reason)
 
 
 def on_success(context):

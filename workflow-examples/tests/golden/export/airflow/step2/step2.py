@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import subprocess
+import time
 
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
@@ -18,6 +19,14 @@ from airflow.sdk import DAG, Asset, Param, task
 from airflow.exceptions import AirflowSkipException
 from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable
 from airflow.timetables.assets import AssetOrTimeSchedule
+
+# `pause` relies on the scheduler finding the DAG's latest run by when it ran: Airflow before 3.2
+# looks by logical date, which runs started by an asset or by hand lack (apache/airflow#65125).
+import airflow
+from packaging.version import Version
+
+if Version(airflow.__version__) < Version("3.2"):
+    raise RuntimeError(f"workflow step2: pausing after a failure needs Airflow 3.2 or later, not {airflow.__version__}")
 
 BINARY = "/usr/local/bin/workflows"
 WORKFLOW = "step2"
@@ -49,6 +58,18 @@ def run_binary(*arguments):
     return done.stdout
 
 
+def notify(*arguments):
+    """Sends the workflow's notices through the binary; a relay's blip is tried again (about 35 s in all,
+    within the DAG processor's callback time)."""
+    for pause in (5, 10, 20, None):
+        done = subprocess.run([BINARY, "notify", WORKFLOW, *arguments], capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        if pause is None:
+            raise RuntimeError(f"notify failed: {done.stderr.strip()}")
+        time.sleep(pause)
+
+
 def stop_after_failure(context):
     """`on_failure(pause)`: once a node of this run has failed, no other node starts (it is skipped)."""
     ti = context["ti"]
@@ -64,9 +85,7 @@ def on_failure(context):
     The DAG is paused by the scheduler itself (max_consecutive_failed_dag_runs=1) in the
     transaction that fails the run: Airflow 3 runs this callback where the database is closed."""
     reason = f"Airflow run {context.get('run_id')} failed ({context.get('reason') or 'task_failure'})"
-    done = subprocess.run([BINARY, "notify", WORKFLOW, "--status", "failed", "--reason", reason], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"notify failed: {done.stderr.strip()}")
+    notify("--status", "failed", "--reason", reason)
 
 
 def on_success(context):

@@ -9,6 +9,7 @@ import datetime
 import json
 import os
 import subprocess
+import time
 
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
@@ -46,6 +47,18 @@ def run_binary(*arguments):
     return done.stdout
 
 
+def notify(*arguments):
+    """Sends the workflow's notices through the binary; a relay's blip is tried again (about 35 s in all,
+    within the DAG processor's callback time)."""
+    for pause in (5, 10, 20, None):
+        done = subprocess.run([BINARY, "notify", WORKFLOW, *arguments], capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        if pause is None:
+            raise RuntimeError(f"notify failed: {done.stderr.strip()}")
+        time.sleep(pause)
+
+
 def stop_after_failure(context):
     """`on_failure(stop)`: once a node of this run has failed, no other node starts (it is skipped)."""
     ti = context["ti"]
@@ -58,15 +71,11 @@ def stop_after_failure(context):
 def on_failure(context):
     """A failed run: tell the workflow's failure recipients (e-mail and webhooks, as a local run does)."""
     reason = f"Airflow run {context.get('run_id')} failed ({context.get('reason') or 'task_failure'})"
-    done = subprocess.run([BINARY, "notify", WORKFLOW, "--status", "failed", "--reason", reason], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"notify failed: {done.stderr.strip()}")
+    notify("--status", "failed", "--reason", reason)
 
 
 def on_success(context):
-    done = subprocess.run([BINARY, "notify", WORKFLOW, "--status", "succeeded"], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"notify failed: {done.stderr.strip()}")
+    notify("--status", "succeeded")
 
 
 with DAG(
