@@ -325,11 +325,6 @@ pub fn export(
                 ));
             }
         }
-        if matches!(schedule.when, Cadence::EverySecs(seconds) if super::interval_crons(seconds).is_none())
-            && schedule.catch_up != CatchUp::Skip
-        {
-            catchup = true;
-        }
     }
     let mut assets = Vec::new();
     for trigger in &operations.triggers {
