@@ -84,6 +84,12 @@ pub fn doc_text(attributes: &[syn::Attribute]) -> String {
     lines.join("\n").trim_start_matches('\n').to_owned()
 }
 
+/// An identifier's name as plans, messages and the command line show it: without the `r#`
+/// of a raw identifier (`r#match` is the node `match`), as `stringify!` and serde write it.
+pub fn text(ident: &syn::Ident) -> String {
+    syn::ext::IdentExt::unraw(ident).to_string()
+}
+
 /// `text` as part of a generated identifier: raw-identifier prefixes dropped and anything but
 /// letters, digits and `_` replaced, so that `format_ident!` can never be handed an invalid
 /// identifier (it panics on one).

@@ -37,12 +37,12 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
 
 pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     let name = &workflow.name;
-    let name_text = name.to_string();
+    let name_text = crate::names::text(&name);
     let header = header(workflow);
     let params: BTreeMap<String, &syn::Type> = workflow
         .params
         .iter()
-        .map(|param| (param.name.to_string(), &param.ty))
+        .map(|param| (crate::names::text(&param.name), &param.ty))
         .collect();
     let task_alias =
         |index: usize, span: Span| format_ident!("__WorkflowTask{}", index, span = span);
@@ -132,7 +132,9 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         // compared during constant evaluation, with a message that lists the expected inputs.
         // The constant is named after the node, which is what rustc's label shows.
         let given = statement.arguments.len();
-        let arity = format_ident!("{}", node_ident, span = Span::mixed_site());
+        // Raw when the node's name is a keyword (`r#match`), as the user wrote it.
+        let arity = crate::names::handle_ident(&node_ident, Span::mixed_site())
+            .unwrap_or_else(|| format_ident!("{}_", node_ident, span = Span::mixed_site()));
         items.extend(quote_spanned! {statement.arguments_span=>
             #[allow(non_upper_case_globals, dead_code)]
             const #arity: () = {
@@ -152,7 +154,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             // comes from; integers, floats and booleans are left to rustc's own mismatch error.
             let (found, described, source) = match argument {
                 Argument::Name(ident) | Argument::Each(ident) => {
-                    let key = ident.to_string();
+                    let key = crate::names::text(&ident);
                     // The whole value: its type, what it is, and where the plan takes it from.
                     let (whole, what, source) = match params.get(&key) {
                         Some(ty) => (
@@ -236,7 +238,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             .after
             .iter()
             .map(|name| {
-                let key = name.to_string();
+                let key = crate::names::text(&name);
                 match resolve(&key, statement.condition) {
                     (_, true) => key,
                     (upstream, false) => ids.get(upstream).cloned().unwrap_or(key),
@@ -355,7 +357,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     // own `match`, so rustc checks that it is exhaustive and that the patterns fit the type.
     let mut branch_specs = Vec::new();
     for (branch_index, branch) in workflow.branches.iter().enumerate() {
-        let key = branch.on.to_string();
+        let key = crate::names::text(&branch.on);
         let span = branch.on.span();
         let (ty, on) = match params.get(&key) {
             Some(ty) => (
@@ -439,7 +441,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     // Outside the anonymous `const` block, so that rustc names it `<name as Task>`.
     let mut workflow_task = TokenStream::new();
     if let (Some(output), Some(returned)) = (&workflow.output, workflow.returns.first()) {
-        let key = returned.to_string();
+        let key = crate::names::text(&returned);
         let span = returned.span();
         let (upstream, merged) = resolve(&key, None);
         let id = if merged {
@@ -463,7 +465,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
 
         let param_types: Vec<&syn::Type> = workflow.params.iter().map(|param| &param.ty).collect();
         let input_specs = workflow.params.iter().map(|param| {
-            let param_name = param.name.to_string();
+            let param_name = crate::names::text(&param.name);
             let ty = token_text(&param.ty);
             quote!(::workflow_core::InputSpec { name: #param_name, ty: #ty })
         });
@@ -545,7 +547,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     }
     let mut param_specs = Vec::new();
     for param in &workflow.params {
-        let param_name = param.name.to_string();
+        let param_name = crate::names::text(&param.name);
         let ty = &param.ty;
         let ty_text = token_text(ty);
         let default = match &param.default {
@@ -554,7 +556,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 // reported at the default, with the declared type as the reason.
                 let function = format_ident!(
                     "__workflow_default_{}",
-                    crate::names::ident_part(&param.name.to_string()),
+                    crate::names::ident_part(&crate::names::text(&param.name)),
                     span = Span::mixed_site()
                 );
                 items.extend(quote! {
@@ -634,7 +636,7 @@ fn spec_value(
     secrets: TokenStream,
     branches: TokenStream,
 ) -> TokenStream {
-    let name = workflow.name.to_string();
+    let name = crate::names::text(&workflow.name);
     let doc = doc_text(&workflow.attributes);
     quote! {
         ::workflow_core::WorkflowSpec {
@@ -734,7 +736,7 @@ fn operations(options: &Options) -> TokenStream {
             } else {
                 quote!(#path::PartitionEvery::Daily)
             };
-            let param = param.to_string();
+            let param = crate::names::text(&param);
             quote!(::core::option::Option::Some(#path::Partition { every: #every, param: ::std::string::String::from(#param) }))
         }
         None => quote!(::core::option::Option::None),
@@ -764,7 +766,7 @@ fn operations(options: &Options) -> TokenStream {
 /// The secrets as references: a name and where the value is read from.
 fn secrets(options: &Options) -> TokenStream {
     let secrets = options.secrets.iter().map(|(name, source)| {
-        let name = name.to_string();
+        let name = crate::names::text(&name);
         match source {
             SecretSource::Env(variable) => {
                 quote!(::workflow_core::Secret::from_env(#name, #variable))

@@ -25,7 +25,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
     // Parameters and secrets: names an input can take a value from, with what they are.
     let mut params: BTreeMap<String, &'static str> = BTreeMap::new();
     for param in &workflow.params {
-        let key = param.name.to_string();
+        let key = crate::names::text(&param.name);
         if let std::collections::btree_map::Entry::Vacant(entry) = params.entry(key.clone()) {
             entry.insert("parameter");
         } else {
@@ -36,7 +36,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         }
     }
     for secret in secrets {
-        let key = secret.to_string();
+        let key = crate::names::text(&secret);
         if let std::collections::btree_map::Entry::Vacant(entry) = params.entry(key.clone()) {
             entry.insert("secret");
         } else {
@@ -51,7 +51,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         let Some(node) = statement.node_name() else {
             continue;
         };
-        let key = node.to_string();
+        let key = crate::names::text(&node);
         if let Some(kind) = params.get(&key) {
             problems.error(node.span(), format!("node `{key}` has the name of a {kind} of workflow `{name}`; give the node another name"));
             continue;
@@ -128,7 +128,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
             let (Argument::Name(ident) | Argument::Each(ident)) = argument else {
                 continue;
             };
-            let key = ident.to_string();
+            let key = crate::names::text(&ident);
             if params.contains_key(&key) || broken.contains(&key) {
                 continue;
             }
@@ -152,7 +152,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
             }
         }
         for ident in &statement.after {
-            let key = ident.to_string();
+            let key = crate::names::text(&ident);
             if nodes.contains_key(&key) {
                 match resolver.resolve(&key, statement.condition) {
                     Ok(upstream) => references.extend(upstream.into_iter().map(|from| Reference {
@@ -193,7 +193,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
             format!("declare what workflow `{name}` returns: `{name}(...) -> Type {{ ... }}`"),
         ),
         (Some(_), Some(returned)) => {
-            let key = returned.to_string();
+            let key = crate::names::text(&returned);
             if let Some(kind) = params.get(&key) {
                 problems.error(
                     returned.span(),
@@ -232,7 +232,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
 
     // A branch waits for the value it decides on: every node in its arms depends on it.
     for (branch_index, branch) in workflow.branches.iter().enumerate() {
-        let key = branch.on.to_string();
+        let key = crate::names::text(&branch.on);
         let members: Vec<usize> = (0..workflow.statements.len())
             .filter(|&index| {
                 workflow.statements[index]
@@ -387,7 +387,7 @@ pub fn node_ids(workflow: &Workflow) -> Vec<String> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for statement in &workflow.statements {
         if let Some(name) = statement.node_name() {
-            *counts.entry(name.to_string()).or_default() += 1;
+            *counts.entry(crate::names::text(&name)).or_default() += 1;
         }
     }
     workflow
@@ -396,7 +396,7 @@ pub fn node_ids(workflow: &Workflow) -> Vec<String> {
         .map(|statement| {
             let name = statement
                 .node_name()
-                .map(ToString::to_string)
+                .map(|name| crate::names::text(&name))
                 .unwrap_or_default();
             match statement.condition {
                 Some((branch, arm)) if counts.get(&name).copied().unwrap_or(0) > 1 => {
@@ -428,7 +428,9 @@ fn pattern_id(pattern: &syn::Pat) -> Option<String> {
         Pat::Path(path) => &path.path,
         Pat::TupleStruct(tuple) => &tuple.path,
         Pat::Struct(structure) => &structure.path,
-        Pat::Ident(ident) => return Some(crate::names::ident_part(&ident.ident.to_string())),
+        Pat::Ident(ident) => {
+            return Some(crate::names::ident_part(&crate::names::text(&ident.ident)));
+        }
         Pat::Wild(_) => return Some("other".to_owned()),
         Pat::Or(alternatives) => return alternatives.cases.first().and_then(pattern_id),
         Pat::Lit(literal) => {
@@ -442,7 +444,7 @@ fn pattern_id(pattern: &syn::Pat) -> Option<String> {
     };
     path.segments
         .last()
-        .map(|segment| segment.ident.to_string())
+        .map(|segment| crate::names::text(&segment.ident))
 }
 
 struct Cycle {

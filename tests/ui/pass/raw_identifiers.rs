@@ -1,0 +1,34 @@
+//! Any identifier Rust accepts names a task, a node, a parameter or a workflow: raw
+//! identifiers (`r#loop`, `r#match`) included. Names in plans and on the command line are
+//! written without the `r#`, as Rust's own `stringify!` of a field does not keep it either.
+use workflow_core::plan::Plan;
+use workflow_core::prelude::*;
+
+#[task]
+fn r#loop(seed: u32) -> u32 {
+    seed + 1
+}
+
+#[task]
+fn r#type(r#match: u32) -> u32 {
+    r#match * 2
+}
+
+workflow! {
+    /// Raw identifiers everywhere.
+    r#async(r#fn: u32 = 1) {
+        first = r#loop(r#fn);
+        r#match = r#type(first);
+        r#yield = r#loop(r#match).after(first);
+    }
+}
+
+fn main() {
+    let spec = r#async::spec();
+    assert_eq!(spec.name, "async");
+    let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
+    let ids: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
+    assert_eq!(ids, ["first", "match", "yield"]);
+    assert_eq!(plan.params[0].name, "fn");
+    assert_eq!(plan.nodes[1].task, "type");
+}
