@@ -15,7 +15,7 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
     let name = options
         .name
         .clone()
-        .unwrap_or_else(|| crate::names::text(&ident));
+        .unwrap_or_else(|| crate::names::text(ident));
     let description = doc_text(&function.attrs);
     // A command task's function returns the command; the task outputs what the command printed.
     let command_output: syn::Type = syn::parse_quote!(::workflow_core::command::CommandOutput);
@@ -32,7 +32,7 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
     };
     let input_types: Vec<_> = signature.inputs.iter().map(|(_, ty)| ty).collect();
     let input_specs = signature.inputs.iter().map(|(input, ty)| {
-        let input = crate::names::text(&input);
+        let input = crate::names::text(input);
         let ty = token_text(ty);
         quote!(::workflow_core::InputSpec { name: #input, ty: #ty })
     });
@@ -88,7 +88,7 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
         .map(|ty| quote_spanned!(ty.span()=> ::workflow_core::__private::assert_data::<#ty>();));
     let output_check =
         quote_spanned!(output.span()=> ::workflow_core::__private::assert_data::<#output>(););
-    let ident_text = crate::names::text(&ident);
+    let ident_text = crate::names::text(ident);
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]

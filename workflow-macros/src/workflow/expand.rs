@@ -37,7 +37,7 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
 
 pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     let name = &workflow.name;
-    let name_text = crate::names::text(&name);
+    let name_text = crate::names::text(name);
     let header = header(workflow);
     let params: BTreeMap<String, &syn::Type> = workflow
         .params
@@ -154,7 +154,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             // comes from; integers, floats and booleans are left to rustc's own mismatch error.
             let (found, described, source) = match argument {
                 Argument::Name(ident) | Argument::Each(ident) => {
-                    let key = crate::names::text(&ident);
+                    let key = crate::names::text(ident);
                     // The whole value: its type, what it is, and where the plan takes it from.
                     let (whole, what, source) = match params.get(&key) {
                         Some(ty) => (
@@ -238,7 +238,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             .after
             .iter()
             .map(|name| {
-                let key = crate::names::text(&name);
+                let key = crate::names::text(name);
                 match resolve(&key, statement.condition) {
                     (_, true) => key,
                     (upstream, false) => ids.get(upstream).cloned().unwrap_or(key),
@@ -441,7 +441,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     // Outside the anonymous `const` block, so that rustc names it `<name as Task>`.
     let mut workflow_task = TokenStream::new();
     if let (Some(output), Some(returned)) = (&workflow.output, workflow.returns.first()) {
-        let key = crate::names::text(&returned);
+        let key = crate::names::text(returned);
         let span = returned.span();
         let (upstream, merged) = resolve(&key, None);
         let id = if merged {
@@ -736,7 +736,7 @@ fn operations(options: &Options) -> TokenStream {
             } else {
                 quote!(#path::PartitionEvery::Daily)
             };
-            let param = crate::names::text(&param);
+            let param = crate::names::text(param);
             quote!(::core::option::Option::Some(#path::Partition { every: #every, param: ::std::string::String::from(#param) }))
         }
         None => quote!(::core::option::Option::None),
@@ -766,7 +766,7 @@ fn operations(options: &Options) -> TokenStream {
 /// The secrets as references: a name and where the value is read from.
 fn secrets(options: &Options) -> TokenStream {
     let secrets = options.secrets.iter().map(|(name, source)| {
-        let name = crate::names::text(&name);
+        let name = crate::names::text(name);
         match source {
             SecretSource::Env(variable) => {
                 quote!(::workflow_core::Secret::from_env(#name, #variable))

@@ -36,7 +36,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         }
     }
     for secret in secrets {
-        let key = crate::names::text(&secret);
+        let key = crate::names::text(secret);
         if let std::collections::btree_map::Entry::Vacant(entry) = params.entry(key.clone()) {
             entry.insert("secret");
         } else {
@@ -51,7 +51,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         let Some(node) = statement.node_name() else {
             continue;
         };
-        let key = crate::names::text(&node);
+        let key = crate::names::text(node);
         if let Some(kind) = params.get(&key) {
             problems.error(node.span(), format!("node `{key}` has the name of a {kind} of workflow `{name}`; give the node another name"));
             continue;
@@ -128,7 +128,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
             let (Argument::Name(ident) | Argument::Each(ident)) = argument else {
                 continue;
             };
-            let key = crate::names::text(&ident);
+            let key = crate::names::text(ident);
             if params.contains_key(&key) || broken.contains(&key) {
                 continue;
             }
@@ -152,7 +152,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
             }
         }
         for ident in &statement.after {
-            let key = crate::names::text(&ident);
+            let key = crate::names::text(ident);
             if nodes.contains_key(&key) {
                 match resolver.resolve(&key, statement.condition) {
                     Ok(upstream) => references.extend(upstream.into_iter().map(|from| Reference {
@@ -193,7 +193,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
             format!("declare what workflow `{name}` returns: `{name}(...) -> Type {{ ... }}`"),
         ),
         (Some(_), Some(returned)) => {
-            let key = crate::names::text(&returned);
+            let key = crate::names::text(returned);
             if let Some(kind) = params.get(&key) {
                 problems.error(
                     returned.span(),
@@ -387,7 +387,7 @@ pub fn node_ids(workflow: &Workflow) -> Vec<String> {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for statement in &workflow.statements {
         if let Some(name) = statement.node_name() {
-            *counts.entry(crate::names::text(&name)).or_default() += 1;
+            *counts.entry(crate::names::text(name)).or_default() += 1;
         }
     }
     workflow
@@ -396,7 +396,7 @@ pub fn node_ids(workflow: &Workflow) -> Vec<String> {
         .map(|statement| {
             let name = statement
                 .node_name()
-                .map(|name| crate::names::text(&name))
+                .map(crate::names::text)
                 .unwrap_or_default();
             match statement.condition {
                 Some((branch, arm)) if counts.get(&name).copied().unwrap_or(0) > 1 => {
