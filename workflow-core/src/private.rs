@@ -363,10 +363,99 @@ pub const fn arity_message(spec: &crate::TaskSpec, node: &str, given: usize) -> 
         .push_count(given)
 }
 
+/// Whether two strings are equal, in constant evaluation.
+const fn same(left: &str, right: &str) -> bool {
+    let (left, right) = (left.as_bytes(), right.as_bytes());
+    if left.len() != right.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < left.len() {
+        if left[index] != right[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
+}
+
+/// The message `workflow!` shows for a declared pool that none of the workflow's nodes runs
+/// in (so its limit would apply to nothing: usually a typo on one side), or `None` when a node
+/// uses it. `used` holds each node's task's pool.
+pub const fn unused_pool_message(
+    workflow: &str,
+    pool: &str,
+    used: &[Option<&str>],
+) -> Option<ConstMessage> {
+    let mut index = 0;
+    while index < used.len() {
+        if let Some(name) = used[index]
+            && same(name, pool)
+        {
+            return None;
+        }
+        index += 1;
+    }
+    let mut message = ConstMessage::new()
+        .push("workflow `")
+        .push(workflow)
+        .push("` declares pool `")
+        .push(pool)
+        .push("`, but none of its nodes runs in it, so its limit applies to nothing; ");
+    // The pools its nodes do name, each once, in node order.
+    let mut named = 0;
+    index = 0;
+    while index < used.len() {
+        if let Some(name) = used[index] {
+            let mut seen = false;
+            let mut earlier = 0;
+            while earlier < index {
+                if let Some(other) = used[earlier]
+                    && same(other, name)
+                {
+                    seen = true;
+                }
+                earlier += 1;
+            }
+            if !seen {
+                message = message.push(if named == 0 {
+                    "its tasks run in pool `"
+                } else {
+                    "`, `"
+                });
+                message = message.push(name);
+                named += 1;
+            }
+        }
+        index += 1;
+    }
+    Some(if named == 0 {
+        message.push("no task of it names a pool (`#[task(pool = \"...\")]`)")
+    } else {
+        message.push("`: fix the name on one side")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{InputSpec, TaskPolicy, TaskSpec};
+
+    #[test]
+    fn a_declared_pool_no_node_uses_is_named_with_the_pools_used() {
+        let used = [Some("warehouse"), None, Some("warehouse"), Some("api")];
+        assert!(unused_pool_message("etl", "warehouse", &used).is_none());
+        assert_eq!(
+            unused_pool_message("etl", "warehose", &used)
+                .unwrap()
+                .as_str(),
+            "workflow `etl` declares pool `warehose`, but none of its nodes runs in it, so its limit applies to nothing; its tasks run in pool `warehouse`, `api`: fix the name on one side"
+        );
+        assert_eq!(
+            unused_pool_message("etl", "db", &[None]).unwrap().as_str(),
+            "workflow `etl` declares pool `db`, but none of its nodes runs in it, so its limit applies to nothing; no task of it names a pool (`#[task(pool = \"...\")]`)"
+        );
+    }
 
     const SPEC: TaskSpec = TaskSpec {
         name: "join",

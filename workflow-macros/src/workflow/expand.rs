@@ -110,6 +110,38 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     let mut handle_names = std::collections::BTreeSet::new();
     let visibility = &workflow.visibility;
 
+    // A declared pool that no node runs in limits nothing: usually a typo on one side. The
+    // nodes' pools are their tasks', known once names resolve, so the check is a constant,
+    // reported at the `#[pool]` attribute.
+    for ((pool, _), span) in options.pools.iter().zip(&options.pool_spans) {
+        let used = workflow
+            .statements
+            .iter()
+            .enumerate()
+            .map(|(index, statement)| {
+                let alias = task_alias(index, syn::spanned::Spanned::span(&statement.task));
+                quote!(<#alias as ::workflow_core::Task>::SPEC.policy.pool)
+            });
+        // Named so that rustc's label says what failed.
+        let check = format_ident!(
+            "{}_declares_pool_{}",
+            crate::names::ident_part(&name_text),
+            crate::names::ident_part(pool),
+            span = Span::mixed_site()
+        );
+        items.extend(quote_spanned! {*span=>
+            #[allow(non_upper_case_globals, dead_code)]
+            const #check: () = {
+                let used: &[::core::option::Option<&str>] = &[#(#used),*];
+                if let ::core::option::Option::Some(message) =
+                    ::workflow_core::__private::unused_pool_message(#name_text, #pool, used)
+                {
+                    ::core::panic!("{}", message.as_str());
+                }
+            };
+        });
+    }
+
     for (index, statement) in workflow.statements.iter().enumerate() {
         let task = &statement.task;
         let task_span = syn::spanned::Spanned::span(task);

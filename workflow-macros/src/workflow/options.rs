@@ -75,6 +75,8 @@ pub struct Options {
     pub schedule: Option<Schedule>,
     pub overlap: Option<String>,
     pub pools: Vec<(String, u32)>,
+    /// Where each of `pools` is declared (its `#[pool]` attribute).
+    pub pool_spans: Vec<Span>,
     pub timeout: Option<Duration>,
     pub on_failure: Option<String>,
     pub reruns: Option<u32>,
@@ -202,6 +204,7 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
                         diagnostics.error(span, format!("pool `{pool}` is declared twice"));
                     } else {
                         options.pools.push((pool, slots));
+                        options.pool_spans.push(span);
                     }
                 }
             }
