@@ -409,3 +409,74 @@ pub mod engines {
         }
     }
 }
+
+/// A directory of a test's own under the system's temporary directory, removed with
+/// everything in it when dropped. Dereferences to its path.
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    /// A new empty directory whose name starts with `prefix`.
+    pub fn new(prefix: &str) -> Scratch {
+        Scratch(
+            tempfile::Builder::new()
+                .prefix(&format!("{prefix}-"))
+                .tempdir()
+                .expect("a temporary directory"),
+        )
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+/// A run-state store in a [`Scratch`] directory of its own (`state.sqlite`), both removed when
+/// dropped. Dereferences to the store.
+pub struct ScratchStore {
+    store: workflow_core::runner::store::Store,
+    directory: Scratch,
+}
+
+impl ScratchStore {
+    /// A new store in a new directory whose name starts with `prefix`.
+    pub fn new(prefix: &str) -> ScratchStore {
+        let directory = Scratch::new(prefix);
+        let store = workflow_core::runner::store::Store::open(&directory.join("state.sqlite"))
+            .expect("a state store");
+        ScratchStore { store, directory }
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.directory.join("state.sqlite")
+    }
+}
+
+impl std::ops::Deref for ScratchStore {
+    type Target = workflow_core::runner::store::Store;
+
+    fn deref(&self) -> &Self::Target {
+        &self.store
+    }
+}
+
+impl std::ops::DerefMut for ScratchStore {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.store
+    }
+}

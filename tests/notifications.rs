@@ -62,20 +62,15 @@ fn http_listener() -> (u16, mpsc::Receiver<(String, String)>) {
     (port, receiver)
 }
 
-fn temporary_store(name: &str) -> Store {
-    let directory =
-        std::env::temp_dir().join(format!("workflow-notify-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    Store::open(&directory.join("state.sqlite")).unwrap()
-}
-
 /// A run of `alerting`, which fails and pauses the workflow, through the shipped lifecycle
-/// with its notice recorded and not sent: the plan, the outcome and the notice as queued.
-fn failed_run(name: &str) -> (Plan, engine::Outcome, Notice) {
+/// with its notice recorded and not sent: the plan, the outcome, the notice as queued and the
+/// state file's path (its directory is removed on return).
+fn failed_run(name: &str) -> (Plan, engine::Outcome, Notice, String) {
     let spec = alerting::spec();
     let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
-    let mut lifecycle = Lifecycle::new(&spec, temporary_store(name));
+    let directory = workflow_tests::Scratch::new(&format!("workflow-notify-{name}"));
+    let state = directory.join("state.sqlite");
+    let mut lifecycle = Lifecycle::new(&spec, Store::open(&state).unwrap());
     lifecycle.delivery = Delivery::Record;
     lifecycle.program = "/opt/etl/bin/pipelines".to_owned();
     let finished = lifecycle.run_new(plan.clone(), None, &mut |_| {}).unwrap();
@@ -84,12 +79,12 @@ fn failed_run(name: &str) -> (Plan, engine::Outcome, Notice) {
     assert_eq!(pending.len(), 1, "one recipient, one queued notice");
     assert_eq!(pending[0].target, "etl-admin@example.com");
     let notice: Notice = serde_json::from_str(&pending[0].payload).unwrap();
-    (plan, finished.outcome, notice)
+    (plan, finished.outcome, notice, state.display().to_string())
 }
 
 #[test]
 fn a_failure_e_mails_the_administrator_over_smtp() {
-    let (plan, outcome, notice) = failed_run("mail");
+    let (plan, outcome, notice, state) = failed_run("mail");
     assert_eq!(outcome.status, engine::RunStatus::Paused);
 
     let (port, received) = smtp_relay();
@@ -142,7 +137,6 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
         message.contains("The workflow is paused: no run starts until `resume alerting`."),
         "{message}"
     );
-    let state = temporary_path("mail");
     for command in [
         format!("/opt/etl/bin/pipelines status alerting --run 1 --state {state}"),
         format!("/opt/etl/bin/pipelines resume alerting --state {state}"),
@@ -152,17 +146,9 @@ fn a_failure_e_mails_the_administrator_over_smtp() {
     }
 }
 
-fn temporary_path(name: &str) -> String {
-    std::env::temp_dir()
-        .join(format!("workflow-notify-{}-{name}", std::process::id()))
-        .join("state.sqlite")
-        .display()
-        .to_string()
-}
-
 #[test]
 fn webhooks_receive_the_notice_as_json_and_failures_to_notify_are_reported() {
-    let (plan, outcome, notice) = failed_run("webhook");
+    let (plan, outcome, notice, _) = failed_run("webhook");
 
     let (port, received) = http_listener();
     let mut operations = plan.operations.clone();

@@ -2,18 +2,15 @@
 //! finished, a second run of a workflow that forbids overlap is refused while the first one's
 //! process lives, and a paused workflow does not run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const FIXTURE: &str = env!("CARGO_BIN_EXE_runner-fixture");
 
-fn directory(name: &str) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("workflow-processes-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    directory
+/// A directory of the test's own, removed when dropped.
+fn directory(name: &str) -> workflow_tests::Scratch {
+    workflow_tests::Scratch::new(&format!("workflow-processes-{name}"))
 }
 
 fn command(dir: &Path, arguments: &[&str]) -> Command {

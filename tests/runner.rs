@@ -1,7 +1,6 @@
 //! The local runner, in process: parallelism, retries, timeouts, contained panics, branches,
 //! fan-out, failure policies, and resuming a failed run without redoing what succeeded.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use workflow_core::plan::Plan;
@@ -10,12 +9,9 @@ use workflow_core::runner::engine::{self, Event, Options, RunStatus};
 use workflow_core::runner::lifecycle::{Delivery, Lifecycle};
 use workflow_core::runner::store::{Status, Store};
 
-fn store(name: &str) -> Store {
-    let directory: PathBuf =
-        std::env::temp_dir().join(format!("workflow-runner-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    Store::open(&directory.join("state.sqlite")).unwrap()
+/// A store in a directory of the test's own, both removed when dropped.
+fn store(name: &str) -> workflow_tests::ScratchStore {
+    workflow_tests::ScratchStore::new(&format!("workflow-runner-{name}"))
 }
 
 fn run(

@@ -431,8 +431,7 @@ fn argument_errors_come_from_clap_with_status_2() {
 
 #[test]
 fn exec_task_runs_one_node_from_files() {
-    let directory = std::env::temp_dir().join(format!("workflow-exec-task-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
+    let directory = workflow_tests::Scratch::new("workflow-exec-task");
     std::fs::create_dir_all(directory.join("inputs")).unwrap();
     let output = directory.join("output.json");
     let output_text = output.to_str().unwrap();

@@ -20,11 +20,9 @@ fn run(arguments: &[&str]) -> Output {
         .expect("the example binary runs")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let directory = std::env::temp_dir().join(format!("export-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).expect("scratch directory");
-    directory
+/// A directory of the test's own, removed when dropped.
+fn scratch(name: &str) -> workflow_tests::Scratch {
+    workflow_tests::Scratch::new(&format!("export-test-{name}"))
 }
 
 /// Exports `workflow` for `target` into `out` and returns its files by relative path.
@@ -408,7 +406,7 @@ fn airflow_imports_the_dags_and_runs_them_end_to_end() {
         let mut command = Command::new(tools.join("airflow/bin/airflow"));
         command
             .args(arguments)
-            .env("AIRFLOW_HOME", &home)
+            .env("AIRFLOW_HOME", home.path())
             .env("AIRFLOW__CORE__DAGS_FOLDER", &dags)
             .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
             .env_remove("WORKFLOW_SMTP");
@@ -421,7 +419,7 @@ fn airflow_imports_the_dags_and_runs_them_end_to_end() {
         Command::new(tools.join("airflow/bin/python"))
             .arg(&script)
             .arg(&dags)
-            .env("AIRFLOW_HOME", &home)
+            .env("AIRFLOW_HOME", home.path())
             .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False"),
         "check-airflow-dags.py",
     );
@@ -583,8 +581,7 @@ fn values_are_data_in_every_export() {
     // And the binary receives it exactly from a run spec, as every engine passes it.
     use base64::Engine;
     let run_dir = scratch("hostile-run");
-    let spec =
-        serde_json::json!({"dir": run_dir, "params": {"prefix": hostile}, "scheduled_at": ""});
+    let spec = serde_json::json!({"dir": run_dir.path(), "params": {"prefix": hostile}, "scheduled_at": ""});
     let encoded = base64::engine::general_purpose::STANDARD.encode(spec.to_string());
     std::fs::write(
         run_dir.join("output.json"),
