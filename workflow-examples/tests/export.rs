@@ -301,6 +301,8 @@ fn the_weekly_timer_fires_when_the_schedule_does() {
 fn argo_manifests_pass_argo_s_schema() {
     let tools = tools();
     let mut manifests = Vec::new();
+    // The directories live until the validator has read them.
+    let mut directories = Vec::new();
     for (target, workflow, lossy) in SEEDS.iter().filter(|(target, ..)| *target == "argo") {
         let out = scratch(&format!("argo-{workflow}"));
         for path in export_seed(target, workflow, *lossy, &out)
@@ -309,6 +311,7 @@ fn argo_manifests_pass_argo_s_schema() {
         {
             manifests.push(out.join(path));
         }
+        directories.push(out);
     }
     for extra in ["step1", "step2", "chained_jobs", "customer_activity"] {
         let out = scratch(&format!("argo-{extra}"));
@@ -318,6 +321,7 @@ fn argo_manifests_pass_argo_s_schema() {
         {
             manifests.push(out.join(path));
         }
+        directories.push(out);
     }
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/exports/validate-argo.py");
@@ -358,7 +362,8 @@ fn state_machines_pass_asl_validator() {
         );
     }
     // And it is a real check: a state that goes nowhere is refused.
-    let broken = scratch("asl-broken").join("broken.asl.json");
+    let broken_directory = scratch("asl-broken");
+    let broken = broken_directory.join("broken.asl.json");
     std::fs::write(
         &broken,
         r#"{"StartAt": "a", "States": {"a": {"Type": "Pass", "Next": "nowhere"}}}"#,
