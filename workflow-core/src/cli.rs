@@ -738,6 +738,9 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
         }
         Command::List { json } => {
             let specs = registry::workflows();
+            if specs.is_empty() {
+                return Err(registry::NO_WORKFLOWS.to_owned());
+            }
             if json {
                 let entries: Vec<ListEntry> = specs
                     .iter()

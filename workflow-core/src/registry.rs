@@ -24,7 +24,7 @@ pub fn find(name: &str) -> Result<WorkflowSpec, UnknownWorkflow> {
     }
     let hint = match did_you_mean(name, specs.iter().map(|spec| spec.name)) {
         hint if !hint.is_empty() => hint,
-        _ if specs.is_empty() => "; this binary registers no workflows".to_owned(),
+        _ if specs.is_empty() => format!("; {NO_WORKFLOWS}"),
         _ => "; `list` shows the registered workflows".to_owned(),
     };
     Err(UnknownWorkflow {
@@ -32,6 +32,11 @@ pub fn find(name: &str) -> Result<WorkflowSpec, UnknownWorkflow> {
         hint,
     })
 }
+
+/// Why a binary can register no workflows, and what to do: the usual cause is a library
+/// crate that declares them and a binary that never uses anything of it, so the linker leaves
+/// the library (and its registrations) out.
+pub const NO_WORKFLOWS: &str = "this binary registers no workflows: declare them with `workflow!` in the binary's own crate (workflows declared in a library crate whose code the binary never calls are left out by the linker)";
 
 /// A workflow name that no registered workflow has.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

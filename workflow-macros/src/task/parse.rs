@@ -284,16 +284,44 @@ fn string(value: &Expr, key: &str, diagnostics: &mut Diagnostics) -> Option<Stri
             ..
         }) => Some(text.value()),
         other => {
-            let example = match key {
-                "retry_delay" => "\"30s\"",
-                "timeout" => "\"2h\"",
-                "pool" => "\"server-a\"",
-                _ => "\"extract_orders\"",
+            // A bare number where a unit belongs: show it with the units it could mean.
+            let number = match other {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Int(number),
+                    ..
+                }) => Some(number.base10_digits().to_owned()),
+                _ => None,
             };
-            diagnostics.error(
-                span_of(other),
-                format!("`{key}` takes a string, e.g. `{key} = {example}`"),
-            );
+            let message = match (key, number) {
+                ("memory", Some(number)) => {
+                    // 4096 reads as MiB; say it in GiB too when it is a whole number of them.
+                    let larger = match number.parse::<u64>() {
+                        Ok(mebibytes) if mebibytes >= 1024 && mebibytes % 1024 == 0 => {
+                            format!("{}GiB", mebibytes / 1024)
+                        }
+                        _ => format!("{number}GiB"),
+                    };
+                    format!(
+                        "`memory` takes a size with its unit, e.g. `memory = \"{number}MiB\"` or `memory = \"{larger}\"`"
+                    )
+                }
+                ("retry_delay" | "timeout" | "max_retry_delay", Some(number)) => format!(
+                    "`{key}` takes a duration with its unit, e.g. `{key} = \"{number}s\"` or `{key} = \"{number}m\"`"
+                ),
+                _ => {
+                    let example = match key {
+                        "retry_delay" => "\"30s\"",
+                        "timeout" => "\"2h\"",
+                        "max_retry_delay" => "\"10m\"",
+                        "pool" => "\"server-a\"",
+                        "memory" => "\"4GiB\"",
+                        "backoff" => "\"exponential\"",
+                        _ => "\"extract_orders\"",
+                    };
+                    format!("`{key}` takes a string, e.g. `{key} = {example}`")
+                }
+            };
+            diagnostics.error(span_of(other), message);
             None
         }
     }
