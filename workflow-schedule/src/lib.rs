@@ -1099,10 +1099,49 @@ impl Timetable {
 /// An IANA time zone, or an error that suggests one.
 pub fn parse_zone(zone: &str) -> Result<Tz, ScheduleError> {
     zone.parse::<Tz>().map_err(|_| {
-        error(format!(
-            "unknown time zone `{zone}`; use an IANA name such as `Europe/Prague` or `UTC`"
-        ))
+        error(match offset_hint(zone) {
+            Some(hint) => format!("unknown time zone `{zone}`: {hint}"),
+            None => format!(
+                "unknown time zone `{zone}`; use an IANA name such as `Europe/Prague` or `UTC`"
+            ),
+        })
     })
+}
+
+/// What to write instead of a UTC offset given as a zone (`GMT+2`, `UTC-05:00`): the IANA
+/// `Etc/GMT` zone with the same offset, whose sign is the other way round (POSIX counts hours
+/// west of Greenwich, so `Etc/GMT-2` is UTC+2), and the advice that a region's zone also follows
+/// its daylight saving. `None` when `zone` does not read as an offset.
+pub fn offset_hint(zone: &str) -> Option<String> {
+    let upper = zone.trim().to_ascii_uppercase();
+    let rest = upper
+        .strip_prefix("GMT")
+        .or_else(|| upper.strip_prefix("UTC"))?
+        .trim();
+    let sign = rest.chars().next()?;
+    if sign != '+' && sign != '-' {
+        return None;
+    }
+    let digits = rest[1..].trim();
+    let (hours, minutes) = match digits.split_once(':') {
+        Some((hours, minutes)) => (hours, minutes),
+        None if digits.len() == 4 => digits.split_at(2),
+        None => (digits, "00"),
+    };
+    let hours: u32 = hours.parse().ok()?;
+    let minutes: u32 = minutes.parse().ok()?;
+    if hours == 0 && minutes == 0 {
+        return Some("that is UTC itself: write `UTC`".to_owned());
+    }
+    let region = "a region's zone (e.g. `Europe/Prague`) is usually what is meant, as it also follows daylight saving";
+    let fixed = match (sign, minutes) {
+        ('+', 0) if hours <= 14 => format!("`Etc/GMT-{hours}`"),
+        ('-', 0) if hours <= 12 => format!("`Etc/GMT+{hours}`"),
+        _ => return Some(format!("it is a UTC offset, not a zone name; {region}")),
+    };
+    Some(format!(
+        "it is a UTC offset, not a zone name; the fixed offset UTC{sign}{hours} is {fixed} (POSIX zones count the other way, so the sign flips), but {region}"
+    ))
 }
 
 /// The years exports are checked over for daylight-saving changes: fixed, so that an export

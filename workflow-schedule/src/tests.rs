@@ -403,3 +403,25 @@ fn a_day_the_zone_skipped_has_no_first_instant() {
         Some(at("2011-12-30T10:00:00Z"))
     );
 }
+
+#[test]
+fn offsets_given_as_zones_are_answered_with_the_flipped_etc_zone() {
+    let hint = offset_hint("GMT+2").unwrap();
+    assert!(hint.contains("UTC+2 is `Etc/GMT-2`"), "{hint}");
+    assert!(
+        offset_hint("utc-05:00")
+            .unwrap()
+            .contains("UTC-5 is `Etc/GMT+5`")
+    );
+    assert_eq!(
+        offset_hint("GMT+0").unwrap(),
+        "that is UTC itself: write `UTC`"
+    );
+    assert!(!offset_hint("UTC+05:30").unwrap().contains("Etc/"));
+    assert!(offset_hint("Europe/Pargue").is_none());
+    assert!(offset_hint("GMT").is_none());
+    // The zone it points to exists, with the offset it says.
+    let zone: chrono_tz::Tz = "Etc/GMT-2".parse().unwrap();
+    let noon = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 7, 1, 12, 0, 0).unwrap();
+    assert_eq!(chrono::Timelike::hour(&noon.with_timezone(&zone)), 14);
+}

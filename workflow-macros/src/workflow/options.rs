@@ -434,7 +434,10 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
                         timezone = zone;
                     } else {
                         let names = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name());
-                        diagnostics.error(span, format!("unknown time zone `{zone}`{}; use an IANA name such as `Europe/Prague` or `UTC`", did_you_mean(&zone, names)));
+                        match workflow_schedule::offset_hint(&zone) {
+                            Some(hint) => diagnostics.error(span, format!("unknown time zone `{zone}`: {hint}")),
+                            None => diagnostics.error(span, format!("unknown time zone `{zone}`{}; use an IANA name such as `Europe/Prague` or `UTC`", did_you_mean(&zone, names))),
+                        }
                     }
                 }
             }
