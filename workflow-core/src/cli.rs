@@ -454,6 +454,22 @@ where
             };
         }
     };
+    // What no single `workflow!` can check: refuse to run anything but `validate` with it.
+    if !matches!(arguments.command, Command::Validate { .. }) {
+        let problems = registry::startup_problems(&registry::workflows());
+        if !problems.is_empty() {
+            let _ = writeln!(
+                err,
+                "error: this binary's workflows cannot run together ({} problem{}; `validate` lists every check):",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for problem in problems {
+                let _ = writeln!(err, "  - {problem}");
+            }
+            return EXIT_USAGE;
+        }
+    }
     match execute(arguments.command, out) {
         Ok(code) => code,
         Err(message) => {

@@ -48,25 +48,41 @@ pub struct UnknownWorkflow {
     pub hint: String,
 }
 
-/// Checks the registry as a whole and returns one line per problem (empty when all is well):
-/// two workflows with one name, graphs that cannot be ordered, and defaults that `--param`
-/// could not give back (so an exported run could not pass them on the command line).
-pub fn validate(specs: &[WorkflowSpec]) -> Vec<String> {
-    let mut problems = Vec::new();
+/// The problems of the registry that no single `workflow!` can see at build time and that make
+/// the binary unsafe to run at all: two workflows with one name (a run or a state file could
+/// mean either), triggers naming a workflow the binary does not register, and workflows that
+/// trigger each other in a cycle. The CLI refuses every command but `validate` while there is
+/// one, naming it. Empty when all is well.
+pub fn startup_problems(specs: &[WorkflowSpec]) -> Vec<String> {
+    let mut problems = duplicate_names(specs);
+    problems.extend(trigger_problems(specs));
+    problems
+}
+
+/// Two or more workflows with one name, with their Rust paths.
+fn duplicate_names(specs: &[WorkflowSpec]) -> Vec<String> {
     let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for spec in specs {
         by_name.entry(spec.name).or_default().push(spec.rust_path);
     }
-    for (name, paths) in &by_name {
-        if paths.len() > 1 {
-            problems.push(format!(
+    by_name
+        .iter()
+        .filter(|(_, paths)| paths.len() > 1)
+        .map(|(name, paths)| {
+            format!(
                 "workflow name `{name}` is declared {} times: {}",
                 paths.len(),
                 crate::text::backticked(paths)
-            ));
-        }
-    }
-    problems.extend(trigger_problems(specs));
+            )
+        })
+        .collect()
+}
+
+/// Checks the registry as a whole and returns one line per problem (empty when all is well):
+/// two workflows with one name, graphs that cannot be ordered, and defaults that `--param`
+/// could not give back (so an exported run could not pass them on the command line).
+pub fn validate(specs: &[WorkflowSpec]) -> Vec<String> {
+    let mut problems = startup_problems(specs);
     for spec in specs {
         if let Err(error) = spec.stages() {
             problems.push(format!("workflow `{}`: {error}", spec.name));

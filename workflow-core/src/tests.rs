@@ -209,6 +209,8 @@ fn validate_finds_trigger_cycles_and_unknown_upstreams() {
         triggered_by("audit", &["audit_twin"]),
         triggered_by("audit_twin", &["audit"]),
     ];
+    // The same problems stop the binary from running anything (all but `validate`).
+    assert_eq!(registry::startup_problems(&specs).len(), 3);
     assert_eq!(
         registry::validate(&specs),
         [

@@ -182,9 +182,9 @@ pub fn export(
         let _ = writeln!(text, "def notify(*arguments):");
         let _ = writeln!(
             text,
-            "    \"\"\"Sends the workflow's notices through the binary; a relay's blip is tried again (about 35 s in all,\n    within the DAG processor's callback time).\"\"\""
+            "    \"\"\"Sends the workflow's notices through the binary; a relay's blip is tried again after 2 and 6 s\n    (the DAG processor gives a callback 50 s by default).\"\"\""
         );
-        let _ = writeln!(text, "    for pause in (5, 10, 20, None):");
+        let _ = writeln!(text, "    for pause in (2, 6, None):");
         let _ = writeln!(
             text,
             "        done = subprocess.run([BINARY, \"notify\", WORKFLOW, *arguments], capture_output=True, text=True)"

@@ -49,9 +49,9 @@ def run_binary(*arguments):
 
 
 def notify(*arguments):
-    """Sends the workflow's notices through the binary; a relay's blip is tried again (about 35 s in all,
-    within the DAG processor's callback time)."""
-    for pause in (5, 10, 20, None):
+    """Sends the workflow's notices through the binary; a relay's blip is tried again after 2 and 6 s
+    (the DAG processor gives a callback 50 s by default)."""
+    for pause in (2, 6, None):
         done = subprocess.run([BINARY, "notify", WORKFLOW, *arguments], capture_output=True, text=True)
         if done.returncode == 0:
             return
