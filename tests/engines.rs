@@ -157,16 +157,6 @@ fn airflow_a_failure_fails_the_run_and_e_mails_the_administrator() {
     );
 }
 
-/// Wait until `done` holds, polling every half second, for at most `limit`.
-#[cfg(unix)]
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + limit;
-    while !done() {
-        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
 /// The state of the run `run_id` of `dag`.
 #[cfg(unix)]
 fn run_state(airflow: &Airflow, dag: &str, run_id: &str) -> String {
@@ -208,7 +198,7 @@ fn airflow_the_scheduler_pauses_a_failed_dag_until_someone_resumes_it() {
     let limit = Duration::from_secs(180);
 
     let first = trigger(&airflow, "pausing");
-    wait_for(limit, "the first run ends", || {
+    workflow_tests::engines::wait_for(limit, "the first run ends", || {
         matches!(
             run_state(&airflow, "pausing", &first).as_str(),
             "success" | "failed"
@@ -226,21 +216,21 @@ fn airflow_the_scheduler_pauses_a_failed_dag_until_someone_resumes_it() {
     std::fs::remove_file(dir.join("release")).unwrap();
     let failing = trigger(&airflow, "pausing");
     // `slow` is released once `checked` has failed: `z` would start after the failure.
-    wait_for(limit, "`checked` fails", || {
+    workflow_tests::engines::wait_for(limit, "`checked` fails", || {
         airflow
             .task_states("pausing", &failing)
             .get("checked")
             .is_some_and(|state| state == "failed")
     });
     std::fs::write(dir.join("release"), "").unwrap();
-    wait_for(limit, "the failing run ends", || {
+    workflow_tests::engines::wait_for(limit, "the failing run ends", || {
         matches!(
             run_state(&airflow, "pausing", &failing).as_str(),
             "success" | "failed"
         )
     });
     assert_eq!(run_state(&airflow, "pausing", &failing), "failed");
-    wait_for(Duration::from_secs(30), "the DAG is paused", || {
+    workflow_tests::engines::wait_for(Duration::from_secs(30), "the DAG is paused", || {
         airflow.is_paused("pausing")
     });
     let (_, message) = mail
@@ -274,7 +264,7 @@ fn airflow_the_scheduler_pauses_a_failed_dag_until_someone_resumes_it() {
 
     // Resumed by a person: the waiting run starts and succeeds.
     airflow.checked(&["dags", "unpause", "pausing"]);
-    wait_for(limit, "the resumed run ends", || {
+    workflow_tests::engines::wait_for(limit, "the resumed run ends", || {
         matches!(
             run_state(&airflow, "pausing", &waiting).as_str(),
             "success" | "failed"

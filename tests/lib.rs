@@ -94,6 +94,15 @@ pub mod engines {
         tools
     }
 
+    /// Waits until `done` holds, looking every half second; panics naming `what` after `limit`.
+    pub fn wait_for(limit: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + limit;
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+
     /// The output of a finished command, stdout then stderr.
     pub fn text(output: &Output) -> String {
         format!(
@@ -208,9 +217,16 @@ pub mod engines {
 
         /// `airflow ARGUMENTS...` in this home, with the environment given to `new`.
         pub fn command(&self, arguments: &[&str]) -> Command {
-            let mut command = Command::new(&self.airflow);
+            let mut command = self.in_home(&self.airflow);
+            command.args(arguments);
             command
-                .args(arguments)
+        }
+
+        /// `program` with this home's environment: its paths, no examples, no mail relay but
+        /// the one given to `new`, and the rest of what was given to `new`.
+        fn in_home(&self, program: &Path) -> Command {
+            let mut command = Command::new(program);
+            command
                 .env("AIRFLOW_HOME", self.home.path())
                 .env("AIRFLOW__CORE__DAGS_FOLDER", self.dags())
                 .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -304,16 +320,7 @@ pub mod engines {
 
         /// Airflow's Python, in this home, with the environment given to `new`.
         pub fn python(&self) -> Command {
-            let mut command = Command::new(self.airflow.with_file_name("python"));
-            command
-                .env("AIRFLOW_HOME", self.home.path())
-                .env("AIRFLOW__CORE__DAGS_FOLDER", self.dags())
-                .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-                .env_remove("WORKFLOW_SMTP");
-            for (name, value) in &self.environment {
-                command.env(name, value);
-            }
-            command
+            self.in_home(&self.airflow.with_file_name("python"))
         }
 
         /// Runs an Airflow command and returns its output.

@@ -4,7 +4,6 @@
 #![cfg(unix)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -522,16 +521,14 @@ fn an_undelivered_notice_is_kept_and_delivered_later() {
         )
         .unwrap();
     drop(database);
-    let (port, received) = smtp_relay(false);
+    let (port, received) = workflow_tests::smtp_relay();
     std::fs::write(dir.join("release"), "").unwrap();
     let tick = command(dir, &["tick", "guarded", "-p", &param])
         .env("WORKFLOW_SMTP", format!("127.0.0.1:{port}"))
         .output()
         .unwrap();
     assert!(tick.status.success(), "{}", said(&tick));
-    let message = received
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the kept notice is delivered");
+    let message = received_message(&received, "the kept notice is delivered");
     assert!(
         message.contains("Subject: [guarded] run 1 cancelled on "),
         "{message}"
@@ -585,52 +582,24 @@ fn a_run_waits_out_a_state_file_held_by_another_process() {
 // ---------------------------------------------------------------------------------------------
 // Signals.
 
-/// A one-conversation SMTP relay on loopback: returns the message it was given. With
-/// `silent`, it accepts the connection and never answers.
-fn smtp_relay(silent: bool) -> (u16, mpsc::Receiver<String>) {
+/// A relay on loopback that accepts a connection and never answers.
+fn silent_smtp_relay() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
-            return;
-        };
-        if silent {
+        if let Ok((_stream, _)) = listener.accept() {
             std::thread::sleep(Duration::from_secs(60));
-            return;
         }
-        let mut writer = stream.try_clone().unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut message = String::new();
-        writer.write_all(b"220 localhost test relay\r\n").unwrap();
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            let upper = line.trim_end().to_ascii_uppercase();
-            line.clear();
-            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                writer
-                    .write_all(b"250-localhost\r\n250 8BITMIME\r\n")
-                    .unwrap();
-            } else if upper == "DATA" {
-                writer.write_all(b"354 go on\r\n").unwrap();
-                loop {
-                    let mut data = String::new();
-                    if reader.read_line(&mut data).unwrap_or(0) == 0 || data == ".\r\n" {
-                        break;
-                    }
-                    message.push_str(&data);
-                }
-                writer.write_all(b"250 queued\r\n").unwrap();
-            } else if upper == "QUIT" {
-                writer.write_all(b"221 bye\r\n").unwrap();
-                break;
-            } else {
-                writer.write_all(b"250 OK\r\n").unwrap();
-            }
-        }
-        let _ = sender.send(workflow_tests::quoted_printable(&message));
     });
-    (port, receiver)
+    port
+}
+
+/// The message the relay received (quoted-printable decoded), waiting at most 20 s.
+fn received_message(received: &mpsc::Receiver<(Vec<String>, String)>, what: &str) -> String {
+    let (_, message) = received
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what}"));
+    workflow_tests::quoted_printable(&message)
 }
 
 fn terminate(child: &Child) {
@@ -647,7 +616,7 @@ fn sigterm_cancels_the_run_records_why_and_notifies() {
         let scratch = Scratch::new(&format!("sigterm-{isolation}"));
         let dir = scratch.path();
         let param = format!("dir={}", dir.display());
-        let (port, received) = smtp_relay(false);
+        let (port, received) = workflow_tests::smtp_relay();
         let child = command(
             dir,
             &["run", "guarded", "-p", &param, "--isolation", isolation],
@@ -681,9 +650,7 @@ fn sigterm_cancels_the_run_records_why_and_notifies() {
             status.contains("attempt 1: stopped by SIGTERM while it ran"),
             "{isolation}: {status}"
         );
-        let message = received
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the notice reaches the relay");
+        let message = received_message(&received, "the notice reaches the relay");
         assert!(
             message.contains("Subject: [guarded] run 1 cancelled on "),
             "{isolation}: {message}"
@@ -721,7 +688,7 @@ fn a_second_signal_stops_at_once() {
     let scratch = Scratch::new("second-signal");
     let dir = scratch.path();
     let param = format!("dir={}", dir.display());
-    let (port, _never) = smtp_relay(true);
+    let port = silent_smtp_relay();
     let child = command(dir, &["run", "guarded", "-p", &param])
         .env("WORKFLOW_SMTP", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())

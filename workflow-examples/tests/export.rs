@@ -180,22 +180,7 @@ fn a_construct_the_target_cannot_express_is_an_error_that_names_it() {
     );
 }
 
-/// Where `.ci/export-tools` installed the validators.
-fn tools() -> PathBuf {
-    let tools = std::env::var_os("WORKFLOW_EXPORT_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/export-tools")
-        });
-    assert!(
-        tools.join("validators/bin/python").exists()
-            && tools.join("airflow/bin/airflow").exists()
-            && tools.join("node_modules/.bin/asl-validator").exists(),
-        "the engines' validators are not installed in {}: run `bash .ci/export-tools`",
-        tools.display()
-    );
-    tools
-}
+use workflow_tests::engines::tools;
 
 fn checked(command: &mut Command, what: &str) -> String {
     let output = command

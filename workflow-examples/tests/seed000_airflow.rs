@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use workflow_tests::engines::{Airflow, text};
+use workflow_tests::engines::{Airflow, text, wait_for};
 use workflow_tests::smtp_relay;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_workflow-examples");
@@ -34,14 +34,6 @@ fn export(workflow: &str, airflow: &Airflow, params: &[String]) {
     }
     let output = command.output().unwrap();
     assert!(output.status.success(), "{}", text(&output));
-}
-
-fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
 }
 
 /// The runs of `dag` that have ended, oldest first: (run id, state).
