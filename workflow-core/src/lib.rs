@@ -81,6 +81,44 @@ pub use workflow_model::{
 #[path = "private.rs"]
 pub mod __private;
 
+/// The `main` of a workflow binary, and a test that the binary's workflows can run together.
+///
+/// `workflow_core::main!();` at the root of a binary crate expands to
+/// `fn main() -> ExitCode { workflow_core::cli::main() }` and, under `cfg(test)`, to a test
+/// `registered_workflows_are_valid` that fails `cargo test` with every problem
+/// [`registry::assert_valid`] finds (two workflows with one name, a trigger naming a workflow
+/// the binary does not register, workflows triggering each other, a default `--param` could not
+/// give back, no workflow at all).
+///
+/// Name the library crates whose workflows the binary serves: `workflow_core::main!(pipelines,
+/// billing);`. A workflow is registered by the object code of the crate that declares it, and a
+/// library crate the binary never mentions is not linked at all, so its workflows would be
+/// missing from `list` (the CLI then fails saying so). Naming the crate here links it.
+///
+/// ```ignore
+/// // src/main.rs of a crate whose library declares the workflows in `src/lib.rs`:
+/// workflow_core::main!(my_pipelines);
+/// ```
+#[macro_export]
+macro_rules! main {
+    ($($library:ident),* $(,)?) => {
+        $(
+            #[allow(unused_imports)]
+            use $library as _;
+        )*
+
+        fn main() -> ::std::process::ExitCode {
+            $crate::cli::main()
+        }
+
+        #[cfg(test)]
+        #[test]
+        fn registered_workflows_are_valid() {
+            $crate::registry::assert_valid();
+        }
+    };
+}
+
 /// Everything a workflow module needs: the macros, the traits, and the common data types.
 pub mod prelude {
     pub use crate::command::{Command, CommandOutput};

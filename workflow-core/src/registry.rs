@@ -36,7 +36,7 @@ pub fn find(name: &str) -> Result<WorkflowSpec, UnknownWorkflow> {
 /// Why a binary can register no workflows, and what to do: the usual cause is a library
 /// crate that declares them and a binary that never uses anything of it, so the linker leaves
 /// the library (and its registrations) out.
-pub const NO_WORKFLOWS: &str = "this binary registers no workflows: declare them with `workflow!` in the binary's own crate (workflows declared in a library crate whose code the binary never calls are left out by the linker)";
+pub const NO_WORKFLOWS: &str = "this binary registers no workflows: declare them with `workflow!` in the binary's crate, or name the library crate that declares them in `workflow_core::main!(that_library);` (a library the binary never names is not linked, and its workflows with it)";
 
 /// A workflow name that no registered workflow has.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +109,51 @@ pub fn validate(specs: &[WorkflowSpec]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Panics, listing every problem [`validate`] finds in this binary's registry (or saying that
+/// it registers no workflow at all); returns when there is none. Meant for a test, so that
+/// `cargo test` fails on what no single `workflow!` can see at build time:
+///
+/// ```no_run
+/// #[test]
+/// fn registered_workflows_are_valid() {
+///     workflow_core::registry::assert_valid();
+/// }
+/// ```
+///
+/// [`main!`](crate::main) generates this test for a binary crate; a library crate that
+/// declares workflows adds it to its own tests.
+///
+/// # Panics
+///
+/// When the registry has a problem, with one line per problem.
+#[track_caller]
+pub fn assert_valid() {
+    if let Err(message) = check(&workflows()) {
+        panic!("{message}");
+    }
+}
+
+/// What [`assert_valid`] reports for `specs`: `Err` with one line per problem.
+pub(crate) fn check(specs: &[WorkflowSpec]) -> Result<(), String> {
+    if specs.is_empty() {
+        return Err(NO_WORKFLOWS.to_owned());
+    }
+    let problems = validate(specs);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut message = format!(
+        "the registered workflows have {} problem{}:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        message.push_str("\n  - ");
+        message.push_str(&problem);
+    }
+    Err(message)
 }
 
 /// Triggers naming workflows this binary does not register, and workflows that trigger each

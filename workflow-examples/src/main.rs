@@ -11,6 +11,4 @@ mod seed002_chained_jobs;
 mod seed003_weekly_etl;
 mod seed004_warehouse_ingest;
 
-fn main() -> std::process::ExitCode {
-    workflow_core::cli::main()
-}
+workflow_core::main!();
