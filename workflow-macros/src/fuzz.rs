@@ -263,14 +263,14 @@ fn run<V: std::fmt::Debug>(
 #[test]
 fn workflow_never_panics_on_random_tokens() {
     run("workflow/random", sequence(), |text| {
-        check(text, true, crate::workflow::expand)
+        check(text, true, |input| crate::workflow::expand(input, 0))
     });
 }
 
 #[test]
 fn workflow_never_panics_on_mutated_input() {
     run("workflow/mutated", mutated(VALID_WORKFLOW), |text| {
-        check(text, true, crate::workflow::expand)
+        check(text, true, |input| crate::workflow::expand(input, 0))
     });
 }
 
@@ -281,7 +281,7 @@ fn check_task((attribute, item): &(String, String)) -> Result<bool, TestCaseErro
     };
     let is_item = syn::parse_str::<syn::Item>(item).is_ok();
     check(item, is_item, |item| {
-        crate::task::expand(attribute.clone(), item)
+        crate::task::expand(attribute.clone(), item, 0)
     })
 }
 
@@ -302,11 +302,12 @@ fn task_never_panics_on_mutated_input() {
 #[test]
 fn valid_inputs_expand_without_errors() {
     let output =
-        crate::workflow::expand(TokenStream::from_str(VALID_WORKFLOW).unwrap()).to_string();
+        crate::workflow::expand(TokenStream::from_str(VALID_WORKFLOW).unwrap(), 0).to_string();
     assert!(!output.contains("compile_error"), "{output}");
     let output = crate::task::expand(
         TokenStream::from_str(VALID_OPTIONS).unwrap(),
         TokenStream::from_str(VALID_TASK).unwrap(),
+        0,
     )
     .to_string();
     assert!(!output.contains("compile_error"), "{output}");

@@ -67,7 +67,7 @@ use proc_macro::TokenStream;
 /// types that are not `std::error::Error`, are reported by the type checker at their type.
 #[proc_macro_attribute]
 pub fn task(attribute: TokenStream, item: TokenStream) -> TokenStream {
-    debug("task", task::expand(attribute.into(), item.into())).into()
+    debug("task", task::expand(attribute.into(), item.into(), location())).into()
 }
 
 /// Declares a workflow: typed parameters and a graph of task nodes.
@@ -90,7 +90,14 @@ pub fn task(attribute: TokenStream, item: TokenStream) -> TokenStream {
 /// the task's signature, the number of inputs, names, and cycles.
 #[proc_macro]
 pub fn workflow(input: TokenStream) -> TokenStream {
-    debug("workflow", workflow::expand(input.into())).into()
+    debug("workflow", workflow::expand(input.into(), location())).into()
+}
+
+/// Where the macro is invoked, as line × 10,000 + column: distinct for two invocations in one
+/// file, which is all a module can hold.
+fn location() -> u64 {
+    let call_site = proc_macro::Span::call_site();
+    (call_site.line() as u64) * 10_000 + call_site.column() as u64
 }
 
 fn debug(macro_name: &str, output: proc_macro2::TokenStream) -> proc_macro2::TokenStream {

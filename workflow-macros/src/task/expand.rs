@@ -9,8 +9,14 @@ use super::parse::Options;
 use super::validate::Signature;
 use crate::names::{doc_text, token_text};
 
-pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> TokenStream {
+pub fn task(
+    function: &ItemFn,
+    options: &Options,
+    signature: &Signature,
+    location: u64,
+) -> TokenStream {
     let ident = &function.sig.ident;
+    let ident_text = crate::names::text(ident);
     let visibility = &function.vis;
     let name = options
         .name
@@ -88,17 +94,21 @@ pub fn task(function: &ItemFn, options: &Options, signature: &Signature) -> Toke
         .map(|ty| quote_spanned!(ty.span()=> ::workflow_core::__private::assert_data::<#ty>();));
     let output_check =
         quote_spanned!(output.span()=> ::workflow_core::__private::assert_data::<#output>(););
-    let ident_text = crate::names::text(ident);
+    // The struct `workflow!` names the task by: generic over where the attribute is, so that a
+    // function pasted twice in one module does not add a conflicting `Task` impl to the
+    // "defined multiple times" errors.
+    let location = proc_macro2::Literal::u64_unsuffixed(location);
+    let structure = quote_spanned!(ident.span()=> struct #ident<const __AT: u64 = #location> {});
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
-        #visibility struct #ident {}
+        #visibility #structure
 
         const _: () = {
             #(#data_checks)*
             #output_check
 
-            impl ::workflow_core::Task for #ident {
+            impl ::workflow_core::Task for #ident<#location> {
                 type Inputs = (#(#input_types,)*);
                 type Output = #output;
                 type Returns = #returned;

@@ -12,8 +12,10 @@ use crate::diag::Diagnostics;
 pub use parse::is_pool_name;
 
 /// The whole `#[task]` macro over `proc_macro2` tokens: never panics; errors become
-/// `compile_error!`s next to the re-emitted function.
-pub fn expand(attribute: TokenStream, item: TokenStream) -> TokenStream {
+/// `compile_error!`s next to the re-emitted function. `location` identifies the attribute in
+/// its file (line × 10,000 + column), so that each task's hidden struct lives in a module of
+/// its own.
+pub fn expand(attribute: TokenStream, item: TokenStream, location: u64) -> TokenStream {
     let mut diagnostics = Diagnostics::new();
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
@@ -39,7 +41,7 @@ pub fn expand(attribute: TokenStream, item: TokenStream) -> TokenStream {
     }
     let mut output = quote::quote!(#function);
     if let Some(signature) = signature {
-        output.extend(expand::task(&function, &options, &signature));
+        output.extend(expand::task(&function, &options, &signature, location));
     }
     output.extend(diagnostics.to_compile_errors());
     output

@@ -24,10 +24,11 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
         quote!(::std::vec::Vec::new()),
         quote!(branches: ::std::vec::Vec::new(), merges: ::std::vec::Vec::new(), returns: ::core::option::Option::None,),
     );
+    let self_ty = self_ty(workflow);
     quote! {
         #header
         const _: () = {
-            impl ::workflow_core::Workflow for #name {
+            impl ::workflow_core::Workflow for #self_ty {
                 const NAME: &'static str = ::core::stringify!(#name);
                 fn spec() -> ::workflow_core::WorkflowSpec { #spec }
             }
@@ -37,6 +38,7 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
 
 pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     let name = &workflow.name;
+    let self_ty = self_ty(workflow);
     let name_text = crate::names::text(name);
     let header = header(workflow);
     let params: BTreeMap<String, &syn::Type> = workflow
@@ -312,7 +314,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             handles.extend(quote! {
                 #[doc = #doc]
                 #[allow(non_upper_case_globals, private_interfaces, dead_code)]
-                #visibility const #(#handle)*: ::workflow_core::testing::Node<#name, #declared_alias, #shape> = ::workflow_core::testing::Node::new(#node_text);
+                #visibility const #(#handle)*: ::workflow_core::testing::Node<Self, #declared_alias, #shape> = ::workflow_core::testing::Node::new(#node_text);
             });
         }
         node_specs.push(quote_spanned! {task_span=>
@@ -515,7 +517,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         });
         let name_span = name.span();
         workflow_task.extend(quote_spanned! {name_span=>
-            impl ::workflow_core::Task for #name {
+            impl ::workflow_core::Task for #self_ty {
                 type Inputs = (#(#param_types,)*);
                 type Output = #output;
                 type Returns = #output;
@@ -554,7 +556,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         // Evaluating the depth makes rustc report a workflow that contains itself through
         // others: the constant would depend on itself.
         workflow_task.extend(quote_spanned! {name_span=>
-            const _: usize = <#name as ::workflow_core::Task>::NESTING;
+            const _: usize = <#self_ty as ::workflow_core::Task>::NESTING;
         });
     }
 
@@ -624,7 +626,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         const _: () = {
             #items
 
-            impl #name {
+            impl #self_ty {
                 #handles
             }
 
@@ -633,13 +635,13 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 #checks
             }
 
-            impl ::workflow_core::Workflow for #name {
+            impl ::workflow_core::Workflow for #self_ty {
                 const NAME: &'static str = #name_literal;
                 fn spec() -> ::workflow_core::WorkflowSpec { #spec }
             }
 
             ::workflow_core::__private::inventory::submit! {
-                ::workflow_core::__private::Registration { spec: <#name as ::workflow_core::Workflow>::spec }
+                ::workflow_core::__private::Registration { spec: <#self_ty as ::workflow_core::Workflow>::spec }
             }
         };
     }
@@ -647,17 +649,57 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
 
 fn header(workflow: &Workflow) -> TokenStream {
     let name = &workflow.name;
+    let name_text = crate::names::text(name);
+    let location = proc_macro2::Literal::u64_unsuffixed(workflow.location);
+    let self_ty = self_ty(workflow);
     let visibility = &workflow.visibility;
     let docs = workflow
         .attributes
         .iter()
         .filter(|attribute| attribute.path().is_ident("doc"));
+    // Spanned at the name: a second workflow of this name in the module is reported there.
+    let structure = quote_spanned!(name.span()=> struct #name<const __AT: u64 = #location>;);
     quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
-        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
-        #visibility struct #name;
+        #visibility #structure
+        // By hand, not derived: a derived impl is generic over `__AT`, and would conflict with
+        // its copy when the workflow is pasted twice (one "defined multiple times" is enough).
+        const _: () = {
+            impl ::core::clone::Clone for #self_ty {
+                fn clone(&self) -> Self {
+                    *self
+                }
+            }
+            impl ::core::marker::Copy for #self_ty {}
+            impl ::core::fmt::Debug for #self_ty {
+                fn fmt(&self, formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    formatter.write_str(#name_text)
+                }
+            }
+            impl ::core::default::Default for #self_ty {
+                fn default() -> Self {
+                    Self
+                }
+            }
+            impl ::core::cmp::PartialEq for #self_ty {
+                fn eq(&self, _: &Self) -> bool {
+                    true
+                }
+            }
+            impl ::core::cmp::Eq for #self_ty {}
+            impl ::core::hash::Hash for #self_ty {
+                fn hash<H: ::core::hash::Hasher>(&self, _: &mut H) {}
+            }
+        };
     }
+}
+
+/// The workflow's struct as a type with its own location: what every impl is for.
+fn self_ty(workflow: &Workflow) -> TokenStream {
+    let name = &workflow.name;
+    let location = proc_macro2::Literal::u64_unsuffixed(workflow.location);
+    quote!(#name<#location>)
 }
 
 fn spec_value(

@@ -12,11 +12,14 @@ use crate::diag::Diagnostics;
 
 /// The whole `workflow!` macro over `proc_macro2` tokens: never panics; problems become
 /// `compile_error!`s, all of them at once.
-pub fn expand(input: TokenStream) -> TokenStream {
+///
+/// `location` identifies the invocation in its file (see [`parse::Workflow::location`]).
+pub fn expand(input: TokenStream, location: u64) -> TokenStream {
     let mut diagnostics = Diagnostics::new();
-    let Some(workflow) = parse::workflow(input, &mut diagnostics) else {
+    let Some(mut workflow) = parse::workflow(input, &mut diagnostics) else {
         return diagnostics.to_compile_errors();
     };
+    workflow.location = location;
     let options = options::parse(&workflow.attributes, &mut diagnostics);
     for trigger in &options.triggers {
         if let options::Trigger::After {

@@ -30,6 +30,10 @@ pub struct Workflow {
     /// Names bound by statements that did not parse: known, so that references to them are
     /// not reported a second time as unknown names.
     pub broken_nodes: Vec<Ident>,
+    /// Where the invocation is (line × 10,000 + column; 0 when unknown): the default of the
+    /// struct's hidden const parameter, so that a workflow pasted twice in one module is one
+    /// "defined multiple times" error instead of one conflicting impl per trait.
+    pub location: u64,
 }
 
 pub struct Param {
@@ -190,6 +194,7 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         output: header.output,
         returns,
         broken_nodes,
+        location: 0,
     })
 }
 
