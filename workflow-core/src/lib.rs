@@ -128,6 +128,6 @@ pub mod prelude {
         StubWith10 as _, StubWith11 as _, StubWith12 as _,
     };
     pub use crate::{Secret, Task, TaskError, Workflow, task, workflow};
-    pub use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+    pub use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
     pub use serde::{Deserialize, Serialize};
 }

@@ -67,7 +67,11 @@ use proc_macro::TokenStream;
 /// types that are not `std::error::Error`, are reported by the type checker at their type.
 #[proc_macro_attribute]
 pub fn task(attribute: TokenStream, item: TokenStream) -> TokenStream {
-    debug("task", task::expand(attribute.into(), item.into(), location())).into()
+    debug(
+        "task",
+        task::expand(attribute.into(), item.into(), location()),
+    )
+    .into()
 }
 
 /// Declares a workflow: typed parameters and a graph of task nodes.

@@ -195,3 +195,29 @@ mod tests {
         );
     }
 }
+
+/// Why a task or workflow cannot be named `ident`: its hidden struct would shadow a primitive
+/// type of that name (`str`, `u32`, ...) in the whole module, breaking every `&str` or `u32`
+/// there. `None` for every other name.
+pub fn shadows_primitive(ident: &syn::Ident, what: &str) -> Option<syn::Error> {
+    const PRIMITIVES: [&str; 19] = [
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f16", "f32", "f64", "f128",
+    ];
+    let name = text(ident);
+    PRIMITIVES.contains(&name.as_str()).then(|| {
+        let rename = if what == "task" {
+            format!(
+                "; rename the function and keep the name in plans with `#[task(name = \"{name}\")]`"
+            )
+        } else {
+            String::new()
+        };
+        syn::Error::new(
+            ident.span(),
+            format!(
+                "a {what} cannot be named `{name}`: the {what} is also a type, which would hide the primitive type `{name}` from the whole module{rename}"
+            ),
+        )
+    })
+}

@@ -14,9 +14,15 @@ fn r#type(r#match: u32) -> u32 {
     r#match * 2
 }
 
+#[task]
+fn r#ref(r#in: u32) -> String {
+    r#in.to_string()
+}
+
 workflow! {
     /// Raw identifiers everywhere.
     r#async(r#fn: u32 = 1) {
+        label = r#ref(r#fn);
         first = r#loop(r#fn);
         r#match = r#type(first);
         r#yield = r#loop(r#match).after(first);
@@ -28,7 +34,11 @@ fn main() {
     assert_eq!(spec.name, "async");
     let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
     let ids: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
-    assert_eq!(ids, ["first", "match", "yield"]);
+    assert_eq!(ids, ["label", "first", "match", "yield"]);
     assert_eq!(plan.params[0].name, "fn");
-    assert_eq!(plan.nodes[1].task, "type");
+    assert_eq!(plan.nodes[2].task, "type");
+    // A raw-named node feeds its own output (not the first node's) to the nodes after it.
+    let run = workflow_core::testing::TestRun::<r#async>::new().run();
+    assert_eq!(run.output(r#async::r#yield), Some(5));
+    assert_eq!(run.output(r#async::label).as_deref(), Some("1"));
 }

@@ -31,6 +31,10 @@ pub fn expand(attribute: TokenStream, item: TokenStream, location: u64) -> Token
     };
     let options = parse::options(attribute, &mut diagnostics);
     let mut signature = validate::signature(&function, &mut diagnostics);
+    if let Some(error) = crate::names::shadows_primitive(&function.sig.ident, "task") {
+        diagnostics.push(error);
+        signature = None;
+    }
     if options.command && matches!(function.sig.output, syn::ReturnType::Default) {
         let name = &function.sig.ident;
         diagnostics.error(

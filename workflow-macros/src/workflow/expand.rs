@@ -679,7 +679,7 @@ fn header(workflow: &Workflow) -> TokenStream {
             }
             impl ::core::default::Default for #self_ty {
                 fn default() -> Self {
-                    Self
+                    Self {}
                 }
             }
             impl ::core::cmp::PartialEq for #self_ty {

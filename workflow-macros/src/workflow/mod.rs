@@ -20,6 +20,11 @@ pub fn expand(input: TokenStream, location: u64) -> TokenStream {
         return diagnostics.to_compile_errors();
     };
     workflow.location = location;
+    if let Some(error) = crate::names::shadows_primitive(&workflow.name, "workflow") {
+        // Not even a stub: a struct of that name would break the module's primitive type.
+        diagnostics.push(error);
+        return diagnostics.to_compile_errors();
+    }
     let options = options::parse(&workflow.attributes, &mut diagnostics);
     for trigger in &options.triggers {
         if let options::Trigger::After {

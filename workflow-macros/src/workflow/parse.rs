@@ -94,7 +94,11 @@ impl Workflow {
         self.statements
             .iter()
             .enumerate()
-            .filter(|(_, statement)| statement.node_name().is_some_and(|node| node == name))
+            .filter(|(_, statement)| {
+                statement
+                    .node_name()
+                    .is_some_and(|node| crate::names::text(node) == name)
+            })
             .map(|(index, _)| index)
             .collect()
     }
