@@ -1099,13 +1099,151 @@ impl Timetable {
 /// An IANA time zone, or an error that suggests one.
 pub fn parse_zone(zone: &str) -> Result<Tz, ScheduleError> {
     zone.parse::<Tz>().map_err(|_| {
-        error(match offset_hint(zone) {
+        error(match zone_hint(zone) {
             Some(hint) => format!("unknown time zone `{zone}`: {hint}"),
             None => format!(
                 "unknown time zone `{zone}`; use an IANA name such as `Europe/Prague` or `UTC`"
             ),
         })
     })
+}
+
+/// What to write instead of a name that is not an IANA zone but reads as one: a UTC offset
+/// ([`offset_hint`]), an abbreviation with an offset (`CET+1`), a common abbreviation (`PST`,
+/// `CEST`), a city's local name (`Europe/Praha`) or a city without its region (`Prague`,
+/// `new york`, `America/Prague`). IANA names use the English name of the region's largest
+/// city (tzdb's `theory.html`, "Names of timezones"). `None` when nothing fits; a spelling
+/// suggestion is then the caller's.
+pub fn zone_hint(zone: &str) -> Option<String> {
+    if let Some(hint) = offset_hint(zone) {
+        return Some(hint);
+    }
+    let trimmed = zone.trim();
+    let region = "a region's zone (e.g. `Europe/Prague`) is usually what is meant, as it also follows daylight saving";
+    if let Some(at) = trimmed.find(['+', '-'])
+        && at >= 2
+        && trimmed[..at].chars().all(|c| c.is_ascii_alphabetic())
+        && trimmed[at + 1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+    {
+        return Some(format!(
+            "`{}` with an offset is not a zone name; {region}",
+            &trimmed[..at]
+        ));
+    }
+    const ABBREVIATIONS: [(&str, &str); 20] = [
+        ("PST", "America/Los_Angeles"),
+        ("PDT", "America/Los_Angeles"),
+        ("MDT", "America/Denver"),
+        ("CST", "America/Chicago"),
+        ("CDT", "America/Chicago"),
+        ("EDT", "America/New_York"),
+        ("AKST", "America/Anchorage"),
+        ("AKDT", "America/Anchorage"),
+        ("BST", "Europe/London"),
+        (
+            "IST",
+            "Asia/Kolkata` (India), `Europe/Dublin` (Ireland) or `Asia/Jerusalem` (Israel",
+        ),
+        (
+            "CEST",
+            "Europe/Berlin`, `Europe/Paris`, `Europe/Prague` or another Central European zone",
+        ),
+        (
+            "EEST",
+            "Europe/Athens`, `Europe/Helsinki` or another Eastern European zone",
+        ),
+        ("WEST", "Europe/Lisbon"),
+        ("JST", "Asia/Tokyo"),
+        ("KST", "Asia/Seoul"),
+        ("HKT", "Asia/Hong_Kong"),
+        ("SGT", "Asia/Singapore"),
+        ("AEST", "Australia/Sydney"),
+        ("AEDT", "Australia/Sydney"),
+        ("NZST", "Pacific/Auckland"),
+    ];
+    let upper = trimmed.to_ascii_uppercase();
+    if let Some((_, suggestion)) = ABBREVIATIONS.iter().find(|(name, _)| *name == upper) {
+        return Some(format!(
+            "`{trimmed}` is an abbreviation, not a zone name; write `{suggestion}`, which also follows daylight saving"
+        ));
+    }
+    // The city part, compared without case, accents or the difference between ` ` and `_`.
+    let normalize = |text: &str| -> String {
+        text.chars()
+            .map(|c| match c {
+                ' ' | '-' => '_',
+                'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+                'é' | 'è' | 'ê' | 'ë' | 'ě' => 'e',
+                'í' | 'ì' | 'î' | 'ï' => 'i',
+                'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' => 'o',
+                'ú' | 'ù' | 'û' | 'ü' | 'ů' => 'u',
+                'ç' | 'č' => 'c',
+                'ř' => 'r',
+                'š' | 'ș' | 'ş' => 's',
+                'ž' => 'z',
+                'ț' | 'ţ' => 't',
+                other => other.to_ascii_lowercase(),
+            })
+            .collect()
+    };
+    let city = normalize(trimmed.rsplit('/').next().unwrap_or(trimmed));
+    const LOCAL_NAMES: [(&str, &str); 34] = [
+        ("praha", "Europe/Prague"),
+        ("brno", "Europe/Prague"),
+        ("wien", "Europe/Vienna"),
+        ("roma", "Europe/Rome"),
+        ("milano", "Europe/Rome"),
+        ("milan", "Europe/Rome"),
+        ("warszawa", "Europe/Warsaw"),
+        ("krakow", "Europe/Warsaw"),
+        ("moskva", "Europe/Moscow"),
+        ("lisboa", "Europe/Lisbon"),
+        ("bruxelles", "Europe/Brussels"),
+        ("brussel", "Europe/Brussels"),
+        ("kobenhavn", "Europe/Copenhagen"),
+        ("athina", "Europe/Athens"),
+        ("bucuresti", "Europe/Bucharest"),
+        ("beograd", "Europe/Belgrade"),
+        ("munchen", "Europe/Berlin"),
+        ("munich", "Europe/Berlin"),
+        ("frankfurt", "Europe/Berlin"),
+        ("hamburg", "Europe/Berlin"),
+        ("koln", "Europe/Berlin"),
+        ("geneve", "Europe/Zurich"),
+        ("geneva", "Europe/Zurich"),
+        ("barcelona", "Europe/Madrid"),
+        ("den_haag", "Europe/Amsterdam"),
+        ("rotterdam", "Europe/Amsterdam"),
+        ("beijing", "Asia/Shanghai"),
+        ("peking", "Asia/Shanghai"),
+        ("mumbai", "Asia/Kolkata"),
+        ("new_delhi", "Asia/Kolkata"),
+        ("san_francisco", "America/Los_Angeles"),
+        ("seattle", "America/Los_Angeles"),
+        ("washington", "America/New_York"),
+        ("boston", "America/New_York"),
+    ];
+    if let Some((_, suggestion)) = LOCAL_NAMES.iter().find(|(name, _)| *name == city) {
+        return Some(format!(
+            "IANA names use the English name of the region's main city: write `{suggestion}`"
+        ));
+    }
+    let matches: Vec<&str> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|zone| zone.name())
+        .filter(|name| {
+            name.contains('/') && normalize(name.rsplit('/').next().unwrap_or(name)) == city
+        })
+        .collect();
+    match matches.as_slice() {
+        [only] => Some(format!(
+            "write `{only}`: IANA names give the region before the city"
+        )),
+        _ => None,
+    }
 }
 
 /// What to write instead of a UTC offset given as a zone (`GMT+2`, `UTC-05:00`): the IANA

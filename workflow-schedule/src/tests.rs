@@ -425,3 +425,50 @@ fn offsets_given_as_zones_are_answered_with_the_flipped_etc_zone() {
     let noon = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2027, 7, 1, 12, 0, 0).unwrap();
     assert_eq!(chrono::Timelike::hour(&noon.with_timezone(&zone)), 14);
 }
+
+#[test]
+fn names_that_read_as_zones_are_answered_with_the_iana_zone() {
+    let hint = |zone: &str| zone_hint(zone).unwrap_or_default();
+    assert_eq!(
+        hint("Europe/Praha"),
+        "IANA names use the English name of the region's main city: write `Europe/Prague`"
+    );
+    assert!(hint("Wien").contains("`Europe/Vienna`"));
+    assert!(hint("Europe/München").contains("`Europe/Berlin`"));
+    assert_eq!(
+        hint("Prague"),
+        "write `Europe/Prague`: IANA names give the region before the city"
+    );
+    assert!(hint("new york").contains("`America/New_York`"));
+    assert!(hint("America/Prague").contains("`Europe/Prague`"));
+    assert_eq!(
+        hint("PST"),
+        "`PST` is an abbreviation, not a zone name; write `America/Los_Angeles`, which also follows daylight saving"
+    );
+    assert!(hint("cest").contains("`Europe/Prague`"));
+    assert!(hint("CET+1").starts_with("`CET` with an offset is not a zone name"));
+    assert!(hint("GMT+2").contains("`Etc/GMT-2`"));
+    // Every zone a hint names exists.
+    for zone in [
+        "Europe/Praha",
+        "Wien",
+        "Prague",
+        "PST",
+        "new york",
+        "Beijing",
+        "JST",
+    ] {
+        let text = hint(zone);
+        let named = text
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|name| name.contains('/'));
+        for name in named {
+            assert!(name.parse::<chrono_tz::Tz>().is_ok(), "{zone}: {name}");
+        }
+    }
+    // Misspellings are left to the caller's "did you mean".
+    assert_eq!(zone_hint("Europe/Pargue"), None);
+    assert_eq!(zone_hint("Mars/Olympus"), None);
+}

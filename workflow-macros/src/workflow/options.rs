@@ -7,6 +7,7 @@ use std::time::Duration;
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::Parser;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -24,7 +25,38 @@ impl Parse for Item {
         let key = Ident::parse_any(input)?;
         if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
-            Ok(Item::Pair(key, input.parse()?))
+            // A value is one expression; text written without quotes (`notify =
+            // etl@example.com`, `cron = */15 2 * * *`) is several tokens or none that parse.
+            let fork = input.fork();
+            if let Ok(value) = fork.parse::<Expr>()
+                && (fork.is_empty() || fork.peek(Token![,]))
+            {
+                input.advance_to(&fork);
+                return Ok(Item::Pair(key, value));
+            }
+            let first = input.span();
+            let mut parts = Vec::new();
+            while !input.is_empty() && !input.peek(Token![,]) {
+                let tree: proc_macro2::TokenTree = input.parse()?;
+                parts.push(tree.to_string());
+            }
+            let mut text = parts.join(" ");
+            for glue in ["@", ".", "/", "-", ":"] {
+                text = text
+                    .replace(&format!(" {glue} "), glue)
+                    .replace(&format!(" {glue}"), glue)
+                    .replace(&format!("{glue} "), glue);
+            }
+            if text.is_empty() {
+                return Err(syn::Error::new(first, format!("`{key} =` needs a value")));
+            }
+            Err(syn::Error::new(
+                first,
+                format!(
+                    "the value of `{key}` is not a single value; write text in quotes: `{key} = \"{}\"`",
+                    text.replace('"', "\\\"")
+                ),
+            ))
         } else {
             Ok(Item::Word(key))
         }
@@ -266,7 +298,10 @@ fn example(attribute: &str) -> &'static str {
         "on_failure" => {
             "`#[on_failure(pause, notify = \"etl-admin@example.com\")]` or `#[on_failure(stop, reruns = 5)]`"
         }
-        _ => "`#[on_success(notify = \"team@example.com\")]`",
+        "on_success" => "`#[on_success(notify = \"team@example.com\")]`",
+        "partition" => "`#[partition(daily, param = day)]`",
+        "timeout" => "`#[timeout = \"6h\"]`",
+        _ => "see the workflow attributes in docs/reference.md",
     }
 }
 
@@ -434,7 +469,7 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
                         timezone = zone;
                     } else {
                         let names = chrono_tz::TZ_VARIANTS.iter().map(|zone| zone.name());
-                        match workflow_schedule::offset_hint(&zone) {
+                        match workflow_schedule::zone_hint(&zone) {
                             Some(hint) => diagnostics.error(span, format!("unknown time zone `{zone}`: {hint}")),
                             None => diagnostics.error(span, format!("unknown time zone `{zone}`{}; use an IANA name such as `Europe/Prague` or `UTC`", did_you_mean(&zone, names))),
                         }

@@ -504,7 +504,39 @@ impl Parse for Statement {
             }
             let content;
             parenthesized!(content in input);
-            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+            // Paths are parsed to be refused with a reason: `.after` orders nodes of this
+            // workflow; waiting for another workflow is a trigger.
+            let paths = Punctuated::<syn::Path, Token![,]>::parse_terminated(&content)?;
+            let mut names = Vec::new();
+            for path in paths {
+                match path.get_ident() {
+                    Some(name) => names.push(name.clone()),
+                    None => {
+                        // `upstream::orders` most likely means the workflow `upstream`.
+                        let workflow = Path {
+                            leading_colon: path.leading_colon,
+                            segments: path
+                                .segments
+                                .iter()
+                                .take(path.segments.len().saturating_sub(1))
+                                .cloned()
+                                .collect(),
+                        };
+                        let workflow = if workflow.segments.is_empty() {
+                            crate::names::token_text(&path)
+                        } else {
+                            crate::names::token_text(&workflow)
+                        };
+                        return Err(syn::Error::new_spanned(
+                            &path,
+                            format!(
+                                "`.after(...)` takes names of this workflow's nodes, not `{}`; to run after another workflow succeeds, give this workflow `#[trigger(after = {workflow})]`",
+                                crate::names::token_text(&path),
+                            ),
+                        ));
+                    }
+                }
+            }
             if names.is_empty() {
                 return Err(syn::Error::new(
                     method.span(),
