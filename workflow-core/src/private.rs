@@ -252,6 +252,17 @@ pub fn parse_param<T: Serialize + DeserializeOwned>(text: &str) -> Result<Value,
     serde_json::to_value(parsed).map_err(|error| error.to_string())
 }
 
+/// The kind of an unsuffixed integer literal given as a node's input (`30`).
+pub enum IntegerConstant {}
+/// The kind of a negative unsuffixed integer literal given as a node's input (`-30`).
+pub enum NegativeIntegerConstant {}
+/// The kind of an unsuffixed floating-point literal given as a node's input (`0.5`, `-0.5`).
+pub enum FloatConstant {}
+/// The kind of a `true` or `false` given as a node's input.
+pub enum BoolConstant {}
+/// The kind of a character literal given as a node's input.
+pub enum CharConstant {}
+
 /// Serializes a parameter default or an input constant into the plan.
 pub fn to_value<T: Serialize>(value: T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)

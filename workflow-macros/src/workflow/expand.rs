@@ -185,7 +185,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             let span = argument.span();
             let number = position + 1;
             // The type the argument has, how messages describe it, and where the plan says it
-            // comes from; integers, floats and booleans are left to rustc's own mismatch error.
+            // comes from.
             let (found, described, source) = match argument {
                 Argument::Name(ident) | Argument::Each(ident) => {
                     let key = crate::names::text(ident);
@@ -242,7 +242,44 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 }
                 Argument::Constant(constant) => {
                     let expected = input_type(position, &quote!(()), span);
-                    sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#expected>(#constant))));
+                    let Some((marker, kind)) = literal_kind(constant) else {
+                        // Any other expression: rustc's own mismatch, at the expression.
+                        sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#expected>(#constant))));
+                        continue;
+                    };
+                    // A number, `bool` or `char` literal: whether its kind fits the input is
+                    // one check in workflow terms; the value is converted at the type the check
+                    // yields, so a misfit is not reported again as a mismatch (and a literal
+                    // out of the type's range still is, by rustc's lint).
+                    let check =
+                        format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
+                    // `-30` as written (tokens print as `- 30`).
+                    let text = token_text(constant)
+                        .replacen("- ", "-", 1)
+                        .replace('{', "{{")
+                        .replace('}', "}}");
+                    let message = format!(
+                        "task `{task_text}` expects `{{Expected}}` for input #{number}, but the constant {text} is {kind}"
+                    );
+                    let label = format!(
+                        "expected `{{Expected}}` for input #{number} of `{task_text}`, found {kind}"
+                    );
+                    let note = "a constant input has the input's own type: an integer fits integer types (a negative one, signed types), `1.0` fits `f32` and `f64`, `true` fits `bool`, `'c'` fits `char`, and \"text\" fits `String`";
+                    let marker = format_ident!("{}", marker, span = span);
+                    // One impl per type the literal fits, with no further bound: an unfit
+                    // input is then reported as this trait, with its message.
+                    let fits = literal_types(&marker.to_string()).iter().map(|ty| {
+                        let ty = format_ident!("{}", ty);
+                        quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#ty> for ::workflow_core::__private::#marker { type Target = #ty; })
+                    });
+                    items.extend(quote! {
+                        #[allow(non_camel_case_types)]
+                        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                        trait #check<Expected: ?::core::marker::Sized> { type Target; }
+                        #(#fits)*
+                    });
+                    let fitted = quote_spanned!(span=> <::workflow_core::__private::#marker as #check<#expected>>::Target);
+                    sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#fitted>(#constant))));
                     continue;
                 }
             };
@@ -857,4 +894,47 @@ fn mapped_input(statement: &super::parse::Statement) -> Option<usize> {
         .arguments
         .iter()
         .position(|argument| matches!(argument, Argument::Each(_)))
+}
+
+/// The marker type and the description of an unsuffixed number, `bool` or `char` literal
+/// (`30`, `-30`, `0.5`, `true`, `'x'`); `None` for any other expression, left to rustc.
+fn literal_kind(constant: &Expr) -> Option<(&'static str, &'static str)> {
+    let (negative, literal) = match constant {
+        Expr::Lit(literal) => (false, &literal.lit),
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(literal) => (true, &literal.lit),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match literal {
+        Lit::Int(int) if int.suffix().is_empty() && negative => {
+            Some(("NegativeIntegerConstant", "a negative integer"))
+        }
+        Lit::Int(int) if int.suffix().is_empty() => Some(("IntegerConstant", "an integer")),
+        Lit::Float(float) if float.suffix().is_empty() => {
+            Some(("FloatConstant", "a floating-point number"))
+        }
+        Lit::Bool(_) if !negative => Some(("BoolConstant", "a `bool`")),
+        Lit::Char(_) if !negative => Some(("CharConstant", "a `char`")),
+        _ => None,
+    }
+}
+
+/// The primitive types a literal of this kind (a marker of [`literal_kind`]) can be written
+/// for, as Rust reads a literal against its expected type.
+fn literal_types(marker: &str) -> &'static [&'static str] {
+    match marker {
+        "IntegerConstant" => &[
+            "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        ],
+        "NegativeIntegerConstant" => &["i8", "i16", "i32", "i64", "i128", "isize"],
+        "FloatConstant" => &["f32", "f64"],
+        "BoolConstant" => &["bool"],
+        _ => &["char"],
+    }
 }
