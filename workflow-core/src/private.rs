@@ -49,24 +49,21 @@ mod expected_at_impls {
 
 /// Turns what a fallible task function returns into the runner's `Result`.
 #[diagnostic::on_unimplemented(
-    message = "task returns `{Self}`, whose error type cannot be reported: it must implement `std::error::Error + Send + Sync + 'static`",
-    label = "this error type does not implement `std::error::Error`",
-    note = "return `Result<T, workflow_core::TaskError>`, or implement `std::error::Error` for the error type (e.g. with `thiserror`)"
+    message = "task returns `{Self}`, whose error type a run cannot record: it must be `TaskError` or implement `std::error::Error + Send + Sync + 'static`",
+    label = "not an error type a task can return",
+    note = "return `Result<T, TaskError>` (`TaskError::new(message)` makes one from text, and `?` converts any error), or implement `std::error::Error` for your error type (e.g. with `thiserror`); a `Box<dyn Error>` needs `+ Send + Sync`"
 )]
 pub trait IntoTaskResult<T> {
     fn into_task_result(self) -> Result<T, TaskError>;
 }
 
+// Not recommended: an unfit error type is reported as `IntoTaskResult`, with the message above,
+// rather than as the bound inside (`String: Error`, `dyn Error: Send`, once per bound).
+#[diagnostic::do_not_recommend]
 impl<T, E: Into<TaskError>> IntoTaskResult<T> for Result<T, E> {
     fn into_task_result(self) -> Result<T, TaskError> {
         self.map_err(Into::into)
     }
-}
-
-/// What a fallible task returned, as the runner's `Result`; generated code spans the call at
-/// the task's return type, so an error type that cannot be reported is flagged there, once.
-pub fn task_result<R: IntoTaskResult<T>, T>(returned: R) -> Result<T, TaskError> {
-    returned.into_task_result()
 }
 
 /// What an `if` in a workflow decides on.
@@ -225,8 +222,18 @@ pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Asserts, at the span of a type in a task's signature, that it can flow between tasks.
-pub const fn assert_data<T: crate::Data>() {}
+/// Checked at the span of each type in a task's signature: the type can flow between tasks.
+/// A trait (not a bounded function), so that the error names no function of this crate.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot flow between tasks: task inputs and outputs must implement `serde::Serialize`, `serde::Deserialize` and `Send`",
+    label = "cannot be passed between tasks",
+    note = "derive the serde traits, `#[derive(serde::Serialize, serde::Deserialize)]`, and hold no `Rc`, `RefCell` borrow or other value that cannot be sent to another thread: values are handed between tasks, runs and processes in serialized form"
+)]
+pub trait FlowsBetweenTasks {
+    const CHECKED: () = ();
+}
+#[diagnostic::do_not_recommend]
+impl<T: crate::Data> FlowsBetweenTasks for T {}
 
 /// Parses a `--param` value into `T` and returns it as JSON.
 ///

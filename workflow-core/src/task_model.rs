@@ -12,9 +12,12 @@ use serde_json::Value;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot flow between tasks: task inputs and outputs must implement `serde::Serialize`, `serde::Deserialize` and `Send`",
     label = "cannot be passed between tasks",
-    note = "derive the serde traits: `#[derive(serde::Serialize, serde::Deserialize)]`; values are handed between tasks, runs and processes in serialized form"
+    note = "derive the serde traits, `#[derive(serde::Serialize, serde::Deserialize)]`, and hold no `Rc`, `RefCell` borrow or other value that cannot be sent to another thread: values are handed between tasks, runs and processes in serialized form"
 )]
 pub trait Data: Serialize + DeserializeOwned + Send + 'static {}
+// Not recommended: a type that cannot flow is reported once, as `Data` with the message above,
+// rather than once per missing bound (`Serialize`, then `Deserialize`).
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + 'static> Data for T {}
 
 /// A function marked `#[task]`.

@@ -52,7 +52,7 @@ pub fn task(
             quote_spanned!(returned.span()=> ::workflow_core::command::run_task::<#returned>(#returned_value))
         }
         Some(result) => {
-            quote_spanned!(result.span()=> ::workflow_core::__private::task_result::<#result, #output>(#returned_value))
+            quote_spanned!(result.span()=> <#result as ::workflow_core::__private::IntoTaskResult<#output>>::into_task_result(#returned_value))
         }
         None => quote!(::core::result::Result::Ok(#returned_value)),
     };
@@ -91,9 +91,8 @@ pub fn task(
     // Each check sits on the user's type, so "not serializable" points at that type.
     let data_checks = input_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> ::workflow_core::__private::assert_data::<#ty>();));
-    let output_check =
-        quote_spanned!(output.span()=> ::workflow_core::__private::assert_data::<#output>(););
+        .map(|ty| quote_spanned!(ty.span()=> let _: () = <#ty as ::workflow_core::__private::FlowsBetweenTasks>::CHECKED;));
+    let output_check = quote_spanned!(output.span()=> let _: () = <#output as ::workflow_core::__private::FlowsBetweenTasks>::CHECKED;);
     // The struct `workflow!` names the task by: generic over where the attribute is, so that a
     // function pasted twice in one module does not add a conflicting `Task` impl to the
     // "defined multiple times" errors.
