@@ -72,11 +72,12 @@ impl<T, E: Into<TaskError>> IntoTaskResult<T> for Result<T, E> {
     label = "not a `bool`",
     note = "decide on an enum with `match`, or compute a `bool` in a task"
 )]
-pub trait Condition {}
+pub trait Condition {
+    /// Named by generated code at the checked type's span (an error names no function).
+    const CHECKED: () = ();
+}
+#[diagnostic::do_not_recommend]
 impl Condition for bool {}
-
-/// Asserts, at the span of the value an `if` decides on, that it is a `bool`.
-pub const fn assert_condition<T: Condition>() {}
 
 /// What `each(...)` maps over: a collection, and the type of its elements.
 #[diagnostic::on_unimplemented(
@@ -102,10 +103,17 @@ impl<T> Collection for std::collections::BTreeSet<T> {
     message = "a daily partition is named by a `NaiveDate`, `NaiveDateTime`, `DateTime<Utc>` or `DateTime<FixedOffset>` parameter, not `{Self}`",
     label = "declare this parameter as `NaiveDate` (the local date)"
 )]
-pub trait DailyPartitionKey {}
+pub trait DailyPartitionKey {
+    /// Named by generated code at the checked type's span (an error names no function).
+    const CHECKED: () = ();
+}
+#[diagnostic::do_not_recommend]
 impl DailyPartitionKey for chrono::NaiveDate {}
+#[diagnostic::do_not_recommend]
 impl DailyPartitionKey for chrono::NaiveDateTime {}
+#[diagnostic::do_not_recommend]
 impl DailyPartitionKey for chrono::DateTime<chrono::Utc> {}
+#[diagnostic::do_not_recommend]
 impl DailyPartitionKey for chrono::DateTime<chrono::FixedOffset> {}
 
 /// A parameter type that can name an hourly partition.
@@ -113,30 +121,34 @@ impl DailyPartitionKey for chrono::DateTime<chrono::FixedOffset> {}
     message = "an hourly partition is named by a `DateTime<Utc>`, `DateTime<FixedOffset>` or `NaiveDateTime` (UTC) parameter, not `{Self}`",
     label = "declare this parameter as `DateTime<Utc>`"
 )]
-pub trait HourlyPartitionKey {}
+pub trait HourlyPartitionKey {
+    /// Named by generated code at the checked type's span (an error names no function).
+    const CHECKED: () = ();
+}
+#[diagnostic::do_not_recommend]
 impl HourlyPartitionKey for chrono::NaiveDateTime {}
+#[diagnostic::do_not_recommend]
 impl HourlyPartitionKey for chrono::DateTime<chrono::Utc> {}
+#[diagnostic::do_not_recommend]
 impl HourlyPartitionKey for chrono::DateTime<chrono::FixedOffset> {}
-
-/// Asserts, at the span of the partition parameter's type, that it names a day.
-pub const fn assert_daily_key<T: DailyPartitionKey>() {}
 
 /// A parameter type that can name a weekly partition (the week's Monday).
 #[diagnostic::on_unimplemented(
     message = "a weekly partition is named by a `NaiveDate` (the week's Monday), `NaiveDateTime`, `DateTime<Utc>` or `DateTime<FixedOffset>` parameter, not `{Self}`",
     label = "declare this parameter as `NaiveDate`"
 )]
-pub trait WeeklyPartitionKey {}
+pub trait WeeklyPartitionKey {
+    /// Named by generated code at the checked type's span (an error names no function).
+    const CHECKED: () = ();
+}
+#[diagnostic::do_not_recommend]
 impl WeeklyPartitionKey for chrono::NaiveDate {}
+#[diagnostic::do_not_recommend]
 impl WeeklyPartitionKey for chrono::NaiveDateTime {}
+#[diagnostic::do_not_recommend]
 impl WeeklyPartitionKey for chrono::DateTime<chrono::Utc> {}
+#[diagnostic::do_not_recommend]
 impl WeeklyPartitionKey for chrono::DateTime<chrono::FixedOffset> {}
-
-/// Checks a weekly partition's parameter type.
-pub const fn assert_weekly_key<T: WeeklyPartitionKey>() {}
-
-/// Asserts, at the span of the partition parameter's type, that it names an hour.
-pub const fn assert_hourly_key<T: HourlyPartitionKey>() {}
 
 /// The deeper of two nesting depths, in a constant.
 pub const fn deeper(left: usize, right: usize) -> usize {

@@ -457,7 +457,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         let decision = match branch.kind {
             BranchKind::If => {
                 checks.extend(
-                    quote_spanned! {span=> ::workflow_core::__private::assert_condition::<#ty>(); },
+                    quote_spanned! {span=> let _: () = <#ty as ::workflow_core::__private::Condition>::CHECKED; },
                 );
                 let otherwise = if branch.arms.len() > 1 {
                     quote!(::core::option::Option::Some(1))
@@ -606,14 +606,14 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         let ty = &declared.ty;
         let span = syn::spanned::Spanned::span(ty);
         let check = if size == "hourly" {
-            quote!(assert_hourly_key)
+            quote!(HourlyPartitionKey)
         } else if size == "weekly" {
-            quote!(assert_weekly_key)
+            quote!(WeeklyPartitionKey)
         } else {
-            quote!(assert_daily_key)
+            quote!(DailyPartitionKey)
         };
         items.extend(quote_spanned! {span=>
-            const _: () = ::workflow_core::__private::#check::<#ty>();
+            const _: () = <#ty as ::workflow_core::__private::#check>::CHECKED;
         });
     }
     let mut param_specs = Vec::new();
