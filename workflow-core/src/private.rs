@@ -79,6 +79,22 @@ pub trait Condition {
 #[diagnostic::do_not_recommend]
 impl Condition for bool {}
 
+/// What a workflow's `match` with string literal patterns decides on: text, matched as `&str`.
+#[diagnostic::on_unimplemented(
+    message = "`match` with string patterns decides on a `String`, but this is `{Self}`",
+    label = "not a `String`",
+    note = "string literal patterns match text; match an enum with its variants, a number with number patterns"
+)]
+pub trait Text {
+    fn text(&self) -> &str;
+}
+#[diagnostic::do_not_recommend]
+impl Text for String {
+    fn text(&self) -> &str {
+        self
+    }
+}
+
 /// What `each(...)` maps over: a collection, and the type of its elements.
 #[diagnostic::on_unimplemented(
     message = "`each(...)` maps over a collection, but this is `{Self}`",

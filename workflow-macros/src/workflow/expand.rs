@@ -475,7 +475,17 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                     let pattern = &syntax.pattern;
                     quote!(#pattern => ::core::option::Option::Some(#arm),)
                 });
-                let scrutinee = quote_spanned!(span=> match #value);
+                // String literal patterns decide on text: the `String` is matched as its
+                // `&str`. Any other match is on the value itself.
+                let text = branch
+                    .arms
+                    .iter()
+                    .any(|arm| arm.pattern.as_ref().is_some_and(has_text_literal));
+                let scrutinee = if text {
+                    quote_spanned!(span=> match <#ty as ::workflow_core::__private::Text>::text(&#value))
+                } else {
+                    quote_spanned!(span=> match #value)
+                };
                 quote! {
                     let #value: #ty = ::workflow_core::__private::serde_json::from_value(value.clone())
                         .map_err(|error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {error}", #key)))?;
@@ -497,7 +507,8 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                     quote!(::core::option::Option::Some(::workflow_core::__private::to_value(#flag)))
                 }
                 (Some(syn::Pat::Path(path)), _) => quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#path))),
-                (Some(syn::Pat::Lit(literal)), _) => quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#literal))),
+                // The selector's `match` checks the literal against the type, once.
+                (Some(syn::Pat::Lit(literal)), _) => quote!(::core::option::Option::Some(::workflow_core::__private::to_value(#literal))),
                 _ => quote!(::core::option::Option::None),
             };
             quote!(::workflow_core::ArmSpec { label: #label, value: #value })
@@ -936,5 +947,15 @@ fn literal_types(marker: &str) -> &'static [&'static str] {
         "FloatConstant" => &["f32", "f64"],
         "BoolConstant" => &["bool"],
         _ => &["char"],
+    }
+}
+
+/// Whether a `match` pattern is or contains a string literal (`"eu"`, `"eu" | "europe"`).
+fn has_text_literal(pattern: &syn::Pat) -> bool {
+    match pattern {
+        syn::Pat::Lit(literal) => matches!(literal.lit, Lit::Str(_)),
+        syn::Pat::Or(or) => or.cases.iter().any(has_text_literal),
+        syn::Pat::Paren(inner) => has_text_literal(&inner.pat),
+        _ => false,
     }
 }

@@ -181,6 +181,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
 
     // What the workflow returns, when it is meant to be a node of another.
     match (&workflow.output, workflow.returns.first()) {
+        (Some(_), None) if workflow.misplaced_return => {}
         (Some(ty), None) => problems.error(
             name.span(),
             format!(
@@ -225,7 +226,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         if statement.task.is_ident(name) {
             problems.error(
                 syn::spanned::Spanned::span(&statement.task),
-                format!("workflow `{name}` cannot contain itself: it would never finish"),
+                format!("workflow `{name}` runs `{name}`: a workflow cannot contain itself (it would never finish), nor share its name with a task it runs; rename the workflow or the task"),
             );
         }
     }

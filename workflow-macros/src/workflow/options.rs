@@ -782,7 +782,12 @@ fn secret(
             format!("secret `{name}` needs a source: {usage}"),
         );
     }
-    Some((name.clone(), source?))
+    // Declared even when its source is wrong (already reported), so that the nodes reading it
+    // are not reported again for an unknown name.
+    Some((
+        name.clone(),
+        source.unwrap_or(SecretSource::Env(String::new())),
+    ))
 }
 
 /// `#[on_failure(pause, notify = ..., webhook = ..., reruns = N)]` or

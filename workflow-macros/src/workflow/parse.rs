@@ -30,6 +30,9 @@ pub struct Workflow {
     /// Names bound by statements that did not parse: known, so that references to them are
     /// not reported a second time as unknown names.
     pub broken_nodes: Vec<Ident>,
+    /// Whether a `return` was written inside a branch (reported already): the workflow's
+    /// missing `return` is then not reported again.
+    pub misplaced_return: bool,
     /// Where the invocation is (line × 10,000 + column; 0 when unknown): the default of the
     /// struct's hidden const parameter, so that a workflow pasted twice in one module is one
     /// "defined multiple times" error instead of one conflicting impl per trait.
@@ -135,6 +138,8 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
     let mut statements = Vec::new();
     let mut branches = Vec::new();
     let mut broken_nodes = Vec::new();
+    // `return` inside arms: one mistake however many arms repeat it, reported at the first.
+    let mut misplaced_returns: Vec<Span> = Vec::new();
     let mut returns = Vec::new();
     for chunk in split_statements(header.body) {
         if starts_with_return(&chunk.tokens) {
@@ -159,7 +164,7 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
                                     .into_iter()
                                     .next()
                                     .map_or(branch.branch.keyword, |token| token.span());
-                                diagnostics.error(span, "`return` goes at the end of the workflow's body, outside branches; return a name every arm produces");
+                                misplaced_returns.push(span);
                                 continue;
                             }
                             if inner.is_branch {
@@ -188,6 +193,17 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         }
         parse_node(chunk, None, &mut statements, &mut broken_nodes, diagnostics);
     }
+    if let Some(first) = misplaced_returns.first() {
+        let others = match misplaced_returns.len() - 1 {
+            0 => String::new(),
+            1 => " (here and once more)".to_owned(),
+            more => format!(" (here and {more} more times)"),
+        };
+        diagnostics.error(
+            *first,
+            format!("`return` goes at the end of the workflow's body, outside branches{others}; produce one name in every arm and return it after the branch"),
+        );
+    }
     Some(Workflow {
         attributes: header.attributes,
         visibility: header.visibility,
@@ -198,6 +214,7 @@ pub fn workflow(input: TokenStream, diagnostics: &mut Diagnostics) -> Option<Wor
         output: header.output,
         returns,
         broken_nodes,
+        misplaced_return: !misplaced_returns.is_empty(),
         location: 0,
     })
 }
