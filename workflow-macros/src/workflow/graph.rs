@@ -81,6 +81,30 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         );
     }
 
+    // A declared secret no input reads would be loaded (and required) for nothing: usually a
+    // misspelling on one side, like an unused pool. Not after another error (a secret whose
+    // declaration is wrong is reported there).
+    if before && workflow.broken_nodes.is_empty() {
+        let read: std::collections::BTreeSet<String> = workflow
+            .statements
+            .iter()
+            .flat_map(|statement| &statement.arguments)
+            .filter_map(|argument| match argument {
+                Argument::Name(ident) | Argument::Each(ident) => Some(crate::names::text(ident)),
+                _ => None,
+            })
+            .collect();
+        for secret in secrets {
+            let key = crate::names::text(secret);
+            if !read.contains(&key) && params.get(&key) == Some(&"secret") {
+                problems.error(
+                    secret.span(),
+                    format!("secret `{key}` is declared but no node reads it; pass it to a task input of type `Secret` (`connection = connect({key});`) or remove the declaration"),
+                );
+            }
+        }
+    }
+
     let broken: Vec<String> = workflow
         .broken_nodes
         .iter()
