@@ -375,8 +375,9 @@ impl ConstMessage {
 /// "task `t` takes 2 inputs (`a: A`, `b: B`), but node `n` passes 3".
 pub const fn arity_message(spec: &crate::TaskSpec, node: &str, given: usize) -> ConstMessage {
     let inputs = spec.inputs;
+    let workflow = matches!(spec.kind, crate::TaskKind::Workflow);
     let mut message = ConstMessage::new()
-        .push("task `")
+        .push(if workflow { "workflow `" } else { "task `" })
         .push(spec.name)
         .push("` takes ")
         .push_count(inputs.len())
@@ -402,11 +403,18 @@ pub const fn arity_message(spec: &crate::TaskSpec, node: &str, given: usize) -> 
         }
         message = message.push(")");
     }
-    message
+    message = message
         .push(", but node `")
         .push(node)
         .push("` passes ")
-        .push_count(given)
+        .push_count(given);
+    if workflow && given < inputs.len() {
+        // Defaults are the outer run's parameters; a node passes every input.
+        message = message.push(
+            "; a workflow used as a node takes every parameter, those with a default included",
+        );
+    }
+    message
 }
 
 /// Whether two strings are equal, in constant evaluation.

@@ -221,3 +221,48 @@ pub fn shadows_primitive(ident: &syn::Ident, what: &str) -> Option<syn::Error> {
         )
     })
 }
+
+/// Where an option written in the wrong place belongs, as the whole message: `None` when `key` is no
+/// option of `workflow!` or `#[task]`. `place` is where it was written: `"task"` (inside
+/// `#[task(...)]`), `"workflow"` (as a workflow attribute) or an attribute's name (a key
+/// inside `#[schedule(...)]` and the like), so that the answer never points back there.
+pub fn option_home(key: &str, place: &str) -> Option<String> {
+    let home: (&str, String) = match key {
+        "schedule" => ("schedule", "the workflow attribute `#[schedule(cron = \"0 2 * * *\")]`, above the workflow's name in `workflow!`".to_owned()),
+        "cron" | "every" | "timezone" | "catch_up" | "max_catch_up" => (
+            "schedule",
+            format!("the workflow's `#[schedule(...)]`: `#[schedule(cron = \"0 2 * * *\", {})]`", match key {
+                "timezone" => "timezone = \"Europe/Prague\"",
+                "catch_up" => "catch_up = \"latest\"",
+                "max_catch_up" => "catch_up = \"all\", max_catch_up = 3",
+                _ => "timezone = \"UTC\"",
+            }),
+        ),
+        "concurrency" | "overlap" => ("concurrency", "the workflow's `#[concurrency(overlap = \"forbid\")]`".to_owned()),
+        "on_failure" | "reruns" => ("on_failure", "the workflow's `#[on_failure(stop, reruns = 3)]`".to_owned()),
+        "on_success" => ("on_success", "the workflow's `#[on_success(notify = \"team@example.com\")]`".to_owned()),
+        "notify" | "webhook" => ("on_failure", format!("the workflow's `#[on_failure(stop, {key} = ...)]` or `#[on_success({key} = ...)]`")),
+        "secret" | "env" | "file" => ("secret", "the workflow's `#[secret(db_password, env = \"DB_PASSWORD\")]`; a task reads it through an input of type `Secret`".to_owned()),
+        "trigger" | "after" | "within" => ("trigger", "the workflow's `#[trigger(after = upstream, within = \"10m\")]`".to_owned()),
+        "partition" | "param" => ("partition", "the workflow's `#[partition(daily, param = day)]`".to_owned()),
+        "slots" => ("pool", "the workflow's `#[pool(name = \"server-a\", slots = 2)]`, which sizes a pool its tasks name with `#[task(pool = \"server-a\")]`".to_owned()),
+        "retries" | "retry_delay" | "backoff" | "max_retry_delay" | "cpu" | "memory" | "command" => (
+            "task",
+            format!("`#[task({key} = ...)]` on the task's function (a node runs with its task's policy)"),
+        ),
+        _ => return None,
+    };
+    if home.0 == place {
+        return None;
+    }
+    let written = match place {
+        "task" => "a task option".to_owned(),
+        "workflow" => "a workflow attribute".to_owned(),
+        attribute => format!("a key of `#[{attribute}]`"),
+    };
+    Some(if home.0 == "task" {
+        format!("`{key}` is a task option, not {written}: write {}", home.1)
+    } else {
+        format!("`{key}` is not {written}; it belongs in {}", home.1)
+    })
+}

@@ -86,14 +86,7 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
                 continue;
             }
             Meta::Path(_) | Meta::List(_) | Meta::NameValue(_) => {
-                diagnostics.error(
-                    key_span,
-                    format!(
-                        "unknown task option `{key}`{}; valid options are {}",
-                        did_you_mean(&key, KEYS.iter().copied()),
-                        list(KEYS)
-                    ),
-                );
+                diagnostics.error(key_span, unknown_option(&key));
                 continue;
             }
         };
@@ -193,14 +186,7 @@ pub fn options(attribute: TokenStream, diagnostics: &mut Diagnostics) -> Options
                     }
                 }
             }
-            _ => diagnostics.error(
-                key_span,
-                format!(
-                    "unknown task option `{key}`{}; valid options are {}",
-                    did_you_mean(&key, KEYS.iter().copied()),
-                    list(KEYS)
-                ),
-            ),
+            _ => diagnostics.error(key_span, unknown_option(&key)),
         }
     }
     // Options that only matter together with others.
@@ -457,5 +443,18 @@ mod tests {
             errors(quote!(retries = 1, retries = 2)),
             ["task option `retries` is given twice"]
         );
+    }
+}
+
+/// What to say about a key `#[task]` does not take: where it belongs when it is a workflow's
+/// option, or else the spelling closest to it and the options there are.
+fn unknown_option(key: &str) -> String {
+    match crate::names::option_home(key, "task") {
+        Some(message) => message,
+        None => format!(
+            "unknown task option `{key}`{}; valid options are {}",
+            did_you_mean(key, KEYS.iter().copied()),
+            list(KEYS)
+        ),
     }
 }

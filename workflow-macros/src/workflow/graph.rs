@@ -116,6 +116,30 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         .map(String::as_str)
         .collect();
     let node_names: Vec<&str> = nodes.keys().map(String::as_str).collect();
+    // A task's name used where its node's is meant: which nodes run it.
+    let runs_task = |key: &str| -> Option<String> {
+        let runners: Vec<String> = workflow
+            .statements
+            .iter()
+            .filter(|statement| {
+                statement
+                    .task
+                    .segments
+                    .last()
+                    .is_some_and(|segment| crate::names::text(&segment.ident) == key)
+            })
+            .filter_map(|statement| statement.node_name().map(crate::names::text))
+            .filter(|node| node != key)
+            .map(|node| format!("`{node}`"))
+            .collect();
+        (!runners.is_empty()).then(|| {
+            format!(
+                "; `{key}` is a task, run by node {} (a node is named by its binding: `{} = {key}(...)`)",
+                runners.join(" and "),
+                runners[0].trim_matches('`')
+            )
+        })
+    };
     let resolver = Resolver {
         workflow,
         nodes: &nodes,
@@ -161,7 +185,8 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
                     ident.span(),
                     format!(
                         "workflow `{name}` has no parameter, secret or node named `{key}`{}",
-                        did_you_mean(&key, candidates.iter().copied())
+                        runs_task(&key)
+                            .unwrap_or_else(|| did_you_mean(&key, candidates.iter().copied()))
                     ),
                 );
                 continue;
@@ -196,7 +221,8 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
                     ident.span(),
                     format!(
                         "workflow `{name}` has no node named `{key}`{}",
-                        did_you_mean(&key, node_names.iter().copied())
+                        runs_task(&key)
+                            .unwrap_or_else(|| did_you_mean(&key, node_names.iter().copied()))
                     ),
                 );
             }

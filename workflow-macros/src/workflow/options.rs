@@ -172,14 +172,15 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             continue;
         }
         if !ATTRIBUTES.contains(&name.as_str()) {
-            diagnostics.error(
-                span,
-                format!(
+            let message = match crate::names::option_home(&name, "workflow") {
+                Some(message) => message,
+                None => format!(
                     "unknown workflow attribute `{name}`{}; workflows take {}",
                     did_you_mean(&name, ATTRIBUTES.iter().copied()),
                     list(ATTRIBUTES)
                 ),
-            );
+            };
+            diagnostics.error(span, message);
             continue;
         }
         if !matches!(name.as_str(), "pool" | "secret" | "trigger") {
@@ -335,14 +336,15 @@ fn pairs<'a>(
         let span = key.span();
         let key = key.to_string();
         if !keys.contains(&key.as_str()) {
-            diagnostics.error(
-                span,
-                format!(
+            let message = match crate::names::option_home(&key, attribute) {
+                Some(message) => message,
+                None => format!(
                     "unknown key `{key}` in `#[{attribute}]`{}; its keys are {}",
                     did_you_mean(&key, keys.iter().copied()),
                     list(keys)
                 ),
-            );
+            };
+            diagnostics.error(span, message);
         } else if found.iter().any(|(known, _, _)| *known == key) {
             diagnostics.error(span, format!("`{key}` is given twice in `#[{attribute}]`"));
         } else {
