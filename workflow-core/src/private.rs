@@ -79,6 +79,28 @@ pub trait Condition {
 #[diagnostic::do_not_recommend]
 impl Condition for bool {}
 
+/// A parameter type whose default may be written as text: `replica: String = "postgres://..."`.
+#[diagnostic::on_unimplemented(
+    message = "a text default fits a `String` or `PathBuf` parameter, not `{Self}`",
+    label = "this parameter is `{Self}`",
+    note = "write the default as a value of the parameter's type, e.g. `NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()`, or leave it out and give it with `--param`"
+)]
+pub trait FromText {
+    fn from_text(text: &str) -> Self;
+}
+#[diagnostic::do_not_recommend]
+impl FromText for String {
+    fn from_text(text: &str) -> Self {
+        text.to_owned()
+    }
+}
+#[diagnostic::do_not_recommend]
+impl FromText for std::path::PathBuf {
+    fn from_text(text: &str) -> Self {
+        Self::from(text)
+    }
+}
+
 /// What a workflow's `match` with string literal patterns decides on: text, matched as `&str`.
 #[diagnostic::on_unimplemented(
     message = "`match` with string patterns decides on a `String`, but this is `{Self}`",

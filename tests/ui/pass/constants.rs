@@ -1,6 +1,7 @@
-//! Literals of every kind fit the inputs Rust would let them fit, and reach the plan as their
-//! values: a negative integer for a signed input, an integer for a `u8` at its maximum, a
-//! float, a `bool`, a `char` and text.
+//! Literals of every kind fit the inputs and parameter defaults Rust would let them fit, and
+//! reach the plan as their values: a negative integer for a signed input, an integer for a
+//! `u8` at its maximum, a float, a `bool`, a `char` and text; a text default for a `String` or
+//! `PathBuf` parameter.
 use workflow_core::plan::Plan;
 use workflow_core::prelude::*;
 
@@ -18,8 +19,14 @@ fn configure(
 
 workflow! {
     /// Every kind of constant.
-    constants() {
+    constants(
+        table: String = "orders",
+        inbox: std::path::PathBuf = "/data/inbox",
+        offset: i64 = -30,
+        ratio: f64 = 0.5,
+    ) {
         settings = configure(-30, 255, 0.5, true, ';', "orders");
+        from_params = configure(offset, 1, ratio, false, ',', table);
     }
 }
 
@@ -36,5 +43,19 @@ fn main() {
     assert_eq!(
         serde_json::Value::Array(values),
         serde_json::json!([-30, 255, 0.5, true, ";", "orders"])
+    );
+    let defaults: Vec<(&str, serde_json::Value)> = plan
+        .params
+        .iter()
+        .map(|param| (param.name.as_str(), param.value.clone()))
+        .collect();
+    assert_eq!(
+        defaults,
+        [
+            ("table", serde_json::json!("orders")),
+            ("inbox", serde_json::json!("/data/inbox")),
+            ("offset", serde_json::json!(-30)),
+            ("ratio", serde_json::json!(0.5)),
+        ]
     );
 }

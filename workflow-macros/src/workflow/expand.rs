@@ -641,11 +641,70 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                     crate::names::ident_part(&crate::names::text(&param.name)),
                     span = Span::mixed_site()
                 );
-                items.extend(quote! {
-                    #[allow(non_snake_case)]
-                    fn #function() -> #ty { #expression }
-                });
-                quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#function())))
+                let span = syn::spanned::Spanned::span(expression);
+                let body = match (expression, literal_kind(expression)) {
+                    // Text for a `String` or `PathBuf` parameter, as written.
+                    (
+                        Expr::Lit(syn::ExprLit {
+                            lit: Lit::Str(_), ..
+                        }),
+                        _,
+                    ) => {
+                        let at_default = relocate(quote!(#ty), span);
+                        (
+                            quote!(#ty),
+                            quote_spanned!(span=> <#at_default as ::workflow_core::__private::FromText>::from_text(#expression)),
+                        )
+                    }
+                    // A number, `bool` or `char` of the wrong kind: one check in workflow terms,
+                    // as for a node's constant input.
+                    (_, Some((marker, kind))) => {
+                        let check = format_ident!(
+                            "__workflow_default_fits_{}",
+                            crate::names::ident_part(&param_name),
+                            span = Span::mixed_site()
+                        );
+                        let text = token_text(expression)
+                            .replacen("- ", "-", 1)
+                            .replace('{', "{{")
+                            .replace('}', "}}");
+                        let message = format!(
+                            "parameter `{param_name}` is `{{Expected}}`, but its default {text} is {kind}"
+                        );
+                        let label = format!("expected `{{Expected}}`, found {kind}");
+                        let marker = format_ident!("{}", marker, span = span);
+                        let fits = literal_types(&marker.to_string()).iter().map(|fit| {
+                            let fit = format_ident!("{}", fit);
+                            quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#fit> for ::workflow_core::__private::#marker { type Target = #fit; })
+                        });
+                        items.extend(quote! {
+                            #[allow(non_camel_case_types)]
+                            #[diagnostic::on_unimplemented(message = #message, label = #label)]
+                            trait #check<Expected: ?::core::marker::Sized> { type Target; }
+                            #(#fits)*
+                        });
+                        // Serialized at the fitted type: when the check fails that is an
+                        // error type, and the literal is not reported again as a mismatch.
+                        let fitted = quote_spanned!(span=> <::workflow_core::__private::#marker as #check<#ty>>::Target);
+                        (
+                            quote!(),
+                            quote_spanned!(span=> ::workflow_core::__private::to_value::<#fitted>(#expression)),
+                        )
+                    }
+                    _ => (quote!(#ty), quote!(#expression)),
+                };
+                match body {
+                    (returns, value) if returns.is_empty() => {
+                        quote!(::core::option::Option::Some(#value))
+                    }
+                    (returns, body) => {
+                        items.extend(quote! {
+                            #[allow(non_snake_case)]
+                            fn #function() -> #returns { #body }
+                        });
+                        quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#function())))
+                    }
+                }
             }
             None => quote!(::core::option::Option::None),
         };
