@@ -1119,6 +1119,13 @@ pub fn zone_hint(zone: &str) -> Option<String> {
         return Some(hint);
     }
     let trimmed = zone.trim();
+    if let Some(exact) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|zone| zone.name())
+        .find(|name| name.eq_ignore_ascii_case(trimmed))
+    {
+        return Some(format!("zone names are case-sensitive: write `{exact}`"));
+    }
     let region = "a region's zone (e.g. `Europe/Prague`) is usually what is meant, as it also follows daylight saving";
     if let Some(at) = trimmed.find(['+', '-'])
         && at >= 2

@@ -440,6 +440,10 @@ fn names_that_read_as_zones_are_answered_with_the_iana_zone() {
         "write `Europe/Prague`: IANA names give the region before the city"
     );
     assert!(hint("new york").contains("`America/New_York`"));
+    assert_eq!(
+        hint("europe/prague"),
+        "zone names are case-sensitive: write `Europe/Prague`"
+    );
     assert!(hint("America/Prague").contains("`Europe/Prague`"));
     assert_eq!(
         hint("PST"),
