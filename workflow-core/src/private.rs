@@ -279,11 +279,65 @@ pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
     label = "cannot be passed between tasks",
     note = "derive the serde traits, `#[derive(serde::Serialize, serde::Deserialize)]`, and hold no `Rc`, `RefCell` borrow or other value that cannot be sent to another thread: values are handed between tasks, runs and processes in serialized form"
 )]
-pub trait FlowsBetweenTasks {
-    const CHECKED: () = ();
+pub trait FlowsBetweenTasks: Sized {
+    /// Decodes input #`number` (counted from 1) from the next JSON value.
+    fn decode_input(
+        values: &mut std::vec::IntoIter<Value>,
+        number: usize,
+    ) -> Result<Self, TaskError>;
+    /// Encodes a task's output.
+    fn encode_output(self) -> Result<Value, TaskError>;
 }
 #[diagnostic::do_not_recommend]
-impl<T: crate::Data> FlowsBetweenTasks for T {}
+impl<T: crate::Data> FlowsBetweenTasks for T {
+    fn decode_input(
+        values: &mut std::vec::IntoIter<Value>,
+        number: usize,
+    ) -> Result<Self, TaskError> {
+        let value = values
+            .next()
+            .ok_or_else(|| TaskError::new(format!("input #{number} has no value")))?;
+        serde_json::from_value(value)
+            .map_err(|error| TaskError::new(format!("input #{number}: {error}")))
+    }
+
+    fn encode_output(self) -> Result<Value, TaskError> {
+        serde_json::to_value(self)
+            .map_err(|error| TaskError::new(format!("cannot encode the output: {error}")))
+    }
+}
+
+/// The JSON values of a task's inputs, once their count is checked: what generated
+/// `Task::call_json` decodes one by one, each at its input's type.
+pub fn input_values(
+    values: Vec<Value>,
+    count: usize,
+) -> Result<std::vec::IntoIter<Value>, TaskError> {
+    if values.len() != count {
+        return Err(TaskError::new(format!(
+            "expected {count} input values, got {}",
+            values.len()
+        )));
+    }
+    Ok(values.into_iter())
+}
+
+/// A workflow parameter's type: one a run can take from `--param` text and keep in its state.
+#[diagnostic::on_unimplemented(
+    message = "parameter type `{Self}` cannot be given with `--param` or kept with a run: parameters must implement `serde::Serialize` and `serde::Deserialize`",
+    label = "not a parameter type",
+    note = "derive the serde traits, `#[derive(serde::Serialize, serde::Deserialize)]`; a run is started with parameters as text and keeps them in its state"
+)]
+pub trait ParamType: Sized {
+    /// [`parse_param`] for this type.
+    fn parse(text: &str) -> Result<Value, String>;
+}
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> ParamType for T {
+    fn parse(text: &str) -> Result<Value, String> {
+        parse_param::<T>(text)
+    }
+}
 
 /// Parses a `--param` value into `T` and returns it as JSON.
 ///

@@ -53,18 +53,17 @@ pub trait Task: 'static {
     /// command is run.
     fn finish(returned: Self::Returns) -> Result<Self::Output, TaskError>;
 
-    /// Runs the task on JSON-encoded inputs and returns its JSON-encoded output: how a runner
-    /// or an external engine calls a task whose types it does not know.
-    fn call_json(values: Vec<Value>) -> Result<Value, TaskError>
-    where
-        Self::Inputs: Inputs,
-        Self::Output: Data,
-    {
-        let inputs = Self::Inputs::from_values(values)?;
-        let output = Self::call(inputs)?;
-        serde_json::to_value(output)
-            .map_err(|error| TaskError::new(format!("cannot encode the output: {error}")))
-    }
+    /// Runs the task on JSON-encoded inputs (one value per input, in order) and returns its
+    /// JSON-encoded output: how a runner or an external engine calls a task whose types it
+    /// does not know. Generated with the task, decoding each input at its own type, so that a
+    /// type that cannot flow between tasks is reported once, at the task, and not again at
+    /// every node that runs it.
+    ///
+    /// # Errors
+    ///
+    /// The wrong number of values, a value that does not decode as its input's type, the
+    /// task's own failure, or an output that does not encode.
+    fn call_json(values: Vec<Value>) -> Result<Value, TaskError>;
 }
 
 /// The static description of a task, built by `#[task]`.

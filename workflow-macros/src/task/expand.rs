@@ -88,11 +88,14 @@ pub fn task(
         Some(pool) => quote!(::core::option::Option::Some(#pool)),
         None => quote!(::core::option::Option::None),
     };
-    // Each check sits on the user's type, so "not serializable" points at that type.
-    let data_checks = input_types
-        .iter()
-        .map(|ty| quote_spanned!(ty.span()=> let _: () = <#ty as ::workflow_core::__private::FlowsBetweenTasks>::CHECKED;));
-    let output_check = quote_spanned!(output.span()=> let _: () = <#output as ::workflow_core::__private::FlowsBetweenTasks>::CHECKED;);
+    // Each input is decoded, and the output encoded, at the user's type: "cannot flow between
+    // tasks" points at that type, once (and never at the nodes that run the task).
+    let count = input_types.len();
+    let decoded = input_types.iter().enumerate().map(|(index, ty)| {
+        let number = index + 1;
+        quote_spanned!(ty.span()=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut values, #number)?)
+    });
+    let encoded = quote_spanned!(output.span()=> <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(output));
     // The struct `workflow!` names the task by: generic over where the attribute is, so that a
     // function pasted twice in one module does not add a conflicting `Task` impl to the
     // "defined multiple times" errors.
@@ -104,9 +107,6 @@ pub fn task(
         #visibility #structure
 
         const _: () = {
-            #(#data_checks)*
-            #output_check
-
             impl ::workflow_core::Task for #ident<#location> {
                 type Inputs = (#(#input_types,)*);
                 type Output = #output;
@@ -136,6 +136,13 @@ pub fn task(
                 }
                 fn finish(#returned_value: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
                     #finish
+                }
+                #[allow(unused_mut, unused_variables)]
+                fn call_json(values: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
+                    let mut values = ::workflow_core::__private::input_values(values, #count)?;
+                    let inputs = (#(#decoded,)*);
+                    let output = <Self as ::workflow_core::Task>::call(inputs)?;
+                    #encoded
                 }
             }
         };

@@ -546,6 +546,12 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         checks.extend(quote_spanned! {span=> let _ = <#returned_type as __WorkflowReturns<#expected>>::RETURNS; });
 
         let param_types: Vec<&syn::Type> = workflow.params.iter().map(|param| &param.ty).collect();
+        let count = param_types.len();
+        let decoded = param_types.iter().enumerate().map(|(index, ty)| {
+            let number = index + 1;
+            let span = syn::spanned::Spanned::span(ty);
+            quote_spanned!(span=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut values, #number)?)
+        });
         let input_specs = workflow.params.iter().map(|param| {
             let param_name = crate::names::text(&param.name);
             let ty = token_text(&param.ty);
@@ -598,6 +604,13 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 }
                 fn finish(returned: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
                     ::core::result::Result::Ok(returned)
+                }
+                #[allow(unused_mut)]
+                fn call_json(values: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
+                    let mut values = ::workflow_core::__private::input_values(values, #count)?;
+                    let inputs = (#(#decoded,)*);
+                    let output = <Self as ::workflow_core::Task>::call(inputs)?;
+                    <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(output)
                 }
             }
         });
@@ -708,12 +721,13 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             }
             None => quote!(::core::option::Option::None),
         };
+        let parse = quote_spanned!(syn::spanned::Spanned::span(ty)=> <#ty as ::workflow_core::__private::ParamType>::parse);
         param_specs.push(quote! {
             ::workflow_core::ParamSpec {
                 name: #param_name,
                 ty: #ty_text,
                 default: #default,
-                parse: ::workflow_core::__private::parse_param::<#ty>,
+                parse: #parse,
             }
         });
     }
