@@ -7,7 +7,9 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Lit};
 
-use super::options::{Cadence, CatchUp, Notify, Options, SecretSource, Trigger};
+use super::options::{
+    Cadence, CatchUp, FailureAction, Notify, Options, Overlap, PartitionSize, SecretSource, Trigger,
+};
 use super::parse::{Argument, BranchKind, Workflow};
 use crate::names::{doc_text, relocate, token_text};
 
@@ -621,20 +623,18 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         });
     }
 
-    if let Some((size, param)) = &options.partition
+    if let Some(partition) = &options.partition
         && let Some(declared) = workflow
             .params
             .iter()
-            .find(|declared| declared.name == *param)
+            .find(|declared| declared.name == partition.param)
     {
         let ty = &declared.ty;
         let span = syn::spanned::Spanned::span(ty);
-        let check = if size == "hourly" {
-            quote!(HourlyPartitionKey)
-        } else if size == "weekly" {
-            quote!(WeeklyPartitionKey)
-        } else {
-            quote!(DailyPartitionKey)
+        let check = match partition.size {
+            PartitionSize::Daily => quote!(DailyPartitionKey),
+            PartitionSize::Weekly => quote!(WeeklyPartitionKey),
+            PartitionSize::Hourly => quote!(HourlyPartitionKey),
         };
         items.extend(quote_spanned! {span=>
             const _: () = <#ty as ::workflow_core::__private::#check>::CHECKED;
@@ -881,10 +881,10 @@ fn operations(options: &Options) -> TokenStream {
         }
         None => none.clone(),
     };
-    let overlap = match options.overlap.as_deref() {
-        Some("queue") => quote!(#path::Overlap::Queue),
-        Some("replace") => quote!(#path::Overlap::Replace),
-        _ => quote!(#path::Overlap::Forbid),
+    let overlap = match options.overlap {
+        Overlap::Forbid => quote!(#path::Overlap::Forbid),
+        Overlap::Queue => quote!(#path::Overlap::Queue),
+        Overlap::Replace => quote!(#path::Overlap::Replace),
     };
     let pools = options.pools.iter().map(|(name, slots)| quote!(#path::Pool { name: ::std::string::String::from(#name), slots: #slots }));
     let timeout = match options.timeout {
@@ -894,10 +894,10 @@ fn operations(options: &Options) -> TokenStream {
         }
         None => none,
     };
-    let on_failure = match options.on_failure.as_deref() {
-        Some("continue") => quote!(#path::FailureAction::Continue),
-        Some("pause") => quote!(#path::FailureAction::Pause),
-        _ => quote!(#path::FailureAction::Stop),
+    let on_failure = match options.on_failure {
+        FailureAction::Continue => quote!(#path::FailureAction::Continue),
+        FailureAction::Stop => quote!(#path::FailureAction::Stop),
+        FailureAction::Pause => quote!(#path::FailureAction::Pause),
     };
     let notify = |notify: &Notify| {
         let email = &notify.email;
@@ -923,15 +923,13 @@ fn operations(options: &Options) -> TokenStream {
         Trigger::File(pattern) => quote!(#path::Trigger::File { pattern: ::std::string::String::from(#pattern) }),
     });
     let partition = match &options.partition {
-        Some((size, param)) => {
-            let every = if size == "hourly" {
-                quote!(#path::PartitionEvery::Hourly)
-            } else if size == "weekly" {
-                quote!(#path::PartitionEvery::Weekly)
-            } else {
-                quote!(#path::PartitionEvery::Daily)
+        Some(partition) => {
+            let every = match partition.size {
+                PartitionSize::Daily => quote!(#path::PartitionEvery::Daily),
+                PartitionSize::Weekly => quote!(#path::PartitionEvery::Weekly),
+                PartitionSize::Hourly => quote!(#path::PartitionEvery::Hourly),
             };
-            let param = crate::names::text(param);
+            let param = crate::names::text(&partition.param);
             quote!(::core::option::Option::Some(#path::Partition { every: #every, param: ::std::string::String::from(#param) }))
         }
         None => quote!(::core::option::Option::None),

@@ -38,7 +38,7 @@ pub fn expand(input: TokenStream, location: u64) -> TokenStream {
             );
         }
     }
-    if let Some((_, param)) = &options.partition
+    if let Some(options::Partition { param, .. }) = &options.partition
         && !workflow
             .params
             .iter()

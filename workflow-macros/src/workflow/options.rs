@@ -97,6 +97,77 @@ const SCHEDULE_KEYS: &[&str] = &["cron", "every", "timezone", "catch_up", "max_c
 const CATCH_UP: &[&str] = &["skip", "latest", "all"];
 const OVERLAP: &[&str] = &["forbid", "queue", "replace"];
 const FAILURE_ACTIONS: &[&str] = &["continue", "stop", "pause"];
+
+/// Whether a run may start while another is active: `#[concurrency(overlap = ...)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Overlap {
+    #[default]
+    Forbid,
+    Queue,
+    Replace,
+}
+
+impl Overlap {
+    /// The option's word, one of [`OVERLAP`].
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "forbid" => Some(Self::Forbid),
+            "queue" => Some(Self::Queue),
+            "replace" => Some(Self::Replace),
+            _ => None,
+        }
+    }
+}
+
+/// What a failed node does to the run: the action of `#[on_failure(...)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailureAction {
+    Continue,
+    #[default]
+    Stop,
+    Pause,
+}
+
+impl FailureAction {
+    /// The action's word, one of [`FAILURE_ACTIONS`].
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "continue" => Some(Self::Continue),
+            "stop" => Some(Self::Stop),
+            "pause" => Some(Self::Pause),
+            _ => None,
+        }
+    }
+}
+
+/// How much time one partition covers: the size in `#[partition(...)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionSize {
+    Daily,
+    Weekly,
+    Hourly,
+}
+
+impl PartitionSize {
+    /// The size's word, one of [`PARTITION_SIZES`].
+    fn from_word(word: &str) -> Option<Self> {
+        match word {
+            "daily" => Some(Self::Daily),
+            "weekly" => Some(Self::Weekly),
+            "hourly" => Some(Self::Hourly),
+            _ => None,
+        }
+    }
+}
+
+/// `#[partition(size, param = name)]`.
+pub struct Partition {
+    pub size: PartitionSize,
+    /// Where the size is written.
+    pub size_span: Span,
+    /// The workflow parameter that receives the partition.
+    pub param: Ident,
+}
 const NOTIFY_KEYS: &[&str] = &["notify", "webhook"];
 const FAILURE_KEYS: &[&str] = &["notify", "webhook", "reruns"];
 /// The most automatic re-runs `#[on_failure(reruns = N)]` allows.
@@ -105,12 +176,12 @@ const MAX_RERUNS: u32 = 100;
 #[derive(Default)]
 pub struct Options {
     pub schedule: Option<Schedule>,
-    pub overlap: Option<String>,
+    pub overlap: Overlap,
     pub pools: Vec<(String, u32)>,
     /// Where each of `pools` is declared (its `#[pool]` attribute).
     pub pool_spans: Vec<Span>,
     pub timeout: Option<Duration>,
-    pub on_failure: Option<String>,
+    pub on_failure: FailureAction,
     pub reruns: Option<u32>,
     pub notify_failure: Notify,
     pub notify_success: Notify,
@@ -118,8 +189,8 @@ pub struct Options {
     pub secrets: Vec<(Ident, SecretSource)>,
     /// What starts a run besides the schedule.
     pub triggers: Vec<Trigger>,
-    /// `#[partition(daily|weekly|hourly, param = name)]`: the size, and the parameter.
-    pub partition: Option<(Ident, Ident)>,
+    /// `#[partition(daily|weekly|hourly, param = name)]`.
+    pub partition: Option<Partition>,
 }
 
 pub enum Trigger {
@@ -230,7 +301,7 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
         };
         match name.as_str() {
             "schedule" => options.schedule = schedule(span, &items, diagnostics),
-            "concurrency" => options.overlap = concurrency(&items, diagnostics),
+            "concurrency" => options.overlap = concurrency(&items, diagnostics).unwrap_or_default(),
             "pool" => {
                 if let Some((pool, slots)) = pool(span, &items, diagnostics) {
                     if options.pools.iter().any(|(known, _)| *known == pool) {
@@ -264,8 +335,8 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             _ => options.notify_success = outcome(&items, false, diagnostics).1,
         }
     }
-    if let (Some((size, _)), Some(schedule)) = (&options.partition, &options.schedule)
-        && size == "hourly"
+    if let (Some(partition), Some(schedule)) = (&options.partition, &options.schedule)
+        && partition.size == PartitionSize::Hourly
         && let Ok(zone) = schedule.timezone.parse::<chrono_tz::Tz>()
     {
         let (from, to) = workflow_schedule::export_horizon();
@@ -274,7 +345,7 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             .find(|change| (change.after - change.before) % 3600 != 0)
         {
             diagnostics.error(
-                size.span(),
+                partition.size_span,
                 format!(
                     "hourly partitions in {} would not cover every hour: its clocks change by {} minutes (e.g. on {}), so its local hours do not tile; use `timezone = \"UTC\"` for hourly partitions",
                     schedule.timezone,
@@ -515,10 +586,11 @@ fn schedule(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<
     })
 }
 
-fn concurrency(items: &Items, diagnostics: &mut Diagnostics) -> Option<String> {
+fn concurrency(items: &Items, diagnostics: &mut Diagnostics) -> Option<Overlap> {
     let mut overlap = None;
     for (_, value, _) in pairs(items, &["overlap"], "concurrency", diagnostics) {
-        overlap = choice(value, "overlap", OVERLAP, diagnostics);
+        overlap = choice(value, "overlap", OVERLAP, diagnostics)
+            .and_then(|word| Overlap::from_word(&word));
     }
     overlap
 }
@@ -564,7 +636,7 @@ const PARTITION_SIZES: [&str; 3] = ["daily", "weekly", "hourly"];
 
 /// `#[partition(daily, param = day)]`, `#[partition(weekly, param = week)]` or
 /// `#[partition(hourly, param = hour)]`.
-fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<(Ident, Ident)> {
+fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option<Partition> {
     let mut size: Option<Ident> = None;
     let mut rest = Items::new();
     for item in items {
@@ -605,7 +677,11 @@ fn partition(span: Span, items: &Items, diagnostics: &mut Diagnostics) -> Option
         }
     }
     match (size, param) {
-        (Some(size), Some(param)) => Some((size, param)),
+        (Some(size), Some(param)) => Some(Partition {
+            size: PartitionSize::from_word(&size.to_string())?,
+            size_span: size.span(),
+            param,
+        }),
         _ => {
             if !diagnostics_mention_partition(items) {
                 diagnostics.error(
@@ -798,7 +874,7 @@ fn outcome(
     items: &Items,
     failure: bool,
     diagnostics: &mut Diagnostics,
-) -> (Option<String>, Notify, Option<u32>) {
+) -> (FailureAction, Notify, Option<u32>) {
     let attribute = if failure { "on_failure" } else { "on_success" };
     let mut action = None;
     let mut rest = Items::new();
@@ -821,7 +897,7 @@ fn outcome(
                         "a failure has one action: `continue`, `stop` or `pause`",
                     );
                 } else {
-                    action = Some(word);
+                    action = FailureAction::from_word(&word);
                 }
             }
             Item::Word(word) => rest.push(Item::Word(word.clone())),
@@ -834,7 +910,7 @@ fn outcome(
     for (key, value, _) in pairs(&rest, keys, attribute, diagnostics) {
         if key == "reruns" {
             reruns = rerun_count(value, diagnostics);
-            if reruns.is_some() && action.as_deref() == Some("pause") {
+            if reruns.is_some() && action == Some(FailureAction::Pause) {
                 diagnostics.error(
                     value.span(),
                     "`reruns` does not go with `pause`: a paused workflow waits for a person; \
@@ -856,7 +932,7 @@ fn outcome(
             }
         }
     }
-    (action, notify, reruns)
+    (action.unwrap_or_default(), notify, reruns)
 }
 
 /// `reruns = N`: a whole number from 0 to [`MAX_RERUNS`].
@@ -967,7 +1043,8 @@ mod tests {
             options.pools,
             [("server-a".to_owned(), 1), ("server-b".to_owned(), 2)]
         );
-        assert_eq!(options.on_failure.as_deref(), Some("pause"));
+        assert_eq!(options.on_failure, FailureAction::Pause);
+        assert_eq!(options.overlap, Overlap::Queue);
         assert_eq!(options.notify_failure.email.len(), 2);
         assert_eq!(options.notify_success.email, ["team@example.com"]);
         assert_eq!(options.timeout, Some(Duration::from_secs(21_600)));
