@@ -379,6 +379,100 @@ pub fn to_value<T: Serialize>(value: T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
+/// What generated code completes every spec literal with (`..defaults::node()`), after the
+/// fields it sets: a field added to a spec, with its default here, needs no change in the
+/// macros. Constants for the specs built in constant context.
+pub mod defaults {
+    use serde_json::Value;
+
+    use crate::TaskError;
+    use crate::operations::{Notify, Operations};
+    use crate::task_model::{Backoff, TaskKind, TaskPolicy, TaskSpec};
+    use crate::workflow_model::{BranchSpec, NodeSpec, ParamSpec, Source, WorkflowSpec};
+
+    /// No retries, no timeout, no pool, no resource hints.
+    pub const TASK_POLICY: TaskPolicy = TaskPolicy {
+        retries: 0,
+        retry_delay: None,
+        backoff: Backoff::Fixed,
+        max_retry_delay: None,
+        timeout: None,
+        pool: None,
+        cpu_millis: None,
+        memory_bytes: None,
+    };
+
+    /// An infallible function task with no inputs and the default policy.
+    pub const TASK_SPEC: TaskSpec = TaskSpec {
+        name: "",
+        rust_path: "",
+        description: "",
+        inputs: &[],
+        output: "()",
+        fallible: false,
+        kind: TaskKind::Function,
+        policy: TASK_POLICY,
+    };
+
+    /// A workflow with nothing in it.
+    pub fn workflow() -> WorkflowSpec {
+        WorkflowSpec {
+            name: "",
+            doc: "",
+            rust_path: "",
+            params: Vec::new(),
+            nodes: Vec::new(),
+            operations: Operations::default(),
+            secrets: Vec::new(),
+            branches: Vec::new(),
+            merges: Vec::new(),
+            returns: None,
+        }
+    }
+
+    /// A required parameter that takes no value.
+    pub fn param() -> ParamSpec {
+        ParamSpec {
+            name: "",
+            ty: "",
+            default: None,
+            parse: |_| Err("this parameter takes no value".to_owned()),
+        }
+    }
+
+    /// A node outside any branch, with no inputs, that runs no task.
+    pub fn node() -> NodeSpec {
+        NodeSpec {
+            name: "",
+            task: TASK_SPEC,
+            inputs: Vec::new(),
+            after: Vec::new(),
+            call: |_| Err(TaskError::new("this node runs no task")),
+            map: None,
+            condition: None,
+        }
+    }
+
+    /// A branch that takes no arm.
+    pub fn branch() -> BranchSpec {
+        BranchSpec {
+            on: Source::Value(Value::Null),
+            arms: Vec::new(),
+            select: |_| Ok(None),
+        }
+    }
+
+    /// Nobody is told.
+    pub fn notify() -> Notify {
+        Notify::default()
+    }
+
+    /// See [`Operations::default`].
+    pub fn operations() -> Operations {
+        Operations::default()
+    }
+}
+
 /// One registered workflow, submitted by `workflow!` with `inventory`.
 pub struct Registration {
     pub spec: fn() -> WorkflowSpec,

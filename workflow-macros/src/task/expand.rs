@@ -128,7 +128,9 @@ pub fn task(
                         memory_bytes: #memory_bytes,
                         timeout: #timeout,
                         pool: #pool,
+                        ..::workflow_core::__private::defaults::TASK_POLICY
                     },
+                    ..::workflow_core::__private::defaults::TASK_SPEC
                 };
                 fn call(inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
                     let (#(#locals,)*) = inputs;

@@ -18,14 +18,16 @@ use crate::names::{doc_text, relocate, token_text};
 pub fn stub(workflow: &Workflow) -> TokenStream {
     let header = header(workflow);
     let name = &workflow.name;
-    let spec = spec_value(
-        workflow,
-        quote!(::std::vec::Vec::new()),
-        quote!(::std::vec::Vec::new()),
-        quote!(::core::default::Default::default()),
-        quote!(::std::vec::Vec::new()),
-        quote!(branches: ::std::vec::Vec::new(), merges: ::std::vec::Vec::new(), returns: ::core::option::Option::None,),
-    );
+    let name_text = crate::names::text(name);
+    let doc = doc_text(&workflow.attributes);
+    let spec = quote! {
+        ::workflow_core::WorkflowSpec {
+            name: #name_text,
+            doc: #doc,
+            rust_path: ::core::concat!(::core::module_path!(), "::", #name_text),
+            ..::workflow_core::__private::defaults::workflow()
+        }
+    };
     let self_ty = self_ty(workflow);
     quote! {
         #header
@@ -365,6 +367,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 call: <#alias as ::workflow_core::Task>::call_json,
                 map: #map,
                 condition: #condition,
+                ..::workflow_core::__private::defaults::node()
             }
         });
     }
@@ -516,7 +519,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
             quote!(::workflow_core::ArmSpec { label: #label, value: #value })
         });
         branch_specs.push(quote! {
-            ::workflow_core::BranchSpec { on: #on, arms: ::std::vec![#(#arm_specs),*], select: #select }
+            ::workflow_core::BranchSpec { on: #on, arms: ::std::vec![#(#arm_specs),*], select: #select, ..::workflow_core::__private::defaults::branch() }
         });
     }
 
@@ -585,16 +588,9 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                     output: #output_text,
                     fallible: true,
                     kind: ::workflow_core::TaskKind::Workflow,
-                    policy: ::workflow_core::TaskPolicy {
-                        retries: 0,
-                        retry_delay: ::core::option::Option::None,
-                        backoff: ::workflow_core::Backoff::Fixed,
-                        max_retry_delay: ::core::option::Option::None,
-                        timeout: ::core::option::Option::None,
-                        pool: ::core::option::Option::None,
-                        cpu_millis: ::core::option::Option::None,
-                        memory_bytes: ::core::option::Option::None,
-                    },
+                    // A sub-workflow's nodes carry their own policies.
+                    policy: ::workflow_core::__private::defaults::TASK_POLICY,
+                    ..::workflow_core::__private::defaults::TASK_SPEC
                 };
                 const NESTING: usize = 1 + #deepest;
                 fn call(inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
@@ -728,6 +724,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 ty: #ty_text,
                 default: #default,
                 parse: #parse,
+                ..::workflow_core::__private::defaults::param()
             }
         });
     }
@@ -843,6 +840,7 @@ fn spec_value(
             operations: #operations,
             secrets: #secrets,
             #branches
+            ..::workflow_core::__private::defaults::workflow()
         }
     }
 }
@@ -905,6 +903,7 @@ fn operations(options: &Options) -> TokenStream {
         quote!(#path::Notify {
             email: ::std::vec![#(::std::string::String::from(#email)),*],
             webhook: ::std::vec![#(::std::string::String::from(#webhook)),*],
+            ..::workflow_core::__private::defaults::notify()
         })
     };
     let triggers = options.triggers.iter().map(|trigger| match trigger {
@@ -952,6 +951,7 @@ fn operations(options: &Options) -> TokenStream {
             notify_success: #notify_success,
             triggers: ::std::vec![#(#triggers),*],
             partition: #partition,
+            ..::workflow_core::__private::defaults::operations()
         }
     }
 }
