@@ -141,61 +141,6 @@ pub fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn types_print_as_written() {
-        let ty: syn::Type = syn::parse_quote!(std::collections::HashMap<String, Vec<u8>>);
-        assert_eq!(
-            token_text(&ty),
-            "std::collections::HashMap<String, Vec<u8>>"
-        );
-        let ty: syn::Type = syn::parse_quote!(Result<(), io::Error>);
-        assert_eq!(token_text(&ty), "Result<(), io::Error>");
-        let ty: syn::Type = syn::parse_quote!(Box<dyn Error + Send>);
-        assert_eq!(token_text(&ty), "Box<dyn Error + Send>");
-        let ty: syn::Type = syn::parse_quote!(&'static str);
-        assert_eq!(token_text(&ty), "&'static str");
-    }
-
-    #[test]
-    fn identifier_parts_are_always_valid() {
-        for text in ["r#type", "snapshot.true", "été", "", "a-b", "Mode::Full"] {
-            let ident = format!("x_{}_input_1", ident_part(text));
-            assert!(
-                syn::parse_str::<syn::Ident>(&ident).is_ok(),
-                "{text} gave {ident}"
-            );
-        }
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(suggest("ordres", ["orders", "logs"]), Some("orders"));
-        assert_eq!(suggest("x", ["orders"]), None);
-        assert_eq!(
-            did_you_mean("retires", ["retries", "timeout"]),
-            " (did you mean `retries`?)"
-        );
-    }
-
-    #[test]
-    fn doc_lines() {
-        let item: syn::ItemFn = syn::parse_quote! {
-            /// Pull orders.
-            ///
-            /// From the OLTP database.
-            fn f() {}
-        };
-        assert_eq!(
-            doc_text(&item.attrs),
-            "Pull orders.\n\nFrom the OLTP database."
-        );
-    }
-}
-
 /// Why a task or workflow cannot be named `ident`: its hidden struct would shadow a primitive
 /// type of that name (`str`, `u32`, ...) in the whole module, breaking every `&str` or `u32`
 /// there. `None` for every other name.
@@ -265,4 +210,59 @@ pub fn option_home(key: &str, place: &str) -> Option<String> {
     } else {
         format!("`{key}` is not {written}; it belongs in {}", home.1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_print_as_written() {
+        let ty: syn::Type = syn::parse_quote!(std::collections::HashMap<String, Vec<u8>>);
+        assert_eq!(
+            token_text(&ty),
+            "std::collections::HashMap<String, Vec<u8>>"
+        );
+        let ty: syn::Type = syn::parse_quote!(Result<(), io::Error>);
+        assert_eq!(token_text(&ty), "Result<(), io::Error>");
+        let ty: syn::Type = syn::parse_quote!(Box<dyn Error + Send>);
+        assert_eq!(token_text(&ty), "Box<dyn Error + Send>");
+        let ty: syn::Type = syn::parse_quote!(&'static str);
+        assert_eq!(token_text(&ty), "&'static str");
+    }
+
+    #[test]
+    fn identifier_parts_are_always_valid() {
+        for text in ["r#type", "snapshot.true", "été", "", "a-b", "Mode::Full"] {
+            let ident = format!("x_{}_input_1", ident_part(text));
+            assert!(
+                syn::parse_str::<syn::Ident>(&ident).is_ok(),
+                "{text} gave {ident}"
+            );
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest("ordres", ["orders", "logs"]), Some("orders"));
+        assert_eq!(suggest("x", ["orders"]), None);
+        assert_eq!(
+            did_you_mean("retires", ["retries", "timeout"]),
+            " (did you mean `retries`?)"
+        );
+    }
+
+    #[test]
+    fn doc_lines() {
+        let item: syn::ItemFn = syn::parse_quote! {
+            /// Pull orders.
+            ///
+            /// From the OLTP database.
+            fn f() {}
+        };
+        assert_eq!(
+            doc_text(&item.attrs),
+            "Pull orders.\n\nFrom the OLTP database."
+        );
+    }
 }

@@ -106,6 +106,8 @@ pub fn task(
         #[allow(non_camel_case_types)]
         #visibility #structure
 
+        // Every spec literal ends with `..defaults`, needed or not.
+        #[allow(clippy::needless_update)]
         const _: () = {
             impl ::workflow_core::Task for #ident<#location> {
                 type Inputs = (#(#input_types,)*);

@@ -338,6 +338,19 @@ pub fn is_identifier(text: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// What to say about a key `#[task]` does not take: where it belongs when it is a workflow's
+/// option, or else the spelling closest to it and the options there are.
+fn unknown_option(key: &str) -> String {
+    match crate::names::option_home(key, "task") {
+        Some(message) => message,
+        None => format!(
+            "unknown task option `{key}`{}; valid options are {}",
+            did_you_mean(key, KEYS.iter().copied()),
+            list(KEYS)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,18 +456,5 @@ mod tests {
             errors(quote!(retries = 1, retries = 2)),
             ["task option `retries` is given twice"]
         );
-    }
-}
-
-/// What to say about a key `#[task]` does not take: where it belongs when it is a workflow's
-/// option, or else the spelling closest to it and the options there are.
-fn unknown_option(key: &str) -> String {
-    match crate::names::option_home(key, "task") {
-        Some(message) => message,
-        None => format!(
-            "unknown task option `{key}`{}; valid options are {}",
-            did_you_mean(key, KEYS.iter().copied()),
-            list(KEYS)
-        ),
     }
 }

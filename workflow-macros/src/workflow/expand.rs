@@ -31,6 +31,8 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
     let self_ty = self_ty(workflow);
     quote! {
         #header
+        // Every spec literal ends with `..defaults`, needed or not.
+        #[allow(clippy::needless_update)]
         const _: () = {
             impl ::workflow_core::Workflow for #self_ty {
                 const NAME: &'static str = ::core::stringify!(#name);
@@ -576,6 +578,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         });
         let name_span = name.span();
         workflow_task.extend(quote_spanned! {name_span=>
+            #[allow(clippy::needless_update)]
             impl ::workflow_core::Task for #self_ty {
                 type Inputs = (#(#param_types,)*);
                 type Output = #output;
@@ -741,6 +744,8 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     quote! {
         #header
         #workflow_task
+        // Every spec literal ends with `..defaults`, needed or not.
+        #[allow(clippy::needless_update)]
         const _: () = {
             #items
 
