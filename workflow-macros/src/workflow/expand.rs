@@ -7,6 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Expr, Lit};
 
+use super::graph::Resolution;
 use super::options::{
     Cadence, CatchUp, FailureAction, Notify, Options, Overlap, PartitionSize, SecretSource, Trigger,
 };
@@ -42,7 +43,9 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
     }
 }
 
-pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
+/// The checked workflow's code, from what [`super::graph::check`] resolved: every reference is
+/// looked up in `resolution`, none resolved again here.
+pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution) -> TokenStream {
     let name = &workflow.name;
     let self_ty = self_ty(workflow);
     let name_text = crate::names::text(name);
@@ -81,33 +84,26 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     // The type of a name at `span`: a node's output; for a name merged from several arms, the
     // first arm's output passed through each later arm's same-type check, so arms that
     // disagree are reported once, at the arm, and not again where the value is used.
-    let value_of = |key: &str, upstream: usize, merged: bool, span: Span| -> TokenStream {
-        if !merged {
-            return output_of(upstream, span);
+    let value_of = |key: &str, nodes: &[usize], span: Span| -> TokenStream {
+        let (first, merged) = Resolution::one(nodes);
+        let mut value = output_of(first, span);
+        if merged {
+            for &other in nodes.iter().skip(1) {
+                let at = workflow.statements[other]
+                    .node_name()
+                    .map_or(span, |name| name.span());
+                let check = same_type(key, other);
+                let this = output_of(other, at);
+                value = quote_spanned!(at=> <#this as #check<#value>>::Merged);
+            }
         }
-        let instances = workflow.nodes_named(key);
-        let mut merged_type = output_of(instances.first().copied().unwrap_or(upstream), span);
-        for &other in instances.iter().skip(1) {
-            let at = workflow.statements[other]
-                .node_name()
-                .map_or(span, |name| name.span());
-            let check = same_type(key, other);
-            let this = output_of(other, at);
-            merged_type = quote_spanned!(at=> <#this as #check<#merged_type>>::Merged);
-        }
-        merged_type
+        value
     };
-    // The node a name means from a place (`condition`), for a name produced in arms: the same
-    // arm's node inside the branch; outside, the first arm's (all arms agree on its type).
-    let resolve = |key: &str, condition: Option<(usize, usize)>| -> (usize, bool) {
-        let instances = workflow.nodes_named(key);
-        let merged = instances.len() > 1;
-        let same_arm = instances.iter().copied().find(|&index| {
-            condition.is_some() && workflow.statements[index].condition == condition
-        });
-        match same_arm {
-            Some(index) => (index, false),
-            None => (instances.first().copied().unwrap_or(0), merged),
+    // The plan's name for what a reference means: the node's id, or the merged name.
+    let id_of = |key: &str, nodes: &[usize]| -> String {
+        match Resolution::one(nodes) {
+            (_, true) => key.to_owned(),
+            (node, false) => ids.get(node).cloned().unwrap_or_else(|| key.to_owned()),
         }
     };
 
@@ -208,14 +204,13 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                             quote!(::workflow_core::Source::Secret(#key)),
                         ),
                         None => {
-                            let (upstream, merged) = resolve(&key, statement.condition);
-                            let id = if merged {
-                                key.clone()
-                            } else {
-                                ids.get(upstream).cloned().unwrap_or_default()
-                            };
+                            let nodes = resolution
+                                .inputs
+                                .get(&(index, position))
+                                .map_or(&[][..], Vec::as_slice);
+                            let id = id_of(&key, nodes);
                             (
-                                value_of(&key, upstream, merged, span),
+                                value_of(&key, nodes, span),
                                 format!("node `{key}`"),
                                 quote!(::workflow_core::Source::Node(#id)),
                             )
@@ -314,12 +309,13 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         let after: Vec<String> = statement
             .after
             .iter()
-            .map(|name| {
-                let key = crate::names::text(name);
-                match resolve(&key, statement.condition) {
-                    (_, true) => key,
-                    (upstream, false) => ids.get(upstream).cloned().unwrap_or(key),
-                }
+            .enumerate()
+            .map(|(position, name)| {
+                let nodes = resolution
+                    .after
+                    .get(&(index, position))
+                    .map_or(&[][..], Vec::as_slice);
+                id_of(&crate::names::text(name), nodes)
             })
             .collect();
         let condition = match statement.condition {
@@ -423,7 +419,7 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
         let at = workflow.statements[first]
             .node_name()
             .map_or_else(Span::call_site, |name| name.span());
-        let merged_type = value_of(&name, first, true, at);
+        let merged_type = value_of(&name, &instances, at);
         checks.extend(quote_spanned! {at=> let _: ::core::option::Option<#merged_type> = ::core::option::Option::None; });
         let nodes = instances
             .iter()
@@ -443,14 +439,13 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
                 quote!(::workflow_core::Source::Param(#key)),
             ),
             None => {
-                let (upstream, merged) = resolve(&key, None);
-                let id = if merged {
-                    key.clone()
-                } else {
-                    ids.get(upstream).cloned().unwrap_or_default()
-                };
+                let nodes = resolution
+                    .branches
+                    .get(&branch_index)
+                    .map_or(&[][..], Vec::as_slice);
+                let id = id_of(&key, nodes);
                 (
-                    value_of(&key, upstream, merged, span),
+                    value_of(&key, nodes, span),
                     quote!(::workflow_core::Source::Node(#id)),
                 )
             }
@@ -532,15 +527,10 @@ pub fn workflow(workflow: &Workflow, options: &Options) -> TokenStream {
     if let (Some(output), Some(returned)) = (&workflow.output, workflow.returns.first()) {
         let key = crate::names::text(returned);
         let span = returned.span();
-        let (upstream, merged) = resolve(&key, None);
-        let id = if merged {
-            key.clone()
-        } else {
-            ids.get(upstream).cloned().unwrap_or_default()
-        };
+        let id = id_of(&key, &resolution.returned);
         let output_text = token_text(output);
         returns = quote!(::core::option::Option::Some(::workflow_core::Returns { node: ::std::string::String::from(#id), ty: ::std::string::String::from(#output_text) }));
-        let returned_type = value_of(&key, upstream, merged, span);
+        let returned_type = value_of(&key, &resolution.returned, span);
         let message = format!(
             "workflow `{name_text}` returns `{{Expected}}`, but node `{key}` produces `{{Self}}`"
         );

@@ -17,8 +17,38 @@ struct Reference<'a> {
     ident: &'a Ident,
 }
 
-/// Reports every problem with names and the graph; returns whether the workflow is sound.
-pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnostics) -> bool {
+/// What every node name in a checked workflow refers to: the one node, or, for a name
+/// produced in every arm of a branch and used after it, that node in each arm. The expansion
+/// reads this and resolves nothing itself.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// By (statement, input position): the nodes a node-name input refers to. Inputs that
+    /// are parameters, secrets or constants are absent.
+    pub inputs: BTreeMap<(usize, usize), Vec<usize>>,
+    /// By (statement, position in `.after(...)`): the nodes.
+    pub after: BTreeMap<(usize, usize), Vec<usize>>,
+    /// By branch: the nodes it decides on (absent when it decides on a parameter).
+    pub branches: BTreeMap<usize, Vec<usize>>,
+    /// The nodes the workflow returns (empty without `return`).
+    pub returned: Vec<usize>,
+}
+
+impl Resolution {
+    /// The node a reference means and whether it is a name merged from several arms (then
+    /// the first arm's node stands for the type every arm shares).
+    pub fn one(nodes: &[usize]) -> (usize, bool) {
+        (nodes.first().copied().unwrap_or(0), nodes.len() > 1)
+    }
+}
+
+/// Reports every problem with names and the graph; returns what the names refer to when the
+/// workflow is sound, `None` after reporting a problem.
+pub fn check(
+    workflow: &Workflow,
+    secrets: &[&Ident],
+    diagnostics: &mut Diagnostics,
+) -> Option<Resolution> {
+    let mut resolution = Resolution::default();
     let before = diagnostics.is_empty();
     let mut problems = Diagnostics::new();
     let name = &workflow.name;
@@ -172,7 +202,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
         if let (Some((_, span)), true) = (statement.max_parallel, mapped.is_empty()) {
             problems.error(span, "`.max_parallel(...)` bounds a node that maps over `each(...)` of an input; this node runs once");
         }
-        for argument in &statement.arguments {
+        for (position, argument) in statement.arguments.iter().enumerate() {
             let (Argument::Name(ident) | Argument::Each(ident)) = argument else {
                 continue;
             };
@@ -192,23 +222,29 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
                 continue;
             }
             match resolver.resolve(&key, statement.condition) {
-                Ok(upstream) => references.extend(upstream.into_iter().map(|from| Reference {
-                    from,
-                    to: index,
-                    ident,
-                })),
-                Err(message) => problems.error(ident.span(), message),
-            }
-        }
-        for ident in &statement.after {
-            let key = crate::names::text(ident);
-            if nodes.contains_key(&key) {
-                match resolver.resolve(&key, statement.condition) {
-                    Ok(upstream) => references.extend(upstream.into_iter().map(|from| Reference {
+                Ok(upstream) => {
+                    references.extend(upstream.iter().map(|&from| Reference {
                         from,
                         to: index,
                         ident,
-                    })),
+                    }));
+                    resolution.inputs.insert((index, position), upstream);
+                }
+                Err(message) => problems.error(ident.span(), message),
+            }
+        }
+        for (position, ident) in statement.after.iter().enumerate() {
+            let key = crate::names::text(ident);
+            if nodes.contains_key(&key) {
+                match resolver.resolve(&key, statement.condition) {
+                    Ok(upstream) => {
+                        references.extend(upstream.iter().map(|&from| Reference {
+                            from,
+                            to: index,
+                            ident,
+                        }));
+                        resolution.after.insert((index, position), upstream);
+                    }
                     Err(message) => problems.error(ident.span(), message),
                 }
             } else if let Some(kind) = params.get(&key) {
@@ -260,8 +296,11 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
                         ),
                     );
                 }
-            } else if let Err(message) = resolver.resolve(&key, None) {
-                problems.error(returned.span(), message);
+            } else {
+                match resolver.resolve(&key, None) {
+                    Ok(upstream) => resolution.returned = upstream,
+                    Err(message) => problems.error(returned.span(), message),
+                }
             }
         }
         (None, None) => {}
@@ -322,6 +361,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
                             ident: &branch.on,
                         }));
                     }
+                    resolution.branches.insert(branch_index, upstream);
                 }
                 Err(message) => problems.error(branch.on.span(), message),
             }
@@ -357,7 +397,7 @@ pub fn check(workflow: &Workflow, secrets: &[&Ident], diagnostics: &mut Diagnost
 
     let sound = problems.is_empty();
     diagnostics.push_all(problems);
-    sound
+    sound.then_some(resolution)
 }
 
 /// Which nodes a name means, seen from a place in the workflow.

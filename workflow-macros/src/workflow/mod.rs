@@ -59,15 +59,16 @@ pub fn expand(input: TokenStream, location: u64) -> TokenStream {
         );
     }
     let secrets: Vec<&syn::Ident> = options.secrets.iter().map(|(name, _)| name).collect();
-    let sound = graph::check(&workflow, &secrets, &mut diagnostics) && diagnostics.is_empty();
+    let resolution =
+        graph::check(&workflow, &secrets, &mut diagnostics).filter(|_| diagnostics.is_empty());
     // A node running a task of the workflow's own name: no stub either, whose struct would
     // clash with the task's (the error above says to rename the workflow).
     let named_like_its_task = workflow
         .statements
         .iter()
         .any(|statement| statement.task.is_ident(&workflow.name));
-    let mut output = if sound {
-        expand::workflow(&workflow, &options)
+    let mut output = if let Some(resolution) = &resolution {
+        expand::workflow(&workflow, &options, resolution)
     } else if named_like_its_task {
         TokenStream::new()
     } else {
