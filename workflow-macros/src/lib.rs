@@ -25,8 +25,13 @@
 //! assert_eq!(daily_total::spec().nodes.len(), 2);
 //! ```
 //!
-//! Each macro is parse → validate → expand over `proc_macro2` tokens. Validation collects every
-//! problem as a spanned `syn::Error` and reports them together; expansion raises no errors.
+//! Each macro is parse → validate → expand over `proc_macro2` tokens. Parsing turns options
+//! into typed values with their spans (`workflow/options.rs`: enums such as `Overlap`, not
+//! strings); validation collects every problem as a spanned `syn::Error` and reports them
+//! together, and for `workflow!` returns what every reference resolves to
+//! (`graph::Resolution`); expansion only reads that model and raises no errors. Generated
+//! code reaches the runtime through `workflow_core::__private`, and every spec literal ends
+//! with `..__private::defaults::*`, so a field added to a spec needs no change here.
 //! Set `WORKFLOW_MACROS_DEBUG=1` while building to print each expansion on standard error.
 
 mod diag;

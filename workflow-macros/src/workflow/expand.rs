@@ -45,78 +45,188 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
 
 /// The checked workflow's code, from what [`super::graph::check`] resolved: every reference is
 /// looked up in `resolution`, none resolved again here.
+/// The checked workflow's code, from what [`super::graph::check`] resolved: every reference is
+/// looked up in `resolution`, none resolved again here.
 pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution) -> TokenStream {
-    let name = &workflow.name;
-    let self_ty = self_ty(workflow);
-    let name_text = crate::names::text(name);
+    let cx = Context {
+        workflow,
+        options,
+        resolution,
+        name_text: crate::names::text(&workflow.name),
+        params: workflow
+            .params
+            .iter()
+            .map(|param| (crate::names::text(&param.name), &param.ty))
+            .collect(),
+        ids: super::graph::node_ids(workflow),
+    };
+    let mut out = Output::default();
+    pool_checks(&cx, &mut out);
+    nodes(&cx, &mut out);
+    merges(&cx, &mut out);
+    branches(&cx, &mut out);
+    sub_workflow(&cx, &mut out);
+    partition_check(&cx, &mut out);
+    param_specs(&cx, &mut out);
+    let Output {
+        items,
+        checks,
+        handles,
+        node_specs,
+        merges,
+        branch_specs,
+        returns,
+        workflow_task,
+        param_specs,
+        ..
+    } = out;
+    let returns = returns.unwrap_or_else(|| quote!(::core::option::Option::None));
     let header = header(workflow);
-    let params: BTreeMap<String, &syn::Type> = workflow
-        .params
-        .iter()
-        .map(|param| (crate::names::text(&param.name), &param.ty))
-        .collect();
-    let task_alias =
-        |index: usize, span: Span| format_ident!("__WorkflowTask{}", index, span = span);
-    // What a node produces, located at `span`: its task's output, or a `Vec` of them for a
-    // node that maps over `each(...)` of an input.
-    let output_of = |index: usize, span: Span| {
-        let task_span = workflow.statements.get(index).map_or(span, |statement| {
+    let self_ty = self_ty(workflow);
+    let name_text = cx.name_text.as_str();
+    let spec = spec_value(
+        workflow,
+        quote!(::std::vec![#(#param_specs),*]),
+        quote!(::std::vec![#(#node_specs),*]),
+        operations(options),
+        secrets(options),
+        quote!(branches: ::std::vec![#(#branch_specs),*], merges: ::std::vec![#(#merges),*], returns: #returns,),
+    );
+    quote! {
+        #header
+        #workflow_task
+        // Every spec literal ends with `..defaults`, needed or not.
+        #[allow(clippy::needless_update)]
+        const _: () = {
+            #items
+
+            impl #self_ty {
+                #handles
+            }
+
+            #[allow(clippy::let_unit_value)]
+            fn __workflow_wiring() {
+                #checks
+            }
+
+            impl ::workflow_core::Workflow for #self_ty {
+                const NAME: &'static str = #name_text;
+                fn spec() -> ::workflow_core::WorkflowSpec { #spec }
+            }
+
+            ::workflow_core::__private::inventory::submit! {
+                ::workflow_core::__private::Registration { spec: <#self_ty as ::workflow_core::Workflow>::spec }
+            }
+        };
+    }
+}
+
+/// What every part of a checked workflow's expansion reads.
+struct Context<'a> {
+    workflow: &'a Workflow,
+    options: &'a Options,
+    /// What each reference names, from [`super::graph::check`].
+    resolution: &'a Resolution,
+    /// The workflow's name, without `r#`.
+    name_text: String,
+    /// The parameters by name, with their declared types.
+    params: BTreeMap<String, &'a syn::Type>,
+    /// Each node's id in the plan, by statement.
+    ids: Vec<String>,
+}
+
+impl Context<'_> {
+    /// What node `index` produces, located at `span`: its task's output, or a `Vec` of them
+    /// for a node that maps over `each(...)` of an input.
+    fn output_of(&self, index: usize, span: Span) -> TokenStream {
+        let statement = self.workflow.statements.get(index);
+        let task_span = statement.map_or(span, |statement| {
             syn::spanned::Spanned::span(&statement.task)
         });
         let alias = task_alias(index, task_span);
         let output = quote_spanned!(span=> <#alias as ::workflow_core::Task>::Output);
-        match workflow.statements.get(index).and_then(mapped_input) {
+        match statement.and_then(mapped_input) {
             Some(_) => quote_spanned!(span=> ::std::vec::Vec<#output>),
             None => output,
         }
-    };
+    }
 
-    let ids = super::graph::node_ids(workflow);
-    // The trait checking that arm node `index` produces the type of the arms before it.
-    let same_type = |key: &str, index: usize| {
-        format_ident!(
-            "{}_same_type_{}",
-            crate::names::ident_part(key),
-            index,
-            span = Span::mixed_site()
-        )
-    };
-    // The type of a name at `span`: a node's output; for a name merged from several arms, the
-    // first arm's output passed through each later arm's same-type check, so arms that
-    // disagree are reported once, at the arm, and not again where the value is used.
-    let value_of = |key: &str, nodes: &[usize], span: Span| -> TokenStream {
+    /// The type of a reference to `nodes` at `span`: a node's output; for a name merged from
+    /// several arms, the first arm's output passed through each later arm's same-type check,
+    /// so arms that disagree are reported once, at the arm, and not again where it is used.
+    fn value_of(&self, key: &str, nodes: &[usize], span: Span) -> TokenStream {
         let (first, merged) = Resolution::one(nodes);
-        let mut value = output_of(first, span);
+        let mut value = self.output_of(first, span);
         if merged {
             for &other in nodes.iter().skip(1) {
-                let at = workflow.statements[other]
+                let at = self.workflow.statements[other]
                     .node_name()
                     .map_or(span, |name| name.span());
                 let check = same_type(key, other);
-                let this = output_of(other, at);
+                let this = self.output_of(other, at);
                 value = quote_spanned!(at=> <#this as #check<#value>>::Merged);
             }
         }
         value
-    };
-    // The plan's name for what a reference means: the node's id, or the merged name.
-    let id_of = |key: &str, nodes: &[usize]| -> String {
+    }
+
+    /// The plan's name for what a reference means: the node's id, or the merged name.
+    fn id_of(&self, key: &str, nodes: &[usize]) -> String {
         match Resolution::one(nodes) {
             (_, true) => key.to_owned(),
-            (node, false) => ids.get(node).cloned().unwrap_or_else(|| key.to_owned()),
+            (node, false) => self
+                .ids
+                .get(node)
+                .cloned()
+                .unwrap_or_else(|| key.to_owned()),
         }
-    };
+    }
+}
 
-    let mut items = TokenStream::new();
-    let mut checks = TokenStream::new();
-    let mut node_specs = Vec::new();
-    let mut handles = TokenStream::new();
-    let mut handle_names = std::collections::BTreeSet::new();
-    let visibility = &workflow.visibility;
+/// What the parts of an expansion add up: items beside the checks, the wiring checks the type
+/// checker runs, the node handles, and the pieces of the spec.
+#[derive(Default)]
+struct Output {
+    items: TokenStream,
+    checks: TokenStream,
+    handles: TokenStream,
+    handle_names: std::collections::BTreeSet<String>,
+    node_specs: Vec<TokenStream>,
+    merges: Vec<TokenStream>,
+    branch_specs: Vec<TokenStream>,
+    /// `Some(Returns { .. })` for a workflow that returns a value.
+    returns: Option<TokenStream>,
+    /// The workflow's `Task` impl, when it returns a value (outside the `const` block).
+    workflow_task: TokenStream,
+    param_specs: Vec<TokenStream>,
+}
 
-    // A declared pool that no node runs in limits nothing: usually a typo on one side. The
-    // nodes' pools are their tasks', known once names resolve, so the check is a constant,
-    // reported at the `#[pool]` attribute.
+/// The alias of node `index`'s task, located at `span`.
+fn task_alias(index: usize, span: Span) -> syn::Ident {
+    format_ident!("__WorkflowTask{}", index, span = span)
+}
+
+/// The trait checking that arm node `index` produces the type of the arms before it.
+fn same_type(key: &str, index: usize) -> syn::Ident {
+    format_ident!(
+        "{}_same_type_{}",
+        crate::names::ident_part(key),
+        index,
+        span = Span::mixed_site()
+    )
+}
+
+/// A declared pool that no node runs in limits nothing: usually a typo on one side. The
+/// nodes' pools are their tasks', known once names resolve, so the check is a constant,
+/// reported at the `#[pool]` attribute.
+fn pool_checks(cx: &Context, out: &mut Output) {
+    let Context {
+        workflow,
+        options,
+        name_text,
+        ..
+    } = cx;
+    let Output { items, .. } = out;
     for ((pool, _), span) in options.pools.iter().zip(&options.pool_spans) {
         let used = workflow
             .statements
@@ -145,7 +255,27 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             };
         });
     }
+}
 
+/// Per node: its task's alias, the arity check, a check per input, its test handle and its
+/// spec.
+fn nodes(cx: &Context, out: &mut Output) {
+    let Context {
+        workflow,
+        ids,
+        resolution,
+        ..
+    } = cx;
+    let Output {
+        items,
+        checks,
+        node_specs,
+        handles,
+        handle_names,
+        ..
+    } = out;
+    let visibility = &workflow.visibility;
+    let id_of = |key: &str, nodes: &[usize]| cx.id_of(key, nodes);
     for (index, statement) in workflow.statements.iter().enumerate() {
         let task = &statement.task;
         let task_span = syn::spanned::Spanned::span(task);
@@ -159,11 +289,6 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             #[allow(non_camel_case_types)]
             type #declared_alias = #task;
         });
-        let input_type = |position: usize, found: &TokenStream, span: Span| {
-            let task_input = quote_spanned!(span=> <#alias as ::workflow_core::Task>::Inputs);
-            quote_spanned!(span=> <#task_input as ::workflow_core::__private::ExpectedAt<#position, #found>>::Type)
-        };
-
         // Arity: the task's inputs are known only after name resolution, so the count is
         // compared during constant evaluation, with a message that lists the expected inputs.
         // The constant is named after the node, which is what rustc's label shows.
@@ -182,130 +307,7 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             };
         });
 
-        let mut sources = Vec::new();
-        for (position, argument) in statement.arguments.iter().enumerate() {
-            let span = argument.span();
-            let number = position + 1;
-            // The type the argument has, how messages describe it, and where the plan says it
-            // comes from.
-            let (found, described, source) = match argument {
-                Argument::Name(ident) | Argument::Each(ident) => {
-                    let key = crate::names::text(ident);
-                    // The whole value: its type, what it is, and where the plan takes it from.
-                    let (whole, what, source) = match params.get(&key) {
-                        Some(ty) => (
-                            relocate(quote!(#ty), span),
-                            format!("parameter `{key}`"),
-                            quote!(::workflow_core::Source::Param(#key)),
-                        ),
-                        None if options.secrets.iter().any(|(secret, _)| *secret == key) => (
-                            quote_spanned!(span=> ::workflow_core::Secret),
-                            format!("secret `{key}`"),
-                            quote!(::workflow_core::Source::Secret(#key)),
-                        ),
-                        None => {
-                            let nodes = resolution
-                                .inputs
-                                .get(&(index, position))
-                                .map_or(&[][..], Vec::as_slice);
-                            let id = id_of(&key, nodes);
-                            (
-                                value_of(&key, nodes, span),
-                                format!("node `{key}`"),
-                                quote!(::workflow_core::Source::Node(#id)),
-                            )
-                        }
-                    };
-                    match argument {
-                        Argument::Each(_) => {
-                            let element = quote_spanned!(span=> <#whole as ::workflow_core::__private::Collection>::Item);
-                            (element, format!("each element of {what} is"), source)
-                        }
-                        _ if what.starts_with("node") => {
-                            (whole, format!("{what} produces"), source)
-                        }
-                        _ => (whole, format!("{what} is"), source),
-                    }
-                }
-                Argument::Constant(
-                    constant @ Expr::Lit(syn::ExprLit {
-                        lit: Lit::Str(text),
-                        ..
-                    }),
-                ) => {
-                    let found = quote_spanned!(span=> ::std::string::String);
-                    let described = format!(
-                        "the constant {} is",
-                        token_text(text).replace('{', "{{").replace('}', "}}")
-                    );
-                    let value = quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#found>(::std::string::String::from(#constant))));
-                    (found, described, value)
-                }
-                Argument::Constant(constant) => {
-                    let expected = input_type(position, &quote!(()), span);
-                    let Some((marker, kind)) = literal_kind(constant) else {
-                        // Any other expression: rustc's own mismatch, at the expression.
-                        sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#expected>(#constant))));
-                        continue;
-                    };
-                    // A number, `bool` or `char` literal: whether its kind fits the input is
-                    // one check in workflow terms; the value is converted at the type the check
-                    // yields, so a misfit is not reported again as a mismatch (and a literal
-                    // out of the type's range still is, by rustc's lint).
-                    let check =
-                        format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
-                    // `-30` as written (tokens print as `- 30`).
-                    let text = token_text(constant)
-                        .replacen("- ", "-", 1)
-                        .replace('{', "{{")
-                        .replace('}', "}}");
-                    let message = format!(
-                        "task `{task_text}` expects `{{Expected}}` for input #{number}, but the constant {text} is {kind}"
-                    );
-                    let label = format!(
-                        "expected `{{Expected}}` for input #{number} of `{task_text}`, found {kind}"
-                    );
-                    let note = "a constant input has the input's own type: an integer fits integer types (a negative one, signed types), `1.0` fits `f32` and `f64`, `true` fits `bool`, `'c'` fits `char`, and \"text\" fits `String`";
-                    let marker = format_ident!("{}", marker, span = span);
-                    // One impl per type the literal fits, with no further bound: an unfit
-                    // input is then reported as this trait, with its message.
-                    let fits = literal_types(&marker.to_string()).iter().map(|ty| {
-                        let ty = format_ident!("{}", ty);
-                        quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#ty> for ::workflow_core::__private::#marker { type Target = #ty; })
-                    });
-                    items.extend(quote! {
-                        #[allow(non_camel_case_types)]
-                        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-                        trait #check<Expected: ?::core::marker::Sized> { type Target; }
-                        #(#fits)*
-                    });
-                    let fitted = quote_spanned!(span=> <::workflow_core::__private::#marker as #check<#expected>>::Target);
-                    sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#fitted>(#constant))));
-                    continue;
-                }
-            };
-            let check = format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
-            let message = format!(
-                "task `{task_text}` expects `{{Expected}}` for input #{number}, but {described} `{{Self}}`"
-            );
-            let label = format!(
-                "expected `{{Expected}}` for input #{number} of `{task_text}`, found `{{Self}}`"
-            );
-            let note = format!(
-                "node `{node_text}` passes its inputs to `{task_text}` in the order of the function's parameters"
-            );
-            items.extend(quote! {
-                #[allow(non_camel_case_types)]
-                #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-                trait #check<Expected: ?::core::marker::Sized> { const FITS: () = (); }
-                impl<T: ?::core::marker::Sized> #check<T> for T {}
-            });
-            let expected = input_type(position, &found, span);
-            checks.extend(quote_spanned! {span=>
-                let _ = <#found as #check<#expected>>::FITS;
-            });
-            sources.push(source);
-        }
+        let sources = input_sources(cx, items, checks, index, statement);
         let after: Vec<String> = statement
             .after
             .iter()
@@ -369,9 +371,170 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             }
         });
     }
+}
 
-    // Names produced in several arms: one merge each, and every arm must produce one type.
-    let mut merges = Vec::new();
+/// Per input of node `index`: a check in workflow terms that what it is given fits the task's
+/// input, at the input, and where the plan takes the value from.
+fn input_sources(
+    cx: &Context,
+    items: &mut TokenStream,
+    checks: &mut TokenStream,
+    index: usize,
+    statement: &super::parse::Statement,
+) -> Vec<TokenStream> {
+    let Context {
+        options,
+        params,
+        resolution,
+        ids,
+        ..
+    } = cx;
+    let value_of = |key: &str, nodes: &[usize], span| cx.value_of(key, nodes, span);
+    let id_of = |key: &str, nodes: &[usize]| cx.id_of(key, nodes);
+    let task = &statement.task;
+    let alias = task_alias(index, syn::spanned::Spanned::span(task));
+    let task_text = token_text(task);
+    let node_text = ids.get(index).cloned().unwrap_or_default();
+    let node_ident = crate::names::ident_part(&node_text);
+    let input_type = |position: usize, found: &TokenStream, span: Span| {
+        let task_input = quote_spanned!(span=> <#alias as ::workflow_core::Task>::Inputs);
+        quote_spanned!(span=> <#task_input as ::workflow_core::__private::ExpectedAt<#position, #found>>::Type)
+    };
+    let mut sources = Vec::new();
+    for (position, argument) in statement.arguments.iter().enumerate() {
+        let span = argument.span();
+        let number = position + 1;
+        // The type the argument has, how messages describe it, and where the plan says it
+        // comes from.
+        let (found, described, source) = match argument {
+            Argument::Name(ident) | Argument::Each(ident) => {
+                let key = crate::names::text(ident);
+                // The whole value: its type, what it is, and where the plan takes it from.
+                let (whole, what, source) = match params.get(&key) {
+                    Some(ty) => (
+                        relocate(quote!(#ty), span),
+                        format!("parameter `{key}`"),
+                        quote!(::workflow_core::Source::Param(#key)),
+                    ),
+                    None if options.secrets.iter().any(|(secret, _)| *secret == key) => (
+                        quote_spanned!(span=> ::workflow_core::Secret),
+                        format!("secret `{key}`"),
+                        quote!(::workflow_core::Source::Secret(#key)),
+                    ),
+                    None => {
+                        let nodes = resolution
+                            .inputs
+                            .get(&(index, position))
+                            .map_or(&[][..], Vec::as_slice);
+                        let id = id_of(&key, nodes);
+                        (
+                            value_of(&key, nodes, span),
+                            format!("node `{key}`"),
+                            quote!(::workflow_core::Source::Node(#id)),
+                        )
+                    }
+                };
+                match argument {
+                    Argument::Each(_) => {
+                        let element = quote_spanned!(span=> <#whole as ::workflow_core::__private::Collection>::Item);
+                        (element, format!("each element of {what} is"), source)
+                    }
+                    _ if what.starts_with("node") => (whole, format!("{what} produces"), source),
+                    _ => (whole, format!("{what} is"), source),
+                }
+            }
+            Argument::Constant(
+                constant @ Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(text),
+                    ..
+                }),
+            ) => {
+                let found = quote_spanned!(span=> ::std::string::String);
+                let described = format!(
+                    "the constant {} is",
+                    token_text(text).replace('{', "{{").replace('}', "}}")
+                );
+                let value = quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#found>(::std::string::String::from(#constant))));
+                (found, described, value)
+            }
+            Argument::Constant(constant) => {
+                let expected = input_type(position, &quote!(()), span);
+                let Some((marker, kind)) = literal_kind(constant) else {
+                    // Any other expression: rustc's own mismatch, at the expression.
+                    sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#expected>(#constant))));
+                    continue;
+                };
+                // A number, `bool` or `char` literal: whether its kind fits the input is
+                // one check in workflow terms; the value is converted at the type the check
+                // yields, so a misfit is not reported again as a mismatch (and a literal
+                // out of the type's range still is, by rustc's lint).
+                let check =
+                    format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
+                // `-30` as written (tokens print as `- 30`).
+                let text = token_text(constant)
+                    .replacen("- ", "-", 1)
+                    .replace('{', "{{")
+                    .replace('}', "}}");
+                let message = format!(
+                    "task `{task_text}` expects `{{Expected}}` for input #{number}, but the constant {text} is {kind}"
+                );
+                let label = format!(
+                    "expected `{{Expected}}` for input #{number} of `{task_text}`, found {kind}"
+                );
+                let note = "a constant input has the input's own type: an integer fits integer types (a negative one, signed types), `1.0` fits `f32` and `f64`, `true` fits `bool`, `'c'` fits `char`, and \"text\" fits `String`";
+                let marker = format_ident!("{}", marker, span = span);
+                // One impl per type the literal fits, with no further bound: an unfit
+                // input is then reported as this trait, with its message.
+                let fits = literal_types(&marker.to_string()).iter().map(|ty| {
+                    let ty = format_ident!("{}", ty);
+                    quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#ty> for ::workflow_core::__private::#marker { type Target = #ty; })
+                });
+                items.extend(quote! {
+                    #[allow(non_camel_case_types)]
+                    #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+                    trait #check<Expected: ?::core::marker::Sized> { type Target; }
+                    #(#fits)*
+                });
+                let fitted = quote_spanned!(span=> <::workflow_core::__private::#marker as #check<#expected>>::Target);
+                sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#fitted>(#constant))));
+                continue;
+            }
+        };
+        let check = format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
+        let message = format!(
+            "task `{task_text}` expects `{{Expected}}` for input #{number}, but {described} `{{Self}}`"
+        );
+        let label = format!(
+            "expected `{{Expected}}` for input #{number} of `{task_text}`, found `{{Self}}`"
+        );
+        let note = format!(
+            "node `{node_text}` passes its inputs to `{task_text}` in the order of the function's parameters"
+        );
+        items.extend(quote! {
+            #[allow(non_camel_case_types)]
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+            trait #check<Expected: ?::core::marker::Sized> { const FITS: () = (); }
+            impl<T: ?::core::marker::Sized> #check<T> for T {}
+        });
+        let expected = input_type(position, &found, span);
+        checks.extend(quote_spanned! {span=>
+            let _ = <#found as #check<#expected>>::FITS;
+        });
+        sources.push(source);
+    }
+    sources
+}
+
+/// Names produced in several arms: one merge each, and every arm must produce one type.
+fn merges(cx: &Context, out: &mut Output) {
+    let Context { workflow, ids, .. } = cx;
+    let Output {
+        items,
+        checks,
+        merges,
+        ..
+    } = out;
+    let value_of = |key: &str, nodes: &[usize], span| cx.value_of(key, nodes, span);
     let mut merged_names: Vec<String> = Vec::new();
     for statement in &workflow.statements {
         let Some(name) = statement.node_name().map(ToString::to_string) else {
@@ -426,10 +589,25 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             .map(|&index| ids.get(index).cloned().unwrap_or_default());
         merges.push(quote!(::workflow_core::Merge { name: ::std::string::String::from(#name), nodes: ::std::vec![#(::std::string::String::from(#nodes)),*] }));
     }
+}
 
-    // Branches: the value decided on, the arms, and the arm selector, which is the workflow's
-    // own `match`, so rustc checks that it is exhaustive and that the patterns fit the type.
-    let mut branch_specs = Vec::new();
+/// Branches: the value decided on, the arms, and the arm selector, which is the workflow's
+/// own `match`, so rustc checks that it is exhaustive and that the patterns fit the type.
+fn branches(cx: &Context, out: &mut Output) {
+    let Context {
+        workflow,
+        params,
+        resolution,
+        ..
+    } = cx;
+    let Output {
+        items,
+        checks,
+        branch_specs,
+        ..
+    } = out;
+    let value_of = |key: &str, nodes: &[usize], span| cx.value_of(key, nodes, span);
+    let id_of = |key: &str, nodes: &[usize]| cx.id_of(key, nodes);
     for (branch_index, branch) in workflow.branches.iter().enumerate() {
         let key = crate::names::text(&branch.on);
         let span = branch.on.span();
@@ -519,17 +697,37 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             ::workflow_core::BranchSpec { on: #on, arms: ::std::vec![#(#arm_specs),*], select: #select, ..::workflow_core::__private::defaults::branch() }
         });
     }
+}
 
-    // A workflow that returns a value is also a task: a node of other workflows.
-    let mut returns = quote!(::core::option::Option::None);
-    // Outside the anonymous `const` block, so that rustc names it `<name as Task>`.
-    let mut workflow_task = TokenStream::new();
+/// A workflow that returns a value is also a task: a node of other workflows.
+/// Outside the anonymous `const` block, so that rustc names it `<name as Task>`.
+/// Outside the anonymous `const` block, so that rustc names it `<name as Task>`.
+fn sub_workflow(cx: &Context, out: &mut Output) {
+    let Context {
+        workflow,
+        resolution,
+        name_text,
+        ..
+    } = cx;
+    let Output {
+        items,
+        checks,
+        returns,
+        workflow_task,
+        ..
+    } = out;
+    let name = &workflow.name;
+    let self_ty = self_ty(workflow);
+    let value_of = |key: &str, nodes: &[usize], span| cx.value_of(key, nodes, span);
+    let id_of = |key: &str, nodes: &[usize]| cx.id_of(key, nodes);
     if let (Some(output), Some(returned)) = (&workflow.output, workflow.returns.first()) {
         let key = crate::names::text(returned);
         let span = returned.span();
         let id = id_of(&key, &resolution.returned);
         let output_text = token_text(output);
-        returns = quote!(::core::option::Option::Some(::workflow_core::Returns { node: ::std::string::String::from(#id), ty: ::std::string::String::from(#output_text) }));
+        *returns = Some(
+            quote!(::core::option::Option::Some(::workflow_core::Returns { node: ::std::string::String::from(#id), ty: ::std::string::String::from(#output_text) })),
+        );
         let returned_type = value_of(&key, &resolution.returned, span);
         let message = format!(
             "workflow `{name_text}` returns `{{Expected}}`, but node `{key}` produces `{{Self}}`"
@@ -611,7 +809,14 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             const _: usize = <#self_ty as ::workflow_core::Task>::NESTING;
         });
     }
+}
 
+/// The partition parameter's type names a partition of the declared size.
+fn partition_check(cx: &Context, out: &mut Output) {
+    let Context {
+        workflow, options, ..
+    } = cx;
+    let Output { items, .. } = out;
     if let Some(partition) = &options.partition
         && let Some(declared) = workflow
             .params
@@ -629,7 +834,14 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
             const _: () = <#ty as ::workflow_core::__private::#check>::CHECKED;
         });
     }
-    let mut param_specs = Vec::new();
+}
+
+/// Per parameter: its spec, with its default checked and serialized.
+fn param_specs(cx: &Context, out: &mut Output) {
+    let Context { workflow, .. } = cx;
+    let Output {
+        items, param_specs, ..
+    } = out;
     for param in &workflow.params {
         let param_name = crate::names::text(&param.name);
         let ty = &param.ty;
@@ -720,43 +932,6 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
                 ..::workflow_core::__private::defaults::param()
             }
         });
-    }
-
-    let spec = spec_value(
-        workflow,
-        quote!(::std::vec![#(#param_specs),*]),
-        quote!(::std::vec![#(#node_specs),*]),
-        operations(options),
-        secrets(options),
-        quote!(branches: ::std::vec![#(#branch_specs),*], merges: ::std::vec![#(#merges),*], returns: #returns,),
-    );
-    let name_literal = name_text.as_str();
-    quote! {
-        #header
-        #workflow_task
-        // Every spec literal ends with `..defaults`, needed or not.
-        #[allow(clippy::needless_update)]
-        const _: () = {
-            #items
-
-            impl #self_ty {
-                #handles
-            }
-
-            #[allow(clippy::let_unit_value)]
-            fn __workflow_wiring() {
-                #checks
-            }
-
-            impl ::workflow_core::Workflow for #self_ty {
-                const NAME: &'static str = #name_literal;
-                fn spec() -> ::workflow_core::WorkflowSpec { #spec }
-            }
-
-            ::workflow_core::__private::inventory::submit! {
-                ::workflow_core::__private::Registration { spec: <#self_ty as ::workflow_core::Workflow>::spec }
-            }
-        };
     }
 }
 
