@@ -239,7 +239,7 @@ fn pool_checks(cx: &Context, out: &mut Output) {
         // Named so that rustc's label says what failed.
         let check = format_ident!(
             "{}_declares_pool_{}",
-            crate::names::ident_part(&name_text),
+            crate::names::ident_part(name_text),
             crate::names::ident_part(pool),
             span = Span::mixed_site()
         );
