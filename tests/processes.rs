@@ -189,6 +189,72 @@ fn process_isolation_gives_the_same_outputs_as_threads() {
     );
 }
 
+/// A task printing with `println!`/`eprintln!` from a runner thread finishes, under either
+/// isolation, whatever its output is connected to.
+#[test]
+fn tasks_that_print_finish_under_either_isolation() {
+    for mode in ["thread", "process"] {
+        for (label, to_null) in [("piped", false), ("to-null", true)] {
+            let dir = directory(&format!("loud-{mode}-{label}"));
+            let mut command = command(&dir, &["run", "loud_nodes", "--isolation", mode]);
+            if to_null {
+                command.stdout(Stdio::null()).stderr(Stdio::null());
+            } else {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+            let mut child = command.spawn().unwrap();
+            // Read the pipes while waiting, so a full pipe cannot be what stops the run.
+            let readers: Vec<_> = [
+                child
+                    .stdout
+                    .take()
+                    .map(|pipe| Box::new(pipe) as Box<dyn std::io::Read + Send>),
+                child
+                    .stderr
+                    .take()
+                    .map(|pipe| Box::new(pipe) as Box<dyn std::io::Read + Send>),
+            ]
+            .into_iter()
+            .flatten()
+            .map(|mut pipe| {
+                std::thread::spawn(move || {
+                    let mut text = String::new();
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+                    text
+                })
+            })
+            .collect();
+            let started = Instant::now();
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break Some(status);
+                }
+                if started.elapsed() > Duration::from_secs(60) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            let texts: Vec<String> = readers
+                .into_iter()
+                .map(|reader| reader.join().unwrap())
+                .collect();
+            let status = status.unwrap_or_else(|| panic!("{mode}, {label}: the run hung"));
+            assert!(status.success(), "{mode}, {label}: {texts:?}");
+            // On a thread, what a task prints goes where the runner's own output goes.
+            if !to_null && mode == "thread" {
+                assert_eq!(texts[0].matches("stdout line 199").count(), 2, "{mode}");
+                assert_eq!(texts[1].matches("stderr line 199").count(), 2, "{mode}");
+            }
+            let nodes = outputs(&dir.join("state.sqlite"));
+            assert_eq!(nodes.len(), 2);
+            assert!(nodes.iter().all(|(_, status, output)| status == "succeeded"
+                && *output == Some(serde_json::json!(200))));
+        }
+    }
+}
+
 #[test]
 fn a_process_past_its_timeout_is_killed() {
     let dir = directory("isolation-timeout");

@@ -38,6 +38,24 @@ fn wait_for_release(dir: PathBuf) -> Result<String, TaskError> {
     Err(TaskError::new("never released"))
 }
 
+/// Prints to standard output and standard error, as tasks do, from the thread it runs on.
+#[task]
+fn chatter(lines: u32) -> u32 {
+    for line in 0..lines {
+        println!("stdout line {line}");
+        eprintln!("stderr line {line}");
+    }
+    lines
+}
+
+workflow! {
+    /// Two tasks printing at once.
+    loud_nodes(lines: u32 = 200) {
+        first = chatter(lines);
+        second = chatter(lines);
+    }
+}
+
 workflow! {
     /// First, a wait, then last.
     #[concurrency(overlap = "forbid")]

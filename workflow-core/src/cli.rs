@@ -418,9 +418,13 @@ struct ListParam<'a> {
 /// Runs the CLI on the process's arguments and standard streams.
 pub fn main() -> ExitCode {
     crate::runner::progress::init_logging();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let code = run(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock());
+    // The handles, not their locks: a task running on a thread of this process may print, and
+    // a lock held for the whole command would block it forever.
+    let code = run(
+        std::env::args_os(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
     ExitCode::from(code)
 }
 
