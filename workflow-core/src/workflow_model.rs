@@ -8,7 +8,7 @@ use crate::{TaskError, TaskSpec};
 
 /// A workflow declared with `workflow!`.
 ///
-/// The macro implements it for a unit struct named after the workflow, and registers the
+/// The macro implements it for a struct named after the workflow, and registers the
 /// workflow so that [`crate::registry`] and the CLI find it without a hand-kept list.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a workflow",

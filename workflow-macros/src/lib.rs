@@ -94,7 +94,7 @@ pub fn task(attribute: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Generates a unit struct named after the workflow implementing `workflow_core::Workflow`,
+/// Generates a struct (a type, not a value) named after the workflow implementing `workflow_core::Workflow`,
 /// registers it for the CLI, and checks the wiring at compile time: every input's type against
 /// the task's signature, the number of inputs, names, and cycles.
 #[proc_macro]

@@ -114,6 +114,10 @@ pub fn ident_part(text: &str) -> String {
 
 /// `text` as an identifier at `span`: raw when it is a keyword; `None` when it cannot be one.
 pub fn handle_ident(text: &str, span: Span) -> Option<syn::Ident> {
+    // Reserved by an edition (2024's `gen`, 2018's `try`) though syn takes them as identifiers.
+    if matches!(text, "gen" | "try") {
+        return Some(syn::Ident::new_raw(text, span));
+    }
     if syn::parse_str::<syn::Ident>(text).is_ok() {
         return Some(syn::Ident::new(text, span));
     }
@@ -145,6 +149,14 @@ pub fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
 /// type of that name (`str`, `u32`, ...) in the whole module, breaking every `&str` or `u32`
 /// there. `None` for every other name.
 pub fn shadows_primitive(ident: &syn::Ident, what: &str) -> Option<syn::Error> {
+    if text(ident).starts_with("__workflow") {
+        return Some(syn::Error::new(
+            ident.span(),
+            format!(
+                "names starting with `__workflow` are reserved for the code `workflow!` and `#[task]` generate; give this {what} another name"
+            ),
+        ));
+    }
     const PRIMITIVES: [&str; 19] = [
         "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
         "i64", "i128", "isize", "f16", "f32", "f64", "f128",

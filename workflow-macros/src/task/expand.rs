@@ -43,10 +43,19 @@ pub fn task(
         quote!(::workflow_core::InputSpec { name: #input, ty: #ty })
     });
     let locals: Vec<_> = (0..signature.inputs.len())
-        .map(|index| format_ident!("input_{}", index, span = proc_macro2::Span::mixed_site()))
+        .map(|index| {
+            format_ident!(
+                "__workflow_input_{}",
+                index,
+                span = proc_macro2::Span::mixed_site()
+            )
+        })
         .collect();
     let call = quote!(#ident(#(#locals),*));
-    let returned_value = format_ident!("returned", span = proc_macro2::Span::mixed_site());
+    let returned_value = format_ident!(
+        "__workflow_returned",
+        span = proc_macro2::Span::mixed_site()
+    );
     let finish = match &signature.result {
         _ if options.command => {
             quote_spanned!(returned.span()=> ::workflow_core::command::run_task::<#returned>(#returned_value))
@@ -93,9 +102,9 @@ pub fn task(
     let count = input_types.len();
     let decoded = input_types.iter().enumerate().map(|(index, ty)| {
         let number = index + 1;
-        quote_spanned!(ty.span()=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut values, #number)?)
+        quote_spanned!(ty.span()=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut __workflow_values, #number)?)
     });
-    let encoded = quote_spanned!(output.span()=> <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(output));
+    let encoded = quote_spanned!(output.span()=> <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(__workflow_output));
     // The struct `workflow!` names the task by: generic over where the attribute is, so that a
     // function pasted twice in one module does not add a conflicting `Task` impl to the
     // "defined multiple times" errors.
@@ -134,18 +143,18 @@ pub fn task(
                     },
                     ..::workflow_core::__private::defaults::TASK_SPEC
                 };
-                fn call(inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
-                    let (#(#locals,)*) = inputs;
+                fn call(__workflow_inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
+                    let (#(#locals,)*) = __workflow_inputs;
                     <Self as ::workflow_core::Task>::finish(#call)
                 }
                 fn finish(#returned_value: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
                     #finish
                 }
                 #[allow(unused_mut, unused_variables)]
-                fn call_json(values: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
-                    let mut values = ::workflow_core::__private::input_values(values, #count)?;
-                    let inputs = (#(#decoded,)*);
-                    let output = <Self as ::workflow_core::Task>::call(inputs)?;
+                fn call_json(__workflow_json: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
+                    let mut __workflow_values = ::workflow_core::__private::input_values(__workflow_json, #count)?;
+                    let __workflow_inputs = (#(#decoded,)*);
+                    let __workflow_output = <Self as ::workflow_core::Task>::call(__workflow_inputs)?;
                     #encoded
                 }
             }

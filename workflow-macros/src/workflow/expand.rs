@@ -209,7 +209,7 @@ fn task_alias(index: usize, span: Span) -> syn::Ident {
 /// The trait checking that arm node `index` produces the type of the arms before it.
 fn same_type(key: &str, index: usize) -> syn::Ident {
     format_ident!(
-        "{}_same_type_{}",
+        "__workflow_{}_same_type_{}",
         crate::names::ident_part(key),
         index,
         span = Span::mixed_site()
@@ -227,6 +227,7 @@ fn pool_checks(cx: &Context, out: &mut Output) {
         ..
     } = cx;
     let Output { items, .. } = out;
+    let mut check_names = std::collections::BTreeSet::new();
     for ((pool, _), span) in options.pools.iter().zip(&options.pool_spans) {
         let used = workflow
             .statements
@@ -236,21 +237,26 @@ fn pool_checks(cx: &Context, out: &mut Output) {
                 let alias = task_alias(index, syn::spanned::Spanned::span(&statement.task));
                 quote!(<#alias as ::workflow_core::Task>::SPEC.policy.pool)
             });
-        // Named so that rustc's label says what failed.
-        let check = format_ident!(
+        // Named so that rustc's label says what failed; pools whose names differ only in
+        // `-`, `_` or `.` get a number to stay apart.
+        let mut check_name = format!(
             "{}_declares_pool_{}",
             crate::names::ident_part(name_text),
-            crate::names::ident_part(pool),
-            span = Span::mixed_site()
+            crate::names::ident_part(pool)
         );
+        if !check_names.insert(check_name.clone()) {
+            check_name = format!("{check_name}_{}", check_names.len());
+            check_names.insert(check_name.clone());
+        }
+        let check = format_ident!("{}", check_name, span = Span::mixed_site());
         items.extend(quote_spanned! {*span=>
             #[allow(non_upper_case_globals, dead_code)]
             const #check: () = {
-                let used: &[::core::option::Option<&str>] = &[#(#used),*];
-                if let ::core::option::Option::Some(message) =
-                    ::workflow_core::__private::unused_pool_message(#name_text, #pool, used)
+                let __workflow_used: &[::core::option::Option<&str>] = &[#(#used),*];
+                if let ::core::option::Option::Some(__workflow_message) =
+                    ::workflow_core::__private::unused_pool_message(#name_text, #pool, __workflow_used)
                 {
-                    ::core::panic!("{}", message.as_str());
+                    ::core::panic!("{}", __workflow_message.as_str());
                 }
             };
         });
@@ -299,10 +305,10 @@ fn nodes(cx: &Context, out: &mut Output) {
         items.extend(quote_spanned! {statement.arguments_span=>
             #[allow(non_upper_case_globals, dead_code)]
             const #arity: () = {
-                let spec = &<#alias as ::workflow_core::Task>::SPEC;
-                if spec.inputs.len() != #given {
-                    let message = ::workflow_core::__private::arity_message(spec, #node_text, #given);
-                    ::core::panic!("{}", message.as_str());
+                let __workflow_spec = &<#alias as ::workflow_core::Task>::SPEC;
+                if __workflow_spec.inputs.len() != #given {
+                    let __workflow_message = ::workflow_core::__private::arity_message(__workflow_spec, #node_text, #given);
+                    ::core::panic!("{}", __workflow_message.as_str());
                 }
             };
         });
@@ -336,10 +342,12 @@ fn nodes(cx: &Context, out: &mut Output) {
             }
             None => quote!(::core::option::Option::None),
         };
-        // The node's handle for tests: `workflow::node`, typed with its task.
+        // The node's handle for tests: `workflow::node`, typed with its task. None for a node
+        // named `spec` or `NAME`, which would hide the workflow's own `spec()` and `NAME`.
         let handle_name = crate::names::ident_part(&node_text);
         let handle_span = statement.node_name().map_or(task_span, |name| name.span());
-        if crate::names::handle_ident(&handle_name, handle_span).is_some()
+        if !matches!(handle_name.as_str(), "spec" | "NAME")
+            && crate::names::handle_ident(&handle_name, handle_span).is_some()
             && handle_names.insert(handle_name.clone())
         {
             let handle = crate::names::handle_ident(&handle_name, handle_span);
@@ -468,8 +476,12 @@ fn input_sources(
                 // one check in workflow terms; the value is converted at the type the check
                 // yields, so a misfit is not reported again as a mismatch (and a literal
                 // out of the type's range still is, by rustc's lint).
-                let check =
-                    format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
+                let check = format_ident!(
+                    "__workflow_{}_input_{}",
+                    node_ident,
+                    number,
+                    span = Span::mixed_site()
+                );
                 // `-30` as written (tokens print as `- 30`).
                 let text = token_text(constant)
                     .replacen("- ", "-", 1)
@@ -500,7 +512,12 @@ fn input_sources(
                 continue;
             }
         };
-        let check = format_ident!("{}_input_{}", node_ident, number, span = Span::mixed_site());
+        let check = format_ident!(
+            "__workflow_{}_input_{}",
+            node_ident,
+            number,
+            span = Span::mixed_site()
+        );
         let message = format!(
             "task `{task_text}` expects `{{Expected}}` for input #{number}, but {described} `{{Self}}`"
         );
@@ -633,7 +650,8 @@ fn branches(cx: &Context, out: &mut Output) {
             branch_index,
             span = Span::mixed_site()
         );
-        let value = quote_spanned!(span=> value);
+        // The decided-on value, named at the user's token for rustc's messages.
+        let value = quote_spanned!(span=> __workflow_value);
         let decision = match branch.kind {
             BranchKind::If => {
                 checks.extend(
@@ -645,8 +663,8 @@ fn branches(cx: &Context, out: &mut Output) {
                     quote!(::core::option::Option::None)
                 };
                 quote! {
-                    let #value: bool = ::workflow_core::__private::serde_json::from_value(value.clone())
-                        .map_err(|error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {error}", #key)))?;
+                    let #value: bool = ::workflow_core::__private::serde_json::from_value(__workflow_json.clone())
+                        .map_err(|__workflow_error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {}", #key, __workflow_error)))?;
                     ::core::result::Result::Ok(if #value { ::core::option::Option::Some(0) } else { #otherwise })
                 }
             }
@@ -667,15 +685,15 @@ fn branches(cx: &Context, out: &mut Output) {
                     quote_spanned!(span=> match #value)
                 };
                 quote! {
-                    let #value: #ty = ::workflow_core::__private::serde_json::from_value(value.clone())
-                        .map_err(|error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {error}", #key)))?;
+                    let #value: #ty = ::workflow_core::__private::serde_json::from_value(__workflow_json.clone())
+                        .map_err(|__workflow_error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {}", #key, __workflow_error)))?;
                     #[allow(unreachable_patterns, unused_variables)]
                     ::core::result::Result::Ok(#scrutinee { #(#arms)* })
                 }
             }
         };
         items.extend(quote! {
-            fn #select(value: &::workflow_core::__private::serde_json::Value) -> ::core::result::Result<::core::option::Option<usize>, ::workflow_core::TaskError> {
+            fn #select(__workflow_json: &::workflow_core::__private::serde_json::Value) -> ::core::result::Result<::core::option::Option<usize>, ::workflow_core::TaskError> {
                 #decision
             }
         });
@@ -745,7 +763,7 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
         let decoded = param_types.iter().enumerate().map(|(index, ty)| {
             let number = index + 1;
             let span = syn::spanned::Spanned::span(ty);
-            quote_spanned!(span=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut values, #number)?)
+            quote_spanned!(span=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut __workflow_values, #number)?)
         });
         let input_specs = workflow.params.iter().map(|param| {
             let param_name = crate::names::text(&param.name);
@@ -753,7 +771,7 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
             quote!(::workflow_core::InputSpec { name: #param_name, ty: #ty })
         });
         let locals: Vec<_> = (0..workflow.params.len())
-            .map(|index| format_ident!("param_{}", index, span = Span::mixed_site()))
+            .map(|index| format_ident!("__workflow_param_{}", index, span = Span::mixed_site()))
             .collect();
         let doc = doc_text(&workflow.attributes);
         // The deepest node, as nested `max` calls on the tasks' own paths (no array, so no
@@ -784,22 +802,22 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
                     ..::workflow_core::__private::defaults::TASK_SPEC
                 };
                 const NESTING: usize = 1 + #deepest;
-                fn call(inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
-                    let (#(#locals,)*) = inputs;
+                fn call(__workflow_inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
+                    let (#(#locals,)*) = __workflow_inputs;
                     ::workflow_core::__private::call_workflow::<Self, #output>(
                         ::std::vec![#(::workflow_core::__private::to_value(#locals)),*],
                         #id,
                     )
                 }
-                fn finish(returned: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
-                    ::core::result::Result::Ok(returned)
+                fn finish(__workflow_returned: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
+                    ::core::result::Result::Ok(__workflow_returned)
                 }
                 #[allow(unused_mut)]
-                fn call_json(values: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
-                    let mut values = ::workflow_core::__private::input_values(values, #count)?;
-                    let inputs = (#(#decoded,)*);
-                    let output = <Self as ::workflow_core::Task>::call(inputs)?;
-                    <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(output)
+                fn call_json(__workflow_json: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
+                    let mut __workflow_values = ::workflow_core::__private::input_values(__workflow_json, #count)?;
+                    let __workflow_inputs = (#(#decoded,)*);
+                    let __workflow_output = <Self as ::workflow_core::Task>::call(__workflow_inputs)?;
+                    <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(__workflow_output)
                 }
             }
         });
@@ -946,7 +964,7 @@ fn header(workflow: &Workflow) -> TokenStream {
         .iter()
         .filter(|attribute| attribute.path().is_ident("doc"));
     // Spanned at the name: a second workflow of this name in the module is reported there.
-    let structure = quote_spanned!(name.span()=> struct #name<const __AT: u64 = #location>;);
+    let structure = quote_spanned!(name.span()=> struct #name<const __AT: u64 = #location> {});
     quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
@@ -961,8 +979,8 @@ fn header(workflow: &Workflow) -> TokenStream {
             }
             impl ::core::marker::Copy for #self_ty {}
             impl ::core::fmt::Debug for #self_ty {
-                fn fmt(&self, formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    formatter.write_str(#name_text)
+                fn fmt(&self, __workflow_formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    __workflow_formatter.write_str(#name_text)
                 }
             }
             impl ::core::default::Default for #self_ty {

@@ -74,6 +74,26 @@ pub fn check(
         }
     }
 
+    // Names the generated code uses for itself.
+    let reserved = workflow
+        .params
+        .iter()
+        .map(|param| (&param.name, "parameter"))
+        .chain(
+            workflow
+                .statements
+                .iter()
+                .filter_map(|statement| statement.binding.as_ref().map(|node| (node, "node"))),
+        );
+    for (ident, what) in reserved {
+        if crate::names::text(ident).starts_with("__workflow") {
+            problems.error(
+                ident.span(),
+                format!("names starting with `__workflow` are reserved for the code `workflow!` and `#[task]` generate; give this {what} another name"),
+            );
+        }
+    }
+
     // Node names: the binding, or the task's own name. One name may have one node per arm of
     // a branch; anywhere else a name is declared once.
     let mut nodes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
