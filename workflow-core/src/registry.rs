@@ -79,9 +79,13 @@ fn duplicate_names(specs: &[WorkflowSpec]) -> Vec<String> {
 }
 
 /// Checks the registry as a whole and returns one line per problem (empty when all is well):
-/// two workflows with one name, graphs that cannot be ordered, and defaults that `--param`
-/// could not give back (so an exported run could not pass them on the command line).
+/// no workflow at all ([`NO_WORKFLOWS`]), two workflows with one name, graphs that cannot be
+/// ordered, and defaults that `--param` could not give back (so an exported run could not
+/// pass them on the command line).
 pub fn validate(specs: &[WorkflowSpec]) -> Vec<String> {
+    if specs.is_empty() {
+        return vec![NO_WORKFLOWS.to_owned()];
+    }
     let mut problems = startup_problems(specs);
     for spec in specs {
         if let Err(error) = spec.stages() {
@@ -137,10 +141,10 @@ pub fn assert_valid() {
 
 /// What [`assert_valid`] reports for `specs`: `Err` with one line per problem.
 pub(crate) fn check(specs: &[WorkflowSpec]) -> Result<(), String> {
+    let problems = validate(specs);
     if specs.is_empty() {
         return Err(NO_WORKFLOWS.to_owned());
     }
-    let problems = validate(specs);
     if problems.is_empty() {
         return Ok(());
     }

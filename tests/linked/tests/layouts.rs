@@ -41,6 +41,8 @@ fn a_binary_that_never_names_its_library_says_it_registers_no_workflows() {
     let (code, out, err) = run(UNLINKED, &["list"]);
     assert_eq!((code, out.as_str()), (Some(2), ""));
     assert_eq!(err, format!("error: {NO_WORKFLOWS}\n"));
+    let (code, out, _) = run(UNLINKED, &["validate"]);
+    assert_eq!((code, out), (Some(1), format!("problem: {NO_WORKFLOWS}\n")));
     let (code, _, err) = run(UNLINKED, &["plan", "nightly_count"]);
     assert_eq!(code, Some(2));
     assert_eq!(
