@@ -363,6 +363,18 @@ pub fn parse_param<T: Serialize + DeserializeOwned>(text: &str) -> Result<Value,
     serde_json::to_value(parsed).map_err(|error| error.to_string())
 }
 
+/// A type as itself: generated code names a type through it to locate errors at a use.
+pub trait Same {
+    type Type: ?Sized;
+}
+impl<T: ?Sized> Same for T {
+    type Type = T;
+}
+
+/// What a literal input past a task's last input is checked against: the literal fits at its
+/// own type, so that only the input count is reported.
+pub enum AnyLiteral {}
+
 /// The kind of an unsuffixed integer literal given as a node's input (`30`).
 pub enum IntegerConstant {}
 /// The kind of a negative unsuffixed integer literal given as a node's input (`-30`).

@@ -161,7 +161,50 @@ pub fn shadows_primitive(ident: &syn::Ident, what: &str) -> Option<syn::Error> {
         "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
         "i64", "i128", "isize", "f16", "f32", "f64", "f128",
     ];
+    // The types and traits of Rust's prelude: a task or workflow of that name would hide them
+    // from the module just as well.
+    const PRELUDE: [&str; 31] = [
+        "Option",
+        "Result",
+        "Vec",
+        "String",
+        "Box",
+        "Clone",
+        "Copy",
+        "Send",
+        "Sync",
+        "Sized",
+        "Default",
+        "Drop",
+        "Fn",
+        "FnMut",
+        "FnOnce",
+        "Iterator",
+        "IntoIterator",
+        "Extend",
+        "From",
+        "Into",
+        "TryFrom",
+        "TryInto",
+        "AsRef",
+        "AsMut",
+        "PartialEq",
+        "Eq",
+        "PartialOrd",
+        "Ord",
+        "ToString",
+        "ToOwned",
+        "FromIterator",
+    ];
     let name = text(ident);
+    if PRELUDE.contains(&name.as_str()) {
+        return Some(syn::Error::new(
+            ident.span(),
+            format!(
+                "a {what} cannot be named `{name}`: the {what} is also a type, which would hide the prelude's `{name}` from the whole module"
+            ),
+        ));
+    }
     PRIMITIVES.contains(&name.as_str()).then(|| {
         let rename = if what == "task" {
             format!(

@@ -118,6 +118,12 @@ pub fn task(
         // Every spec literal ends with `..defaults`, needed or not.
         #[allow(clippy::needless_update)]
         const _: () = {
+            impl ::core::fmt::Debug for #ident<#location> {
+                fn fmt(&self, __workflow_formatter: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    __workflow_formatter.write_str(#ident_text)
+                }
+            }
+
             impl ::workflow_core::Task for #ident<#location> {
                 type Inputs = (#(#input_types,)*);
                 type Output = #output;

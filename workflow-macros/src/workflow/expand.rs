@@ -166,6 +166,8 @@ impl Context<'_> {
                 let this = self.output_of(other, at);
                 value = quote_spanned!(at=> <#this as #check<#value>>::Merged);
             }
+            // Named once more at the use, so that a mismatch there is reported there.
+            value = quote_spanned!(span=> <#value as ::workflow_core::__private::Same>::Type);
         }
         value
     }
@@ -465,9 +467,23 @@ fn input_sources(
                 let value = quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#found>(::std::string::String::from(#constant))));
                 (found, described, value)
             }
+            Argument::Constant(constant) if literal_suffix(constant).is_some() => {
+                // `7u64`: a literal that names its own type, checked like a parameter.
+                let suffix = literal_suffix(constant).unwrap_or_default();
+                let found = syn::Ident::new(&suffix, span);
+                let text = token_text(constant)
+                    .replacen("- ", "-", 1)
+                    .replace('{', "{{")
+                    .replace('}', "}}");
+                (
+                    quote!(#found),
+                    format!("the constant {text} is"),
+                    quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#found>(#constant))),
+                )
+            }
             Argument::Constant(constant) => {
-                let expected = input_type(position, &quote!(()), span);
                 let Some((marker, kind)) = literal_kind(constant) else {
+                    let expected = input_type(position, &quote!(()), span);
                     // Any other expression: rustc's own mismatch, at the expression.
                     sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#expected>(#constant))));
                     continue;
@@ -496,17 +512,28 @@ fn input_sources(
                 let note = "a constant input has the input's own type: an integer fits integer types (a negative one, signed types), `1.0` fits `f32` and `f64`, `true` fits `bool`, `'c'` fits `char`, and \"text\" fits `String`";
                 let marker = format_ident!("{}", marker, span = span);
                 // One impl per type the literal fits, with no further bound: an unfit
-                // input is then reported as this trait, with its message.
-                let fits = literal_types(&marker.to_string()).iter().map(|ty| {
+                // input is then reported as this trait, with its message. Past the task's
+                // last input (`AnyLiteral`) it fits at its own type: the input count is what
+                // is wrong there, and is reported alone.
+                let types = literal_types(&marker.to_string());
+                let fits = types.iter().map(|ty| {
                     let ty = format_ident!("{}", ty);
                     quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#ty> for ::workflow_core::__private::#marker { type Target = #ty; })
                 });
+                let own = format_ident!("{}", types.last().copied().unwrap_or("i64"));
                 items.extend(quote! {
                     #[allow(non_camel_case_types)]
                     #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
                     trait #check<Expected: ?::core::marker::Sized> { type Target; }
                     #(#fits)*
+                    #[diagnostic::do_not_recommend]
+                    impl #check<::workflow_core::__private::AnyLiteral> for ::workflow_core::__private::#marker { type Target = #own; }
                 });
+                let expected = input_type(
+                    position,
+                    &quote!(::workflow_core::__private::AnyLiteral),
+                    span,
+                );
                 let fitted = quote_spanned!(span=> <::workflow_core::__private::#marker as #check<#expected>>::Target);
                 sources.push(quote_spanned!(span=> ::workflow_core::Source::Value(::workflow_core::__private::to_value::<#fitted>(#constant))));
                 continue;
@@ -535,7 +562,7 @@ fn input_sources(
         });
         let expected = input_type(position, &found, span);
         checks.extend(quote_spanned! {span=>
-            let _ = <#found as #check<#expected>>::FITS;
+            let () = <#found as #check<#expected>>::FITS;
         });
         sources.push(source);
     }
@@ -756,7 +783,7 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
             impl<T: ?::core::marker::Sized> __WorkflowReturns<T> for T {}
         });
         let expected = relocate(quote!(#output), span);
-        checks.extend(quote_spanned! {span=> let _ = <#returned_type as __WorkflowReturns<#expected>>::RETURNS; });
+        checks.extend(quote_spanned! {span=> let () = <#returned_type as __WorkflowReturns<#expected>>::RETURNS; });
 
         let param_types: Vec<&syn::Type> = workflow.params.iter().map(|param| &param.ty).collect();
         let count = param_types.len();
@@ -972,6 +999,7 @@ fn header(workflow: &Workflow) -> TokenStream {
         // By hand, not derived: a derived impl is generic over `__AT`, and would conflict with
         // its copy when the workflow is pasted twice (one "defined multiple times" is enough).
         const _: () = {
+            #[allow(clippy::expl_impl_clone_on_copy)]
             impl ::core::clone::Clone for #self_ty {
                 fn clone(&self) -> Self {
                     *self
@@ -1199,10 +1227,11 @@ fn literal_kind(constant: &Expr) -> Option<(&'static str, &'static str)> {
 /// for, as Rust reads a literal against its expected type.
 fn literal_types(marker: &str) -> &'static [&'static str] {
     match marker {
+        // The last one is the literal's own type (`i64` for an integer, as a plan holds it).
         "IntegerConstant" => &[
-            "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+            "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i128", "isize", "i64",
         ],
-        "NegativeIntegerConstant" => &["i8", "i16", "i32", "i64", "i128", "isize"],
+        "NegativeIntegerConstant" => &["i8", "i16", "i32", "i128", "isize", "i64"],
         "FloatConstant" => &["f32", "f64"],
         "BoolConstant" => &["bool"],
         _ => &["char"],
@@ -1217,4 +1246,26 @@ fn has_text_literal(pattern: &syn::Pat) -> bool {
         syn::Pat::Paren(inner) => has_text_literal(&inner.pat),
         _ => false,
     }
+}
+
+/// The type a number literal names with its suffix (`u64` for `7u64`, `f32` for `-0.5f32`).
+fn literal_suffix(constant: &Expr) -> Option<String> {
+    let literal = match constant {
+        Expr::Lit(literal) => &literal.lit,
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            Expr::Lit(literal) => &literal.lit,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let suffix = match literal {
+        Lit::Int(int) => int.suffix(),
+        Lit::Float(float) => float.suffix(),
+        _ => return None,
+    };
+    (!suffix.is_empty()).then(|| suffix.to_owned())
 }

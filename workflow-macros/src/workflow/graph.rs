@@ -17,6 +17,42 @@ struct Reference<'a> {
     ident: &'a Ident,
 }
 
+/// Why an integer literal (`18446744073709551616`, `-9223372036854775809`) cannot be a
+/// constant of a plan, whose JSON numbers hold 64-bit integers: `None` for anything else.
+fn wider_than_json(constant: &syn::Expr) -> Option<String> {
+    let (negative, literal) = match constant {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => (false, int),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(int),
+                ..
+            }) => (true, int),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let value = literal.base10_parse::<u128>().ok()?;
+    let fits = if negative {
+        value <= 1 << 63
+    } else {
+        value <= u128::from(u64::MAX)
+    };
+    (!fits).then(|| {
+        format!(
+            "the constant {sign}{digits} is wider than a plan holds (its JSON numbers are 64-bit integers, from -2^63 to 2^64 - 1); pass it as text, `\"{sign}{digits}\"` into a `String` input, and parse it in the task",
+            sign = if negative { "-" } else { "" },
+            digits = literal.base10_digits()
+        )
+    })
+}
+
 /// What every node name in a checked workflow refers to: the one node, or, for a name
 /// produced in every arm of a branch and used after it, that node in each arm. The expansion
 /// reads this and resolves nothing itself.
@@ -74,6 +110,28 @@ pub fn check(
         }
     }
 
+    // Integer literals a plan cannot hold: JSON numbers are at most 64-bit, so a larger
+    // constant would reach the runner as `null`.
+    let constants = workflow
+        .statements
+        .iter()
+        .flat_map(|statement| &statement.arguments)
+        .filter_map(|argument| match argument {
+            Argument::Constant(constant) => Some(constant),
+            _ => None,
+        })
+        .chain(
+            workflow
+                .params
+                .iter()
+                .filter_map(|param| param.default.as_ref()),
+        );
+    for constant in constants {
+        if let Some(problem) = wider_than_json(constant) {
+            problems.error(syn::spanned::Spanned::span(constant), problem);
+        }
+    }
+
     // Names the generated code uses for itself.
     let reserved = workflow
         .params
@@ -124,35 +182,11 @@ pub fn check(
             );
         }
     }
-    if workflow.statements.is_empty() && before {
+    if workflow.statements.is_empty() && workflow.branches.is_empty() && before {
         problems.error(
             name.span(),
             format!("workflow `{name}` has no nodes; add one: `node = task(inputs);`"),
         );
-    }
-
-    // A declared secret no input reads would be loaded (and required) for nothing: usually a
-    // misspelling on one side, like an unused pool. Not after another error (a secret whose
-    // declaration is wrong is reported there).
-    if before && workflow.broken_nodes.is_empty() {
-        let read: std::collections::BTreeSet<String> = workflow
-            .statements
-            .iter()
-            .flat_map(|statement| &statement.arguments)
-            .filter_map(|argument| match argument {
-                Argument::Name(ident) | Argument::Each(ident) => Some(crate::names::text(ident)),
-                _ => None,
-            })
-            .collect();
-        for secret in secrets {
-            let key = crate::names::text(secret);
-            if !read.contains(&key) && params.get(&key) == Some(&"secret") {
-                problems.error(
-                    secret.span(),
-                    format!("secret `{key}` is declared but no node reads it; pass it to a task input of type `Secret` (`connection = connect({key});`) or remove the declaration"),
-                );
-            }
-        }
     }
 
     let broken: Vec<String> = workflow
@@ -413,6 +447,30 @@ pub fn check(
             )
         };
         problems.error(cycle.span, message);
+    }
+
+    // A declared secret no input reads would be loaded (and required) for nothing: usually a
+    // misspelling on one side, like an unused pool. Only when nothing else is wrong: a secret
+    // whose declaration is wrong, or a misspelled use, is reported there.
+    if before && problems.is_empty() && workflow.broken_nodes.is_empty() {
+        let read: std::collections::BTreeSet<String> = workflow
+            .statements
+            .iter()
+            .flat_map(|statement| &statement.arguments)
+            .filter_map(|argument| match argument {
+                Argument::Name(ident) | Argument::Each(ident) => Some(crate::names::text(ident)),
+                _ => None,
+            })
+            .collect();
+        for secret in secrets {
+            let key = crate::names::text(secret);
+            if !read.contains(&key) && params.get(&key) == Some(&"secret") {
+                problems.error(
+                    secret.span(),
+                    format!("secret `{key}` is declared but no node reads it; pass it to a task input of type `Secret` (`connection = connect({key});`) or remove the declaration"),
+                );
+            }
+        }
     }
 
     let sound = problems.is_empty();

@@ -20,6 +20,15 @@ pub fn expand(input: TokenStream, location: u64) -> TokenStream {
         return diagnostics.to_compile_errors();
     };
     workflow.location = location;
+    // A workflow's name names it on every engine: a systemd unit, an Airflow DAG id and an
+    // Argo CronWorkflow (at most 52 characters there, which appends a suffix).
+    let name_text = crate::names::text(&workflow.name);
+    if !name_text.is_ascii() || name_text.len() > 52 {
+        diagnostics.error(
+            workflow.name.span(),
+            format!("workflow name `{name_text}` must be ASCII and at most 52 characters: it names the workflow's systemd units, Airflow DAG and Argo CronWorkflow, which allow no more"),
+        );
+    }
     if let Some(error) = crate::names::shadows_primitive(&workflow.name, "workflow") {
         // Not even a stub: a struct of that name would break the module's primitive type.
         diagnostics.push(error);

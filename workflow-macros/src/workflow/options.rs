@@ -324,7 +324,34 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
                     }
                 }
             }
-            "trigger" => options.triggers.extend(trigger(span, &items, diagnostics)),
+            "trigger" => {
+                if let Some(trigger) = trigger(span, &items, diagnostics) {
+                    let same = options
+                        .triggers
+                        .iter()
+                        .any(|known| match (known, &trigger) {
+                            (
+                                Trigger::After {
+                                    workflow: known, ..
+                                },
+                                Trigger::After { workflow, .. },
+                            ) => {
+                                crate::names::token_text(known)
+                                    == crate::names::token_text(workflow)
+                            }
+                            (Trigger::File(known), Trigger::File(pattern)) => known == pattern,
+                            _ => false,
+                        });
+                    if same {
+                        diagnostics.error(
+                            span,
+                            "this trigger is given twice; keep one (with one `within`)",
+                        );
+                    } else {
+                        options.triggers.push(trigger);
+                    }
+                }
+            }
             "partition" => options.partition = partition(span, &items, diagnostics),
             "on_failure" => {
                 let (action, notify, reruns) = outcome(&items, true, diagnostics);

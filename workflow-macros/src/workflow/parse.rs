@@ -448,6 +448,12 @@ impl Parse for Param {
         }
         input.parse::<Token![:]>()?;
         let ty: Type = input.parse()?;
+        if let Type::ImplTrait(bound) = &ty {
+            return Err(syn::Error::new_spanned(
+                bound,
+                "a workflow parameter has one concrete type (`impl Trait` would leave `--param` nothing to parse into); write the type, e.g. `day: NaiveDate`",
+            ));
+        }
         let default = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             Some(input.parse()?)
@@ -499,6 +505,12 @@ impl Parse for Statement {
                         "`.max_parallel(...)` takes a whole number, e.g. `.max_parallel(8)`",
                     )
                 })?;
+                if max_parallel.is_some() {
+                    return Err(syn::Error::new(
+                        method.span(),
+                        "`.max_parallel(...)` is given twice; keep one",
+                    ));
+                }
                 match count.base10_parse::<u32>() {
                     Ok(count) if count > 0 => max_parallel = Some((count, method.span())),
                     _ => {
