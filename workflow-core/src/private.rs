@@ -51,7 +51,7 @@ mod expected_at_impls {
 #[diagnostic::on_unimplemented(
     message = "task returns `{Self}`, whose error type a run cannot record: it must be `TaskError` or implement `std::error::Error + Send + Sync + 'static`",
     label = "not an error type a task can return",
-    note = "return `Result<T, TaskError>` (`TaskError::new(message)` makes one from text, and `?` converts any error), or implement `std::error::Error` for your error type (e.g. with `thiserror`); a `Box<dyn Error>` needs `+ Send + Sync`"
+    note = "return `Result<T, TaskError>` (`TaskError::new(message)` makes one from text, and `?` converts any error), or implement `std::error::Error` for your error type (e.g. with `thiserror`); a `Box<dyn Error>` works too"
 )]
 pub trait IntoTaskResult<T> {
     fn into_task_result(self) -> Result<T, TaskError>;

@@ -60,6 +60,9 @@ pub fn task(
         _ if options.command => {
             quote_spanned!(returned.span()=> ::workflow_core::command::run_task::<#returned>(#returned_value))
         }
+        Some(result) if super::validate::boxed_error(returned) => {
+            quote_spanned!(result.span()=> #returned_value.map_err(|__workflow_error| ::workflow_core::TaskError::new(::std::string::ToString::to_string(&__workflow_error))))
+        }
         Some(result) => {
             quote_spanned!(result.span()=> <#result as ::workflow_core::__private::IntoTaskResult<#output>>::into_task_result(#returned_value))
         }

@@ -163,6 +163,32 @@ fn owned(borrowed: &Type) -> String {
     }
 }
 
+/// Whether `ty` reads `Result<T, Box<dyn ...>>`: Rust gives a boxed `dyn Error` no `Error`
+/// impl, so the task keeps its message instead of converting it.
+pub fn boxed_error(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return false;
+    };
+    let Some(GenericArgument::Type(Type::Path(error))) = arguments.args.iter().nth(1) else {
+        return false;
+    };
+    let Some(boxed) = error.path.segments.last() else {
+        return false;
+    };
+    let PathArguments::AngleBracketed(inner) = &boxed.arguments else {
+        return false;
+    };
+    boxed.ident == "Box"
+        && matches!(
+            inner.args.first(),
+            Some(GenericArgument::Type(Type::TraitObject(_)))
+        )
+}
+
 /// `T` when `ty` reads `Result<T, ..>` (any path ending in `Result`, such as `io::Result<T>`).
 fn result_value(ty: &Type) -> Option<Type> {
     let Type::Path(path) = ty else { return None };
