@@ -32,6 +32,9 @@ workflow! {
 fn main() {
     let spec = r#async::spec();
     assert_eq!(spec.name, "async");
+    // Rust paths keep the `r#` they need.
+    assert!(spec.rust_path.ends_with("::r#async"), "{}", spec.rust_path);
+    assert!(spec.nodes[0].task.rust_path.ends_with("::r#ref"));
     let plan = Plan::build(&spec, &[], &Default::default()).unwrap();
     let ids: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
     assert_eq!(ids, ["label", "first", "match", "yield"]);

@@ -17,6 +17,8 @@ pub fn task(
 ) -> TokenStream {
     let ident = &function.sig.ident;
     let ident_text = crate::names::text(ident);
+    // As written in a Rust path: `r#type` keeps its `r#`.
+    let path_text = ident.to_string();
     let visibility = &function.vis;
     let name = options
         .name
@@ -133,7 +135,7 @@ pub fn task(
                 type Returns = #returned;
                 const SPEC: ::workflow_core::TaskSpec = ::workflow_core::TaskSpec {
                     name: #name,
-                    rust_path: ::core::concat!(::core::module_path!(), "::", #ident_text),
+                    rust_path: ::core::concat!(::core::module_path!(), "::", #path_text),
                     description: #description,
                     inputs: &[#(#input_specs),*],
                     output: #output_text,

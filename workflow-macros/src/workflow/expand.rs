@@ -20,12 +20,13 @@ pub fn stub(workflow: &Workflow) -> TokenStream {
     let header = header(workflow);
     let name = &workflow.name;
     let name_text = crate::names::text(name);
+    let path_text = name.to_string();
     let doc = doc_text(&workflow.attributes);
     let spec = quote! {
         ::workflow_core::WorkflowSpec {
             name: #name_text,
             doc: #doc,
-            rust_path: ::core::concat!(::core::module_path!(), "::", #name_text),
+            rust_path: ::core::concat!(::core::module_path!(), "::", #path_text),
             ..::workflow_core::__private::defaults::workflow()
         }
     };
@@ -762,6 +763,7 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
         ..
     } = out;
     let name = &workflow.name;
+    let path_text = name.to_string();
     let self_ty = self_ty(workflow);
     let value_of = |key: &str, nodes: &[usize], span| cx.value_of(key, nodes, span);
     let id_of = |key: &str, nodes: &[usize]| cx.id_of(key, nodes);
@@ -818,7 +820,7 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
                 type Returns = #output;
                 const SPEC: ::workflow_core::TaskSpec = ::workflow_core::TaskSpec {
                     name: #name_text,
-                    rust_path: ::core::concat!(::core::module_path!(), "::", #name_text),
+                    rust_path: ::core::concat!(::core::module_path!(), "::", #path_text),
                     description: #doc,
                     inputs: &[#(#input_specs),*],
                     output: #output_text,
@@ -1045,12 +1047,13 @@ fn spec_value(
     branches: TokenStream,
 ) -> TokenStream {
     let name = crate::names::text(&workflow.name);
+    let path_text = workflow.name.to_string();
     let doc = doc_text(&workflow.attributes);
     quote! {
         ::workflow_core::WorkflowSpec {
             name: #name,
             doc: #doc,
-            rust_path: ::core::concat!(::core::module_path!(), "::", #name),
+            rust_path: ::core::concat!(::core::module_path!(), "::", #path_text),
             params: #params,
             nodes: #nodes,
             operations: #operations,
