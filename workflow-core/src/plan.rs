@@ -456,10 +456,13 @@ impl Plan {
             });
         }
         let stages = spec.stages()?;
+        // Nodes by name, once: looking each one up in the list made building quadratic.
+        let by_name: std::collections::HashMap<&str, &crate::NodeSpec> =
+            spec.nodes.iter().map(|node| (node.name, node)).collect();
         let mut nodes = Vec::with_capacity(spec.nodes.len());
         for (stage, names) in stages.iter().enumerate() {
             for name in names {
-                let Some(node) = spec.node(name) else {
+                let Some(&node) = by_name.get(name) else {
                     continue;
                 };
                 let inputs = node

@@ -1,6 +1,6 @@
 //! What `workflow!` implements: the [`Workflow`] trait and the run-time [`WorkflowSpec`].
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -198,11 +198,23 @@ impl WorkflowSpec {
     /// Every edge: data edges in input order, then ordering edges, per downstream node in
     /// declaration order.
     pub fn edges(&self) -> Vec<Edge> {
+        // Merged names by name, once (not a scan of the merges per edge).
+        let merged: HashMap<&str, &Merge> = self
+            .merges
+            .iter()
+            .map(|merge| (merge.name.as_str(), merge))
+            .collect();
+        let producers = |name: &'static str| -> Vec<&str> {
+            match merged.get(name) {
+                Some(merge) => merge.nodes.iter().map(String::as_str).collect(),
+                None => vec![name],
+            }
+        };
         let mut edges = Vec::new();
         for node in &self.nodes {
             for (index, source) in node.inputs.iter().enumerate() {
                 if let Source::Node(from) = source {
-                    for from in self.producers(from) {
+                    for from in producers(from) {
                         edges.push(Edge {
                             from: from.to_owned(),
                             to: node.name.to_owned(),
@@ -217,7 +229,7 @@ impl WorkflowSpec {
                 }
             }
             for after in &node.after {
-                for from in self.producers(after) {
+                for from in producers(after) {
                     edges.push(Edge {
                         from: from.to_owned(),
                         to: node.name.to_owned(),
@@ -231,7 +243,7 @@ impl WorkflowSpec {
                 .and_then(|condition| self.branches.get(condition.branch))
                 .map(|branch| &branch.on);
             if let Some(Source::Node(from)) = deciding {
-                for from in self.producers(from) {
+                for from in producers(from) {
                     edges.push(Edge {
                         from: from.to_owned(),
                         to: node.name.to_owned(),
@@ -259,7 +271,7 @@ impl WorkflowSpec {
     /// `workflow!` rejects cycles at compile time; a spec built by hand that has one, or that
     /// names a node it does not declare, gets an error naming it.
     pub fn stages(&self) -> Result<Vec<Vec<&'static str>>, SpecError> {
-        let index: BTreeMap<&str, usize> = self
+        let index: HashMap<&str, usize> = self
             .nodes
             .iter()
             .enumerate()
