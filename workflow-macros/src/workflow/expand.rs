@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::{Expr, Lit};
+use syn::{Expr, Ident, Lit};
 
 use super::graph::Resolution;
 use super::options::{
@@ -205,12 +205,12 @@ struct Output {
 }
 
 /// The alias of node `index`'s task, located at `span`.
-fn task_alias(index: usize, span: Span) -> syn::Ident {
+fn task_alias(index: usize, span: Span) -> Ident {
     format_ident!("__WorkflowTask{}", index, span = span)
 }
 
 /// The trait checking that arm node `index` produces the type of the arms before it.
-fn same_type(key: &str, index: usize) -> syn::Ident {
+fn same_type(key: &str, index: usize) -> Ident {
     format_ident!(
         "__workflow_{}_same_type_{}",
         crate::names::ident_part(key),
@@ -472,10 +472,7 @@ fn input_sources(
                 // `7u64`: a literal that names its own type, checked like a parameter.
                 let suffix = literal_suffix(constant).unwrap_or_default();
                 let found = syn::Ident::new(&suffix, span);
-                let text = token_text(constant)
-                    .replacen("- ", "-", 1)
-                    .replace('{', "{{")
-                    .replace('}', "}}");
+                let text = literal_text(constant);
                 (
                     quote!(#found),
                     format!("the constant {text} is"),
@@ -499,11 +496,7 @@ fn input_sources(
                     number,
                     span = Span::mixed_site()
                 );
-                // `-30` as written (tokens print as `- 30`).
-                let text = token_text(constant)
-                    .replacen("- ", "-", 1)
-                    .replace('{', "{{")
-                    .replace('}', "}}");
+                let text = literal_text(constant);
                 let message = format!(
                     "task `{task_text}` expects `{{Expected}}` for input #{number}, but the constant {text} is {kind}"
                 );
@@ -512,21 +505,22 @@ fn input_sources(
                 );
                 let note = "a constant input has the input's own type: an integer fits integer types (a negative one, signed types), `1.0` fits `f32` and `f64`, `true` fits `bool`, `'c'` fits `char`, and \"text\" fits `String`";
                 let marker = format_ident!("{}", marker, span = span);
-                // One impl per type the literal fits, with no further bound: an unfit
-                // input is then reported as this trait, with its message. Past the task's
-                // last input (`AnyLiteral`) it fits at its own type: the input count is what
-                // is wrong there, and is reported alone.
-                let types = literal_types(&marker.to_string());
-                let fits = types.iter().map(|ty| {
-                    let ty = format_ident!("{}", ty);
-                    quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#ty> for ::workflow_core::__private::#marker { type Target = #ty; })
-                });
-                let own = format_ident!("{}", types.last().copied().unwrap_or("i64"));
+                items.extend(literal_check(
+                    &check,
+                    &marker,
+                    span,
+                    quote!(message = #message, label = #label, note = #note),
+                ));
+                // Past the task's last input (`AnyLiteral`) the literal fits at its own type:
+                // the input count is what is wrong there, and is reported alone.
+                let own = format_ident!(
+                    "{}",
+                    literal_types(&marker.to_string())
+                        .last()
+                        .copied()
+                        .unwrap_or("i64")
+                );
                 items.extend(quote! {
-                    #[allow(non_camel_case_types)]
-                    #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-                    trait #check<Expected: ?::core::marker::Sized> { type Target; }
-                    #(#fits)*
                     #[diagnostic::do_not_recommend]
                     impl #check<::workflow_core::__private::AnyLiteral> for ::workflow_core::__private::#marker { type Target = #own; }
                 });
@@ -925,25 +919,18 @@ fn param_specs(cx: &Context, out: &mut Output) {
                             crate::names::ident_part(&param_name),
                             span = Span::mixed_site()
                         );
-                        let text = token_text(expression)
-                            .replacen("- ", "-", 1)
-                            .replace('{', "{{")
-                            .replace('}', "}}");
+                        let text = literal_text(expression);
                         let message = format!(
                             "parameter `{param_name}` is `{{Expected}}`, but its default {text} is {kind}"
                         );
                         let label = format!("expected `{{Expected}}`, found {kind}");
                         let marker = format_ident!("{}", marker, span = span);
-                        let fits = literal_types(&marker.to_string()).iter().map(|fit| {
-                            let fit = format_ident!("{}", fit);
-                            quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#fit> for ::workflow_core::__private::#marker { type Target = #fit; })
-                        });
-                        items.extend(quote! {
-                            #[allow(non_camel_case_types)]
-                            #[diagnostic::on_unimplemented(message = #message, label = #label)]
-                            trait #check<Expected: ?::core::marker::Sized> { type Target; }
-                            #(#fits)*
-                        });
+                        items.extend(literal_check(
+                            &check,
+                            &marker,
+                            span,
+                            quote!(message = #message, label = #label),
+                        ));
                         // Serialized at the fitted type: when the check fails that is an
                         // error type, and the literal is not reported again as a mismatch.
                         let fitted = quote_spanned!(span=> <::workflow_core::__private::#marker as #check<#ty>>::Target);
@@ -1271,4 +1258,33 @@ fn literal_suffix(constant: &Expr) -> Option<String> {
         _ => return None,
     };
     (!suffix.is_empty()).then(|| suffix.to_owned())
+}
+
+/// A literal as written (tokens print `-30` as `- 30`), escaped for a diagnostic message.
+fn literal_text(constant: &Expr) -> String {
+    token_text(constant)
+        .replacen("- ", "-", 1)
+        .replace('{', "{{")
+        .replace('}', "}}")
+}
+
+/// The check trait `check` for a literal of kind `marker` (see [`literal_kind`]), implemented
+/// once per type such a literal fits with no further bound, so that an unfit one is reported
+/// as this trait, with `diagnostic` (the `on_unimplemented` arguments).
+fn literal_check(
+    check: &Ident,
+    marker: &Ident,
+    span: Span,
+    diagnostic: TokenStream,
+) -> TokenStream {
+    let fits = literal_types(&marker.to_string()).iter().map(|fit| {
+        let fit = format_ident!("{}", fit);
+        quote_spanned!(span=> #[diagnostic::do_not_recommend] impl #check<#fit> for ::workflow_core::__private::#marker { type Target = #fit; })
+    });
+    quote! {
+        #[allow(non_camel_case_types)]
+        #[diagnostic::on_unimplemented(#diagnostic)]
+        trait #check<Expected: ?::core::marker::Sized> { type Target; }
+        #(#fits)*
+    }
 }
