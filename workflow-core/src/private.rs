@@ -196,10 +196,24 @@ pub const fn deeper(left: usize, right: usize) -> usize {
 /// Runs a workflow that returns a value as a node of another: the sub-workflow runs through
 /// the same engine as any run (its nodes' retries, timeouts, branches and fan-out apply),
 /// with its state in memory, and its output is decoded into the declared type.
-pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
+pub fn call_workflow<W: crate::Workflow, T: FlowsBetweenTasks>(
     params: Vec<Value>,
     output: &str,
 ) -> Result<T, TaskError> {
+    let value = call_workflow_json::<W>(params, output)?;
+    T::decode(value).map_err(|error| {
+        TaskError::new(format!(
+            "workflow `{}` returned an unreadable value: {error}",
+            W::NAME
+        ))
+    })
+}
+
+/// [`call_workflow`] on JSON: the parameters' values in, the returned node's value out.
+pub fn call_workflow_json<W: crate::Workflow>(
+    params: Vec<Value>,
+    output: &str,
+) -> Result<Value, TaskError> {
     let spec = W::spec();
     // Each value as JSON text, which the parameter parser reads back exactly.
     let given: Vec<(String, String)> = spec
@@ -264,12 +278,7 @@ pub fn call_workflow<W: crate::Workflow, T: serde::de::DeserializeOwned>(
                 .map(|(_, value)| value.clone())
         })
         .ok_or_else(|| TaskError::new(format!("workflow `{}` produced no `{output}`", W::NAME)))?;
-    serde_json::from_value(value).map_err(|error| {
-        TaskError::new(format!(
-            "workflow `{}` returned an unreadable value: {error}",
-            W::NAME
-        ))
-    })
+    Ok(value)
 }
 
 /// Checked at the span of each type in a task's signature: the type can flow between tasks.
@@ -287,6 +296,8 @@ pub trait FlowsBetweenTasks: Sized {
     ) -> Result<Self, TaskError>;
     /// Encodes a task's output.
     fn encode_output(self) -> Result<Value, TaskError>;
+    /// Decodes a value of this type.
+    fn decode(value: Value) -> Result<Self, serde_json::Error>;
 }
 #[diagnostic::do_not_recommend]
 impl<T: crate::Data> FlowsBetweenTasks for T {
@@ -304,6 +315,10 @@ impl<T: crate::Data> FlowsBetweenTasks for T {
     fn encode_output(self) -> Result<Value, TaskError> {
         serde_json::to_value(self)
             .map_err(|error| TaskError::new(format!("cannot encode the output: {error}")))
+    }
+
+    fn decode(value: Value) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(value)
     }
 }
 
@@ -329,14 +344,30 @@ pub fn input_values(
     note = "derive the serde traits, `#[derive(serde::Serialize, serde::Deserialize)]`; a run is started with parameters as text and keeps them in its state"
 )]
 pub trait ParamType: Sized {
-    /// [`parse_param`] for this type.
-    fn parse(text: &str) -> Result<Value, String>;
+    /// How generated code reads and writes a parameter of this type, named once per
+    /// parameter (so that a type that is not serde is one error, at the parameter).
+    const FNS: ParamFns<Self>;
 }
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned> ParamType for T {
-    fn parse(text: &str) -> Result<Value, String> {
-        parse_param::<T>(text)
-    }
+    const FNS: ParamFns<T> = ParamFns {
+        parse: parse_param::<T>,
+        decode: decode_param::<T>,
+        encode: to_value::<T>,
+    };
+}
+
+/// A parameter type's conversions: `--param` text to the plan's JSON, and the plan's JSON to
+/// and from the value.
+pub struct ParamFns<T> {
+    pub parse: fn(&str) -> Result<Value, String>,
+    pub decode: fn(&Value) -> Result<T, String>,
+    pub encode: fn(T) -> Value,
+}
+
+/// A run's value of a parameter, from the plan's JSON.
+fn decode_param<T: DeserializeOwned>(json: &Value) -> Result<T, String> {
+    serde_json::from_value(json.clone()).map_err(|error| error.to_string())
 }
 
 /// Parses a `--param` value into `T` and returns it as JSON.

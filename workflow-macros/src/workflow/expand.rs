@@ -62,6 +62,7 @@ pub fn workflow(workflow: &Workflow, options: &Options, resolution: &Resolution)
         ids: super::graph::node_ids(workflow),
     };
     let mut out = Output::default();
+    param_aliases(&cx, &mut out);
     pool_checks(&cx, &mut out);
     nodes(&cx, &mut out);
     merges(&cx, &mut out);
@@ -173,6 +174,20 @@ impl Context<'_> {
         value
     }
 
+    /// The declared type of parameter `key`, named at `span` through its alias (see
+    /// [`param_aliases`]): a type that does not resolve is reported once, at the declaration,
+    /// and not again at each use.
+    fn param_type(&self, key: &str, span: Span) -> TokenStream {
+        let index = self
+            .workflow
+            .params
+            .iter()
+            .position(|param| crate::names::text(&param.name) == key)
+            .unwrap_or(0);
+        let alias = format_ident!("__WorkflowParam{}", index, span = span);
+        quote!(#alias)
+    }
+
     /// The plan's name for what a reference means: the node's id, or the merged name.
     fn id_of(&self, key: &str, nodes: &[usize]) -> String {
         match Resolution::one(nodes) {
@@ -202,6 +217,31 @@ struct Output {
     /// The workflow's `Task` impl, when it returns a value (outside the `const` block).
     workflow_task: TokenStream,
     param_specs: Vec<TokenStream>,
+}
+
+/// One type alias per parameter, at the parameter's type, named by every use of the parameter.
+fn param_aliases(cx: &Context, out: &mut Output) {
+    for (index, param) in cx.workflow.params.iter().enumerate() {
+        let ty = &param.ty;
+        let alias = format_ident!("__WorkflowParam{}", index);
+        // Decoding and encoding for branches, bound at the type (where the parameter spec's
+        // own check reports a type that is not serde): never again where a branch uses it.
+        let fns = param_fns(index);
+        let span = syn::spanned::Spanned::span(ty);
+        out.items.extend(quote! {
+            #[allow(non_camel_case_types)]
+            type #alias = #ty;
+        });
+        out.items.extend(quote_spanned! {span=>
+            #[allow(non_upper_case_globals, dead_code)]
+            const #fns: ::workflow_core::__private::ParamFns<#alias> = <#ty as ::workflow_core::__private::ParamType>::FNS;
+        });
+    }
+}
+
+/// The conversions of parameter `index` (see [`param_aliases`]).
+fn param_fns(index: usize) -> Ident {
+    format_ident!("__WORKFLOW_PARAM{}", index)
 }
 
 /// The alias of node `index`'s task, located at `span`.
@@ -422,8 +462,8 @@ fn input_sources(
                 let key = crate::names::text(ident);
                 // The whole value: its type, what it is, and where the plan takes it from.
                 let (whole, what, source) = match params.get(&key) {
-                    Some(ty) => (
-                        relocate(quote!(#ty), span),
+                    Some(_) => (
+                        cx.param_type(&key, span),
                         format!("parameter `{key}`"),
                         quote!(::workflow_core::Source::Param(#key)),
                     ),
@@ -650,9 +690,16 @@ fn branches(cx: &Context, out: &mut Output) {
     for (branch_index, branch) in workflow.branches.iter().enumerate() {
         let key = crate::names::text(&branch.on);
         let span = branch.on.span();
+        // How the selector reads the value, and how an arm's value is written into the plan:
+        // for a parameter, through its helpers (a type that is not serde is reported once, at
+        // the parameter); for a node, as its task's output.
+        let param = workflow
+            .params
+            .iter()
+            .position(|param| crate::names::text(&param.name) == key);
         let (ty, on) = match params.get(&key) {
-            Some(ty) => (
-                relocate(quote!(#ty), span),
+            Some(_) => (
+                cx.param_type(&key, span),
                 quote!(::workflow_core::Source::Param(#key)),
             ),
             None => {
@@ -674,6 +721,22 @@ fn branches(cx: &Context, out: &mut Output) {
         );
         // The decided-on value, named at the user's token for rustc's messages.
         let value = quote_spanned!(span=> __workflow_value);
+        let decoded = match param {
+            Some(index) => {
+                let fns = param_fns(index);
+                quote!((#fns.decode)(__workflow_json))
+            }
+            None => quote!(::workflow_core::__private::serde_json::from_value(
+                __workflow_json.clone()
+            )),
+        };
+        let encode = |path: &syn::ExprPath| match param {
+            Some(index) => {
+                let fns = param_fns(index);
+                quote!((#fns.encode)(#path))
+            }
+            None => quote!(::workflow_core::__private::to_value::<#ty>(#path)),
+        };
         let decision = match branch.kind {
             BranchKind::If => {
                 checks.extend(
@@ -685,6 +748,8 @@ fn branches(cx: &Context, out: &mut Output) {
                     quote!(::core::option::Option::None)
                 };
                 quote! {
+                    // Read as a `bool` whatever it is declared: a value that is not is
+                    // reported once, by the `Condition` check above.
                     let #value: bool = ::workflow_core::__private::serde_json::from_value(__workflow_json.clone())
                         .map_err(|__workflow_error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {}", #key, __workflow_error)))?;
                     ::core::result::Result::Ok(if #value { ::core::option::Option::Some(0) } else { #otherwise })
@@ -707,7 +772,7 @@ fn branches(cx: &Context, out: &mut Output) {
                     quote_spanned!(span=> match #value)
                 };
                 quote! {
-                    let #value: #ty = ::workflow_core::__private::serde_json::from_value(__workflow_json.clone())
+                    let #value: #ty = #decoded
                         .map_err(|__workflow_error| ::workflow_core::TaskError::new(::std::format!("branch on `{}`: {}", #key, __workflow_error)))?;
                     #[allow(unreachable_patterns, unused_variables)]
                     ::core::result::Result::Ok(#scrutinee { #(#arms)* })
@@ -726,7 +791,10 @@ fn branches(cx: &Context, out: &mut Output) {
                     let flag = label == "true";
                     quote!(::core::option::Option::Some(::workflow_core::__private::to_value(#flag)))
                 }
-                (Some(syn::Pat::Path(path)), _) => quote!(::core::option::Option::Some(::workflow_core::__private::to_value::<#ty>(#path))),
+                (Some(syn::Pat::Path(path)), _) => {
+                    let value = encode(path);
+                    quote!(::core::option::Option::Some(#value))
+                }
                 // The selector's `match` checks the literal against the type, once.
                 (Some(syn::Pat::Lit(literal)), _) => quote!(::core::option::Option::Some(::workflow_core::__private::to_value(#literal))),
                 _ => quote!(::core::option::Option::None),
@@ -778,16 +846,13 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
             trait __WorkflowReturns<Expected: ?::core::marker::Sized> { const RETURNS: () = (); }
             impl<T: ?::core::marker::Sized> __WorkflowReturns<T> for T {}
         });
-        let expected = relocate(quote!(#output), span);
+        // The declared type through the workflow's `Task::Output`: a type that does not
+        // resolve is reported once, in the header, not again at `return`.
+        let expected = quote_spanned!(span=> <#self_ty as ::workflow_core::Task>::Output);
         checks.extend(quote_spanned! {span=> let () = <#returned_type as __WorkflowReturns<#expected>>::RETURNS; });
 
         let param_types: Vec<&syn::Type> = workflow.params.iter().map(|param| &param.ty).collect();
         let count = param_types.len();
-        let decoded = param_types.iter().enumerate().map(|(index, ty)| {
-            let number = index + 1;
-            let span = syn::spanned::Spanned::span(ty);
-            quote_spanned!(span=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut __workflow_values, #number)?)
-        });
         let input_specs = workflow.params.iter().map(|param| {
             let param_name = crate::names::text(&param.name);
             let ty = token_text(&param.ty);
@@ -811,7 +876,7 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
             impl ::workflow_core::Task for #self_ty {
                 type Inputs = (#(#param_types,)*);
                 type Output = #output;
-                type Returns = #output;
+                type Returns = <Self as ::workflow_core::Task>::Output;
                 const SPEC: ::workflow_core::TaskSpec = ::workflow_core::TaskSpec {
                     name: #name_text,
                     rust_path: ::core::concat!(::core::module_path!(), "::", #path_text),
@@ -827,7 +892,7 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
                 const NESTING: usize = 1 + #deepest;
                 fn call(__workflow_inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
                     let (#(#locals,)*) = __workflow_inputs;
-                    ::workflow_core::__private::call_workflow::<Self, #output>(
+                    ::workflow_core::__private::call_workflow::<Self, <Self as ::workflow_core::Task>::Output>(
                         ::std::vec![#(::workflow_core::__private::to_value(#locals)),*],
                         #id,
                     )
@@ -837,10 +902,10 @@ fn sub_workflow(cx: &Context, out: &mut Output) {
                 }
                 #[allow(unused_mut)]
                 fn call_json(__workflow_json: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
-                    let mut __workflow_values = ::workflow_core::__private::input_values(__workflow_json, #count)?;
-                    let __workflow_inputs = (#(#decoded,)*);
-                    let __workflow_output = <Self as ::workflow_core::Task>::call(__workflow_inputs)?;
-                    <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(__workflow_output)
+                    // The values pass through as they are: the sub-workflow's own run decodes
+                    // them, and its returned node's value is already JSON.
+                    let __workflow_values = ::workflow_core::__private::input_values(__workflow_json, #count)?;
+                    ::workflow_core::__private::call_workflow_json::<Self>(__workflow_values.collect(), #id)
                 }
             }
         });
@@ -883,7 +948,7 @@ fn param_specs(cx: &Context, out: &mut Output) {
     let Output {
         items, param_specs, ..
     } = out;
-    for param in &workflow.params {
+    for (index, param) in workflow.params.iter().enumerate() {
         let param_name = crate::names::text(&param.name);
         let ty = &param.ty;
         let ty_text = token_text(ty);
@@ -956,7 +1021,8 @@ fn param_specs(cx: &Context, out: &mut Output) {
             }
             None => quote!(::core::option::Option::None),
         };
-        let parse = quote_spanned!(syn::spanned::Spanned::span(ty)=> <#ty as ::workflow_core::__private::ParamType>::parse);
+        let fns = param_fns(index);
+        let parse = quote!(#fns.parse);
         param_specs.push(quote! {
             ::workflow_core::ParamSpec {
                 name: #param_name,
