@@ -382,7 +382,83 @@ pub fn parse(attributes: &[Attribute], diagnostics: &mut Diagnostics) -> Options
             );
         }
     }
+    if let (Some(partition), Some(schedule)) = (&options.partition, &options.schedule)
+        && let Some(problem) = cadence_problem(partition.size, schedule)
+    {
+        diagnostics.error(partition.size_span, problem);
+    }
     options
+}
+
+/// Why a schedule does not run each partition exactly once, or `None` when it does: a
+/// scheduled run takes the partition that ended before its fire time (the day before, the
+/// week before, the hour before), so the fire times must step one partition at a time — a
+/// run every hour would redo a daily partition 24 times, one every 90 minutes would skip an
+/// hour in three, a weekday schedule would skip weekend days. Checked over eight weeks of fire
+/// times from the export horizon, with the shared evaluator.
+fn cadence_problem(size: PartitionSize, schedule: &Schedule) -> Option<String> {
+    use chrono::Datelike;
+    let zone: chrono_tz::Tz = schedule.timezone.parse().ok()?;
+    let timetable = match &schedule.cadence {
+        Cadence::Cron(expression) => {
+            workflow_schedule::Timetable::cron(expression, &schedule.timezone).ok()?
+        }
+        Cadence::Every(interval) => workflow_schedule::Timetable::every(interval.as_secs()).ok()?,
+    };
+    let (from, _) = workflow_schedule::export_horizon();
+    let (count, unit, example) = match size {
+        PartitionSize::Daily => (60, "day", "`cron = \"0 2 * * *\"`"),
+        PartitionSize::Weekly => (10, "week", "`cron = \"0 2 * * MON\"`"),
+        PartitionSize::Hourly => (24 * 14, "hour", "`cron = \"5 * * * *\"`"),
+    };
+    // The partition a fire takes, as a number that steps by one per partition.
+    let key = |fire: chrono::DateTime<chrono::Utc>| -> i64 {
+        let local = fire.with_timezone(&zone).date_naive();
+        match size {
+            PartitionSize::Daily => i64::from(local.num_days_from_ce()) - 1,
+            PartitionSize::Weekly => {
+                (i64::from(local.num_days_from_ce())
+                    - i64::from(local.weekday().num_days_from_monday()))
+                    / 7
+                    - 1
+            }
+            PartitionSize::Hourly => workflow_schedule::hour_before(fire, &zone)
+                .timestamp()
+                .div_euclid(3600),
+        }
+    };
+    let fires = timetable.next_n(from, count);
+    let size_word = match size {
+        PartitionSize::Daily => "daily",
+        PartitionSize::Weekly => "weekly",
+        PartitionSize::Hourly => "hourly",
+    };
+    for pair in fires.windows(2) {
+        let (before, after) = (pair[0], pair[1]);
+        let step = key(after) - key(before);
+        let show = |fire: chrono::DateTime<chrono::Utc>| {
+            fire.with_timezone(&zone)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        };
+        if step == 0 {
+            return Some(format!(
+                "this schedule runs more than once per {unit}, but each run takes the {unit} before its fire time: the runs at {} and {} would both take the same {size_word} partition; run once a {unit}, e.g. {example}",
+                show(before),
+                show(after)
+            ));
+        }
+        if step > 1 {
+            return Some(format!(
+                "this schedule skips {unit}s, and each run takes the {unit} before its fire time: after the run at {}, the next is at {}, so {} {size_word} partition{} would never run; run once every {unit}, e.g. {example} (`plan --backfill` covers past partitions)",
+                show(before),
+                show(after),
+                step - 1,
+                if step == 2 { "" } else { "s" }
+            ));
+        }
+    }
+    None
 }
 
 fn example(attribute: &str) -> &'static str {
