@@ -139,9 +139,11 @@ mod tests {
     /// virtual clock.
     #[test]
     fn a_late_export_is_retried() {
+        // The database file the load writes, removed with the directory at the end.
+        let directory = tempfile::tempdir().unwrap();
         let run = TestRun::<weekly_etl>::new()
             .param("week", "2026-11-16")
-            .param("database", std::env::temp_dir().join("weekly-etl-late.csv"))
+            .param("database", directory.path().join("weekly-etl-late.csv"))
             .stub(weekly_etl::raw.with(|week, _export_dir| {
                 Ok(RawExport {
                     week,
