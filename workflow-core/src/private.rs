@@ -224,15 +224,13 @@ pub fn call_workflow_json<W: crate::Workflow>(
         .collect();
     let plan = crate::plan::Plan::build(&spec, &given, &Default::default())
         .map_err(|error| TaskError::new(format!("workflow `{}`: {error}", W::NAME)))?;
-    let mut store = crate::runner::store::Store::open(std::path::Path::new(":memory:"))
-        .map_err(|error| TaskError::new(error.to_string()))?;
-    // A sub-workflow is a node of its caller's run, not a run of its own: no admission.
+    // A sub-workflow is a node of its caller's run, not a run of its own: no admission, and
+    // its state is kept in memory (its caller's run records the node).
+    let mut store = crate::runner::memory::MemoryStore::new();
     let names: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
     let failed =
         |error: &dyn std::fmt::Display| TaskError::new(format!("workflow `{}`: {error}", W::NAME));
-    let (run, _lock) = store
-        .start_run(W::NAME, &plan.to_json(), "{}", &names, None)
-        .map_err(|error| failed(&error))?;
+    let run = store.start_run(W::NAME, &names);
     let outcome = crate::runner::engine::execute(
         &spec,
         &plan,
@@ -267,7 +265,8 @@ pub fn call_workflow_json<W: crate::Workflow>(
             failures.join("; ")
         )));
     }
-    let outputs = store.outputs(run).map_err(|error| failed(&error))?;
+    let outputs =
+        crate::runner::store::RunStore::outputs(&store, run).map_err(|error| failed(&error))?;
     let value = spec
         .producers(output)
         .into_iter()

@@ -1,12 +1,18 @@
-//! Executes a plan on this machine: nodes run on threads as their dependencies allow, bounded
-//! by a parallelism and by pool slots; failed attempts are retried with the node's delay and
-//! backoff; an attempt that overruns its timeout is abandoned and marked timed out; a panic
-//! fails only its attempt. Every transition is written to the [`Store`] as it happens, so a
-//! run killed at any point resumes without redoing the nodes that succeeded.
+//! Executes a plan on this machine: nodes run on a bounded pool of worker threads as their
+//! dependencies allow, bounded by a parallelism and by pool slots; failed attempts are retried
+//! with the node's delay and backoff; an attempt that overruns its timeout is abandoned and
+//! marked timed out; a panic fails only its attempt. Every transition is written to the
+//! [`RunStore`] as it happens (each scheduler step in one transaction), so a run killed at
+//! any point resumes without redoing the nodes that succeeded.
+//!
+//! The run is indexed once, from the spec and the plan, into a graph of node indices (inputs,
+//! producers of merged names, branches, pools); the scheduler decides transitions on it
+//! (transitions), and a step's transitions are then written and told as events together.
+//! Names are used only at the edges: the store and the events.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -14,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 use serde_json::Value;
 
-use super::store::{Cause, NodeRecord, Status, Store, StoreError};
+use super::store::{Cause, NodeRecord, RunStore, Status, StoreError, Write};
 use crate::operations::FailureAction;
 use crate::plan::Plan;
 use crate::workflow_model::{NodeSpec, Source, WorkflowSpec};
@@ -264,7 +270,7 @@ pub struct Outcome {
     pub run: i64,
     /// How it ended.
     pub status: RunStatus,
-    /// Every node's final state (without outputs: see [`Store::outputs`]).
+    /// Every node's final state (without outputs: see [`RunStore::outputs`]).
     pub nodes: Vec<NodeRecord>,
     /// Why it was cancelled, when it was.
     pub reason: Option<String>,
@@ -363,6 +369,7 @@ impl Timer {
     }
 }
 
+/// A node's scheduling state.
 struct NodeState {
     status: Status,
     attempts: u32,
@@ -392,14 +399,482 @@ struct Finished {
     took: Duration,
 }
 
-/// The scheduling state of a run. Nodes are indices in plan order; every queue is kept so
-/// that each event touches only the nodes it concerns, which keeps a run of thousands of
-/// nodes linear in its nodes and edges.
-struct Scheduler<'a> {
+/// Where a node's input (or a branch's decider) comes from, resolved once per run.
+enum Input<'a> {
+    /// A parameter's value or a constant written in the workflow.
+    Value(&'a Value),
+    /// A secret's reference (never its value).
+    Secret(Value),
+    /// The output of the first of these nodes that has one: one node, or each node that
+    /// produces a merged name. The name is the one written in the workflow.
+    Node(&'static str, Vec<usize>),
+    /// A parameter the plan does not give, or a secret the workflow does not declare.
+    Missing,
+}
+
+impl Input<'_> {
+    /// The value it has now, if it has one.
+    fn value(&self, outputs: &[Option<Value>]) -> Option<Value> {
+        match self {
+            Input::Value(value) => Some((*value).clone()),
+            Input::Secret(value) => Some(value.clone()),
+            Input::Node(_, producers) => producers
+                .iter()
+                .find_map(|producer| outputs[*producer].clone()),
+            Input::Missing => None,
+        }
+    }
+}
+
+/// A run's graph, built once from the spec and the plan: nodes are indices in plan order,
+/// and every lookup the run makes is by index. Names are kept for the store and the events
+/// only.
+struct Graph<'a> {
+    spec: &'a WorkflowSpec,
     names: Vec<&'a str>,
-    states: Vec<NodeState>,
-    downstream: Vec<Vec<usize>>,
+    /// Each node's declaration in this binary (none for a node of a plan made by another
+    /// version of the workflow).
+    nodes: Vec<Option<&'a NodeSpec>>,
     upstream: Vec<Vec<usize>>,
+    downstream: Vec<Vec<usize>>,
+    /// Each node's inputs, in its task's order.
+    inputs: Vec<Vec<Input<'a>>>,
+    /// Per branch of the spec, what decides it.
+    deciders: Vec<Input<'a>>,
+    /// Each node's pool, as an index into `pool_slots`.
+    pools: Vec<Option<usize>>,
+    /// Each pool's slots.
+    pool_slots: Vec<u32>,
+}
+
+impl<'a> Graph<'a> {
+    fn new(spec: &'a WorkflowSpec, plan: &'a Plan) -> Graph<'a> {
+        let names: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
+        let index: HashMap<&str, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(position, name)| (*name, position))
+            .collect();
+        let declared: HashMap<&str, &NodeSpec> =
+            spec.nodes.iter().map(|node| (node.name, node)).collect();
+        let merged: HashMap<&str, &crate::workflow_model::Merge> = spec
+            .merges
+            .iter()
+            .map(|merge| (merge.name.as_str(), merge))
+            .collect();
+        let params: HashMap<&str, &Value> = plan
+            .params
+            .iter()
+            .map(|param| (param.name.as_str(), &param.value))
+            .collect();
+        let resolve = |source: &'a Source| -> Input<'a> {
+            match source {
+                Source::Param(name) => params
+                    .get(name)
+                    .map_or(Input::Missing, |value| Input::Value(value)),
+                Source::Value(value) => Input::Value(value),
+                Source::Secret(name) => spec
+                    .secrets
+                    .iter()
+                    .find(|secret| secret.name == *name)
+                    .and_then(|secret| serde_json::to_value(secret).ok())
+                    .map_or(Input::Missing, Input::Secret),
+                Source::Node(name) => {
+                    let producers = match merged.get(name) {
+                        Some(merge) => merge
+                            .nodes
+                            .iter()
+                            .filter_map(|producer| index.get(producer.as_str()).copied())
+                            .collect(),
+                        None => index.get(name).copied().into_iter().collect(),
+                    };
+                    Input::Node(name, producers)
+                }
+            }
+        };
+        let nodes: Vec<Option<&NodeSpec>> = names
+            .iter()
+            .map(|name| declared.get(name).copied())
+            .collect();
+        let inputs = nodes
+            .iter()
+            .map(|node| {
+                node.map_or_else(Vec::new, |node| node.inputs.iter().map(resolve).collect())
+            })
+            .collect();
+        let deciders = spec
+            .branches
+            .iter()
+            .map(|branch| resolve(&branch.on))
+            .collect();
+        let mut upstream: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+        let mut downstream: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
+        for edge in &plan.edges {
+            if let (Some(&from), Some(&to)) =
+                (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
+            {
+                upstream[to].push(from);
+                downstream[from].push(to);
+            }
+        }
+        let mut pool_index: HashMap<&str, usize> = HashMap::new();
+        let mut pool_slots: Vec<u32> = Vec::new();
+        for pool in &plan.operations.pools {
+            pool_index.insert(pool.name.as_str(), pool_slots.len());
+            pool_slots.push(pool.slots);
+        }
+        let pools = plan
+            .nodes
+            .iter()
+            .map(|node| {
+                let pool = node.policy.pool.as_deref()?;
+                // A pool the plan does not size does not limit.
+                Some(*pool_index.entry(pool).or_insert_with(|| {
+                    pool_slots.push(u32::MAX);
+                    pool_slots.len() - 1
+                }))
+            })
+            .collect();
+        Graph {
+            spec,
+            names,
+            nodes,
+            upstream,
+            downstream,
+            inputs,
+            deciders,
+            pools,
+            pool_slots,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Why `node`, whose upstream nodes are all final, must not run: its branch took another
+    /// arm, or a value it needs was not produced.
+    fn why_skip(
+        &self,
+        node: usize,
+        outputs: &[Option<Value>],
+        decisions: &mut [Option<Option<usize>>],
+    ) -> Option<String> {
+        let declared = self.nodes[node]?;
+        if let Some(condition) = declared.condition {
+            let branch = self.spec.branches.get(condition.branch)?;
+            let decision = match decisions[condition.branch] {
+                Some(decision) => decision,
+                None => {
+                    let value = self.deciders[condition.branch].value(outputs)?;
+                    let decision = match (branch.select)(&value) {
+                        Ok(decision) => decision,
+                        Err(error) => return Some(format!("cannot decide the branch: {error}")),
+                    };
+                    decisions[condition.branch] = Some(decision);
+                    decision
+                }
+            };
+            if decision != Some(condition.arm) {
+                let arm = branch.arms.get(condition.arm).map_or("?", |arm| arm.label);
+                return Some(format!("its branch took another arm than `{arm}`"));
+            }
+        }
+        for input in &self.inputs[node] {
+            if let Input::Node(name, _) = input
+                && input.value(outputs).is_none()
+            {
+                return Some(format!("it needs `{name}`, which did not run"));
+            }
+        }
+        None
+    }
+}
+
+/// One transition of a node, decided by the scheduler; [`record`] turns a step's transitions
+/// into the store's writes (one transaction) and the events.
+enum Transition {
+    /// Its upstream nodes are final and it may run: it waits for a worker or a pool slot.
+    Ready(usize),
+    /// Resumed: back to scheduled.
+    Reset(usize),
+    /// An attempt started.
+    Started { node: usize, attempt: u32 },
+    /// An attempt succeeded, with the output as JSON text.
+    Succeeded {
+        node: usize,
+        attempt: u32,
+        text: String,
+    },
+    /// An attempt failed or timed out; the node is tried again after `delay`.
+    Retrying {
+        node: usize,
+        attempt: u32,
+        status: Status,
+        reason: String,
+        delay: Duration,
+    },
+    /// An attempt failed or timed out, and so did the node: the attempt's reason and the
+    /// node's message.
+    Failed {
+        node: usize,
+        attempt: u32,
+        status: Status,
+        reason: String,
+        message: String,
+    },
+    /// The node reached `status` (skipped, paused) without running.
+    Unrun {
+        node: usize,
+        status: Status,
+        message: String,
+    },
+}
+
+/// Records one step: its transitions as writes in one transaction, then as events. A node
+/// made ready and started in the same step is written once, as running.
+fn record(
+    store: &mut dyn RunStore,
+    run: i64,
+    graph: &Graph<'_>,
+    step: &mut Vec<Transition>,
+    events: &mut dyn FnMut(Event),
+) -> Result<(), StoreError> {
+    if step.is_empty() {
+        return Ok(());
+    }
+    let started: std::collections::HashSet<usize> = step
+        .iter()
+        .filter_map(|transition| match transition {
+            Transition::Started { node, .. } => Some(*node),
+            _ => None,
+        })
+        .collect();
+    let mut writes: Vec<Write<'_>> = Vec::with_capacity(step.len() * 2);
+    for transition in step.iter() {
+        match transition {
+            Transition::Ready(node) => {
+                if !started.contains(node) {
+                    writes.push(Write::Node {
+                        node: graph.names[*node],
+                        status: Status::Ready,
+                        output: None,
+                        message: None,
+                    });
+                }
+            }
+            Transition::Reset(node) => writes.push(Write::Node {
+                node: graph.names[*node],
+                status: Status::Scheduled,
+                output: None,
+                message: None,
+            }),
+            Transition::Started { node, attempt } => writes.push(Write::AttemptStarted {
+                node: graph.names[*node],
+                attempt: *attempt,
+            }),
+            Transition::Succeeded {
+                node,
+                attempt,
+                text,
+            } => {
+                writes.push(Write::AttemptEnded {
+                    node: graph.names[*node],
+                    attempt: *attempt,
+                    status: Status::Succeeded,
+                    message: None,
+                });
+                writes.push(Write::Node {
+                    node: graph.names[*node],
+                    status: Status::Succeeded,
+                    output: Some(text),
+                    message: None,
+                });
+            }
+            Transition::Retrying {
+                node,
+                attempt,
+                status,
+                reason,
+                ..
+            } => {
+                writes.push(Write::AttemptEnded {
+                    node: graph.names[*node],
+                    attempt: *attempt,
+                    status: *status,
+                    message: Some(reason),
+                });
+                writes.push(Write::Node {
+                    node: graph.names[*node],
+                    status: Status::Ready,
+                    output: None,
+                    message: Some(reason),
+                });
+            }
+            Transition::Failed {
+                node,
+                attempt,
+                status,
+                reason,
+                message,
+            } => {
+                writes.push(Write::AttemptEnded {
+                    node: graph.names[*node],
+                    attempt: *attempt,
+                    status: *status,
+                    message: Some(reason),
+                });
+                writes.push(Write::Node {
+                    node: graph.names[*node],
+                    status: *status,
+                    output: None,
+                    message: Some(message),
+                });
+            }
+            Transition::Unrun {
+                node,
+                status,
+                message,
+            } => writes.push(Write::Node {
+                node: graph.names[*node],
+                status: *status,
+                output: None,
+                message: Some(message),
+            }),
+        }
+    }
+    store.record(run, &writes)?;
+    drop(writes);
+    for transition in step.drain(..) {
+        let event = match transition {
+            Transition::Ready(_) | Transition::Reset(_) => continue,
+            Transition::Started { node, attempt } => Event::Started {
+                node: graph.names[node].to_owned(),
+                attempt,
+            },
+            Transition::Succeeded { node, .. } => Event::Finished {
+                node: graph.names[node].to_owned(),
+                status: Status::Succeeded,
+                message: None,
+            },
+            Transition::Retrying {
+                node,
+                attempt,
+                reason,
+                delay,
+                ..
+            } => Event::Retrying {
+                node: graph.names[node].to_owned(),
+                attempt,
+                message: reason,
+                delay,
+            },
+            Transition::Failed {
+                node,
+                status,
+                message,
+                ..
+            }
+            | Transition::Unrun {
+                node,
+                status,
+                message,
+            } => Event::Finished {
+                node: graph.names[node].to_owned(),
+                status,
+                message: Some(message),
+            },
+        };
+        events(event);
+    }
+    Ok(())
+}
+
+/// A job for a worker: one attempt, which reports its end on the run's channel.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A bounded set of worker threads carrying out a run's attempts, started as they are first
+/// needed. A worker held by an attempt the engine gave up on (timed out or stopped on a
+/// thread, which cannot be stopped) is replaced; a worker retires after its attempt when
+/// there are more than the run needs.
+struct Workers {
+    sender: Option<mpsc::Sender<Job>>,
+    receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
+    /// Workers to retire when their attempt ends.
+    retire: Arc<AtomicUsize>,
+    started: usize,
+    size: usize,
+}
+
+impl Workers {
+    fn new(size: usize) -> Workers {
+        let (sender, receiver) = mpsc::channel::<Job>();
+        Workers {
+            sender: Some(sender),
+            receiver: Arc::new(Mutex::new(receiver)),
+            retire: Arc::new(AtomicUsize::new(0)),
+            started: 0,
+            size,
+        }
+    }
+
+    /// Hands `job` to a free worker (starting one while fewer than the run's size exist).
+    fn submit(&mut self, job: Job) {
+        if self.started < self.size {
+            self.spawn();
+        }
+        match &self.sender {
+            Some(sender) if self.started > 0 => {
+                if let Err(mpsc::SendError(job)) = sender.send(job) {
+                    job();
+                }
+            }
+            _ => job(),
+        }
+    }
+
+    /// Replaces a worker left running an abandoned attempt.
+    fn replace(&mut self) {
+        self.retire.fetch_add(1, Ordering::SeqCst);
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        let receiver = self.receiver.clone();
+        let retire = self.retire.clone();
+        let worker = move || {
+            loop {
+                let job = receiver
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .recv();
+                let Ok(job) = job else { break };
+                job();
+                if retire
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
+                        count.checked_sub(1)
+                    })
+                    .is_ok()
+                {
+                    break;
+                }
+            }
+        };
+        // Without any thread, jobs still run: on the thread that submits them.
+        if std::thread::Builder::new()
+            .name("workflow-worker".to_owned())
+            .spawn(worker)
+            .is_ok()
+        {
+            self.started += 1;
+        }
+    }
+}
+
+/// The scheduling state of a run. Every queue is kept so that each event touches only the
+/// nodes it concerns, which keeps a run of thousands of nodes linear in its nodes and edges.
+struct Scheduler {
+    states: Vec<NodeState>,
     /// Upstream nodes not final yet.
     waiting_on: Vec<usize>,
     /// Nodes whose upstream nodes are all final, to be made ready or skipped.
@@ -410,13 +885,12 @@ struct Scheduler<'a> {
     delayed: std::collections::BTreeSet<(Moment, usize)>,
 }
 
-impl Scheduler<'_> {
+impl Scheduler {
     /// Records that `node` will not change any more, and lets the nodes waiting on it be
     /// decided once nothing else holds them.
-    fn finalize(&mut self, node: usize, status: Status) {
+    fn finalize(&mut self, graph: &Graph<'_>, node: usize, status: Status) {
         self.states[node].status = status;
-        for index in 0..self.downstream[node].len() {
-            let next = self.downstream[node][index];
+        for &next in &graph.downstream[node] {
             self.waiting_on[next] -= 1;
             if self.waiting_on[next] == 0 && self.states[next].status == Status::Scheduled {
                 self.to_decide.push_back(next);
@@ -426,66 +900,60 @@ impl Scheduler<'_> {
 }
 
 /// Runs `plan` (made from `spec`) to completion as run `run`, recorded in `store` with every
-/// node scheduled ([`Store::start_run`]); with `resume`, continues it, keeping the outputs of
-/// the nodes that had succeeded. The caller holds the run's lock (see
-/// [`super::lifecycle`], which admits runs).
+/// node scheduled ([`Store::start_run`](super::store::Store::start_run), or
+/// [`MemoryStore::start_run`](super::memory::MemoryStore::start_run)); with `resume`,
+/// continues it, keeping the outputs of the nodes that had succeeded. The caller holds the
+/// run's lock (see [`super::lifecycle`], which admits runs).
+///
+/// The run's graph is indexed once; attempts run on a bounded pool of `parallelism` worker
+/// threads (each process attempt is waited for by one); each scheduler step — the attempts
+/// that ended, the nodes decided, the attempts started — is recorded in one transaction
+/// before any of its attempts is handed to a worker and before the engine waits, so what a
+/// killed run had recorded is exactly what had happened, and no attempt runs unrecorded.
 pub fn execute(
     spec: &WorkflowSpec,
     plan: &Plan,
-    store: &mut Store,
+    store: &mut dyn RunStore,
     run: i64,
     resume: bool,
     options: &Options,
     events: &mut dyn FnMut(Event),
 ) -> Result<Outcome, RunError> {
-    let names: Vec<&str> = plan.nodes.iter().map(|node| node.id.as_str()).collect();
-    let index: BTreeMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(position, name)| (*name, position))
-        .collect();
-    let spec_nodes: Vec<Option<&NodeSpec>> = names.iter().map(|name| spec.node(name)).collect();
-    let mut upstream: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
-    let mut downstream: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
-    for edge in &plan.edges {
-        if let (Some(&from), Some(&to)) =
-            (index.get(edge.from.as_str()), index.get(edge.to.as_str()))
-        {
-            upstream[to].push(from);
-            downstream[from].push(to);
-        }
-    }
+    let graph = Graph::new(spec, plan);
     let mut scheduler = Scheduler {
-        names: names.clone(),
-        states: names
-            .iter()
+        states: (0..graph.len())
             .map(|_| NodeState {
                 status: Status::Scheduled,
                 attempts: 0,
                 running: None,
             })
             .collect(),
-        waiting_on: upstream.iter().map(Vec::len).collect(),
-        downstream,
-        upstream,
+        waiting_on: graph.upstream.iter().map(Vec::len).collect(),
         to_decide: std::collections::VecDeque::new(),
         ready: std::collections::BTreeSet::new(),
         delayed: std::collections::BTreeSet::new(),
     };
-    let mut outputs: BTreeMap<String, Value> = BTreeMap::new();
+    let mut outputs: Vec<Option<Value>> = vec![None; graph.len()];
+    // The transitions of the step going on, recorded together.
+    let mut step: Vec<Transition> = Vec::new();
     if resume {
-        let record = store.run(run)?;
-        if record.workflow != plan.workflow {
+        let workflow = store.workflow_of(run)?;
+        if workflow != plan.workflow {
             return Err(RunError::CannotResume(format!(
-                "run {run} is a run of workflow `{}`, not `{}`",
-                record.workflow, plan.workflow
+                "run {run} is a run of workflow `{workflow}`, not `{}`",
+                plan.workflow
             )));
         }
-        let mut stored: BTreeMap<String, Value> = store.outputs(run)?.into_iter().collect();
+        let index: HashMap<&str, usize> = graph
+            .names
+            .iter()
+            .enumerate()
+            .map(|(position, name)| (*name, position))
+            .collect();
+        let mut stored: HashMap<String, Value> = store.outputs(run)?.into_iter().collect();
         // Every node that succeeded is marked before any is finalized, so that finalizing
         // one never queues another that has succeeded too.
         let mut succeeded = Vec::new();
-        store.begin()?;
         for node in store.nodes(run)? {
             let Some(&position) = index.get(node.node.as_str()) else {
                 continue;
@@ -493,46 +961,40 @@ pub fn execute(
             scheduler.states[position].attempts = node.attempts;
             match (node.status, stored.remove(&node.node)) {
                 (Status::Succeeded, Some(output)) => {
-                    outputs.insert(node.node.clone(), output);
+                    outputs[position] = Some(output);
                     scheduler.states[position].status = Status::Succeeded;
                     succeeded.push(position);
                 }
-                _ => store.set_node(run, &node.node, Status::Scheduled, None, None)?,
+                _ => step.push(Transition::Reset(position)),
             }
         }
-        store.commit()?;
         for position in succeeded {
-            scheduler.finalize(position, Status::Succeeded);
+            scheduler.finalize(&graph, position, Status::Succeeded);
         }
+    }
+    let mut queued = vec![false; graph.len()];
+    for &position in &scheduler.to_decide {
+        queued[position] = true;
     }
     for (position, waiting) in scheduler.waiting_on.iter().enumerate() {
         if *waiting == 0
             && scheduler.states[position].status == Status::Scheduled
-            && !scheduler.to_decide.contains(&position)
+            && !queued[position]
         {
             scheduler.to_decide.push_back(position);
         }
     }
+    drop(queued);
 
-    let params: BTreeMap<&str, &Value> = plan
-        .params
-        .iter()
-        .map(|param| (param.name.as_str(), &param.value))
-        .collect();
-    let pool_slots: BTreeMap<&str, u32> = plan
-        .operations
-        .pools
-        .iter()
-        .map(|pool| (pool.name.as_str(), pool.slots))
-        .collect();
-    let mut pool_use: BTreeMap<String, u32> = BTreeMap::new();
-    let mut decisions: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+    let mut pool_use: Vec<u32> = vec![0; graph.pool_slots.len()];
+    let mut decisions: Vec<Option<Option<usize>>> = vec![None; spec.branches.len()];
     let (sender, receiver) = mpsc::channel::<Finished>();
+    let parallelism = options.parallelism.max(1);
+    let mut workers = Workers::new(parallelism);
     let mut next_token = 0u64;
     // The nodes with an attempt in flight.
     let mut in_flight: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
     let mut stopping = false;
-    let parallelism = options.parallelism.max(1);
     let timer = Timer::new(&options.clock);
     // The whole run's deadline; a resumed run gets its full time again.
     let run_deadline: Option<Moment> = plan.operations.timeout_secs.map(Duration::from_secs);
@@ -549,9 +1011,11 @@ pub fn execute(
         Isolation::Thread => options.intercept.clone(),
         Isolation::Process(_) => None,
     };
+    // Attempts that ended since the last step: the node, its result and status.
+    let mut ended: Vec<(usize, AttemptResult, Status)> = Vec::new();
+    // The attempts the step started, handed to workers once it is recorded.
+    let mut jobs: Vec<Job> = Vec::new();
 
-    // Each step's transitions are committed together, and always before the engine waits, so
-    // what a killed run had recorded is exactly what had happened.
     loop {
         if stopped.is_none()
             && let Some(reason) = options.stop.as_ref().and_then(|stop| stop.requested())
@@ -559,73 +1023,115 @@ pub fn execute(
             // Nothing new starts; attempts in flight are cut (process attempts are killed by
             // the threads that wait for them) and recorded as failed with the reason: the one
             // a replacing run recorded before it signalled, else the signal.
-            let recorded = store.run(run).ok().and_then(|record| record.reason);
+            let recorded = store.stop_reason(run).ok().flatten();
             stopped = Some(recorded.unwrap_or(reason));
             stopping = true;
             cancel.store(true, Ordering::SeqCst);
         }
-        store.begin()?;
+        // The attempts that ended.
+        for (position, result, status) in ended.drain(..) {
+            if !in_flight.remove(&position) {
+                continue;
+            }
+            arrived.retain(|(_, done)| done.node != position);
+            if let Some(pool) = graph.pools[position] {
+                pool_use[pool] = pool_use[pool].saturating_sub(1);
+            }
+            scheduler.states[position].running = None;
+            let attempt = scheduler.states[position].attempts;
+            match result {
+                Ok((output, text)) => {
+                    outputs[position] = Some(output);
+                    step.push(Transition::Succeeded {
+                        node: position,
+                        attempt,
+                        text,
+                    });
+                    scheduler.finalize(&graph, position, Status::Succeeded);
+                }
+                Err(reason) => match plan.nodes[position].policy.delay_before_retry(attempt) {
+                    Some(delay) if !stopping => {
+                        let delay = Duration::from_secs(delay);
+                        scheduler.states[position].status = Status::Ready;
+                        scheduler.delayed.insert((timer.now() + delay, position));
+                        step.push(Transition::Retrying {
+                            node: position,
+                            attempt,
+                            status,
+                            reason,
+                            delay,
+                        });
+                    }
+                    _ => {
+                        step.push(Transition::Failed {
+                            node: position,
+                            attempt,
+                            status,
+                            message: format!("attempt {attempt}: {reason}"),
+                            reason,
+                        });
+                        scheduler.finalize(&graph, position, status);
+                        if plan.operations.on_failure != FailureAction::Continue {
+                            stopping = true;
+                        }
+                    }
+                },
+            }
+        }
         if let Some(reason) = &stopped {
             for position in std::mem::take(&mut in_flight) {
                 if on_threads {
                     abandoned += 1;
                 }
-                let name = scheduler.names[position];
                 let attempt = scheduler.states[position].attempts;
                 scheduler.states[position].running = None;
-                let message = format!("attempt {attempt}: {reason} while it ran");
-                store.end_attempt(run, name, attempt, Status::Failed, Some(reason))?;
-                store.set_node(run, name, Status::Failed, None, Some(&message))?;
-                events(Event::Finished {
-                    node: name.to_owned(),
+                step.push(Transition::Failed {
+                    node: position,
+                    attempt,
                     status: Status::Failed,
-                    message: Some(message),
+                    reason: reason.clone(),
+                    message: format!("attempt {attempt}: {reason} while it ran"),
                 });
-                scheduler.finalize(position, Status::Failed);
+                scheduler.finalize(&graph, position, Status::Failed);
             }
-            store.commit()?;
+            record(store, run, &graph, &mut step, events)?;
             break;
         }
         // Decide the nodes whose upstream nodes are all final: ready, or skipped.
-        while let Some(position) = scheduler.to_decide.pop_front() {
-            if stopping {
-                break;
-            }
+        while !stopping && let Some(position) = scheduler.to_decide.pop_front() {
             if scheduler.states[position].status != Status::Scheduled {
                 continue;
             }
-            let name = scheduler.names[position];
-            let skip = match spec_nodes[position] {
-                None => Some(format!("node `{name}` is not in this binary's workflow")),
-                Some(node) => {
-                    let failed = scheduler.upstream[position].iter().find(|dep| {
-                        matches!(
-                            scheduler.states[**dep].status,
-                            Status::Failed | Status::TimedOut
-                        )
-                    });
-                    match failed {
-                        Some(dep) => {
-                            Some(format!("upstream node `{}` failed", scheduler.names[*dep]))
-                        }
-                        None => why_skip(spec, node, &outputs, &params, &mut decisions),
-                    }
+            let skip = if graph.nodes[position].is_none() {
+                Some(format!(
+                    "node `{}` is not in this binary's workflow",
+                    graph.names[position]
+                ))
+            } else {
+                let failed = graph.upstream[position].iter().find(|dep| {
+                    matches!(
+                        scheduler.states[**dep].status,
+                        Status::Failed | Status::TimedOut
+                    )
+                });
+                match failed {
+                    Some(dep) => Some(format!("upstream node `{}` failed", graph.names[*dep])),
+                    None => graph.why_skip(position, &outputs, &mut decisions),
                 }
             };
             match skip {
                 Some(message) => {
-                    store.set_node(run, name, Status::Skipped, None, Some(&message))?;
-                    events(Event::Finished {
-                        node: name.to_owned(),
+                    step.push(Transition::Unrun {
+                        node: position,
                         status: Status::Skipped,
-                        message: Some(message),
+                        message,
                     });
-                    scheduler.finalize(position, Status::Skipped);
+                    scheduler.finalize(&graph, position, Status::Skipped);
                 }
                 None => {
                     scheduler.states[position].status = Status::Ready;
-                    store.set_node(run, name, Status::Ready, None, None)?;
                     scheduler.ready.insert(position);
+                    step.push(Transition::Ready(position));
                 }
             }
         }
@@ -640,40 +1146,41 @@ pub fn execute(
             scheduler.ready.insert(position);
         }
 
-        // Start ready nodes while there are threads and pool slots for them.
-        let mut started = Vec::new();
+        // Start ready nodes while there are workers and pool slots for them.
+        let mut starting = Vec::new();
         if !stopping {
             for &position in &scheduler.ready {
-                if in_flight.len() + started.len() >= parallelism {
+                if in_flight.len() + starting.len() >= parallelism {
                     break;
                 }
-                let plan_node = &plan.nodes[position];
-                if let Some(pool) = &plan_node.policy.pool {
-                    let slots = pool_slots.get(pool.as_str()).copied().unwrap_or(u32::MAX);
-                    let used = pool_use.entry(pool.clone()).or_default();
-                    if *used >= slots {
+                if let Some(pool) = graph.pools[position] {
+                    if pool_use[pool] >= graph.pool_slots[pool] {
                         continue;
                     }
-                    *used += 1;
+                    pool_use[pool] += 1;
                 }
-                started.push(position);
+                starting.push(position);
             }
         }
-        for position in started {
+        for position in starting {
             scheduler.ready.remove(&position);
-            let name = scheduler.names[position];
-            let Some(node) = spec_nodes[position] else {
+            let Some(node) = graph.nodes[position] else {
                 continue;
             };
-            let Some(inputs) = node
-                .inputs
+            let Some(inputs) = graph.inputs[position]
                 .iter()
-                .map(|source| input_value(spec, source, &outputs, &params))
+                .map(|input| input.value(&outputs))
                 .collect::<Option<Vec<Value>>>()
             else {
-                let message = "an input has no value".to_owned();
-                store.set_node(run, name, Status::Skipped, None, Some(&message))?;
-                scheduler.finalize(position, Status::Skipped);
+                if let Some(pool) = graph.pools[position] {
+                    pool_use[pool] = pool_use[pool].saturating_sub(1);
+                }
+                step.push(Transition::Unrun {
+                    node: position,
+                    status: Status::Skipped,
+                    message: "an input has no value".to_owned(),
+                });
+                scheduler.finalize(&graph, position, Status::Skipped);
                 continue;
             };
             next_token += 1;
@@ -694,9 +1201,8 @@ pub fn execute(
                 }
             };
             state.running = Some((next_token, backstop, started_at));
-            store.start_attempt(run, name, state.attempts)?;
-            events(Event::Started {
-                node: name.to_owned(),
+            step.push(Transition::Started {
+                node: position,
                 attempt: state.attempts,
             });
             let attempt = Attempt {
@@ -706,30 +1212,35 @@ pub fn execute(
                 deadline: timeout.map(|timeout| Instant::now() + timeout),
                 cancel: cancel.clone(),
             };
-            match &options.isolation {
-                Isolation::Thread => spawn_attempt(
+            jobs.push(match &options.isolation {
+                Isolation::Thread => attempt_job(
                     node,
-                    name,
                     state.attempts,
                     inputs,
                     attempt,
                     intercept.clone(),
                     sender.clone(),
                 ),
-                Isolation::Process(program) => spawn_process(
+                Isolation::Process(program) => process_job(
                     program,
                     &plan.workflow,
-                    name,
                     node,
                     inputs,
                     attempt,
                     sender.clone(),
                 ),
-            }
+            });
             in_flight.insert(position);
         }
 
-        store.commit()?;
+        // The step is recorded before its attempts start and before the engine waits.
+        record(store, run, &graph, &mut step, events)?;
+        for job in jobs.drain(..) {
+            workers.submit(job);
+        }
+        if stopping && in_flight.is_empty() {
+            break;
+        }
         if in_flight.is_empty() {
             // Nothing runs and nothing could start: wait for a retry, or the run is over.
             match scheduler.delayed.first() {
@@ -767,7 +1278,8 @@ pub fn execute(
             .chain(run_deadline)
             .chain(poll)
             .min();
-        let message = if timer.is_virtual() {
+        let mut messages: Vec<Finished> = Vec::new();
+        if timer.is_virtual() {
             // Every attempt in flight reports (its real time is short), then the clock jumps
             // to whichever comes first: an attempt's virtual end, a deadline or a retry.
             while arrived.len() < in_flight.len() {
@@ -792,32 +1304,39 @@ pub fn execute(
                 (None, None) => timer.now(),
             };
             timer.wait_until(until);
-            match first {
-                Some((index, end)) if end <= until && wake.is_none_or(|wake| end < wake) => {
-                    Some(arrived.swap_remove(index).1)
-                }
-                _ => None,
+            if let Some((index, end)) = first
+                && end <= until
+                && wake.is_none_or(|wake| end < wake)
+            {
+                messages.push(arrived.swap_remove(index).1);
             }
         } else {
-            match wake {
+            let first = match wake {
                 Some(until) => receiver
                     .recv_timeout(until.saturating_sub(timer.now()))
                     .ok(),
                 None => receiver.recv().ok(),
+            };
+            // Every attempt that has ended by now is taken in this step.
+            messages.extend(first);
+            if !messages.is_empty() {
+                messages.extend(receiver.try_iter());
             }
-        };
-        let mut ended: Vec<(usize, AttemptResult, Status)> = Vec::new();
+        }
         let now = timer.now();
         if !run_timed_out && run_deadline.is_some_and(|deadline| now >= deadline) {
             run_timed_out = true;
             stopping = true;
             cancel.store(true, Ordering::SeqCst);
         }
-        if let Some(done) = message
-            && scheduler.states[done.node]
+        for done in messages {
+            // A report from an attempt given up on already is too late.
+            if scheduler.states[done.node]
                 .running
-                .is_some_and(|(token, _, _)| token == done.token)
-        {
+                .is_none_or(|(token, _, _)| token != done.token)
+            {
+                continue;
+            }
             let result = done
                 .result
                 .and_then(|value| encode_output(value, options.max_output));
@@ -838,6 +1357,7 @@ pub fn execute(
                 if on_threads {
                     abandoned += 1;
                 }
+                workers.replace();
                 let seconds = plan.nodes[position].policy.timeout_secs.unwrap_or(0);
                 ended.push((
                     position,
@@ -851,76 +1371,12 @@ pub fn execute(
                 if on_threads {
                     abandoned += 1;
                 }
+                workers.replace();
                 ended.push((position, Err(run_timeout_message(plan)), Status::TimedOut));
             }
         }
-        if ended.is_empty() {
-            // Woken to look for a stop or a due retry: nothing to record.
-            continue;
-        }
-        store.begin()?;
-        for (position, result, status) in ended {
-            in_flight.remove(&position);
-            arrived.retain(|(_, done)| done.node != position);
-            let plan_node = &plan.nodes[position];
-            let name = scheduler.names[position];
-            if let Some(pool) = &plan_node.policy.pool
-                && let Some(used) = pool_use.get_mut(pool)
-            {
-                *used = used.saturating_sub(1);
-            }
-            scheduler.states[position].running = None;
-            let attempt = scheduler.states[position].attempts;
-            match result {
-                Ok((output, text)) => {
-                    store.end_attempt(run, name, attempt, Status::Succeeded, None)?;
-                    store.set_node(run, name, Status::Succeeded, Some(&text), None)?;
-                    outputs.insert(name.to_owned(), output);
-                    events(Event::Finished {
-                        node: name.to_owned(),
-                        status: Status::Succeeded,
-                        message: None,
-                    });
-                    scheduler.finalize(position, Status::Succeeded);
-                }
-                Err(message) => {
-                    store.end_attempt(run, name, attempt, status, Some(&message))?;
-                    match plan_node.policy.delay_before_retry(attempt) {
-                        Some(delay) if !stopping => {
-                            scheduler.states[position].status = Status::Ready;
-                            store.set_node(run, name, Status::Ready, None, Some(&message))?;
-                            events(Event::Retrying {
-                                node: name.to_owned(),
-                                attempt,
-                                message: message.clone(),
-                                delay: Duration::from_secs(delay),
-                            });
-                            scheduler
-                                .delayed
-                                .insert((timer.now() + Duration::from_secs(delay), position));
-                        }
-                        _ => {
-                            let message = format!("attempt {attempt}: {message}");
-                            store.set_node(run, name, status, None, Some(&message))?;
-                            events(Event::Finished {
-                                node: name.to_owned(),
-                                status,
-                                message: Some(message),
-                            });
-                            scheduler.finalize(position, status);
-                            if plan.operations.on_failure != FailureAction::Continue {
-                                stopping = true;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        store.commit()?;
-        if stopping && in_flight.is_empty() {
-            break;
-        }
     }
+    drop(workers);
 
     // What never ran: skipped after a stop, or paused with the workflow.
     let failed = run_timed_out
@@ -934,7 +1390,7 @@ pub fn execute(
     } else {
         Status::Skipped
     };
-    for (position, name) in names.iter().enumerate() {
+    for position in 0..graph.len() {
         if !scheduler.states[position].status.is_final() {
             let message = if let Some(reason) = &stopped {
                 format!("not run: {reason}")
@@ -944,14 +1400,14 @@ pub fn execute(
                 "not run: the run stopped after a failure".to_owned()
             };
             scheduler.states[position].status = leftover;
-            store.set_node(run, name, leftover, None, Some(&message))?;
-            events(Event::Finished {
-                node: (*name).to_owned(),
+            step.push(Transition::Unrun {
+                node: position,
                 status: leftover,
-                message: Some(message),
+                message,
             });
         }
     }
+    record(store, run, &graph, &mut step, events)?;
     let status = match (&stopped, failed, pause) {
         (Some(_), _, _) => RunStatus::Cancelled,
         (None, false, _) => RunStatus::Succeeded,
@@ -959,7 +1415,8 @@ pub fn execute(
         (None, true, false) => RunStatus::Failed,
     };
     if pause {
-        let failing: Vec<&str> = names
+        let failing: Vec<&str> = graph
+            .names
             .iter()
             .zip(&scheduler.states)
             .filter(|(_, state)| matches!(state.status, Status::Failed | Status::TimedOut))
@@ -1028,86 +1485,25 @@ fn run_timeout_message(plan: &Plan) -> String {
     )
 }
 
-/// Why a node whose upstream nodes are final must not run: its branch arm was not taken, or
-/// a value it needs was not produced.
-fn why_skip(
-    spec: &WorkflowSpec,
+/// One attempt on a worker thread, through `intercept` if there is one; a panic becomes that
+/// attempt's failure.
+fn attempt_job(
     node: &NodeSpec,
-    outputs: &BTreeMap<String, Value>,
-    params: &BTreeMap<&str, &Value>,
-    decisions: &mut BTreeMap<usize, Option<usize>>,
-) -> Option<String> {
-    if let Some(condition) = node.condition {
-        let branch = spec.branches.get(condition.branch)?;
-        let decision = match decisions.get(&condition.branch) {
-            Some(decision) => *decision,
-            None => {
-                let value = input_value(spec, &branch.on, outputs, params)?;
-                let decision = match (branch.select)(&value) {
-                    Ok(decision) => decision,
-                    Err(error) => return Some(format!("cannot decide the branch: {error}")),
-                };
-                decisions.insert(condition.branch, decision);
-                decision
-            }
-        };
-        if decision != Some(condition.arm) {
-            let arm = branch.arms.get(condition.arm).map_or("?", |arm| arm.label);
-            return Some(format!("its branch took another arm than `{arm}`"));
-        }
-    }
-    for source in &node.inputs {
-        if input_value(spec, source, outputs, params).is_none()
-            && let Source::Node(name) = source
-        {
-            return Some(format!("it needs `{name}`, which did not run"));
-        }
-    }
-    None
-}
-
-/// The value a source has now, if it has one.
-fn input_value(
-    spec: &WorkflowSpec,
-    source: &Source,
-    outputs: &BTreeMap<String, Value>,
-    params: &BTreeMap<&str, &Value>,
-) -> Option<Value> {
-    match source {
-        Source::Param(name) => params.get(name).map(|value| (*value).clone()),
-        Source::Value(value) => Some(value.clone()),
-        Source::Secret(name) => spec
-            .secrets
-            .iter()
-            .find(|secret| secret.name == *name)
-            .and_then(|secret| serde_json::to_value(secret).ok()),
-        Source::Node(name) => spec
-            .producers(name)
-            .into_iter()
-            .find_map(|producer| outputs.get(producer).cloned()),
-    }
-}
-
-/// Runs one attempt on its own thread, through `intercept` if there is one; a panic becomes
-/// that attempt's failure.
-fn spawn_attempt(
-    node: &NodeSpec,
-    name: &str,
     number: u32,
     inputs: Vec<Value>,
     attempt: Attempt,
     intercept: Option<Arc<dyn Intercept>>,
     sender: mpsc::Sender<Finished>,
-) {
+) -> Job {
     let call = node.call;
     let map = node.map;
-    let name = name.to_owned();
-    std::thread::spawn(move || {
+    let name = node.name;
+    Box::new(move || {
         let (result, took) = match intercept {
             None => (call_node(call, map, inputs), Duration::ZERO),
             Some(intercept) => {
                 let call = AttemptCall {
-                    node: &name,
+                    node: name,
                     attempt: number,
                     map,
                     task: call,
@@ -1125,23 +1521,22 @@ fn spawn_attempt(
             timed_out: false,
             took,
         });
-    });
+    })
 }
 
-/// Runs one attempt as `program exec-task`, from a thread that waits for it and kills it at
-/// its deadline.
-fn spawn_process(
+/// One attempt as `program exec-task`, waited for by a worker thread that kills it at its
+/// deadline.
+fn process_job(
     program: &std::path::Path,
     workflow: &str,
-    name: &str,
     node: &NodeSpec,
     inputs: Vec<Value>,
     attempt: Attempt,
     sender: mpsc::Sender<Finished>,
-) {
+) -> Job {
     let program = program.to_owned();
     let workflow = workflow.to_owned();
-    let name = name.to_owned();
+    let name = node.name;
     let by_name: serde_json::Map<String, Value> = node
         .task
         .inputs
@@ -1149,18 +1544,13 @@ fn spawn_process(
         .map(|input| input.name.to_owned())
         .zip(inputs)
         .collect();
-    std::thread::spawn(move || {
-        let (result, timed_out) = match run_process(
-            &program,
-            &workflow,
-            &name,
-            &Value::Object(by_name),
-            &attempt,
-        ) {
-            Err(ProcessEnd::TimedOut(message)) => (Err(message), true),
-            Err(ProcessEnd::Failed(message)) => (Err(message), false),
-            Ok(value) => (Ok(value), false),
-        };
+    Box::new(move || {
+        let (result, timed_out) =
+            match run_process(&program, &workflow, name, &Value::Object(by_name), &attempt) {
+                Err(ProcessEnd::TimedOut(message)) => (Err(message), true),
+                Err(ProcessEnd::Failed(message)) => (Err(message), false),
+                Ok(value) => (Ok(value), false),
+            };
         let _ = sender.send(Finished {
             node: attempt.position,
             token: attempt.token,
@@ -1168,7 +1558,7 @@ fn spawn_process(
             timed_out,
             took: Duration::ZERO,
         });
-    });
+    })
 }
 
 /// How much of an attempt process's standard error is kept: its last 64 KiB.

@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod lifecycle;
 pub mod lock;
+pub mod memory;
 pub mod notify;
 pub mod progress;
 pub mod run_dir;

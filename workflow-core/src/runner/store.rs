@@ -228,6 +228,103 @@ pub struct NodeRecord {
     pub ended_at: Option<String>,
 }
 
+/// One write of a run's step. The engine records each step's writes together
+/// ([`RunStore::record`]): all of them or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Write<'a> {
+    /// A node's status, with its output as JSON text when it succeeded, or a message.
+    Node {
+        /// The node.
+        node: &'a str,
+        /// Its new status.
+        status: Status,
+        /// Its output, when it succeeded.
+        output: Option<&'a str>,
+        /// Why it failed, was skipped or is retried.
+        message: Option<&'a str>,
+    },
+    /// Attempt `attempt` of a node started: the node is running it.
+    AttemptStarted {
+        /// The node.
+        node: &'a str,
+        /// The attempt's number, from 1.
+        attempt: u32,
+    },
+    /// Attempt `attempt` of a node ended.
+    AttemptEnded {
+        /// The node.
+        node: &'a str,
+        /// The attempt's number, from 1.
+        attempt: u32,
+        /// How it ended.
+        status: Status,
+        /// Why it failed.
+        message: Option<&'a str>,
+    },
+}
+
+/// What the engine ([`super::engine::execute`]) reads and writes of a run: the SQLite
+/// [`Store`] for runs that must outlive their process, or a
+/// [`MemoryStore`](super::memory::MemoryStore) for runs that need not (a sub-workflow, which
+/// is one node of its caller's run; benchmarks).
+pub trait RunStore {
+    /// The workflow run `run` belongs to.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownRun`] for a run not recorded; a database error.
+    fn workflow_of(&self, run: i64) -> Result<String, StoreError>;
+
+    /// Why run `run` is being stopped, when the one stopping it recorded a reason.
+    ///
+    /// # Errors
+    ///
+    /// As [`RunStore::workflow_of`].
+    fn stop_reason(&self, run: i64) -> Result<Option<String>, StoreError>;
+
+    /// The run's nodes, in the order they were recorded, without their outputs.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    fn nodes(&self, run: i64) -> Result<Vec<NodeRecord>, StoreError>;
+
+    /// The outputs of the run's nodes that succeeded, by node.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    fn outputs(&self, run: i64) -> Result<Vec<(String, Value)>, StoreError>;
+
+    /// Records one step's writes, in order, all of them or none: when this returns, they
+    /// survive the process (the [`Store`]) or are kept (a [`MemoryStore`](super::memory::MemoryStore)).
+    ///
+    /// # Errors
+    ///
+    /// A database error; nothing of the step is recorded then.
+    fn record(&mut self, run: i64, writes: &[Write<'_>]) -> Result<(), StoreError>;
+
+    /// Pauses `workflow`: no run of it starts until it is resumed.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    fn pause(&mut self, workflow: &str, reason: &str) -> Result<(), StoreError>;
+
+    /// Sets the run's final status (`succeeded`, `failed`, `paused`, `cancelled`), with why
+    /// when its nodes do not say.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    fn finish_run(
+        &mut self,
+        run: i64,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError>;
+}
+
 /// The state file.
 pub struct Store {
     connection: Connection,
@@ -611,50 +708,6 @@ impl Store {
         Ok(candidates)
     }
 
-    /// Records that attempt `attempt` of `node` started.
-    pub fn start_attempt(&self, run: i64, node: &str, attempt: u32) -> Result<(), StoreError> {
-        let time = now();
-        self.connection
-            .prepare_cached("INSERT OR REPLACE INTO attempts (run_id, node, attempt, status, started_at) VALUES (?1, ?2, ?3, 'running', ?4)")?
-            .execute(params![run, node, attempt, time])?;
-        self.connection
-            .prepare_cached("UPDATE nodes SET status = 'running', attempts = ?3, started_at = COALESCE(started_at, ?4) WHERE run_id = ?1 AND node = ?2")?
-            .execute(params![run, node, attempt, time])?;
-        Ok(())
-    }
-
-    /// Records how attempt `attempt` of `node` ended.
-    pub fn end_attempt(
-        &self,
-        run: i64,
-        node: &str,
-        attempt: u32,
-        status: Status,
-        message: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.connection
-            .prepare_cached("UPDATE attempts SET status = ?4, ended_at = ?5, message = ?6 WHERE run_id = ?1 AND node = ?2 AND attempt = ?3")?
-            .execute(params![run, node, attempt, status.as_str(), now(), message])?;
-        Ok(())
-    }
-
-    /// Sets a node's status (with its output as JSON text when it succeeded, or a message).
-    pub fn set_node(
-        &self,
-        run: i64,
-        node: &str,
-        status: Status,
-        output: Option<&str>,
-        message: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let ended = status.is_final().then(now);
-        self.connection.prepare_cached(
-            "UPDATE nodes SET status = ?3, output = COALESCE(?4, output), message = ?5, ended_at = ?6 WHERE run_id = ?1 AND node = ?2",
-        )?
-        .execute(params![run, node, status.as_str(), output, message, ended])?;
-        Ok(())
-    }
-
     /// A run.
     pub fn run(&self, id: i64) -> Result<RunRecord, StoreError> {
         self.connection
@@ -987,6 +1040,92 @@ impl Store {
     }
 }
 
+impl RunStore for Store {
+    fn workflow_of(&self, run: i64) -> Result<String, StoreError> {
+        Ok(self.run(run)?.workflow)
+    }
+
+    fn stop_reason(&self, run: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.run(run)?.reason)
+    }
+
+    fn nodes(&self, run: i64) -> Result<Vec<NodeRecord>, StoreError> {
+        Store::nodes(self, run)
+    }
+
+    fn outputs(&self, run: i64) -> Result<Vec<(String, Value)>, StoreError> {
+        Store::outputs(self, run)
+    }
+
+    /// One transaction (`BEGIN IMMEDIATE` ... `COMMIT`), rolled back on an error. All the
+    /// step's writes carry one time.
+    fn record(&mut self, run: i64, writes: &[Write<'_>]) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.begin()?;
+        let written = (|| -> Result<(), StoreError> {
+            let time = now();
+            for write in writes {
+                match *write {
+                    Write::Node {
+                        node,
+                        status,
+                        output,
+                        message,
+                    } => {
+                        let ended = status.is_final().then_some(time.as_str());
+                        self.connection
+                            .prepare_cached(
+                                "UPDATE nodes SET status = ?3, output = COALESCE(?4, output), message = ?5, ended_at = ?6 WHERE run_id = ?1 AND node = ?2",
+                            )?
+                            .execute(params![run, node, status.as_str(), output, message, ended])?;
+                    }
+                    Write::AttemptStarted { node, attempt } => {
+                        self.connection
+                            .prepare_cached("INSERT OR REPLACE INTO attempts (run_id, node, attempt, status, started_at) VALUES (?1, ?2, ?3, 'running', ?4)")?
+                            .execute(params![run, node, attempt, time])?;
+                        self.connection
+                            .prepare_cached("UPDATE nodes SET status = 'running', attempts = ?3, started_at = COALESCE(started_at, ?4) WHERE run_id = ?1 AND node = ?2")?
+                            .execute(params![run, node, attempt, time])?;
+                    }
+                    Write::AttemptEnded {
+                        node,
+                        attempt,
+                        status,
+                        message,
+                    } => {
+                        self.connection
+                            .prepare_cached("UPDATE attempts SET status = ?4, ended_at = ?5, message = ?6 WHERE run_id = ?1 AND node = ?2 AND attempt = ?3")?
+                            .execute(params![run, node, attempt, status.as_str(), time, message])?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        match written {
+            Ok(()) => self.commit(),
+            Err(error) => {
+                let _ = self.rollback();
+                Err(error)
+            }
+        }
+    }
+
+    fn pause(&mut self, workflow: &str, reason: &str) -> Result<(), StoreError> {
+        Store::pause(self, workflow, reason)
+    }
+
+    fn finish_run(
+        &mut self,
+        run: i64,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        Store::finish_run(self, run, status, reason)
+    }
+}
+
 fn run_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
         id: row.get(0)?,
@@ -1113,13 +1252,29 @@ mod tests {
         let (_directory, path) = temporary("round-trip");
         let mut store = Store::open(&path).unwrap();
         let (run, lock) = store.start_run("w", "{}", "{}", &["a", "b"], None).unwrap();
-        store.start_attempt(run, "a", 1).unwrap();
-        store
-            .end_attempt(run, "a", 1, Status::Succeeded, None)
-            .unwrap();
-        store
-            .set_node(run, "a", Status::Succeeded, Some(r#"{"rows":3}"#), None)
-            .unwrap();
+        RunStore::record(
+            &mut store,
+            run,
+            &[
+                Write::AttemptStarted {
+                    node: "a",
+                    attempt: 1,
+                },
+                Write::AttemptEnded {
+                    node: "a",
+                    attempt: 1,
+                    status: Status::Succeeded,
+                    message: None,
+                },
+                Write::Node {
+                    node: "a",
+                    status: Status::Succeeded,
+                    output: Some(r#"{"rows":3}"#),
+                    message: None,
+                },
+            ],
+        )
+        .unwrap();
         drop(store);
         let store = Store::open(&path).unwrap();
         let nodes = store.nodes(run).unwrap();
