@@ -582,3 +582,102 @@ fn progress_is_log_lines_off_a_terminal_and_a_bar_on_one() {
     );
     assert!(!screen.contains("INFO started"), "{screen}");
 }
+
+/// The ledger's lines, for `quick_chains`.
+fn ledger_lines(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("ledger"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+// A run killed with SIGKILL at any point of its life has recorded every attempt it started
+// (a step is recorded before its attempts are handed to workers), loses no node it recorded
+// as succeeded, and its resumption runs those nodes never again. Killed at five points, from
+// its first steps to its last.
+#[test]
+fn a_run_killed_at_any_step_recorded_every_attempt_it_started() {
+    for (round, kill_after) in [3usize, 20, 41, 67, 96].into_iter().enumerate() {
+        let dir = directory(&format!("quick-{round}"));
+        let param = format!("dir={}", dir.display());
+        let mut child = command(&dir, &["run", "quick_chains", "-p", &param])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ledger_lines(&dir).len() < kill_after {
+            assert!(Instant::now() < deadline, "the run never got going");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let executed = ledger_lines(&dir);
+
+        let state = rusqlite::Connection::open(dir.join("state.sqlite")).unwrap();
+        let attempts: Vec<String> = state
+            .prepare("SELECT node FROM attempts WHERE run_id = 1")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let succeeded: Vec<String> = state
+            .prepare("SELECT node FROM nodes WHERE run_id = 1 AND status = 'succeeded' AND output IS NOT NULL")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        drop(state);
+        for line in &executed {
+            if let Some(node) = line.strip_prefix("start ") {
+                assert!(
+                    attempts.iter().any(|attempt| attempt == node),
+                    "round {round}: `{node}` ran without a recorded attempt; recorded {attempts:?}"
+                );
+            }
+        }
+        for node in &succeeded {
+            assert!(
+                executed.contains(node),
+                "round {round}: `{node}` is recorded as succeeded but never finished"
+            );
+        }
+
+        let resumed = finish(&dir, &["run", "quick_chains", "--resume", "1"]);
+        assert!(
+            resumed.status.success(),
+            "round {round}: {}",
+            text(&resumed.stderr)
+        );
+        assert_eq!(
+            text(&resumed.stdout),
+            "run 1 of quick_chains succeeded: 50 succeeded\n",
+            "round {round}"
+        );
+        let all = ledger_lines(&dir);
+        for chain in ["a", "b"] {
+            for index in 1..=25 {
+                let node = format!("{chain}{index}");
+                let started = all
+                    .iter()
+                    .filter(|line| **line == format!("start {node}"))
+                    .count();
+                let recorded = succeeded.contains(&node);
+                if recorded {
+                    assert_eq!(
+                        started, 1,
+                        "round {round}: `{node}` had succeeded and ran again"
+                    );
+                } else {
+                    assert!(
+                        (1..=2).contains(&started),
+                        "round {round}: `{node}` started {started} times"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -440,3 +440,69 @@ fn main() -> std::process::ExitCode {
     }
     code
 }
+
+/// Writes `start <label>` to the ledger, works 2 ms, writes `<label>`.
+#[task]
+fn quick_step(dir: PathBuf, label: String) -> Result<String, TaskError> {
+    ledger(&dir, &format!("start {label}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    ledger(&dir, &label)?;
+    Ok(label)
+}
+
+workflow! {
+    /// Two chains of 25 quick nodes, side by side: many steps a second, for killing a run
+    /// at any point of its life.
+    quick_chains(dir: PathBuf) {
+        a1 = quick_step(dir, "a1");
+        a2 = quick_step(dir, "a2").after(a1);
+        a3 = quick_step(dir, "a3").after(a2);
+        a4 = quick_step(dir, "a4").after(a3);
+        a5 = quick_step(dir, "a5").after(a4);
+        a6 = quick_step(dir, "a6").after(a5);
+        a7 = quick_step(dir, "a7").after(a6);
+        a8 = quick_step(dir, "a8").after(a7);
+        a9 = quick_step(dir, "a9").after(a8);
+        a10 = quick_step(dir, "a10").after(a9);
+        a11 = quick_step(dir, "a11").after(a10);
+        a12 = quick_step(dir, "a12").after(a11);
+        a13 = quick_step(dir, "a13").after(a12);
+        a14 = quick_step(dir, "a14").after(a13);
+        a15 = quick_step(dir, "a15").after(a14);
+        a16 = quick_step(dir, "a16").after(a15);
+        a17 = quick_step(dir, "a17").after(a16);
+        a18 = quick_step(dir, "a18").after(a17);
+        a19 = quick_step(dir, "a19").after(a18);
+        a20 = quick_step(dir, "a20").after(a19);
+        a21 = quick_step(dir, "a21").after(a20);
+        a22 = quick_step(dir, "a22").after(a21);
+        a23 = quick_step(dir, "a23").after(a22);
+        a24 = quick_step(dir, "a24").after(a23);
+        a25 = quick_step(dir, "a25").after(a24);
+        b1 = quick_step(dir, "b1");
+        b2 = quick_step(dir, "b2").after(b1);
+        b3 = quick_step(dir, "b3").after(b2);
+        b4 = quick_step(dir, "b4").after(b3);
+        b5 = quick_step(dir, "b5").after(b4);
+        b6 = quick_step(dir, "b6").after(b5);
+        b7 = quick_step(dir, "b7").after(b6);
+        b8 = quick_step(dir, "b8").after(b7);
+        b9 = quick_step(dir, "b9").after(b8);
+        b10 = quick_step(dir, "b10").after(b9);
+        b11 = quick_step(dir, "b11").after(b10);
+        b12 = quick_step(dir, "b12").after(b11);
+        b13 = quick_step(dir, "b13").after(b12);
+        b14 = quick_step(dir, "b14").after(b13);
+        b15 = quick_step(dir, "b15").after(b14);
+        b16 = quick_step(dir, "b16").after(b15);
+        b17 = quick_step(dir, "b17").after(b16);
+        b18 = quick_step(dir, "b18").after(b17);
+        b19 = quick_step(dir, "b19").after(b18);
+        b20 = quick_step(dir, "b20").after(b19);
+        b21 = quick_step(dir, "b21").after(b20);
+        b22 = quick_step(dir, "b22").after(b21);
+        b23 = quick_step(dir, "b23").after(b22);
+        b24 = quick_step(dir, "b24").after(b23);
+        b25 = quick_step(dir, "b25").after(b24);
+    }
+}

@@ -844,11 +844,25 @@ impl Workers {
         let retire = self.retire.clone();
         let worker = move || {
             loop {
-                let job = receiver
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .recv();
-                let Ok(job) = job else { break };
+                let job = receive(
+                    || {
+                        receiver
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .try_recv()
+                    },
+                    |timeout| {
+                        let receiver = receiver
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        match timeout {
+                            Some(timeout) => receiver.recv_timeout(timeout).ok(),
+                            None => receiver.recv().ok(),
+                        }
+                    },
+                    None,
+                );
+                let Some(job) = job else { break };
                 job();
                 if retire
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
@@ -869,6 +883,36 @@ impl Workers {
             self.started += 1;
         }
     }
+}
+
+/// How long a thread looks for a message before it sleeps: long enough to catch the end of a
+/// quick attempt (or the next one) without the cost of being woken, short enough to cost
+/// nothing next to a real task.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// The next message: looked for with `try_receive` for up to [`SPIN`] (or `timeout`, if
+/// shorter), giving the processor away between looks, then waited for with `wait` for the
+/// rest of `timeout` (or for as long as it takes). `None` when the channel is closed or the
+/// time is up.
+fn receive<T>(
+    try_receive: impl Fn() -> Result<T, mpsc::TryRecvError>,
+    wait: impl FnOnce(Option<Duration>) -> Option<T>,
+    timeout: Option<Duration>,
+) -> Option<T> {
+    let start = Instant::now();
+    let spin = timeout.map_or(SPIN, |timeout| timeout.min(SPIN));
+    loop {
+        match try_receive() {
+            Ok(message) => return Some(message),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        if start.elapsed() >= spin {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    wait(timeout.map(|timeout| timeout.saturating_sub(start.elapsed())))
 }
 
 /// The scheduling state of a run. Every queue is kept so that each event touches only the
@@ -1311,12 +1355,14 @@ pub fn execute(
                 messages.push(arrived.swap_remove(index).1);
             }
         } else {
-            let first = match wake {
-                Some(until) => receiver
-                    .recv_timeout(until.saturating_sub(timer.now()))
-                    .ok(),
-                None => receiver.recv().ok(),
-            };
+            let first = receive(
+                || receiver.try_recv(),
+                |timeout| match timeout {
+                    Some(timeout) => receiver.recv_timeout(timeout).ok(),
+                    None => receiver.recv().ok(),
+                },
+                wake.map(|until| until.saturating_sub(timer.now())),
+            );
             // Every attempt that has ended by now is taken in this step.
             messages.extend(first);
             if !messages.is_empty() {

@@ -397,6 +397,10 @@ impl Store {
             .busy_handler(Some(wait_while_busy))
             .map_err(foreign)?;
         connection.set_prepared_statement_cache_capacity(64);
+        // Every commit synced to the disk, but a run's steps (see `RunStore::record`).
+        connection
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(foreign)?;
         // The three are read in one transaction: a file another process is creating right
         // now is seen before or after, never half made.
         let identity = (|| -> rusqlite::Result<(i64, i64, i64)> {
@@ -1059,10 +1063,41 @@ impl RunStore for Store {
 
     /// One transaction (`BEGIN IMMEDIATE` ... `COMMIT`), rolled back on an error. All the
     /// step's writes carry one time.
+    ///
+    /// A step's commit is durable when the process is killed (it is in the write-ahead log,
+    /// which the operating system keeps), and is synced to the disk with the next commit of a
+    /// run's start, end, pause or notices — so a power loss or an operating system crash can
+    /// take back only the last steps of a run that was going on (SQLite's `synchronous =
+    /// NORMAL` in WAL mode, <https://sqlite.org/pragma.html#pragma_synchronous>); those nodes
+    /// run again when it is resumed.
     fn record(&mut self, run: i64, writes: &[Write<'_>]) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
         }
+        self.connection
+            .execute_batch("PRAGMA synchronous = NORMAL")?;
+        let recorded = self.record_step(run, writes);
+        self.connection.execute_batch("PRAGMA synchronous = FULL")?;
+        recorded
+    }
+
+    fn pause(&mut self, workflow: &str, reason: &str) -> Result<(), StoreError> {
+        Store::pause(self, workflow, reason)
+    }
+
+    fn finish_run(
+        &mut self,
+        run: i64,
+        status: &str,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        Store::finish_run(self, run, status, reason)
+    }
+}
+
+impl Store {
+    /// [`RunStore::record`]'s transaction.
+    fn record_step(&mut self, run: i64, writes: &[Write<'_>]) -> Result<(), StoreError> {
         self.begin()?;
         let written = (|| -> Result<(), StoreError> {
             let time = now();
@@ -1110,19 +1145,6 @@ impl RunStore for Store {
                 Err(error)
             }
         }
-    }
-
-    fn pause(&mut self, workflow: &str, reason: &str) -> Result<(), StoreError> {
-        Store::pause(self, workflow, reason)
-    }
-
-    fn finish_run(
-        &mut self,
-        run: i64,
-        status: &str,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        Store::finish_run(self, run, status, reason)
     }
 }
 
@@ -1275,8 +1297,17 @@ mod tests {
             ],
         )
         .unwrap();
+        // A step is synced with the next lifecycle commit; those are synced at once.
+        let synchronous = |store: &Store| -> i64 {
+            store
+                .connection
+                .pragma_query_value(None, "synchronous", |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(synchronous(&store), 2, "FULL after a step");
         drop(store);
         let store = Store::open(&path).unwrap();
+        assert_eq!(synchronous(&store), 2, "FULL from the start");
         let nodes = store.nodes(run).unwrap();
         assert_eq!(nodes[0].status, Status::Succeeded);
         assert_eq!(
