@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
 """Compile-time and plan-time benchmark of the DSL.
 
-Generates, for each size N, two crates with the same N task functions wired into one DAG
-(each task takes its predecessor's output and the output of the task at half its index, so
-the graph has long chains and wide fan-in/fan-out):
+Generates, for each size N, three crates with the same N task functions and the same N
+distinct serde-derived data types (task i returns `D{i}`), wired into one DAG (each task takes
+its predecessor's output and the output of the task at half its index, so the graph has long
+chains and wide fan-in/fan-out):
 
-  macro-N   the functions marked `#[task]`, wired by one `workflow!`, main = cli::main()
-  plain-N   the same functions called directly, in order, from hand-written main()
+  plain-N   the functions called directly, in order, from hand-written main(): the floor
   tasks-N   the functions marked `#[task]` and called directly, without the workflow, to
             split the cost between `#[task]` and `workflow!`
+  macro-N   the functions marked `#[task]`, wired by one `workflow!`, main = cli::main()
 
 It then measures `cargo check` of each crate alone (dependencies are built first and not
-counted; the crate's main.rs is touched before each run), and the wall time of
-`plan big --param seed=1` of the release-built macro crate.
+counted; the crate's main.rs is touched before each run), the three crates interleaved run by
+run so that a change in the machine's load touches all of them alike, and, with `--plan`, the
+wall time of `plan big --param seed=1` of the release-built macro crate.
 
-Usage: python3 benches/check-time/bench.py [--sizes 100,1000] [--runs 3]
-Results are printed as a table; nothing is asserted.
+Usage: python3 benches/check-time/bench.py [--sizes 100,1000] [--runs 3] [--plan]
+Results are printed as a table (seconds, the ratio macro/plain and the extra milliseconds per
+task); nothing is asserted.
 """
 
 import argparse
@@ -32,19 +35,20 @@ TARGET = OUT / "target"
 
 
 def task_functions(count: int, marked: bool) -> str:
-    lines = [
-        "#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]",
-        "pub struct Data(pub u64);",
-        "",
-    ]
+    lines = []
+    for index in range(count):
+        lines.append(
+            "#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]\n"
+            f"pub struct D{index}(pub u64);\n"
+        )
     for index in range(count):
         attribute = "#[task]\n" if marked else ""
         if index == 0:
-            lines.append(f"{attribute}pub fn t{index}(seed: u64) -> Data {{\n    Data(seed)\n}}\n")
+            lines.append(f"{attribute}pub fn t{index}(seed: u64) -> D0 {{\n    D0(seed)\n}}\n")
         else:
             lines.append(
-                f"{attribute}pub fn t{index}(previous: Data, half: Data) -> Data {{\n"
-                f"    Data(previous.0.wrapping_mul(31).wrapping_add(half.0 ^ {index}))\n}}\n"
+                f"{attribute}pub fn t{index}(previous: D{index - 1}, half: D{index // 2}) -> D{index} {{\n"
+                f"    D{index}(previous.0.wrapping_mul(31).wrapping_add(half.0 ^ {index}))\n}}\n"
             )
     return "\n".join(lines)
 
@@ -72,7 +76,7 @@ def plain_crate(count: int) -> str:
     body = ["    let seed: u64 = std::env::args().count() as u64;", "    let n0 = t0(seed);"]
     for index in range(1, count):
         previous, half = inputs(index)
-        body.append(f"    let n{index} = t{index}({previous}, {half});")
+        body.append(f"    let n{index} = t{index}({previous}.clone(), {half}.clone());")
     body.append(f"    println!(\"{{}}\", n{count - 1}.0);")
     return task_functions(count, False) + "\nfn main() {\n" + "\n".join(body) + "\n}\n"
 
@@ -101,13 +105,9 @@ def cargo(crate: pathlib.Path, *arguments: str) -> float:
     return time.perf_counter() - start
 
 
-def timed_check(crate: pathlib.Path, runs: int) -> float:
-    cargo(crate, "check")  # dependencies and a first pass, not counted
-    times = []
-    for _ in range(runs):
-        (crate / "src" / "main.rs").touch()
-        times.append(cargo(crate, "check"))
-    return statistics.median(times)
+def touched_check(crate: pathlib.Path) -> float:
+    (crate / "src" / "main.rs").touch()
+    return cargo(crate, "check")
 
 
 def timed_plan(crate: pathlib.Path, runs: int) -> float:
@@ -125,18 +125,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--plan", action="store_true", help="also time `plan` of the release-built macro crate")
     arguments = parser.parse_args()
     sizes = [int(size) for size in arguments.sizes.split(",")]
-    print(f"{'tasks':>6} {'plain check s':>14} {'#[task] only s':>15} {'macro check s':>14} {'ratio':>6} {'plan ms':>8}")
+    print(
+        f"{'tasks':>6} {'plain check s':>14} {'#[task] only s':>15} {'macro check s':>14} {'ratio':>6} {'ms/task':>8}"
+        + (f" {'plan ms':>8}" if arguments.plan else "")
+    )
     for size in sizes:
-        plain = write_crate(f"plain-{size}", plain_crate(size))
-        tasks = write_crate(f"tasks-{size}", tasks_crate(size))
-        macro = write_crate(f"macro-{size}", macro_crate(size))
-        plain_seconds = timed_check(plain, arguments.runs)
-        tasks_seconds = timed_check(tasks, arguments.runs)
-        macro_seconds = timed_check(macro, arguments.runs)
-        plan_seconds = timed_plan(macro, arguments.runs)
-        print(f"{size:>6} {plain_seconds:>14.2f} {tasks_seconds:>15.2f} {macro_seconds:>14.2f} {macro_seconds / plain_seconds:>6.1f} {plan_seconds * 1000:>8.1f}", flush=True)
+        crates = [
+            write_crate(f"plain-{size}", plain_crate(size)),
+            write_crate(f"tasks-{size}", tasks_crate(size)),
+            write_crate(f"macro-{size}", macro_crate(size)),
+        ]
+        for crate in crates:
+            cargo(crate, "check")  # dependencies and a first pass, not counted
+        times = [[] for _ in crates]
+        for _ in range(arguments.runs):
+            for position, crate in enumerate(crates):
+                times[position].append(touched_check(crate))
+        plain_seconds, tasks_seconds, macro_seconds = (statistics.median(run) for run in times)
+        line = (
+            f"{size:>6} {plain_seconds:>14.2f} {tasks_seconds:>15.2f} {macro_seconds:>14.2f}"
+            f" {macro_seconds / plain_seconds:>6.2f} {(macro_seconds - plain_seconds) * 1000 / size:>8.2f}"
+        )
+        if arguments.plan:
+            line += f" {timed_plan(crates[2], arguments.runs) * 1000:>8.1f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
