@@ -371,26 +371,147 @@ fn decode_param<T: DeserializeOwned>(json: &Value) -> Result<T, String> {
 
 /// Parses a `--param` value into `T` and returns it as JSON.
 ///
-/// The text is tried first as JSON (numbers, booleans, arrays), then as a JSON string (dates,
-/// names, enum variants), then as a comma-separated list, so `7`, `true`, `2026-11-01`,
-/// `Full` and `a,b,c` all work unquoted.
+/// - A text type (`String`, `PathBuf`, `char`) takes the text exactly as given: quotes and
+///   backslashes are part of the value.
+/// - An integer type takes a whole number in its range (`-1` for a `u32` is out of range,
+///   `1.5` is not whole); a float takes a finite number (`NaN` and infinities have no JSON
+///   form); `bool` takes `true` or `false`.
+/// - Any other type reads the text as JSON first (numbers, arrays, objects), then as a JSON
+///   string (dates, names, enum variants), then as a comma-separated list, so `7`,
+///   `2026-11-01`, `Full` and `a,b,c` all work unquoted.
+///
+/// # Errors
+///
+/// Why the text is not a value of `T`: what was expected, and why this text is not it.
 pub fn parse_param<T: Serialize + DeserializeOwned>(text: &str) -> Result<Value, String> {
-    let parsed = match serde_json::from_str::<T>(text) {
-        Ok(value) => value,
-        Err(_) => match serde_json::from_value::<T>(Value::String(text.to_owned())) {
-            Ok(value) => value,
-            // A list written `a,b,c`: each item read like a whole value.
-            Err(error) => {
-                let items = text.split(',').map(|item| {
-                    serde_json::from_str(item.trim())
-                        .unwrap_or_else(|_| Value::String(item.trim().to_owned()))
-                });
-                serde_json::from_value::<T>(Value::Array(items.collect()))
-                    .map_err(|_| error.to_string())?
+    let parsed: T = match ParamKind::of(std::any::type_name::<T>()) {
+        ParamKind::Text => serde_json::from_value(Value::String(text.to_owned()))
+            .map_err(|error| error.to_string())?,
+        ParamKind::Integer { name, min, max } => {
+            let whole = integer_param(text, name, min, max)?;
+            // In range of a primitive integer, so within `i64` or `u64`.
+            let json = match i64::try_from(whole) {
+                Ok(signed) => Value::from(signed),
+                Err(_) => Value::from(u64::try_from(whole).map_err(|error| error.to_string())?),
+            };
+            serde_json::from_value(json).map_err(|error| error.to_string())?
+        }
+        ParamKind::Float => {
+            let number = float_param(text)?;
+            serde_json::from_value(Value::from(number)).map_err(|error| error.to_string())?
+        }
+        ParamKind::Bool => match text {
+            "true" => serde_json::from_value(Value::Bool(true)),
+            "false" => serde_json::from_value(Value::Bool(false)),
+            _ => {
+                return Err("expected `true` or `false` (in lower case)".to_owned());
             }
-        },
+        }
+        .map_err(|error| error.to_string())?,
+        ParamKind::Other => structured_param(text)?,
     };
     serde_json::to_value(parsed).map_err(|error| error.to_string())
+}
+
+/// How a parameter's text is read, by its type.
+enum ParamKind {
+    Text,
+    Integer {
+        name: &'static str,
+        min: i128,
+        max: i128,
+    },
+    Float,
+    Bool,
+    Other,
+}
+
+impl ParamKind {
+    /// The kind of the type named `name` (from [`std::any::type_name`]).
+    fn of(name: &str) -> ParamKind {
+        let integer =
+            |name: &'static str, min: i128, max: i128| ParamKind::Integer { name, min, max };
+        match name {
+            "alloc::string::String" | "std::path::PathBuf" | "char" => ParamKind::Text,
+            "u8" => integer("u8", 0, u8::MAX.into()),
+            "u16" => integer("u16", 0, u16::MAX.into()),
+            "u32" => integer("u32", 0, u32::MAX.into()),
+            "u64" => integer("u64", 0, u64::MAX.into()),
+            // JSON numbers beyond 64 bits lose precision: `u128`/`i128` read as JSON.
+            "usize" => integer("usize", 0, usize::MAX as i128),
+            "i8" => integer("i8", i8::MIN.into(), i8::MAX.into()),
+            "i16" => integer("i16", i16::MIN.into(), i16::MAX.into()),
+            "i32" => integer("i32", i32::MIN.into(), i32::MAX.into()),
+            "i64" => integer("i64", i64::MIN.into(), i64::MAX.into()),
+            "isize" => integer("isize", isize::MIN as i128, isize::MAX as i128),
+            "f32" | "f64" => ParamKind::Float,
+            "bool" => ParamKind::Bool,
+            _ => ParamKind::Other,
+        }
+    }
+}
+
+/// A whole number in `min..=max`, or why `text` is not one.
+fn integer_param(text: &str, name: &str, min: i128, max: i128) -> Result<i128, String> {
+    let article = if name.starts_with('i') { "an" } else { "a" };
+    let range = format!("{article} `{name}` is a whole number from {min} to {max}");
+    let trimmed = text.trim();
+    if let Ok(whole) = trimmed.parse::<i128>() {
+        return if (min..=max).contains(&whole) {
+            Ok(whole)
+        } else {
+            Err(format!("{trimmed} is out of range: {range}"))
+        };
+    }
+    match trimmed.parse::<f64>() {
+        Ok(number) if number.is_nan() => Err(format!("{trimmed} is not a number: {range}")),
+        Ok(number) if number.is_infinite() => Err(format!("{trimmed} is out of range: {range}")),
+        Ok(number) if number.fract() != 0.0 => {
+            Err(format!("{trimmed} is not a whole number: {range}"))
+        }
+        // Whole, written with an exponent or a fraction of zeros (`1e3`, `7.0`).
+        Ok(number) if number >= min as f64 && number <= max as f64 => Ok(number as i128),
+        Ok(_) => Err(format!("{trimmed} is out of range: {range}")),
+        Err(_) => Err(format!("`{text}` is not a number: {range}")),
+    }
+}
+
+/// A finite number, or why `text` is not one.
+fn float_param(text: &str) -> Result<f64, String> {
+    let trimmed = text.trim();
+    match trimmed.parse::<f64>() {
+        Ok(number) if number.is_finite() => Ok(number),
+        Ok(_) => Err(format!(
+            "{trimmed} is not a finite number: a plan's values are JSON, which has no NaN or infinity"
+        )),
+        Err(_) => Err(format!("`{text}` is not a number")),
+    }
+}
+
+/// A structured value: JSON, else a JSON string, else a comma-separated list. The error told
+/// is the one of the reading the text was written for: JSON's when it is JSON.
+fn structured_param<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let as_json = serde_json::from_str::<T>(text);
+    let as_json = match as_json {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    let as_string = match serde_json::from_value::<T>(Value::String(text.to_owned())) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    // A list written `a,b,c`: each item read like a whole value.
+    let items = text.split(',').map(|item| {
+        serde_json::from_str(item.trim()).unwrap_or_else(|_| Value::String(item.trim().to_owned()))
+    });
+    if let Ok(value) = serde_json::from_value::<T>(Value::Array(items.collect())) {
+        return Ok(value);
+    }
+    if serde_json::from_str::<Value>(text).is_ok() {
+        Err(as_json.to_string())
+    } else {
+        Err(as_string.to_string())
+    }
 }
 
 /// A type as itself: generated code names a type through it to locate errors at a use.
@@ -807,5 +928,137 @@ mod tests {
             serde_json::json!("a,b")
         );
         assert!(parse_param::<Vec<u32>>("1,x").is_err());
+    }
+
+    #[test]
+    fn text_params_are_taken_verbatim() {
+        for text in [
+            r#""quoted""#,
+            r"a\nb",
+            "null",
+            "[1, 2]",
+            " padded ",
+            "7",
+            "",
+        ] {
+            assert_eq!(parse_param::<String>(text).unwrap(), Value::from(text));
+            assert_eq!(
+                parse_param::<std::path::PathBuf>(text).unwrap(),
+                Value::from(text)
+            );
+        }
+        assert_eq!(parse_param::<char>("\"").unwrap(), Value::from("\""));
+        // The names the kinds are told by.
+        assert!(matches!(
+            ParamKind::of(std::any::type_name::<String>()),
+            ParamKind::Text
+        ));
+        assert!(matches!(
+            ParamKind::of(std::any::type_name::<std::path::PathBuf>()),
+            ParamKind::Text
+        ));
+        assert!(matches!(
+            ParamKind::of(std::any::type_name::<u32>()),
+            ParamKind::Integer { name: "u32", .. }
+        ));
+        assert!(matches!(
+            ParamKind::of(std::any::type_name::<f64>()),
+            ParamKind::Float
+        ));
+        assert!(matches!(
+            ParamKind::of(std::any::type_name::<bool>()),
+            ParamKind::Bool
+        ));
+    }
+
+    #[test]
+    fn param_errors_say_what_was_expected_and_why_not() {
+        let cases: [(&str, fn(&str) -> Result<Value, String>, &str); 14] = [
+            (
+                "-1",
+                parse_param::<u32>,
+                "-1 is out of range: a `u32` is a whole number from 0 to 4294967295",
+            ),
+            (
+                "4294967296",
+                parse_param::<u32>,
+                "4294967296 is out of range: a `u32` is a whole number from 0 to 4294967295",
+            ),
+            (
+                "1.5",
+                parse_param::<u32>,
+                "1.5 is not a whole number: a `u32` is a whole number from 0 to 4294967295",
+            ),
+            (
+                "1e999",
+                parse_param::<u32>,
+                "1e999 is out of range: a `u32` is a whole number from 0 to 4294967295",
+            ),
+            (
+                "NaN",
+                parse_param::<u32>,
+                "NaN is not a number: a `u32` is a whole number from 0 to 4294967295",
+            ),
+            (
+                "seven",
+                parse_param::<i8>,
+                "`seven` is not a number: an `i8` is a whole number from -128 to 127",
+            ),
+            (
+                "-129",
+                parse_param::<i8>,
+                "-129 is out of range: an `i8` is a whole number from -128 to 127",
+            ),
+            (
+                "TRUE",
+                parse_param::<bool>,
+                "expected `true` or `false` (in lower case)",
+            ),
+            (
+                "1",
+                parse_param::<bool>,
+                "expected `true` or `false` (in lower case)",
+            ),
+            (
+                "yes",
+                parse_param::<bool>,
+                "expected `true` or `false` (in lower case)",
+            ),
+            (
+                "NaN",
+                parse_param::<f64>,
+                "NaN is not a finite number: a plan's values are JSON, which has no NaN or infinity",
+            ),
+            (
+                "1e999",
+                parse_param::<f64>,
+                "1e999 is not a finite number: a plan's values are JSON, which has no NaN or infinity",
+            ),
+            ("ten", parse_param::<f64>, "`ten` is not a number"),
+            // JSON written for a structured type: JSON's error, not the string reading's.
+            (
+                "[1, -2]",
+                parse_param::<Vec<u32>>,
+                "invalid value: integer `-2`, expected u32 at line 1 column 6",
+            ),
+        ];
+        for (text, parse, expected) in cases {
+            assert_eq!(parse(text).unwrap_err(), expected, "{text}");
+        }
+        assert_eq!(
+            parse_param::<u32>("4294967295").unwrap(),
+            Value::from(4294967295u32)
+        );
+        assert_eq!(
+            parse_param::<i64>("-9223372036854775808").unwrap(),
+            Value::from(i64::MIN)
+        );
+        assert_eq!(
+            parse_param::<u64>("18446744073709551615").unwrap(),
+            Value::from(u64::MAX)
+        );
+        assert_eq!(parse_param::<u32>("1e3").unwrap(), Value::from(1000));
+        assert_eq!(parse_param::<f64>("0.5").unwrap(), Value::from(0.5));
+        assert_eq!(parse_param::<f32>("2").unwrap(), Value::from(2.0));
     }
 }

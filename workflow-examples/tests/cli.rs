@@ -401,7 +401,7 @@ fn usage_errors_are_one_line_with_status_2() {
                 "-p",
                 "full_refresh=yes",
             ],
-            "error: invalid value `yes` for parameter `full_refresh` of type `bool`: invalid type: string \"yes\", expected a boolean\n",
+            "error: invalid value `yes` for parameter `full_refresh` of type `bool`: expected `true` or `false` (in lower case)\n",
         ),
         (
             &["graph", "weekly"],
