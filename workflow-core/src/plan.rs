@@ -338,6 +338,17 @@ fn input_source(source: &crate::Source) -> InputSource {
     }
 }
 
+/// A parameter's value as the `--param name=TEXT` text that parses back into it: a JSON string
+/// as its text (a `String` or `PathBuf` parameter takes text verbatim, and a date or an enum
+/// variant reads it unquoted), any other value as JSON. The registry's check of defaults
+/// (`validate`) holds every parameter's default to this round trip.
+pub fn param_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Splits `name=value` command-line arguments.
 pub fn parse_assignments(arguments: &[String]) -> Result<Vec<(String, String)>, PlanError> {
     arguments

@@ -215,12 +215,12 @@ pub fn call_workflow_json<W: crate::Workflow>(
     output: &str,
 ) -> Result<Value, TaskError> {
     let spec = W::spec();
-    // Each value as JSON text, which the parameter parser reads back exactly.
+    // Each value as the text the parameter parser reads back exactly.
     let given: Vec<(String, String)> = spec
         .params
         .iter()
         .map(|param| param.name.to_owned())
-        .zip(params.iter().map(Value::to_string))
+        .zip(params.iter().map(crate::plan::param_text))
         .collect();
     let plan = crate::plan::Plan::build(&spec, &given, &Default::default())
         .map_err(|error| TaskError::new(format!("workflow `{}`: {error}", W::NAME)))?;

@@ -95,10 +95,7 @@ pub fn validate(specs: &[WorkflowSpec]) -> Vec<String> {
             let Some(default) = &param.default else {
                 continue;
             };
-            let text = match default {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
+            let text = crate::plan::param_text(default);
             match (param.parse)(&text) {
                 Ok(parsed) if &parsed == default => {}
                 Ok(parsed) => problems.push(format!(

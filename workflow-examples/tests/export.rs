@@ -488,7 +488,8 @@ fn values_are_data_in_every_export() {
     let expected = serde_json::Value::from(hostile);
     let text_of = |value: &serde_json::Value| serde_json::to_string(value).unwrap();
 
-    // systemd: one ExecStart word, `$` and `%` doubled, the newline escaped.
+    // systemd: one ExecStart word, the value's own text with `$` and `%` doubled, quotes,
+    // backslashes and the newline escaped.
     let out = scratch("hostile-systemd");
     let files = export(
         "step1",
@@ -503,7 +504,7 @@ fn values_are_data_in_every_export() {
         .to_owned();
     assert!(
         exec.ends_with(
-            r#" "prefix=\"it's \\\"$$(rm -rf /)\\\" `id`; echo $$HOME %%n\\nnext line \\\\ {x}\"""#
+            r#" "prefix=it's \"$$(rm -rf /)\" `id`; echo $$HOME %%n\nnext line \\ {x}""#
         ),
         "{exec}"
     );
@@ -532,7 +533,8 @@ fn values_are_data_in_every_export() {
     );
     assert_eq!(files["step1.asl.json"].matches("rm -rf").count(), 1);
 
-    // Argo: a workflow parameter whose value is the value's JSON text; args only refer to it.
+    // Argo: a workflow parameter whose value is the text `--param` takes (a string's own
+    // text); args only refer to it.
     let out = scratch("hostile-argo");
     let files = export("step1", "argo", &out, &["-p", &fixed]);
     let tools = tools();
@@ -550,7 +552,7 @@ fn values_are_data_in_every_export() {
         .iter()
         .find(|parameter| parameter["name"] == "prefix")
         .unwrap();
-    assert_eq!(prefix["value"], serde_json::Value::from(text_of(&expected)));
+    assert_eq!(prefix["value"], expected);
     assert_eq!(
         files["step1.cronworkflow.yaml"].matches("rm -rf").count(),
         1

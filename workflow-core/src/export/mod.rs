@@ -297,7 +297,7 @@ pub(crate) fn fixed_params(plan: &Plan) -> Vec<&crate::plan::PlanParam> {
 
 /// A parameter's value as the text `--param name=TEXT` parses back into it.
 pub(crate) fn param_text(value: &serde_json::Value) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+    crate::plan::param_text(value)
 }
 
 /// The branch a node runs in, if any: (branch index, arm index).

@@ -328,7 +328,7 @@ pub fn params_from_json(text: &str) -> Result<Vec<(String, String)>, RunDirError
         // `null` means "not given": the default, or the partition the schedule fired for.
         .filter(|(_, value)| !value.is_null())
         .map(|(name, value)| {
-            let text = serde_json::to_string(&value).unwrap_or_default();
+            let text = crate::plan::param_text(&value);
             (name, text)
         })
         .collect())
