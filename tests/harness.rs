@@ -416,3 +416,56 @@ fn a_day_that_always_fails_is_re_run_a_bounded_number_of_times() {
         "attempt 3: the export for the 19th is corrupt"
     );
 }
+
+/// Connects to the database; retried three times a minute apart.
+#[task(retries = 3, retry_delay = "1m")]
+fn connect(url: String) -> Result<u32, TaskError> {
+    Err(TaskError::new(format!("{url} is not reachable from tests")))
+}
+
+workflow! {
+    /// One connection.
+    connecting(url: String = "postgres://db") {
+        link = connect(url);
+    }
+}
+
+// A permanent failure is not retried: `connect` has three retries, and a failure that says it
+// is permanent uses none of them; a retryable one uses them all.
+#[test]
+fn a_permanent_failure_is_not_retried() {
+    let run = TestRun::<connecting>::new()
+        .stub(connecting::link.with(|_url| Err(TaskError::permanent("DATABASE_URL is not set"))))
+        .run();
+    assert_eq!(run.status(), RunStatus::Failed);
+    assert_eq!(run.attempts(connecting::link), 1);
+    assert_eq!(
+        run.message(connecting::link),
+        Some("attempt 1: DATABASE_URL is not set (a permanent failure: not retried)")
+    );
+    assert_eq!(run.elapsed(), Duration::ZERO);
+
+    // `?` on any error is retryable; `into_permanent` marks it.
+    let run = TestRun::<connecting>::new()
+        .stub(connecting::link.with(|url| {
+            let port = url
+                .parse::<u32>()
+                .map_err(|error| TaskError::from(error).into_permanent())?;
+            Ok(port)
+        }))
+        .run();
+    assert_eq!(run.attempts(connecting::link), 1);
+    assert_eq!(
+        run.message(connecting::link),
+        Some("attempt 1: invalid digit found in string (a permanent failure: not retried)")
+    );
+
+    // The task itself: retryable, so four attempts over three minutes.
+    let run = TestRun::<connecting>::new().run();
+    assert_eq!(run.attempts(connecting::link), 4);
+    assert_eq!(
+        run.message(connecting::link),
+        Some("attempt 4: postgres://db is not reachable from tests")
+    );
+    assert_eq!(run.elapsed(), 3 * MINUTE);
+}

@@ -681,3 +681,47 @@ fn a_run_killed_at_any_step_recorded_every_attempt_it_started() {
         }
     }
 }
+
+// A permanent failure is not retried under either isolation: `exec-task` tells it by exiting
+// 3, and the runner reads that exit status.
+#[test]
+fn a_permanent_failure_is_not_retried_in_its_own_process() {
+    for isolation in ["thread", "process"] {
+        let dir = directory(&format!("permanent-{isolation}"));
+        let param = format!("dir={}", dir.display());
+        let run = finish(
+            &dir,
+            &["run", "unfixable", "-p", &param, "--isolation", isolation],
+        );
+        assert_eq!(run.status.code(), Some(1), "{isolation}");
+        assert_eq!(log(&dir), ["tried"], "{isolation}: one attempt");
+        let status = text(&finish(&dir, &["status", "unfixable"]).stdout);
+        assert!(
+            status.contains(
+                "attempt 1: the file `config.toml` is missing (a permanent failure: not retried)"
+            ),
+            "{isolation}: {status}"
+        );
+    }
+    let dir = directory("permanent-exec");
+    std::fs::write(
+        dir.join("inputs.json"),
+        format!(
+            "{{\"dir\": {}}}",
+            serde_json::Value::from(dir.display().to_string())
+        ),
+    )
+    .unwrap();
+    let exec = Command::new(FIXTURE)
+        .args(["exec-task", "unfixable", "attempt", "--inputs"])
+        .arg(dir.join("inputs.json"))
+        .arg("--output")
+        .arg(dir.join("output.json"))
+        .output()
+        .unwrap();
+    assert_eq!(exec.status.code(), Some(3));
+    assert_eq!(
+        text(&exec.stderr),
+        "node `attempt` of workflow `unfixable` failed: the file `config.toml` is missing\n"
+    );
+}

@@ -506,3 +506,17 @@ workflow! {
         b25 = quick_step(dir, "b25").after(b24);
     }
 }
+
+/// Fails permanently (its configuration is missing), after writing `tried` to the log.
+#[task(retries = 2, retry_delay = "1s")]
+fn misconfigured(dir: PathBuf) -> Result<u32, TaskError> {
+    log(&dir, "tried")?;
+    Err(TaskError::permanent("the file `config.toml` is missing"))
+}
+
+workflow! {
+    /// One node that fails permanently: its two retries stay unused.
+    unfixable(dir: PathBuf) {
+        attempt = misconfigured(dir);
+    }
+}

@@ -870,7 +870,9 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
 }
 
 /// `exec-task`: reads the node's inputs, runs it once (a fanned-out node over its whole list),
-/// writes its output atomically. Exit 1 when the task fails, 2 for bad arguments or inputs.
+/// writes its output atomically. Exit 1 when the task fails, 3 when it fails permanently
+/// ([`crate::TaskError::permanent`]: not to be retried), 2 for bad arguments or inputs (an
+/// input not of its type too).
 fn exec_task(
     workflow: &str,
     node_name: &str,
@@ -953,16 +955,17 @@ fn exec_task(
                 })?;
             Ok(0)
         }
-        Err(message) => {
-            say!("node `{node_name}` of workflow `{workflow}` failed: {message}");
-            Ok(EXIT_PROBLEMS)
+        Err(error) => {
+            say!("node `{node_name}` of workflow `{workflow}` failed: {error}");
+            Ok(error.kind.exit_code())
         }
     }
 }
 
 /// `exec-task --run-dir`: one node (or one element, or the list of elements) of a run another
-/// engine schedules. Exit 0 when it wrote its output, 1 when the task failed, 2 for bad
-/// arguments or a run directory without the inputs, 99 when its branch arm was not taken.
+/// engine schedules. Exit 0 when it wrote its output, 1 when the task failed, 3 when it failed
+/// permanently (not to be retried), 2 for bad arguments, a run directory without the inputs or
+/// an input not of its type, 99 when its branch arm was not taken.
 fn exec_in_run_dir(
     workflow: &str,
     node: &str,
@@ -989,9 +992,9 @@ fn exec_in_run_dir(
             say!("{reason}");
             Ok(EXIT_SKIPPED)
         }
-        Done::Failed(message) => {
-            say!("node `{node}` of workflow `{workflow}` failed: {message}");
-            Ok(EXIT_PROBLEMS)
+        Done::Failed(error) => {
+            say!("node `{node}` of workflow `{workflow}` failed: {error}");
+            Ok(error.kind.exit_code())
         }
     }
 }

@@ -69,7 +69,8 @@ mod workflow_model;
 
 pub use secret::{Secret, SecretSource};
 pub use task_model::{
-    Backoff, Data, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskKind, TaskPolicy, TaskSpec,
+    Backoff, Data, FailureKind, InputSpec, Inputs, MAX_INPUTS, Task, TaskError, TaskKind,
+    TaskPolicy, TaskSpec,
 };
 pub use workflow_macros::{task, workflow};
 pub use workflow_model::{

@@ -306,9 +306,9 @@ impl<T: crate::Data> FlowsBetweenTasks for T {
     ) -> Result<Self, TaskError> {
         let value = values
             .next()
-            .ok_or_else(|| TaskError::new(format!("input #{number} has no value")))?;
+            .ok_or_else(|| TaskError::bad_input(format!("input #{number} has no value")))?;
         serde_json::from_value(value)
-            .map_err(|error| TaskError::new(format!("input #{number}: {error}")))
+            .map_err(|error| TaskError::bad_input(format!("input #{number}: {error}")))
     }
 
     fn encode_output(self) -> Result<Value, TaskError> {
@@ -328,7 +328,7 @@ pub fn input_values(
     count: usize,
 ) -> Result<std::vec::IntoIter<Value>, TaskError> {
     if values.len() != count {
-        return Err(TaskError::new(format!(
+        return Err(TaskError::bad_input(format!(
             "expected {count} input values, got {}",
             values.len()
         )));
@@ -973,7 +973,8 @@ mod tests {
 
     #[test]
     fn param_errors_say_what_was_expected_and_why_not() {
-        let cases: [(&str, fn(&str) -> Result<Value, String>, &str); 14] = [
+        type Parse = fn(&str) -> Result<Value, String>;
+        let cases: [(&str, Parse, &str); 14] = [
             (
                 "-1",
                 parse_param::<u32>,

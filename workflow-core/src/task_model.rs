@@ -158,18 +158,114 @@ pub enum Backoff {
 /// assert_eq!(parse("7").unwrap(), 7);
 /// assert_eq!(parse("x").unwrap_err().to_string(), "invalid digit found in string");
 /// ```
+///
+/// An error is retried while the node has retries left, as a network blip should be. A
+/// failure that trying again cannot fix — a missing secret, a bad configuration, data that
+/// will never parse — is made with [`TaskError::permanent`] (or marked with
+/// [`TaskError::into_permanent`]): the node fails at once with its retries unused, as
+/// Airflow's `AirflowFailException` does. The local runner honours it under either isolation
+/// (`exec-task` exits 3 for it); the exported engines do not tell it apart yet and retry it
+/// like any failure.
 pub struct TaskError {
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    kind: FailureKind,
+}
+
+/// Whether a failed attempt is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// Retried while the node has retries left: a network blip, a busy service, a timeout, a
+    /// panic.
+    #[default]
+    Retryable,
+    /// Not retried: the task said that trying again cannot help ([`TaskError::permanent`]).
+    Permanent,
+    /// Not retried: an input is not a value of the task's input type (as an `exec-task` of
+    /// another engine may be handed).
+    BadInput,
+}
+
+impl FailureKind {
+    /// Whether trying again could help.
+    pub fn is_retryable(self) -> bool {
+        self == FailureKind::Retryable
+    }
+
+    /// The exit status of an `exec-task` attempt that failed so: 1 retryable, 3 permanent,
+    /// 2 bad input (as any bad argument).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FailureKind::Retryable => 1,
+            FailureKind::BadInput => 2,
+            FailureKind::Permanent => 3,
+        }
+    }
+
+    /// The kind an `exec-task` exit status tells (the inverse of [`FailureKind::exit_code`]).
+    pub fn from_exit_code(code: Option<i32>) -> FailureKind {
+        match code {
+            Some(2) => FailureKind::BadInput,
+            Some(3) => FailureKind::Permanent,
+            _ => FailureKind::Retryable,
+        }
+    }
 }
 
 impl TaskError {
-    /// An error with a message and no underlying cause.
+    /// An error with a message and no underlying cause; retried while the node has retries.
     pub fn new(message: impl Into<String>) -> Self {
         TaskError {
             message: message.into(),
             source: None,
+            kind: FailureKind::Retryable,
         }
+    }
+
+    /// A failure that trying again cannot fix: the node fails at once, its retries unused.
+    ///
+    /// ```
+    /// use workflow_core::TaskError;
+    ///
+    /// fn connect(url: Option<&str>) -> Result<(), TaskError> {
+    ///     let Some(_url) = url else {
+    ///         return Err(TaskError::permanent("DATABASE_URL is not set"));
+    ///     };
+    ///     Ok(())
+    /// }
+    /// assert!(connect(None).unwrap_err().is_permanent());
+    /// ```
+    pub fn permanent(message: impl Into<String>) -> Self {
+        TaskError {
+            kind: FailureKind::Permanent,
+            ..TaskError::new(message)
+        }
+    }
+
+    /// This error, not to be retried (`Err(error)?` converts any error; `.map_err(|e|
+    /// TaskError::from(e).into_permanent())?` marks it permanent).
+    pub fn into_permanent(mut self) -> Self {
+        self.kind = FailureKind::Permanent;
+        self
+    }
+
+    /// An input that is not a value of its type: not retried.
+    pub(crate) fn bad_input(message: impl Into<String>) -> Self {
+        TaskError {
+            kind: FailureKind::BadInput,
+            ..TaskError::new(message)
+        }
+    }
+
+    /// Whether this failure is not to be retried.
+    pub fn is_permanent(&self) -> bool {
+        !self.kind.is_retryable()
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> FailureKind {
+        self.kind
     }
 
     /// The underlying error, if this one was converted from another.
@@ -183,6 +279,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for TaskError {
         TaskError {
             message: error.to_string(),
             source: Some(Box::new(error)),
+            kind: FailureKind::Retryable,
         }
     }
 }
@@ -197,6 +294,9 @@ impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("TaskError");
         debug.field("message", &self.message);
+        if self.kind != FailureKind::Retryable {
+            debug.field("kind", &self.kind);
+        }
         if let Some(source) = &self.source {
             debug.field("source", source);
         }
@@ -219,7 +319,7 @@ macro_rules! impl_inputs {
             #[allow(unused_variables, unused_mut, non_snake_case)]
             fn from_values(values: Vec<Value>) -> Result<Self, TaskError> {
                 if values.len() != $count {
-                    return Err(TaskError::new(format!(
+                    return Err(TaskError::bad_input(format!(
                         "expected {} input values, got {}", $count, values.len()
                     )));
                 }
@@ -227,9 +327,9 @@ macro_rules! impl_inputs {
                 $(
                     let $name: $name = match values.next() {
                         Some((index, value)) => serde_json::from_value(value).map_err(|error| {
-                            TaskError::new(format!("input #{}: {error}", index + 1))
+                            TaskError::bad_input(format!("input #{}: {error}", index + 1))
                         })?,
-                        None => return Err(TaskError::new("missing input value")),
+                        None => return Err(TaskError::bad_input("missing input value")),
                     };
                 )*
                 Ok(($($name,)*))

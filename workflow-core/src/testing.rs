@@ -554,10 +554,9 @@ impl Intercept for Harness {
         };
         match self.faults.get(&(call.node, attempt)) {
             Some(Fault::Fail) => Attempted {
-                result: Err(format!(
-                    "injected failure of attempt {} of `{}`",
-                    attempt, call.node
-                )),
+                result: Err(
+                    format!("injected failure of attempt {} of `{}`", attempt, call.node).into(),
+                ),
                 took,
             },
             Some(Fault::Panic) => {
@@ -567,7 +566,8 @@ impl Intercept for Harness {
                 result: Err(format!(
                     "attempt {} of `{}` hung (injected) and was never stopped",
                     attempt, call.node
-                )),
+                )
+                .into()),
                 took: FOREVER,
             },
             None => {

@@ -104,7 +104,7 @@ fn validate_reports_every_registry_problem() {
         problems,
         [
             "workflow name `ingest` is declared 2 times: `tests::spec`, `tests::other`",
-            "workflow `export`: the default of parameter `seed` cannot be given back as `--param seed=not a number`: invalid type: string \"not a number\", expected u32",
+            "workflow `export`: the default of parameter `seed` cannot be given back as `--param seed=not a number`: `not a number` is not a number: a `u32` is a whole number from 0 to 4294967295",
             "workflow `looping`: nodes `a` depend on each other in a cycle",
         ]
     );

@@ -78,7 +78,7 @@ pub struct LoadReceipt {
 #[task(retries = 3, retry_delay = "30s", timeout = "2h")]
 pub fn extract_orders(day: NaiveDate, replica_url: String) -> Result<Orders, TaskError> {
     if replica_url.is_empty() {
-        return Err(TaskError::new("no replica URL"));
+        return Err(TaskError::permanent("no replica URL"));
     }
     Ok(Orders {
         day,

@@ -521,7 +521,7 @@ fn exec_task_runs_one_node_from_files() {
                 "--output",
                 output_text
             ],
-            1
+            2
         ),
         "node `measurements` of workflow `weekly_etl` failed: input #1: invalid type: integer `3`, expected struct RawExport\n"
     );

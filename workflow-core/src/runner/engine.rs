@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::store::{Cause, NodeRecord, RunStore, Status, StoreError, Write};
+use crate::FailureKind;
 use crate::operations::FailureAction;
 use crate::plan::Plan;
 use crate::workflow_model::{NodeSpec, Source, WorkflowSpec};
@@ -185,12 +186,12 @@ impl AttemptCall<'_> {
         &self,
         call: &(dyn Fn(Vec<Value>) -> Result<Value, crate::TaskError> + Sync),
         inputs: Vec<Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, AttemptError> {
         call_node_with(call, self.map, inputs)
     }
 
     /// Runs the node's own task.
-    pub fn run(&self, inputs: Vec<Value>) -> Result<Value, String> {
+    pub fn run(&self, inputs: Vec<Value>) -> Result<Value, AttemptError> {
         call_node(self.task, self.map, inputs)
     }
 }
@@ -199,10 +200,56 @@ impl AttemptCall<'_> {
 #[derive(Debug, Clone)]
 pub struct Attempted {
     /// Its output, or why it failed.
-    pub result: Result<Value, String>,
+    pub result: Result<Value, AttemptError>,
     /// How long it took on a [`Clock::Virtual`] (an attempt longer than its node's timeout
     /// times out); ignored on the real clock.
     pub took: Duration,
+}
+
+/// Why an attempt failed, and whether trying again could help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptError {
+    /// What went wrong.
+    pub message: String,
+    /// Whether the node may try again.
+    pub kind: FailureKind,
+}
+
+impl AttemptError {
+    /// A failure that is retried while the node has retries left.
+    pub fn retryable(message: impl Into<String>) -> AttemptError {
+        AttemptError {
+            message: message.into(),
+            kind: FailureKind::Retryable,
+        }
+    }
+}
+
+impl From<String> for AttemptError {
+    fn from(message: String) -> AttemptError {
+        AttemptError::retryable(message)
+    }
+}
+
+impl From<&str> for AttemptError {
+    fn from(message: &str) -> AttemptError {
+        AttemptError::retryable(message)
+    }
+}
+
+impl From<crate::TaskError> for AttemptError {
+    fn from(error: crate::TaskError) -> AttemptError {
+        AttemptError {
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for AttemptError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.message)
+    }
 }
 
 /// Runs attempts in place of the nodes' tasks.
@@ -323,7 +370,7 @@ pub enum RunError {
 }
 
 /// How an attempt ended: its output with its JSON text, or why it failed.
-type AttemptResult = Result<(Value, String), String>;
+type AttemptResult = Result<(Value, String), AttemptError>;
 
 /// A point in a run's time: how long after the run started.
 type Moment = Duration;
@@ -392,7 +439,7 @@ struct Attempt {
 struct Finished {
     node: usize,
     token: u64,
-    result: Result<Value, String>,
+    result: Result<Value, AttemptError>,
     /// The attempt's process was killed at its deadline.
     timed_out: bool,
     /// How long it took on a virtual clock.
@@ -1093,8 +1140,9 @@ pub fn execute(
                     });
                     scheduler.finalize(&graph, position, Status::Succeeded);
                 }
-                Err(reason) => match plan.nodes[position].policy.delay_before_retry(attempt) {
-                    Some(delay) if !stopping => {
+                Err(error) => match plan.nodes[position].policy.delay_before_retry(attempt) {
+                    Some(delay) if !stopping && error.kind.is_retryable() => {
+                        let reason = error.message;
                         let delay = Duration::from_secs(delay);
                         scheduler.states[position].status = Status::Ready;
                         scheduler.delayed.insert((timer.now() + delay, position));
@@ -1106,12 +1154,24 @@ pub fn execute(
                             delay,
                         });
                     }
-                    _ => {
+                    retry => {
+                        // A failure that trying again cannot fix says why its retries went
+                        // unused.
+                        let unused = match error.kind {
+                            FailureKind::Permanent if retry.is_some() => {
+                                " (a permanent failure: not retried)"
+                            }
+                            FailureKind::BadInput if retry.is_some() => {
+                                " (a bad input: not retried)"
+                            }
+                            _ => "",
+                        };
+                        let reason = error.message;
                         step.push(Transition::Failed {
                             node: position,
                             attempt,
                             status,
-                            message: format!("attempt {attempt}: {reason}"),
+                            message: format!("attempt {attempt}: {reason}{unused}"),
                             reason,
                         });
                         scheduler.finalize(&graph, position, status);
@@ -1383,9 +1443,9 @@ pub fn execute(
             {
                 continue;
             }
-            let result = done
-                .result
-                .and_then(|value| encode_output(value, options.max_output));
+            let result = done.result.and_then(|value| {
+                encode_output(value, options.max_output).map_err(AttemptError::from)
+            });
             let status = match (&result, done.timed_out) {
                 (Ok(_), _) => Status::Succeeded,
                 (Err(_), true) => Status::TimedOut,
@@ -1410,7 +1470,8 @@ pub fn execute(
                     Err(format!(
                         "timed out after {}",
                         crate::text::duration(Duration::from_secs(seconds))
-                    )),
+                    )
+                    .into()),
                     Status::TimedOut,
                 ));
             } else if run_timed_out {
@@ -1418,7 +1479,11 @@ pub fn execute(
                     abandoned += 1;
                 }
                 workers.replace();
-                ended.push((position, Err(run_timeout_message(plan)), Status::TimedOut));
+                ended.push((
+                    position,
+                    Err(run_timeout_message(plan).into()),
+                    Status::TimedOut,
+                ));
             }
         }
     }
@@ -1556,7 +1621,7 @@ fn attempt_job(
                 };
                 match catch_unwind(AssertUnwindSafe(|| intercept.attempt(&call, inputs))) {
                     Ok(attempted) => (attempted.result, attempted.took),
-                    Err(panic) => (Err(panic_message(&*panic)), Duration::ZERO),
+                    Err(panic) => (Err(panic_message(&*panic).into()), Duration::ZERO),
                 }
             }
         };
@@ -1593,8 +1658,8 @@ fn process_job(
     Box::new(move || {
         let (result, timed_out) =
             match run_process(&program, &workflow, name, &Value::Object(by_name), &attempt) {
-                Err(ProcessEnd::TimedOut(message)) => (Err(message), true),
-                Err(ProcessEnd::Failed(message)) => (Err(message), false),
+                Err(ProcessEnd::TimedOut(message)) => (Err(message.into()), true),
+                Err(ProcessEnd::Failed(error)) => (Err(error), false),
                 Ok(value) => (Ok(value), false),
             };
         let _ = sender.send(Finished {
@@ -1626,7 +1691,7 @@ fn kill_group(child: &mut std::process::Child) {
 /// How an attempt's process failed.
 enum ProcessEnd {
     TimedOut(String),
-    Failed(String),
+    Failed(AttemptError),
 }
 
 fn run_process(
@@ -1641,8 +1706,9 @@ fn run_process(
         std::process::id(),
         attempt.token
     ));
-    std::fs::create_dir_all(&directory)
-        .map_err(|error| ProcessEnd::Failed(format!("cannot prepare the attempt: {error}")))?;
+    std::fs::create_dir_all(&directory).map_err(|error| {
+        ProcessEnd::Failed(format!("cannot prepare the attempt: {error}").into())
+    })?;
     let cleanup = |result: Result<Value, ProcessEnd>| {
         let _ = std::fs::remove_dir_all(&directory);
         result
@@ -1650,9 +1716,9 @@ fn run_process(
     let input_path = directory.join("inputs.json");
     let output_path = directory.join("output.json");
     if let Err(error) = std::fs::write(&input_path, inputs.to_string()) {
-        return cleanup(Err(ProcessEnd::Failed(format!(
-            "cannot write the inputs: {error}"
-        ))));
+        return cleanup(Err(ProcessEnd::Failed(
+            format!("cannot write the inputs: {error}").into(),
+        )));
     }
     let mut command = std::process::Command::new(program);
     command
@@ -1673,10 +1739,9 @@ fn run_process(
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {
-            return cleanup(Err(ProcessEnd::Failed(format!(
-                "cannot start `{}`: {error}",
-                program.display()
-            ))));
+            return cleanup(Err(ProcessEnd::Failed(
+                format!("cannot start `{}`: {error}", program.display()).into(),
+            )));
         }
     };
     super::lock::register_child(child.id());
@@ -1708,9 +1773,9 @@ fn run_process(
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(error) => {
-                return cleanup(Err(ProcessEnd::Failed(format!(
-                    "cannot wait for the attempt's process: {error}"
-                ))));
+                return cleanup(Err(ProcessEnd::Failed(
+                    format!("cannot wait for the attempt's process: {error}").into(),
+                )));
             }
         }
     };
@@ -1726,17 +1791,18 @@ fn run_process(
             .unwrap_or("no message")
             .to_owned();
         let prefix = format!("node `{name}` of workflow `{workflow}` failed: ");
-        return cleanup(Err(ProcessEnd::Failed(
-            reason.strip_prefix(&prefix).unwrap_or(&reason).to_owned(),
-        )));
+        // `exec-task` tells by its exit status whether trying again could help.
+        return cleanup(Err(ProcessEnd::Failed(AttemptError {
+            message: reason.strip_prefix(&prefix).unwrap_or(&reason).to_owned(),
+            kind: FailureKind::from_exit_code(status.code()),
+        })));
     }
     if let Ok(metadata) = std::fs::metadata(&output_path)
         && metadata.len() > attempt.max_output as u64
     {
-        return cleanup(Err(ProcessEnd::Failed(output_too_large(
-            metadata.len(),
-            attempt.max_output,
-        ))));
+        return cleanup(Err(ProcessEnd::Failed(
+            output_too_large(metadata.len(), attempt.max_output).into(),
+        )));
     }
     let result = std::fs::read_to_string(&output_path)
         .map_err(|error| format!("the attempt wrote no output: {error}"))
@@ -1744,7 +1810,7 @@ fn run_process(
             serde_json::from_str(&text)
                 .map_err(|error| format!("the attempt's output is not JSON: {error}"))
         })
-        .map_err(ProcessEnd::Failed);
+        .map_err(|message| ProcessEnd::Failed(message.into()));
     cleanup(result)
 }
 
@@ -1754,7 +1820,7 @@ pub fn call_node(
     call: fn(Vec<Value>) -> Result<Value, crate::TaskError>,
     map: Option<crate::MapSpec>,
     inputs: Vec<Value>,
-) -> Result<Value, String> {
+) -> Result<Value, AttemptError> {
     call_node_with(&call, map, inputs)
 }
 
@@ -1763,17 +1829,20 @@ fn call_node_with(
     call: &(dyn Fn(Vec<Value>) -> Result<Value, crate::TaskError> + Sync),
     map: Option<crate::MapSpec>,
     inputs: Vec<Value>,
-) -> Result<Value, String> {
+) -> Result<Value, AttemptError> {
     let Some(map) = map else {
         return call_contained(call, inputs);
     };
     let elements = match inputs.get(map.input) {
         Some(Value::Array(elements)) => elements.clone(),
         _ => {
-            return Err(format!(
-                "input #{} should be a list to run once per element",
-                map.input + 1
-            ));
+            return Err(AttemptError {
+                kind: FailureKind::BadInput,
+                message: format!(
+                    "input #{} should be a list to run once per element",
+                    map.input + 1
+                ),
+            });
         }
     };
     let width = map
@@ -1782,7 +1851,7 @@ fn call_node_with(
         .max(1);
     let mut results = Vec::with_capacity(elements.len());
     for chunk in elements.chunks(width) {
-        let chunk_results: Vec<Result<Value, String>> = std::thread::scope(|scope| {
+        let chunk_results: Vec<Result<Value, AttemptError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunk
                 .iter()
                 .map(|element| {
@@ -1793,7 +1862,7 @@ fn call_node_with(
                 .collect();
             handles
                 .into_iter()
-                .map(|handle| handle.join().unwrap_or_else(|_| Err("panicked".to_owned())))
+                .map(|handle| handle.join().unwrap_or_else(|_| Err("panicked".into())))
                 .collect()
         });
         for result in chunk_results {
@@ -1806,11 +1875,11 @@ fn call_node_with(
 fn call_contained(
     call: &(dyn Fn(Vec<Value>) -> Result<Value, crate::TaskError> + Sync),
     inputs: Vec<Value>,
-) -> Result<Value, String> {
+) -> Result<Value, AttemptError> {
     match catch_unwind(AssertUnwindSafe(|| call(inputs))) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(panic) => Err(panic_message(&*panic)),
+        Ok(Err(error)) => Err(error.into()),
+        Err(panic) => Err(panic_message(&*panic).into()),
     }
 }
 

@@ -41,8 +41,8 @@ pub enum Done {
     Wrote(PathBuf),
     /// The node's branch arm was not taken; nothing ran.
     Skipped(String),
-    /// The task failed.
-    Failed(String),
+    /// The task failed: why, and whether trying again could help.
+    Failed(super::engine::AttemptError),
 }
 
 impl<'a> RunDir<'a> {
