@@ -725,3 +725,52 @@ fn a_permanent_failure_is_not_retried_in_its_own_process() {
         "node `attempt` of workflow `unfixable` failed: the file `config.toml` is missing\n"
     );
 }
+
+// Small mistakes on the command line are said, not ignored: no node could ever run with
+// `--parallelism 0`; a log level that is not one is warned about; a run of another workflow
+// is not resumed under this one's name.
+#[test]
+fn command_line_mistakes_are_said() {
+    let dir = directory("mistakes");
+    let param = format!("dir={}", dir.display());
+    let zero = finish(&dir, &["run", "marks", "-p", &param, "--parallelism", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        text(&zero.stderr).starts_with(
+            "error: invalid value '0' for '--parallelism <N>': at least one node must be able to run: give 1 or more"
+        ),
+        "{}",
+        text(&zero.stderr)
+    );
+    assert!(log(&dir).is_empty(), "nothing ran");
+
+    std::fs::write(dir.join("release"), "").unwrap();
+    let garbage = command(&dir, &["run", "marks", "-p", &param])
+        .env("WORKFLOW_LOG", "loud")
+        .output()
+        .unwrap();
+    assert!(garbage.status.success(), "{}", text(&garbage.stderr));
+    assert!(
+        text(&garbage.stderr).starts_with(
+            "warning: WORKFLOW_LOG=loud is not a log level (trace, debug, info, warn or error); logging at info\n"
+        ),
+        "{}",
+        text(&garbage.stderr)
+    );
+    let upper = command(&dir, &["status", "marks"])
+        .env("WORKFLOW_LOG", "DEBUG")
+        .output()
+        .unwrap();
+    assert!(
+        !text(&upper.stderr).contains("warning"),
+        "{}",
+        text(&upper.stderr)
+    );
+
+    let other = finish(&dir, &["run", "quick_chains", "--resume", "1"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert_eq!(
+        text(&other.stderr),
+        "error: run 1 is a run of workflow `marks`, not `quick_chains`; resume it with `run marks --resume 1`\n"
+    );
+}

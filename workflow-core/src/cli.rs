@@ -1054,8 +1054,8 @@ fn notify(
 /// How `run` and `tick` carry out a run.
 #[derive(clap::Args, Debug)]
 struct Launch {
-    /// How many nodes run at once (default: the number of cores)
-    #[arg(long, value_name = "N")]
+    /// How many nodes run at once, at least 1 (default: the number of cores)
+    #[arg(long, value_name = "N", value_parser = parse_parallelism)]
     parallelism: Option<usize>,
     /// Run each attempt on a thread, or in its own process through `exec-task`
     #[arg(long, value_enum, default_value_t = IsolationMode::Thread)]
@@ -1109,6 +1109,17 @@ impl Launch {
 }
 
 /// `64MiB`, `512KiB`, `1GiB`, `1000` (bytes).
+/// `--parallelism`: a whole number, at least 1.
+fn parse_parallelism(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least one node must be able to run: give 1 or more".to_owned()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!(
+            "`{text}` is not a whole number of nodes that run at once"
+        )),
+    }
+}
+
 fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let split = text

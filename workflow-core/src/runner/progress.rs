@@ -143,13 +143,26 @@ impl Progress {
     }
 }
 
+/// The level `WORKFLOW_LOG` names, or why it names none.
+fn log_level(text: &str) -> Result<tracing::Level, String> {
+    text.trim().parse::<tracing::Level>().map_err(|_| {
+        format!(
+            "WORKFLOW_LOG={text} is not a log level (trace, debug, info, warn or error); logging at info"
+        )
+    })
+}
+
 /// Sends `tracing` events to standard error as plain lines (once per process; later calls do
-/// nothing). `WORKFLOW_LOG=debug|info|warn|error` sets the level, `info` by default.
+/// nothing). `WORKFLOW_LOG=trace|debug|info|warn|error` sets the level (any case), `info` by
+/// default; another value is said on standard error, and `info` is used.
 pub fn init_logging() {
-    let level = std::env::var("WORKFLOW_LOG")
-        .ok()
-        .and_then(|level| level.parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::INFO);
+    let level = match std::env::var("WORKFLOW_LOG") {
+        Ok(text) if !text.trim().is_empty() => log_level(&text).unwrap_or_else(|warning| {
+            say!("warning: {warning}");
+            tracing::Level::INFO
+        }),
+        _ => tracing::Level::INFO,
+    };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
