@@ -808,8 +808,15 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             };
             match backfill {
                 None => {
-                    let plan =
+                    let mut given = given;
+                    let derived = partition_from_now(&spec, &mut given, options.now)?;
+                    let mut plan =
                         Plan::build(&spec, &given, &options).map_err(|error| error.to_string())?;
+                    for param in &mut plan.params {
+                        if Some(&param.name) == derived.as_ref() {
+                            param.source = crate::plan::ValueSource::Partition;
+                        }
+                    }
                     match format {
                         PlanFormat::Json => plan.to_json(),
                         PlanFormat::Text => render::plan_text(&plan),
@@ -1109,6 +1116,44 @@ impl Launch {
 }
 
 /// `64MiB`, `512KiB`, `1GiB`, `1000` (bytes).
+/// For `plan` of a partitioned workflow whose partition parameter is not given: the partition
+/// of the latest fire time at or before `now` (else the next one), as the schedule would set
+/// it, added to `given`; returns the parameter's name.
+fn partition_from_now(
+    spec: &crate::WorkflowSpec,
+    given: &mut Vec<(String, String)>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<String>, String> {
+    let operations = &spec.operations;
+    let (Some(partition), Some(schedule)) = (&operations.partition, &operations.schedule) else {
+        return Ok(None);
+    };
+    if given.iter().any(|(name, _)| *name == partition.param) {
+        return Ok(None);
+    }
+    let latest = schedule
+        .fire_times_between(now - chrono::Duration::days(366), now, 1)
+        .map_err(|error| error.to_string())?
+        .pop();
+    let fire = match latest {
+        Some(fire) => fire,
+        None => match schedule
+            .next_fire_times(now, 1)
+            .map_err(|error| error.to_string())?
+            .pop()
+        {
+            Some(fire) => fire,
+            None => return Ok(None),
+        },
+    };
+    let parse = spec.param(&partition.param).map(|param| param.parse);
+    let key = partition
+        .key_for_fire(fire, &schedule.timezone)
+        .text_for(parse);
+    given.push((partition.param.clone(), key));
+    Ok(Some(partition.param.clone()))
+}
+
 /// `--parallelism`: a whole number, at least 1.
 fn parse_parallelism(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {

@@ -106,6 +106,10 @@ pub enum ValueSource {
     /// Neither given nor defaulted: supplied when each run starts. Only in plans made for an
     /// export, where the engine passes it (or the schedule sets it, for a partition).
     Unset,
+    /// The partition parameter, not given: the partition of the latest fire time at or before
+    /// the plan's `now` (`plan --now`), as the schedule would set it. Only in plans shown by
+    /// `plan`.
+    Partition,
 }
 
 /// A node of the plan.

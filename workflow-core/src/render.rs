@@ -30,6 +30,9 @@ pub fn plan_text(plan: &Plan) -> String {
                 ValueSource::Given => "",
                 ValueSource::Default => " (default)",
                 ValueSource::Unset => " (given when the run starts)",
+                ValueSource::Partition => {
+                    " (not given: the partition of the latest fire time at or before --now)"
+                }
             };
             let _ = writeln!(
                 out,
@@ -45,10 +48,28 @@ pub fn plan_text(plan: &Plan) -> String {
         let _ = writeln!(out, "{line}");
     }
     if !plan.next_runs.is_empty() {
+        // In the schedule's zone too, when it has one other than UTC.
+        let zone = plan
+            .operations
+            .schedule
+            .as_ref()
+            .filter(|schedule| schedule.timezone != "UTC")
+            .and_then(|schedule| workflow_schedule::parse_zone(&schedule.timezone).ok());
         let times: Vec<String> = plan
             .next_runs
             .iter()
-            .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .map(|time| {
+                let utc = time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                match zone {
+                    Some(zone) => {
+                        format!(
+                            "{utc} ({})",
+                            time.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z")
+                        )
+                    }
+                    None => utc,
+                }
+            })
             .collect();
         let _ = writeln!(out, "next runs: {}", times.join(", "));
     }

@@ -204,6 +204,64 @@ fn schedules_list_their_next_runs_from_now() {
     );
 }
 
+/// A partitioned workflow's plan without its partition parameter takes the partition the
+/// schedule would set at `--now` and says so; a zoned schedule's next runs are shown in its
+/// zone too, across a daylight-saving change.
+#[test]
+fn plan_defaults_the_partition_from_now_and_shows_local_times() {
+    let text = success(&[
+        "plan",
+        "weekly_etl",
+        "--now",
+        "2026-10-20T12:00:00Z",
+        "--next",
+        "3",
+        "--format",
+        "text",
+    ]);
+    assert!(
+        text.contains(
+            "  week: NaiveDate = \"2026-10-05\" (not given: the partition of the latest fire time at or before --now)\n"
+        ),
+        "{text}"
+    );
+    // The week before last: on a Saturday, the week that ended the Sunday before. Saturdays at
+    // 08:15 in Prague: summer time until 25 October 2026, then winter time.
+    assert!(
+        text.contains(
+            "next runs: 2026-10-24T06:15:00Z (2026-10-24 08:15 CEST), 2026-10-31T07:15:00Z (2026-10-31 08:15 CET), 2026-11-07T07:15:00Z (2026-11-07 08:15 CET)\n"
+        ),
+        "{text}"
+    );
+    let json = success(&["plan", "weekly_etl", "--now", "2026-10-20T12:00:00Z"]);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["params"][0]["source"], "partition");
+    // Given, it is taken as given.
+    let json = success(&[
+        "plan",
+        "weekly_etl",
+        "--now",
+        "2026-10-20T12:00:00Z",
+        "-p",
+        "week=2026-10-05",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(plan["params"][0]["value"], "2026-10-05");
+    assert_eq!(plan["params"][0]["source"], "given");
+    // A UTC schedule's runs are shown once.
+    let text = success(&[
+        "plan",
+        "warehouse_ingest",
+        "--now",
+        "2026-10-20T12:00:00Z",
+        "--next",
+        "1",
+        "--format",
+        "text",
+    ]);
+    assert!(text.contains("next runs: 2026-10-21T01:00:00Z\n"), "{text}");
+}
+
 #[test]
 fn backfill_plans_one_run_per_partition_in_order() {
     let json = success(&[
@@ -351,8 +409,8 @@ fn usage_errors_are_one_line_with_status_2() {
             "error: unknown workflow `nothing_like_it`; `list` shows the registered workflows\n",
         ),
         (
-            &["plan", "daily_batch"],
-            "error: workflow `daily_batch` needs parameter `day`: pass --param day=<NaiveDate>\n",
+            &["plan", "customer_activity"],
+            "error: workflow `customer_activity` needs parameter `day`: pass --param day=<NaiveDate>\n",
         ),
         (
             &["plan", "daily_batch", "-p", "dya=2026-11-01"],
