@@ -403,8 +403,34 @@ pub fn spec_text(spec: &WorkflowSpec) -> String {
     out
 }
 
-/// The workflow's graph as Graphviz DOT: parameters as notes, data edges labelled with the
-/// input they feed, ordering edges dashed.
+/// What a node is when it is not a Rust function: `command` (an external program) or
+/// `workflow` (a sub-workflow).
+fn kind_mark(node: &crate::NodeSpec) -> Option<&'static str> {
+    match node.task.kind {
+        crate::TaskKind::Function => None,
+        crate::TaskKind::Command => Some("command"),
+        crate::TaskKind::Workflow => Some("workflow"),
+    }
+}
+
+/// The secrets the workflow's nodes read, each once, in the order first read.
+fn secrets_read(spec: &WorkflowSpec) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for node in &spec.nodes {
+        for source in &node.inputs {
+            if let Source::Secret(name) = source
+                && !names.contains(name)
+            {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// The workflow's graph as Graphviz DOT: parameters as notes, the secrets nodes read as dashed
+/// notes (names only), command tasks and sub-workflows marked under their names, data edges
+/// labelled with the input they feed, ordering edges dashed.
 pub fn dot(spec: &WorkflowSpec) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph {} {{", dot_id(spec.name));
@@ -418,25 +444,49 @@ pub fn dot(spec: &WorkflowSpec) -> String {
             dot_id(&format!("{}: {}", param.name, param.ty))
         );
     }
+    for name in secrets_read(spec) {
+        let _ = writeln!(
+            out,
+            "  {} [shape=note, style=dashed, label={}];",
+            dot_id(&format!("secret:{name}")),
+            dot_id(&format!("secret {name}"))
+        );
+    }
     for node in &spec.nodes {
-        let label = if node.name == node.task.name {
+        let mut label = if node.name == node.task.name {
             node.name.to_owned()
         } else {
             format!("{}\n{}", node.name, node.task.name)
         };
-        let _ = writeln!(out, "  {} [label={}];", dot_id(node.name), dot_id(&label));
+        let mut style = String::new();
+        if let Some(mark) = kind_mark(node) {
+            label.push_str(&format!("\n({mark})"));
+            style = match node.task.kind {
+                crate::TaskKind::Command => ", shape=component".to_owned(),
+                _ => ", peripheries=2".to_owned(),
+            };
+        }
+        let _ = writeln!(
+            out,
+            "  {} [label={}{style}];",
+            dot_id(node.name),
+            dot_id(&label)
+        );
     }
     for node in &spec.nodes {
         for (input, source) in node.task.inputs.iter().zip(&node.inputs) {
-            if let Source::Param(name) = source {
-                let _ = writeln!(
-                    out,
-                    "  {} -> {} [label={}, style=dotted];",
-                    dot_id(&format!("param:{name}")),
-                    dot_id(node.name),
-                    dot_id(input.name)
-                );
-            }
+            let from = match source {
+                Source::Param(name) => format!("param:{name}"),
+                Source::Secret(name) => format!("secret:{name}"),
+                _ => continue,
+            };
+            let _ = writeln!(
+                out,
+                "  {} -> {} [label={}, style=dotted];",
+                dot_id(&from),
+                dot_id(node.name),
+                dot_id(input.name)
+            );
         }
     }
     for edge in spec.edges() {
@@ -495,8 +545,16 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
             mermaid_text(param.ty)
         );
     }
+    for name in secrets_read(spec) {
+        let _ = writeln!(
+            out,
+            "  secret_{}{{{{\"secret {}\"}}}}",
+            mermaid_id(name),
+            mermaid_text(name)
+        );
+    }
     for node in &spec.nodes {
-        let label = if node.name == node.task.name {
+        let mut label = if node.name == node.task.name {
             mermaid_text(node.name)
         } else {
             format!(
@@ -505,18 +563,24 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
                 mermaid_text(node.task.name)
             )
         };
+        if let Some(mark) = kind_mark(node) {
+            label.push_str(&format!("<br/>({mark})"));
+        }
         let _ = writeln!(out, "  node_{}[\"{label}\"]", mermaid_id(node.name));
     }
     for node in &spec.nodes {
         for (input, source) in node.task.inputs.iter().zip(&node.inputs) {
-            if let Source::Param(name) = source {
-                let _ = writeln!(
-                    out,
-                    "  param_{name} -. {} .-> node_{}",
-                    mermaid_text(input.name),
-                    mermaid_id(node.name)
-                );
-            }
+            let from = match source {
+                Source::Param(name) => format!("param_{name}"),
+                Source::Secret(name) => format!("secret_{}", mermaid_id(name)),
+                _ => continue,
+            };
+            let _ = writeln!(
+                out,
+                "  {from} -. {} .-> node_{}",
+                mermaid_text(input.name),
+                mermaid_id(node.name)
+            );
         }
     }
     for edge in spec.edges() {

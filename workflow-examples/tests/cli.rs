@@ -390,6 +390,12 @@ fn graph_and_show() {
         &success(&["graph", "daily_batch", "--format", "mermaid"]),
     );
     golden("daily_batch.show.txt", &success(&["show", "daily_batch"]));
+    // A command task, and the secret it reads (its name only).
+    golden("step2.dot", &success(&["graph", "step2"]));
+    golden(
+        "step2.mmd",
+        &success(&["graph", "step2", "--format", "mermaid"]),
+    );
 }
 
 #[test]
