@@ -181,6 +181,42 @@ fn retries_panics_and_timeouts_fail_only_their_node() {
     }));
 }
 
+workflow! {
+    /// Three attempts that hang past their timeout, then a chain, with one worker.
+    #[on_failure(continue)]
+    starving() {
+        first = stuck();
+        second = stuck();
+        third = stuck();
+        a = after_all(1);
+        b = after_all(a);
+        c = after_all(b);
+    }
+}
+
+// Hung attempts on threads never starve the run: with parallelism 1, each of three attempts
+// that hang for 30 s times out after 1 s, its worker is replaced, and the chain after them
+// runs at once. (Each hung thread is abandoned; the run does not wait for it.)
+#[test]
+fn hung_attempts_do_not_starve_a_run_of_one_worker() {
+    let mut state = store("starving");
+    let started = std::time::Instant::now();
+    let (outcome, _) = run(&starving::spec(), &[], &mut state, None, 1);
+    let took = started.elapsed();
+    assert_eq!(outcome.status, RunStatus::Failed);
+    for hung in ["first", "second", "third"] {
+        assert_eq!(status_of(&outcome, hung).0, Status::TimedOut, "{hung}");
+    }
+    for step in ["a", "b", "c"] {
+        assert_eq!(status_of(&outcome, step).0, Status::Succeeded, "{step}");
+    }
+    assert_eq!(outcome.abandoned, 3);
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "three timeouts of 1 s and a chain took {took:?}"
+    );
+}
+
 // Failure policies: stop and pause.
 #[task]
 fn fail_now() -> Result<u32, TaskError> {
@@ -383,5 +419,39 @@ fn sub_workflows_run_through_the_engine() {
         INNER_CALLS.load(Ordering::SeqCst),
         3,
         "one call for `fine`, two attempts for `broken`"
+    );
+}
+
+// A sub-workflow cut by its own deadline while a node waits for a retry says why.
+#[task(retries = 1, retry_delay = "5s")]
+fn refused() -> Result<u32, TaskError> {
+    Err(TaskError::new("refused"))
+}
+
+workflow! {
+    /// Out of time before its retry.
+    #[timeout = "1s"]
+    impatient() -> u32 {
+        value = refused();
+        return value;
+    }
+}
+
+workflow! {
+    /// Uses `impatient`.
+    calls_impatient() {
+        late = impatient();
+    }
+}
+
+#[test]
+fn a_sub_workflow_out_of_time_says_so() {
+    let mut state = store("impatient");
+    let (outcome, _) = run(&calls_impatient::spec(), &[], &mut state, None, 1);
+    assert_eq!(outcome.status, RunStatus::Failed);
+    let (_, _, message) = status_of(&outcome, "late");
+    assert_eq!(
+        message.as_deref(),
+        Some("attempt 1: workflow `impatient` failed: not run: the run timed out after 1s")
     );
 }

@@ -259,10 +259,21 @@ pub fn call_workflow_json<W: crate::Workflow>(
                 )
             })
             .collect();
-        return Err(TaskError::new(format!(
-            "workflow `{}` failed: {}",
-            W::NAME,
+        // No node failed: the run's own deadline cut it (a node waiting for a retry is left
+        // not run); its nodes say so.
+        let why = if failures.is_empty() {
+            outcome
+                .nodes
+                .iter()
+                .filter(|node| node.status != crate::runner::store::Status::Succeeded)
+                .find_map(|node| node.message.clone())
+                .unwrap_or_else(|| format!("it ended {}", outcome.status.as_str()))
+        } else {
             failures.join("; ")
+        };
+        return Err(TaskError::new(format!(
+            "workflow `{}` failed: {why}",
+            W::NAME,
         )));
     }
     let outputs =

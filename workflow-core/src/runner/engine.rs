@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -422,6 +422,18 @@ struct NodeState {
     attempts: u32,
     /// The running attempt's token, deadline and start.
     running: Option<(u64, Option<Moment>, Moment)>,
+    /// The running attempt's flag, set when the engine gives up on it.
+    abandon: Option<Arc<AtomicBool>>,
+}
+
+impl NodeState {
+    /// Gives up on the running attempt: it does not start if it has not, and the worker
+    /// running it retires when it returns.
+    fn give_up(&mut self) {
+        if let Some(flag) = self.abandon.take() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -434,6 +446,9 @@ struct Attempt {
     deadline: Option<Instant>,
     /// Set when the run is over its deadline: a process attempt is killed.
     cancel: Arc<AtomicBool>,
+    /// Set when the engine gives up on this attempt (timed out, stopped): not started if it
+    /// has not started yet, and its worker retires when it returns.
+    abandoned: Arc<AtomicBool>,
 }
 
 struct Finished {
@@ -837,18 +852,18 @@ fn record(
     Ok(())
 }
 
-/// A job for a worker: one attempt, which reports its end on the run's channel.
-type Job = Box<dyn FnOnce() + Send>;
+/// A job for a worker: one attempt, which reports its end on the run's channel. It returns
+/// whether the attempt was abandoned while it ran: its worker has been replaced, and retires.
+/// An attempt abandoned before it started does not run, and its worker goes on.
+type Job = Box<dyn FnOnce() -> bool + Send>;
 
 /// A bounded set of worker threads carrying out a run's attempts, started as they are first
-/// needed. A worker held by an attempt the engine gave up on (timed out or stopped on a
-/// thread, which cannot be stopped) is replaced; a worker retires after its attempt when
-/// there are more than the run needs.
+/// needed. A worker held by an attempt the engine gave up on (timed out on a thread, which
+/// cannot be stopped) is replaced at once, and retires when that attempt returns; so the run
+/// always has its size of workers free for its attempts, however many hang.
 struct Workers {
     sender: Option<mpsc::Sender<Job>>,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
-    /// Workers to retire when their attempt ends.
-    retire: Arc<AtomicUsize>,
     started: usize,
     size: usize,
 }
@@ -859,7 +874,6 @@ impl Workers {
         Workers {
             sender: Some(sender),
             receiver: Arc::new(Mutex::new(receiver)),
-            retire: Arc::new(AtomicUsize::new(0)),
             started: 0,
             size,
         }
@@ -876,19 +890,19 @@ impl Workers {
                     job();
                 }
             }
-            _ => job(),
+            _ => {
+                job();
+            }
         }
     }
 
-    /// Replaces a worker left running an abandoned attempt.
+    /// Starts a worker in place of one held by an abandoned attempt.
     fn replace(&mut self) {
-        self.retire.fetch_add(1, Ordering::SeqCst);
         self.spawn();
     }
 
     fn spawn(&mut self) {
         let receiver = self.receiver.clone();
-        let retire = self.retire.clone();
         let worker = move || {
             loop {
                 let job = receive(
@@ -910,13 +924,8 @@ impl Workers {
                     None,
                 );
                 let Some(job) = job else { break };
-                job();
-                if retire
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
-                        count.checked_sub(1)
-                    })
-                    .is_ok()
-                {
+                if job() {
+                    // Replaced while its attempt ran.
                     break;
                 }
             }
@@ -1017,6 +1026,7 @@ pub fn execute(
                 status: Status::Scheduled,
                 attempts: 0,
                 running: None,
+                abandon: None,
             })
             .collect(),
         waiting_on: graph.upstream.iter().map(Vec::len).collect(),
@@ -1129,6 +1139,7 @@ pub fn execute(
                 pool_use[pool] = pool_use[pool].saturating_sub(1);
             }
             scheduler.states[position].running = None;
+            scheduler.states[position].abandon = None;
             let attempt = scheduler.states[position].attempts;
             match result {
                 Ok((output, text)) => {
@@ -1187,6 +1198,8 @@ pub fn execute(
                 if on_threads {
                     abandoned += 1;
                 }
+                // Not started if it is still waiting for a worker.
+                scheduler.states[position].give_up();
                 let attempt = scheduler.states[position].attempts;
                 scheduler.states[position].running = None;
                 step.push(Transition::Failed {
@@ -1315,7 +1328,9 @@ pub fn execute(
                 max_output: options.max_output,
                 deadline: timeout.map(|timeout| Instant::now() + timeout),
                 cancel: cancel.clone(),
+                abandoned: Arc::new(AtomicBool::new(false)),
             };
+            state.abandon = Some(attempt.abandoned.clone());
             jobs.push(match &options.isolation {
                 Isolation::Thread => attempt_job(
                     node,
@@ -1463,6 +1478,7 @@ pub fn execute(
                 if on_threads {
                     abandoned += 1;
                 }
+                scheduler.states[position].give_up();
                 workers.replace();
                 let seconds = plan.nodes[position].policy.timeout_secs.unwrap_or(0);
                 ended.push((
@@ -1478,6 +1494,7 @@ pub fn execute(
                 if on_threads {
                     abandoned += 1;
                 }
+                scheduler.states[position].give_up();
                 workers.replace();
                 ended.push((
                     position,
@@ -1610,6 +1627,10 @@ fn attempt_job(
     let map = node.map;
     let name = node.name;
     Box::new(move || {
+        // Given up on before it started: it never runs, and its worker goes on.
+        if attempt.abandoned.load(Ordering::SeqCst) {
+            return false;
+        }
         let (result, took) = match intercept {
             None => (call_node(call, map, inputs), Duration::ZERO),
             Some(intercept) => {
@@ -1632,6 +1653,7 @@ fn attempt_job(
             timed_out: false,
             took,
         });
+        attempt.abandoned.load(Ordering::SeqCst)
     })
 }
 
@@ -1656,6 +1678,10 @@ fn process_job(
         .zip(inputs)
         .collect();
     Box::new(move || {
+        // Given up on before it started: it never runs, and its worker goes on.
+        if attempt.abandoned.load(Ordering::SeqCst) {
+            return false;
+        }
         let (result, timed_out) =
             match run_process(&program, &workflow, name, &Value::Object(by_name), &attempt) {
                 Err(ProcessEnd::TimedOut(message)) => (Err(message.into()), true),
@@ -1669,6 +1695,7 @@ fn process_job(
             timed_out,
             took: Duration::ZERO,
         });
+        attempt.abandoned.load(Ordering::SeqCst)
     })
 }
 
@@ -1891,4 +1918,86 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned());
     format!("panicked: {text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that says it started, waits for `release`, then says it ran.
+    fn job(
+        release: mpsc::Receiver<()>,
+        ran: mpsc::Sender<String>,
+        name: &'static str,
+        abandoned: Arc<AtomicBool>,
+    ) -> Job {
+        Box::new(move || {
+            if abandoned.load(Ordering::SeqCst) {
+                return false;
+            }
+            let _ = ran.send(format!("{name} started"));
+            let _ = release.recv();
+            let _ = ran.send(format!("{name} ran"));
+            abandoned.load(Ordering::SeqCst)
+        })
+    }
+
+    fn next(done: &mpsc::Receiver<String>) -> String {
+        done.recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| "nothing within 10 s".to_owned())
+    }
+
+    // A worker held by an abandoned attempt is replaced: with one worker and two hung
+    // attempts given up on in turn, a third still runs at once; the replaced workers retire
+    // when their attempts return, and a job given up on before it started never runs.
+    #[test]
+    fn hung_attempts_never_starve_the_workers() {
+        let mut workers = Workers::new(1);
+        let (ran, done) = mpsc::channel();
+        let mut releases = Vec::new();
+        for name in ["hung 1", "hung 2"] {
+            let (release, wait) = mpsc::channel();
+            let flag = Arc::new(AtomicBool::new(false));
+            workers.submit(job(wait, ran.clone(), name, flag.clone()));
+            assert_eq!(next(&done), format!("{name} started"));
+            // Given up on while it runs, as the engine does at a timeout.
+            flag.store(true, Ordering::SeqCst);
+            workers.replace();
+            releases.push(release);
+        }
+        let (release, wait) = mpsc::channel();
+        let fresh = || Arc::new(AtomicBool::new(false));
+        workers.submit(job(wait, ran.clone(), "third", fresh()));
+        assert_eq!(next(&done), "third started");
+        release.send(()).unwrap();
+        assert_eq!(next(&done), "third ran");
+
+        // Given up on while still queued: never runs.
+        let (_never, wait) = mpsc::channel();
+        workers.submit(job(
+            wait,
+            ran.clone(),
+            "stale",
+            Arc::new(AtomicBool::new(true)),
+        ));
+        let (release, wait) = mpsc::channel();
+        workers.submit(job(wait, ran.clone(), "fourth", fresh()));
+        assert_eq!(next(&done), "fourth started");
+        release.send(()).unwrap();
+        assert_eq!(next(&done), "fourth ran");
+
+        // The hung ones return, late; their workers retire, and the run's worker goes on.
+        for release in releases {
+            release.send(()).unwrap();
+        }
+        let mut late = vec![next(&done), next(&done)];
+        late.sort_unstable();
+        assert_eq!(late, ["hung 1 ran", "hung 2 ran"]);
+        let (release, wait) = mpsc::channel();
+        workers.submit(job(wait, ran, "fifth", fresh()));
+        assert_eq!(next(&done), "fifth started");
+        release.send(()).unwrap();
+        assert_eq!(next(&done), "fifth ran");
+        assert!(done.try_recv().is_err(), "the stale job never ran");
+    }
 }
