@@ -713,24 +713,28 @@ fn record(
         })
         .collect();
     let mut writes: Vec<Write<'_>> = Vec::with_capacity(step.len() * 2);
+    let node_write = |node: usize, status, output, message| Write::Node {
+        node: graph.names[node],
+        status,
+        output,
+        message,
+    };
+    let attempt_end = |node: usize, attempt, status, message| Write::AttemptEnded {
+        node: graph.names[node],
+        attempt,
+        status,
+        message,
+    };
     for transition in step.iter() {
         match transition {
             Transition::Ready(node) => {
                 if !started.contains(node) {
-                    writes.push(Write::Node {
-                        node: graph.names[*node],
-                        status: Status::Ready,
-                        output: None,
-                        message: None,
-                    });
+                    writes.push(node_write(*node, Status::Ready, None, None));
                 }
             }
-            Transition::Reset(node) => writes.push(Write::Node {
-                node: graph.names[*node],
-                status: Status::Scheduled,
-                output: None,
-                message: None,
-            }),
+            Transition::Reset(node) => {
+                writes.push(node_write(*node, Status::Scheduled, None, None))
+            }
             Transition::Started { node, attempt } => writes.push(Write::AttemptStarted {
                 node: graph.names[*node],
                 attempt: *attempt,
@@ -739,70 +743,35 @@ fn record(
                 node,
                 attempt,
                 text,
-            } => {
-                writes.push(Write::AttemptEnded {
-                    node: graph.names[*node],
-                    attempt: *attempt,
-                    status: Status::Succeeded,
-                    message: None,
-                });
-                writes.push(Write::Node {
-                    node: graph.names[*node],
-                    status: Status::Succeeded,
-                    output: Some(text),
-                    message: None,
-                });
-            }
+            } => writes.extend([
+                attempt_end(*node, *attempt, Status::Succeeded, None),
+                node_write(*node, Status::Succeeded, Some(text), None),
+            ]),
             Transition::Retrying {
                 node,
                 attempt,
                 status,
                 reason,
                 ..
-            } => {
-                writes.push(Write::AttemptEnded {
-                    node: graph.names[*node],
-                    attempt: *attempt,
-                    status: *status,
-                    message: Some(reason),
-                });
-                writes.push(Write::Node {
-                    node: graph.names[*node],
-                    status: Status::Ready,
-                    output: None,
-                    message: Some(reason),
-                });
-            }
+            } => writes.extend([
+                attempt_end(*node, *attempt, *status, Some(reason)),
+                node_write(*node, Status::Ready, None, Some(reason)),
+            ]),
             Transition::Failed {
                 node,
                 attempt,
                 status,
                 reason,
                 message,
-            } => {
-                writes.push(Write::AttemptEnded {
-                    node: graph.names[*node],
-                    attempt: *attempt,
-                    status: *status,
-                    message: Some(reason),
-                });
-                writes.push(Write::Node {
-                    node: graph.names[*node],
-                    status: *status,
-                    output: None,
-                    message: Some(message),
-                });
-            }
+            } => writes.extend([
+                attempt_end(*node, *attempt, *status, Some(reason)),
+                node_write(*node, *status, None, Some(message)),
+            ]),
             Transition::Unrun {
                 node,
                 status,
                 message,
-            } => writes.push(Write::Node {
-                node: graph.names[*node],
-                status: *status,
-                output: None,
-                message: Some(message),
-            }),
+            } => writes.push(node_write(*node, *status, None, Some(message))),
         }
     }
     store.record(run, &writes)?;
