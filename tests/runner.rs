@@ -455,3 +455,60 @@ fn a_sub_workflow_out_of_time_says_so() {
         Some("attempt 1: workflow `impatient` failed: not run: the run timed out after 1s")
     );
 }
+
+// A sub-workflow's arguments reach it as its caller's nodes produced them: checked at each
+// parameter's type, never read back from text (an `Option<String>` of `"null"` stays
+// `Some("null")`, a text with quotes keeps them).
+#[task]
+fn awkward_texts() -> (Option<String>, String) {
+    (Some("null".to_owned()), "\"quoted\" \\ [1, 2]".to_owned())
+}
+
+#[task]
+fn first_text(pair: (Option<String>, String)) -> Option<String> {
+    pair.0
+}
+
+#[task]
+fn second_text(pair: (Option<String>, String)) -> String {
+    pair.1
+}
+
+#[task]
+fn both_texts(maybe: Option<String>, text: String) -> (Option<String>, String) {
+    (maybe, text)
+}
+
+workflow! {
+    /// Gives its two texts back.
+    echo_texts(maybe: Option<String>, text: String) -> (Option<String>, String) {
+        echoed = both_texts(maybe, text);
+        return echoed;
+    }
+}
+
+workflow! {
+    /// Passes awkward texts through `echo_texts`.
+    passes_texts() {
+        pair = awkward_texts();
+        maybe = first_text(pair);
+        text = second_text(pair);
+        echoed = echo_texts(maybe, text);
+    }
+}
+
+#[test]
+fn sub_workflow_arguments_keep_their_values_exactly() {
+    let mut state = store("texts");
+    let (outcome, _) = run(&passes_texts::spec(), &[], &mut state, None, 2);
+    assert_eq!(outcome.status, RunStatus::Succeeded);
+    let echoed = outcome
+        .nodes
+        .iter()
+        .find(|record| record.node == "echoed")
+        .unwrap();
+    assert_eq!(
+        echoed.output,
+        Some(serde_json::json!(["null", "\"quoted\" \\ [1, 2]"]))
+    );
+}

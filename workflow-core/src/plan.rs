@@ -342,6 +342,19 @@ fn input_source(source: &crate::Source) -> InputSource {
     }
 }
 
+/// A parameter's value as given: `--param` text, or JSON.
+enum Given<'a> {
+    Text(&'a str),
+    Json(&'a Value),
+}
+
+fn texts(given: &[(String, String)]) -> Vec<(String, Given<'_>)> {
+    given
+        .iter()
+        .map(|(name, text)| (name.clone(), Given::Text(text)))
+        .collect()
+}
+
 /// A parameter's value as the `--param name=TEXT` text that parses back into it: a JSON string
 /// as its text (a `String` or `PathBuf` parameter takes text verbatim, and a date or an enum
 /// variant reads it unquoted), any other value as JSON. The registry's check of defaults
@@ -393,7 +406,28 @@ impl Plan {
         given: &[(String, String)],
         options: &PlanOptions,
     ) -> Result<Plan, PlanError> {
-        Plan::resolve(spec, given, options, false)
+        Plan::resolve(spec, &texts(given), options, false)
+    }
+
+    /// As [`Plan::build`], with each given value as JSON (a sub-workflow's arguments, as its
+    /// caller's nodes produced them): each is checked against its parameter's type, never
+    /// read back from text, so a `String` parameter is never given a number and an
+    /// `Option<String>` keeps `Some("null")`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plan::build`]; a value not of its parameter's type is
+    /// [`PlanError::InvalidValue`].
+    pub fn build_from_values(
+        spec: &WorkflowSpec,
+        given: &[(String, Value)],
+        options: &PlanOptions,
+    ) -> Result<Plan, PlanError> {
+        let given: Vec<(String, Given<'_>)> = given
+            .iter()
+            .map(|(name, value)| (name.clone(), Given::Json(value)))
+            .collect();
+        Plan::resolve(spec, &given, options, false)
     }
 
     /// As [`Plan::build`], but a required parameter that is not given is left without a value
@@ -404,12 +438,12 @@ impl Plan {
         given: &[(String, String)],
         options: &PlanOptions,
     ) -> Result<Plan, PlanError> {
-        Plan::resolve(spec, given, options, true)
+        Plan::resolve(spec, &texts(given), options, true)
     }
 
     fn resolve(
         spec: &WorkflowSpec,
-        given: &[(String, String)],
+        given: &[(String, Given<'_>)],
         options: &PlanOptions,
         unset_allowed: bool,
     ) -> Result<Plan, PlanError> {
@@ -442,11 +476,18 @@ impl Plan {
         let mut params = Vec::with_capacity(spec.params.len());
         for param in &spec.params {
             let (value, source) = match given.iter().find(|(name, _)| name == param.name) {
-                Some((_, text)) => {
-                    let value = (param.parse)(text).map_err(|reason| PlanError::InvalidValue {
+                Some((_, given)) => {
+                    let value = match given {
+                        Given::Text(text) => (param.parse)(text),
+                        Given::Json(value) => (param.check)(value),
+                    }
+                    .map_err(|reason| PlanError::InvalidValue {
                         name: param.name.to_owned(),
                         ty: param.ty.to_owned(),
-                        value: text.clone(),
+                        value: match given {
+                            Given::Text(text) => (*text).to_owned(),
+                            Given::Json(value) => value.to_string(),
+                        },
                         reason,
                     })?;
                     (value, ValueSource::Given)

@@ -215,15 +215,16 @@ pub fn call_workflow_json<W: crate::Workflow>(
     output: &str,
 ) -> Result<Value, TaskError> {
     let spec = W::spec();
-    // Each value as the text the parameter parser reads back exactly.
-    let given: Vec<(String, String)> = spec
+    // Each value as JSON, checked at its parameter's type (never read back from text).
+    let given: Vec<(String, Value)> = spec
         .params
         .iter()
         .map(|param| param.name.to_owned())
-        .zip(params.iter().map(crate::plan::param_text))
+        .zip(params)
         .collect();
-    let plan = crate::plan::Plan::build(&spec, &given, &Default::default())
-        .map_err(|error| TaskError::new(format!("workflow `{}`: {error}", W::NAME)))?;
+    // Values its caller's nodes produced that its parameters do not take: a bad input.
+    let plan = crate::plan::Plan::build_from_values(&spec, &given, &Default::default())
+        .map_err(|error| TaskError::bad_input(format!("workflow `{}`: {error}", W::NAME)))?;
     // A sub-workflow is a node of its caller's run, not a run of its own: no admission, and
     // its state is kept in memory (its caller's run records the node).
     let mut store = crate::runner::memory::MemoryStore::new();
@@ -362,6 +363,7 @@ pub trait ParamType: Sized {
 impl<T: Serialize + DeserializeOwned> ParamType for T {
     const FNS: ParamFns<T> = ParamFns {
         parse: parse_param::<T>,
+        check: check_param::<T>,
         decode: decode_param::<T>,
         encode: to_value::<T>,
     };
@@ -371,8 +373,15 @@ impl<T: Serialize + DeserializeOwned> ParamType for T {
 /// and from the value.
 pub struct ParamFns<T> {
     pub parse: fn(&str) -> Result<Value, String>,
+    pub check: fn(&Value) -> Result<Value, String>,
     pub decode: fn(&Value) -> Result<T, String>,
     pub encode: fn(T) -> Value,
+}
+
+/// A JSON value of a parameter, as `T` writes it, or why it is not a `T`.
+fn check_param<T: Serialize + DeserializeOwned>(json: &Value) -> Result<Value, String> {
+    let value: T = decode_param(json)?;
+    serde_json::to_value(value).map_err(|error| error.to_string())
 }
 
 /// A run's value of a parameter, from the plan's JSON.
@@ -611,6 +620,7 @@ pub mod defaults {
             ty: "",
             default: None,
             parse: |_| Err("this parameter takes no value".to_owned()),
+            check: |_| Err("this parameter takes no value".to_owned()),
         }
     }
 

@@ -55,6 +55,13 @@ fn spec(name: &'static str, nodes: Vec<NodeSpec>) -> WorkflowSpec {
             ty: "u32",
             default: Some(json!(1)),
             parse: parse_u32,
+            check: |value| {
+                value
+                    .as_u64()
+                    .filter(|number| u32::try_from(*number).is_ok())
+                    .map(Value::from)
+                    .ok_or_else(|| format!("{value} is not a u32"))
+            },
         }],
         nodes,
         operations: Default::default(),

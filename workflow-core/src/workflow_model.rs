@@ -67,6 +67,8 @@ pub struct ParamSpec {
     pub default: Option<Value>,
     /// Parses a command-line value into the declared type (as JSON).
     pub parse: fn(&str) -> Result<Value, String>,
+    /// Checks a JSON value against the declared type, and returns it as the type writes it.
+    pub check: fn(&Value) -> Result<Value, String>,
 }
 
 /// One node: a task applied to inputs.

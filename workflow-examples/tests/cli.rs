@@ -589,6 +589,28 @@ fn exec_task_runs_one_node_from_files() {
         ),
         "node `measurements` of workflow `weekly_etl` failed: input #1: invalid type: integer `3`, expected struct RawExport\n"
     );
+    // A sub-workflow node's inputs are its parameters: checked at their types too (a number
+    // is not a `String`).
+    std::fs::write(
+        &object,
+        r#"{"day": "2026-11-01", "replica_url": 5, "log_bucket": "s3://logs"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        failure(
+            &[
+                "exec-task",
+                "daily_batch",
+                "activity",
+                "--inputs",
+                object_text,
+                "--output",
+                output_text
+            ],
+            2
+        ),
+        "node `activity` of workflow `daily_batch` failed: workflow `customer_activity`: invalid value `5` for parameter `replica_url` of type `String`: invalid type: integer `5`, expected a string\n"
+    );
 }
 
 /// `graph --format png|svg` draws every workflow with Graphviz (installed by `.ci/run`).

@@ -1023,12 +1023,14 @@ fn param_specs(cx: &Context, out: &mut Output) {
         };
         let fns = param_fns(index);
         let parse = quote!(#fns.parse);
+        let check = quote!(#fns.check);
         param_specs.push(quote! {
             ::workflow_core::ParamSpec {
                 name: #param_name,
                 ty: #ty_text,
                 default: #default,
                 parse: #parse,
+                check: #check,
                 ..::workflow_core::__private::defaults::param()
             }
         });
