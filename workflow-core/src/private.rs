@@ -416,8 +416,8 @@ pub fn parse_param<T: Serialize + DeserializeOwned>(text: &str) -> Result<Value,
             };
             serde_json::from_value(json).map_err(|error| error.to_string())?
         }
-        ParamKind::Float => {
-            let number = float_param(text)?;
+        ParamKind::Float { name, max } => {
+            let number = float_param(text, name, max)?;
             serde_json::from_value(Value::from(number)).map_err(|error| error.to_string())?
         }
         ParamKind::Bool => match text {
@@ -441,7 +441,10 @@ enum ParamKind {
         min: i128,
         max: i128,
     },
-    Float,
+    Float {
+        name: &'static str,
+        max: f64,
+    },
     Bool,
     Other,
 }
@@ -464,7 +467,14 @@ impl ParamKind {
             "i32" => integer("i32", i32::MIN.into(), i32::MAX.into()),
             "i64" => integer("i64", i64::MIN.into(), i64::MAX.into()),
             "isize" => integer("isize", isize::MIN as i128, isize::MAX as i128),
-            "f32" | "f64" => ParamKind::Float,
+            "f32" => ParamKind::Float {
+                name: "f32",
+                max: f32::MAX.into(),
+            },
+            "f64" => ParamKind::Float {
+                name: "f64",
+                max: f64::MAX,
+            },
             "bool" => ParamKind::Bool,
             _ => ParamKind::Other,
         }
@@ -489,17 +499,34 @@ fn integer_param(text: &str, name: &str, min: i128, max: i128) -> Result<i128, S
         Ok(number) if number.fract() != 0.0 => {
             Err(format!("{trimmed} is not a whole number: {range}"))
         }
-        // Whole, written with an exponent or a fraction of zeros (`1e3`, `7.0`).
-        Ok(number) if number >= min as f64 && number <= max as f64 => Ok(number as i128),
-        Ok(_) => Err(format!("{trimmed} is out of range: {range}")),
+        Ok(number) if number < min as f64 || number > max as f64 => {
+            Err(format!("{trimmed} is out of range: {range}"))
+        }
+        // Whole, written with an exponent or a fraction of zeros (`1e3`, `7.0`), and exact:
+        // beyond 2^53 such a form may stand for a neighbouring number.
+        Ok(number) if number.abs() <= 9_007_199_254_740_992.0 => Ok(number as i128),
+        Ok(_) => Err(format!(
+            "{trimmed} is too large to write with a fraction or an exponent exactly: write it as a whole number ({range})"
+        )),
         Err(_) => Err(format!("`{text}` is not a number: {range}")),
     }
 }
 
-/// A finite number, or why `text` is not one.
-fn float_param(text: &str) -> Result<f64, String> {
+/// A finite number within `name`'s range (`max` its largest), or why `text` is not one.
+fn float_param(text: &str, name: &str, max: f64) -> Result<f64, String> {
     let trimmed = text.trim();
     match trimmed.parse::<f64>() {
+        Ok(number) if number.is_finite() && number.abs() > max => {
+            // The limit as the type itself writes it.
+            let shown = if name == "f32" {
+                format!("{:e}", max as f32)
+            } else {
+                format!("{max:e}")
+            };
+            Err(format!(
+                "{trimmed} is out of range: an `{name}` is at most {shown} either side of zero"
+            ))
+        }
         Ok(number) if number.is_finite() => Ok(number),
         Ok(_) => Err(format!(
             "{trimmed} is not a finite number: a plan's values are JSON, which has no NaN or infinity"
@@ -520,18 +547,22 @@ fn structured_param<T: DeserializeOwned>(text: &str) -> Result<T, String> {
         Ok(value) => return Ok(value),
         Err(error) => error,
     };
-    // A list written `a,b,c`: each item read like a whole value.
-    let items = text.split(',').map(|item| {
-        serde_json::from_str(item.trim()).unwrap_or_else(|_| Value::String(item.trim().to_owned()))
-    });
-    if let Ok(value) = serde_json::from_value::<T>(Value::Array(items.collect())) {
-        return Ok(value);
-    }
+    // Written as JSON: JSON's reading and its error stand.
     if serde_json::from_str::<Value>(text).is_ok() {
-        Err(as_json.to_string())
-    } else {
-        Err(as_string.to_string())
+        return Err(as_json.to_string());
     }
+    // A list written `a,b,c` (nothing: an empty list): each item read like a whole value.
+    let items: Vec<Value> = if text.trim().is_empty() {
+        Vec::new()
+    } else {
+        text.split(',')
+            .map(|item| {
+                serde_json::from_str(item.trim())
+                    .unwrap_or_else(|_| Value::String(item.trim().to_owned()))
+            })
+            .collect()
+    };
+    serde_json::from_value::<T>(Value::Array(items)).map_err(|_| as_string.to_string())
 }
 
 /// A type as itself: generated code names a type through it to locate errors at a use.
@@ -984,7 +1015,7 @@ mod tests {
         ));
         assert!(matches!(
             ParamKind::of(std::any::type_name::<f64>()),
-            ParamKind::Float
+            ParamKind::Float { name: "f64", .. }
         ));
         assert!(matches!(
             ParamKind::of(std::any::type_name::<bool>()),
@@ -1082,5 +1113,27 @@ mod tests {
         assert_eq!(parse_param::<u32>("1e3").unwrap(), Value::from(1000));
         assert_eq!(parse_param::<f64>("0.5").unwrap(), Value::from(0.5));
         assert_eq!(parse_param::<f32>("2").unwrap(), Value::from(2.0));
+        assert_eq!(
+            parse_param::<f32>("1e39").unwrap_err(),
+            "1e39 is out of range: an `f32` is at most 3.4028235e38 either side of zero"
+        );
+        // Whole numbers past 2^53 written with a fraction or an exponent are not guessed at.
+        assert_eq!(
+            parse_param::<u64>("12345678901234567.0").unwrap_err(),
+            "12345678901234567.0 is too large to write with a fraction or an exponent exactly: write it as a whole number (a `u64` is a whole number from 0 to 18446744073709551615)"
+        );
+        assert_eq!(
+            parse_param::<u64>("9007199254740992.0").unwrap(),
+            Value::from(9_007_199_254_740_992u64)
+        );
+        // JSON for a list is read as JSON only; nothing is an empty list.
+        assert_eq!(
+            parse_param::<Vec<String>>("[1,2]").unwrap_err(),
+            "invalid type: integer `1`, expected a string at line 1 column 2"
+        );
+        assert_eq!(
+            parse_param::<Vec<String>>("").unwrap(),
+            serde_json::json!([])
+        );
     }
 }
