@@ -512,3 +512,130 @@ fn sub_workflow_arguments_keep_their_values_exactly() {
         Some(serde_json::json!(["null", "\"quoted\" \\ [1, 2]"]))
     );
 }
+
+// What an attempt on a thread runs stops with it when the engine gives up on it: a
+// sub-workflow starts no more nodes, a fan-out no more elements, a command is killed. Each
+// records when its steps start; none starts after its attempt timed out.
+static STEPS_STARTED: std::sync::Mutex<Vec<(String, std::time::Instant)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn started_step(label: &str) {
+    STEPS_STARTED
+        .lock()
+        .unwrap()
+        .push((label.to_owned(), std::time::Instant::now()));
+}
+
+/// Records its start, then works 300 ms.
+#[task]
+fn slow_step(label: String) -> String {
+    started_step(&label);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    label
+}
+
+workflow! {
+    /// Ten slow steps in a row.
+    slow_chain() -> String {
+        c1 = slow_step("chain 1");
+        c2 = slow_step("chain 2").after(c1);
+        c3 = slow_step("chain 3").after(c2);
+        c4 = slow_step("chain 4").after(c3);
+        c5 = slow_step("chain 5").after(c4);
+        c6 = slow_step("chain 6").after(c5);
+        c7 = slow_step("chain 7").after(c6);
+        c8 = slow_step("chain 8").after(c7);
+        c9 = slow_step("chain 9").after(c8);
+        c10 = slow_step("chain 10").after(c9);
+        return c10;
+    }
+}
+
+/// Ten labels.
+#[task]
+fn ten_labels() -> Vec<String> {
+    (1..=10).map(|index| format!("element {index}")).collect()
+}
+
+/// Records its start, then works 300 ms; may take a second.
+#[task(timeout = "1s")]
+fn slow_element(label: String) -> String {
+    started_step(&label);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    label
+}
+
+workflow! {
+    /// A sub-workflow and a fan-out, each far longer than the 1 s they are given.
+    #[timeout = "1s"]
+    #[on_failure(continue)]
+    given_up() {
+        chain = slow_chain();
+        labels = ten_labels();
+        elements = slow_element(each(labels)).max_parallel(1);
+    }
+}
+
+#[test]
+fn what_an_abandoned_attempt_runs_starts_nothing_more() {
+    let mut state = store("given-up");
+    let (outcome, _) = run(&given_up::spec(), &[], &mut state, None, 2);
+    let ended = std::time::Instant::now();
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(status_of(&outcome, "chain").0, Status::TimedOut);
+    assert_eq!(status_of(&outcome, "elements").0, Status::TimedOut);
+    // The abandoned threads go on with what they had started, and start nothing more.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let started = STEPS_STARTED.lock().unwrap().clone();
+    let late: Vec<&String> = started
+        .iter()
+        .filter(|(_, at)| *at > ended)
+        .map(|(label, _)| label)
+        .collect();
+    assert!(late.is_empty(), "started after the run ended: {late:?}");
+    assert!(started.len() < 12, "{started:?}");
+}
+
+/// Writes its process id to `pid_file`, then sleeps 30 s; may take a second.
+#[task(command, timeout = "1s")]
+fn sleep_long(pid_file: String) -> workflow_core::command::Command {
+    workflow_core::command::Command::new("sh")
+        .arg("-c")
+        .arg("echo $$ > \"$1\"; exec sleep 30")
+        .arg("sh")
+        .arg(pid_file)
+}
+
+workflow! {
+    /// A command far longer than its timeout.
+    overlong(pid_file: String) {
+        slept = sleep_long(pid_file);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_command_is_killed_when_its_attempt_times_out_on_a_thread() {
+    let mut state = store("overlong");
+    let directory = tempfile::tempdir().unwrap();
+    let pid_file = directory.path().join("pid");
+    let (outcome, _) = run(
+        &overlong::spec(),
+        &[("pid_file", pid_file.to_str().unwrap())],
+        &mut state,
+        None,
+        1,
+    );
+    assert_eq!(status_of(&outcome, "slept").0, Status::TimedOut);
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let process = std::path::Path::new("/proc").join(pid.trim());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while process.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command (process {}) outlived its attempt",
+            pid.trim()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -152,7 +152,22 @@ impl Command {
             .stderr
             .take()
             .map(|pipe| std::thread::spawn(move || read_tail(pipe, CAPTURE_LIMIT)));
-        let status = child.wait();
+        // Inside an attempt on a thread, the program is killed (with its process group) when
+        // the engine gives up on the attempt: its timeout, the run's deadline, a signal.
+        let status = match crate::runner::engine::current_attempt() {
+            None => child.wait(),
+            Some(attempt) => loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => break Ok(status),
+                    Ok(None) if attempt.is_requested() => {
+                        crate::runner::engine::kill_group(&mut child);
+                        break child.wait();
+                    }
+                    Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                    Err(error) => break Err(error),
+                }
+            },
+        };
         crate::runner::lock::unregister_child(pid);
         let status = status.map_err(|error| CommandError::Start {
             program: self.program.clone(),

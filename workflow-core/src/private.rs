@@ -238,7 +238,11 @@ pub fn call_workflow_json<W: crate::Workflow>(
         &mut store,
         run,
         false,
-        &Default::default(),
+        // Stopped with the attempt that runs it, when its caller's engine gives up on that.
+        &crate::runner::engine::Options {
+            stop: crate::runner::engine::current_attempt(),
+            ..Default::default()
+        },
         &mut |_| {},
     )
     .map_err(|error| failed(&error))?;

@@ -75,6 +75,11 @@ impl Stop {
         self.requested.store(true, Ordering::SeqCst);
     }
 
+    /// Whether it was asked to stop.
+    pub fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
     /// Why the run was asked to stop, if it was.
     pub fn requested(&self) -> Option<String> {
         self.requested.load(Ordering::SeqCst).then(|| {
@@ -422,16 +427,16 @@ struct NodeState {
     attempts: u32,
     /// The running attempt's token, deadline and start.
     running: Option<(u64, Option<Moment>, Moment)>,
-    /// The running attempt's flag, set when the engine gives up on it.
-    abandon: Option<Arc<AtomicBool>>,
+    /// The running attempt's stop, requested when the engine gives up on it.
+    abandon: Option<Arc<Stop>>,
 }
 
 impl NodeState {
     /// Gives up on the running attempt: it does not start if it has not, and the worker
     /// running it retires when it returns.
-    fn give_up(&mut self) {
-        if let Some(flag) = self.abandon.take() {
-            flag.store(true, Ordering::SeqCst);
+    fn give_up(&mut self, why: &str) {
+        if let Some(stop) = self.abandon.take() {
+            stop.request(why);
         }
     }
 }
@@ -446,9 +451,10 @@ struct Attempt {
     deadline: Option<Instant>,
     /// Set when the run is over its deadline: a process attempt is killed.
     cancel: Arc<AtomicBool>,
-    /// Set when the engine gives up on this attempt (timed out, stopped): not started if it
-    /// has not started yet, and its worker retires when it returns.
-    abandoned: Arc<AtomicBool>,
+    /// Requested when the engine gives up on this attempt (timed out, stopped): not started
+    /// if it has not started yet, its worker retires when it returns, and what it runs on
+    /// this thread (a fan-out's elements, a sub-workflow, a command) stops starting work.
+    abandoned: Arc<Stop>,
 }
 
 struct Finished {
@@ -821,6 +827,35 @@ fn record(
     Ok(())
 }
 
+thread_local! {
+    /// The stop of the attempt this thread runs (thread isolation), if any.
+    static CURRENT_ATTEMPT: std::cell::RefCell<Option<Arc<Stop>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The stop of the attempt running on this thread: requested when the engine gives up on it
+/// (a timeout, the run's deadline, a signal). A sub-workflow run inside the attempt stops
+/// with it, a fan-out starts no more elements, and a command is killed.
+pub(crate) fn current_attempt() -> Option<Arc<Stop>> {
+    CURRENT_ATTEMPT.with(|current| current.borrow().clone())
+}
+
+/// Marks this thread as running an attempt while it lives.
+struct CurrentAttempt(Option<Arc<Stop>>);
+
+impl CurrentAttempt {
+    fn enter(stop: Arc<Stop>) -> CurrentAttempt {
+        CurrentAttempt(CURRENT_ATTEMPT.with(|current| current.replace(Some(stop))))
+    }
+}
+
+impl Drop for CurrentAttempt {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT_ATTEMPT.with(|current| *current.borrow_mut() = previous);
+    }
+}
+
 /// A job for a worker: one attempt, which reports its end on the run's channel. It returns
 /// whether the attempt was abandoned while it ran: its worker has been replaced, and retires.
 /// An attempt abandoned before it started does not run, and its worker goes on.
@@ -1168,7 +1203,7 @@ pub fn execute(
                     abandoned += 1;
                 }
                 // Not started if it is still waiting for a worker.
-                scheduler.states[position].give_up();
+                scheduler.states[position].give_up(reason);
                 let attempt = scheduler.states[position].attempts;
                 scheduler.states[position].running = None;
                 step.push(Transition::Failed {
@@ -1297,7 +1332,7 @@ pub fn execute(
                 max_output: options.max_output,
                 deadline: timeout.map(|timeout| Instant::now() + timeout),
                 cancel: cancel.clone(),
-                abandoned: Arc::new(AtomicBool::new(false)),
+                abandoned: Arc::new(Stop::default()),
             };
             state.abandon = Some(attempt.abandoned.clone());
             jobs.push(match &options.isolation {
@@ -1447,23 +1482,19 @@ pub fn execute(
                 if on_threads {
                     abandoned += 1;
                 }
-                scheduler.states[position].give_up();
-                workers.replace();
                 let seconds = plan.nodes[position].policy.timeout_secs.unwrap_or(0);
-                ended.push((
-                    position,
-                    Err(format!(
-                        "timed out after {}",
-                        crate::text::duration(Duration::from_secs(seconds))
-                    )
-                    .into()),
-                    Status::TimedOut,
-                ));
+                let why = format!(
+                    "timed out after {}",
+                    crate::text::duration(Duration::from_secs(seconds))
+                );
+                scheduler.states[position].give_up(&why);
+                workers.replace();
+                ended.push((position, Err(why.into()), Status::TimedOut));
             } else if run_timed_out {
                 if on_threads {
                     abandoned += 1;
                 }
-                scheduler.states[position].give_up();
+                scheduler.states[position].give_up(&run_timeout_message(plan));
                 workers.replace();
                 ended.push((
                     position,
@@ -1597,9 +1628,10 @@ fn attempt_job(
     let name = node.name;
     Box::new(move || {
         // Given up on before it started: it never runs, and its worker goes on.
-        if attempt.abandoned.load(Ordering::SeqCst) {
+        if attempt.abandoned.is_requested() {
             return false;
         }
+        let _current = CurrentAttempt::enter(attempt.abandoned.clone());
         let (result, took) = match intercept {
             None => (call_node(call, map, inputs), Duration::ZERO),
             Some(intercept) => {
@@ -1622,7 +1654,7 @@ fn attempt_job(
             timed_out: false,
             took,
         });
-        attempt.abandoned.load(Ordering::SeqCst)
+        attempt.abandoned.is_requested()
     })
 }
 
@@ -1648,7 +1680,7 @@ fn process_job(
         .collect();
     Box::new(move || {
         // Given up on before it started: it never runs, and its worker goes on.
-        if attempt.abandoned.load(Ordering::SeqCst) {
+        if attempt.abandoned.is_requested() {
             return false;
         }
         let (result, timed_out) =
@@ -1664,7 +1696,7 @@ fn process_job(
             timed_out,
             took: Duration::ZERO,
         });
-        attempt.abandoned.load(Ordering::SeqCst)
+        attempt.abandoned.is_requested()
     })
 }
 
@@ -1672,7 +1704,7 @@ fn process_job(
 const STDERR_TAIL: usize = 64 << 10;
 
 /// Kills an attempt's process and everything in its process group.
-fn kill_group(child: &mut std::process::Child) {
+pub(crate) fn kill_group(child: &mut std::process::Child) {
     #[cfg(unix)]
     if let Ok(group) = i32::try_from(child.id())
         && group > 0
@@ -1846,14 +1878,23 @@ fn call_node_with(
         .map_or(elements.len(), |limit| limit as usize)
         .max(1);
     let mut results = Vec::with_capacity(elements.len());
+    let attempt = current_attempt();
     for chunk in elements.chunks(width) {
+        // Given up on: no more elements start.
+        if let Some(reason) = attempt.as_ref().and_then(|stop| stop.requested()) {
+            return Err(format!("{reason}; no more elements started").into());
+        }
         let chunk_results: Vec<Result<Value, AttemptError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunk
                 .iter()
                 .map(|element| {
                     let mut one = inputs.clone();
                     one[map.input] = element.clone();
-                    scope.spawn(move || call_contained(call, one))
+                    let attempt = attempt.clone();
+                    scope.spawn(move || {
+                        let _current = attempt.map(CurrentAttempt::enter);
+                        call_contained(call, one)
+                    })
                 })
                 .collect();
             handles
