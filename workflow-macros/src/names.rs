@@ -90,15 +90,16 @@ pub fn text(ident: &syn::Ident) -> String {
     syn::ext::IdentExt::unraw(ident).to_string()
 }
 
-/// `text` as part of a generated identifier: raw-identifier prefixes dropped and anything but
-/// letters, digits and `_` replaced, so that `format_ident!` can never be handed an invalid
-/// identifier (it panics on one).
+/// `text` as part of a generated identifier: raw-identifier prefixes dropped, the characters
+/// an identifier may continue with kept (`čas` stays `čas`, so `čas` and `řas` stay
+/// distinct), anything else (the `.` of `snapshot.true`) replaced by `_`, so that
+/// `format_ident!` can never be handed an invalid identifier (it panics on one).
 pub fn ident_part(text: &str) -> String {
     let text = text.strip_prefix("r#").unwrap_or(text);
     let part: String = text
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
+            if c.is_ascii_alphanumeric() || c == '_' || unicode_ident::is_xid_continue(c) {
                 c
             } else {
                 '_'

@@ -182,6 +182,34 @@ pub fn check(
             );
         }
     }
+    // A name produced in several arms has a handle per arm, `name_arm`: no node may have it.
+    let ids = node_ids(workflow);
+    let mut handles: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, id) in ids.iter().enumerate() {
+        let handle = crate::names::ident_part(id);
+        match handles.get(&handle) {
+            Some(&other) if ids[other] != *id => {
+                // Report at the plain node's name; the arm's node keeps its handle.
+                let (plain, arm) = if id.contains('.') {
+                    (other, index)
+                } else {
+                    (index, other)
+                };
+                if let Some(node) = workflow.statements[plain].node_name() {
+                    let key = crate::names::text(node);
+                    let arm_id = &ids[arm];
+                    problems.error(
+                        node.span(),
+                        format!("node `{key}` has the name of the handle of node `{arm_id}` (`{name}::{handle}`, one arm's node of a name produced in several arms); give the node another name"),
+                    );
+                }
+            }
+            Some(_) => {}
+            None => {
+                handles.insert(handle, index);
+            }
+        }
+    }
     if workflow.statements.is_empty() && workflow.branches.is_empty() && before {
         problems.error(
             name.span(),
