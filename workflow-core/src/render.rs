@@ -519,8 +519,31 @@ pub fn dot(spec: &WorkflowSpec) -> String {
             }
         }
     }
+    for (param, node) in decided_by_params(spec) {
+        let _ = writeln!(
+            out,
+            "  {} -> {} [style=dotted, label=\"decides\"];",
+            dot_id(&format!("param:{param}")),
+            dot_id(node)
+        );
+    }
     out.push_str("}\n");
     out
+}
+
+/// The nodes of branches a parameter decides (`if full_refresh { ... }`), with that
+/// parameter: the graph's edges cover only branches a node's output decides.
+fn decided_by_params(spec: &WorkflowSpec) -> Vec<(&'static str, &'static str)> {
+    spec.nodes
+        .iter()
+        .filter_map(|node| {
+            let condition = node.condition?;
+            match spec.branches.get(condition.branch)?.on {
+                Source::Param(param) => Some((param, node.name)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn escape_dot(text: &str) -> String {
@@ -540,7 +563,7 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
         let _ = writeln!(
             out,
             "  param_{}[/\"{}: {}\"/]",
-            param.name,
+            mermaid_id(param.name),
             mermaid_text(param.name),
             mermaid_text(param.ty)
         );
@@ -571,7 +594,7 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
     for node in &spec.nodes {
         for (input, source) in node.task.inputs.iter().zip(&node.inputs) {
             let from = match source {
-                Source::Param(name) => format!("param_{name}"),
+                Source::Param(name) => format!("param_{}", mermaid_id(name)),
                 Source::Secret(name) => format!("secret_{}", mermaid_id(name)),
                 _ => continue,
             };
@@ -612,20 +635,32 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
             }
         }
     }
+    for (param, node) in decided_by_params(spec) {
+        let _ = writeln!(
+            out,
+            "  param_{} -. decides .-> node_{}",
+            mermaid_id(param),
+            mermaid_id(node)
+        );
+    }
     out
 }
 
 /// A Mermaid node id: letters, digits and `_` only.
+/// A name as a Mermaid id: ASCII letters, digits and `_` kept, `.` (of `snapshot.true`) as
+/// `_`, any other character as `_u{hex}_`, so that `čas` and `řas` stay two ids.
 fn mermaid_id(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
+    let mut id = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            c if c.is_ascii_alphanumeric() || c == '_' => id.push(c),
+            '.' => id.push('_'),
+            c => {
+                let _ = write!(id, "_u{:x}_", u32::from(c));
             }
-        })
-        .collect()
+        }
+    }
+    id
 }
 
 fn mermaid_text(text: &str) -> String {
@@ -670,4 +705,17 @@ pub fn picture(spec: &WorkflowSpec, kind: &str) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(output.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mermaid_id;
+
+    #[test]
+    fn mermaid_ids_keep_names_apart() {
+        assert_eq!(mermaid_id("snapshot.true"), "snapshot_true");
+        assert_eq!(mermaid_id("new_objects"), "new_objects");
+        assert_eq!(mermaid_id("čas"), "_u10d_as");
+        assert_eq!(mermaid_id("řas"), "_u159_as");
+    }
 }

@@ -396,6 +396,15 @@ fn graph_and_show() {
         "step2.mmd",
         &success(&["graph", "step2", "--format", "mermaid"]),
     );
+    // A branch a parameter decides: the parameter's edges to each arm's node.
+    golden(
+        "warehouse_ingest.dot",
+        &success(&["graph", "warehouse_ingest"]),
+    );
+    golden(
+        "warehouse_ingest.mmd",
+        &success(&["graph", "warehouse_ingest", "--format", "mermaid"]),
+    );
 }
 
 #[test]
