@@ -277,10 +277,11 @@ fn airflow_the_scheduler_pauses_a_failed_dag_until_someone_resumes_it() {
 
 /// `on_failure(continue)`: the independent chain runs to its end, the failed node's downstream
 /// does not, the run still fails and the notice goes out, and nothing is paused. A node whose
-/// retries are exhausted, and one that overruns its timeout, fail their runs too.
+/// retries are exhausted, one that fails permanently (its retries unused), and one that
+/// overruns its timeout, fail their runs too.
 #[test]
 fn airflow_continue_runs_independent_nodes_and_still_fails_the_run() {
-    let airflow = airflow_with(&["continuing", "retried", "sleepy"], &[]);
+    let airflow = airflow_with(&["continuing", "retried", "sleepy", "unfixable"], &[]);
     let dir = airflow.home().join("continuing");
     std::fs::write(dir.join("release"), "").unwrap();
     std::fs::write(dir.join("fail"), "").unwrap();
@@ -321,6 +322,18 @@ fn airflow_continue_runs_independent_nodes_and_still_fails_the_run() {
     assert!(!output.status.success(), "{}", text(&output));
     assert_eq!(newest_run(&airflow, "retried").1, "failed");
     assert_eq!(logged(&dir), ["check_twice failed", "check_twice failed"]);
+
+    // A permanent failure (exit 3) uses none of its two retries: one attempt.
+    let dir = airflow.home().join("unfixable");
+    let output = dags_test(&airflow, "unfixable", "2026-11-30T00:00:00+00:00", None);
+    assert!(!output.status.success(), "{}", text(&output));
+    let (run_id, state) = newest_run(&airflow, "unfixable");
+    assert_eq!(state, "failed");
+    assert_eq!(
+        airflow.task_states("unfixable", &run_id)["attempt"],
+        "failed"
+    );
+    assert_eq!(logged(&dir), ["tried"], "{}", text(&output));
 
     // A node that overruns its one-second timeout fails the run.
     let started = std::time::Instant::now();

@@ -1,8 +1,9 @@
-//! An Apache Airflow (3.x) DAG file: each node a `BashOperator` that runs
+//! An Apache Airflow (3.x) DAG file: each node a `NodeOperator` (a `BashOperator`) that runs
 //! `<bin> exec-task <workflow> <node> --run-dir ...`, with the schedule, catch-up, overlap,
 //! retries with backoff, timeouts, pools, notifications, upstream workflows as assets,
-//! branches (a node whose arm is not taken exits 99, which Airflow marks skipped) and fan-out
-//! (dynamic task mapping over the elements the binary lists).
+//! branches (a node whose arm is not taken exits 99, which Airflow marks skipped), fan-out
+//! (dynamic task mapping over the elements the binary lists), and permanent failures (exit 3,
+//! or 2 for an input not of its type: `AirflowFailException`, so Airflow does not retry).
 //!
 //! Values never reach a shell: every task's command line is a constant, and the run's
 //! parameters, directory and fire time reach the binary through environment variables.
@@ -66,7 +67,10 @@ pub fn export(
         "from airflow.providers.standard.operators.empty import EmptyOperator"
     );
     let _ = writeln!(text, "from airflow.sdk import DAG, Asset, Param, task");
-    let _ = writeln!(text, "from airflow.exceptions import AirflowSkipException");
+    let _ = writeln!(
+        text,
+        "from airflow.exceptions import AirflowFailException, AirflowSkipException"
+    );
     let _ = writeln!(
         text,
         "from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable"
@@ -152,6 +156,33 @@ pub fn export(
         text,
         "RUN_NODE = '\"$WORKFLOW_BINARY\" exec-task \"$WORKFLOW_NAME\" \"$WORKFLOW_NODE\" --run-dir \"$WORKFLOW_RUN_DIR\" --params-json \"$WORKFLOW_PARAMS\" --scheduled-at \"$WORKFLOW_SCHEDULED_AT\"'"
     );
+    let _ = writeln!(text);
+    let _ = writeln!(text);
+    let _ = writeln!(text, "class NodeOperator(BashOperator):");
+    let _ = writeln!(
+        text,
+        "    \"\"\"A node: `exec-task` in bash. Exit 3 (the task failed permanently) or 2 (an input is not of its\n    type) fails it at once, its retries unused; 99 skips it.\"\"\""
+    );
+    let _ = writeln!(text);
+    let _ = writeln!(text, "    def execute(self, context):");
+    let _ = writeln!(text, "        try:");
+    let _ = writeln!(text, "            return super().execute(context)");
+    let _ = writeln!(text, "        except AirflowSkipException:");
+    let _ = writeln!(text, "            raise");
+    let _ = writeln!(text, "        except Exception as error:");
+    let _ = writeln!(
+        text,
+        "            # BashOperator says the exit code last: \"... a non-zero exit code 3.\""
+    );
+    let _ = writeln!(
+        text,
+        "            if str(error).rstrip(\".\").endswith((\"exit code 2\", \"exit code 3\")):"
+    );
+    let _ = writeln!(
+        text,
+        "                raise AirflowFailException(f\"{{error}} A permanent failure: not retried.\") from error"
+    );
+    let _ = writeln!(text, "            raise");
     let _ = writeln!(text);
     let _ = writeln!(text);
     let _ = writeln!(text, "def workflow_params(params):");
@@ -489,7 +520,7 @@ pub fn export(
         match &node.map {
             None => {
                 options.insert(1, "bash_command=RUN_NODE".to_owned());
-                let _ = writeln!(text, "    {variable} = BashOperator(");
+                let _ = writeln!(text, "    {variable} = NodeOperator(");
                 for option in options {
                     let _ = writeln!(text, "        {option},");
                 }
@@ -526,7 +557,7 @@ pub fn export(
                     options.push(format!("max_active_tis_per_dagrun={limit}"));
                 }
                 let _ = writeln!(text, "    {variable}_listed = {variable}_elements()");
-                let _ = writeln!(text, "    {variable} = BashOperator.partial(");
+                let _ = writeln!(text, "    {variable} = NodeOperator.partial(");
                 for option in options {
                     let _ = writeln!(text, "        {option},");
                 }

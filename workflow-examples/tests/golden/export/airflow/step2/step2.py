@@ -16,7 +16,7 @@ import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
-from airflow.exceptions import AirflowSkipException
+from airflow.exceptions import AirflowFailException, AirflowSkipException
 from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable
 from airflow.timetables.assets import AssetOrTimeSchedule
 
@@ -44,6 +44,22 @@ ENV = {
     "WORKFLOW_SCHEDULED_AT": "{{ (dag_run.logical_date or dag_run.run_after).isoformat() }}",
 }
 RUN_NODE = '"$WORKFLOW_BINARY" exec-task "$WORKFLOW_NAME" "$WORKFLOW_NODE" --run-dir "$WORKFLOW_RUN_DIR" --params-json "$WORKFLOW_PARAMS" --scheduled-at "$WORKFLOW_SCHEDULED_AT"'
+
+
+class NodeOperator(BashOperator):
+    """A node: `exec-task` in bash. Exit 3 (the task failed permanently) or 2 (an input is not of its
+    type) fails it at once, its retries unused; 99 skips it."""
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except AirflowSkipException:
+            raise
+        except Exception as error:
+            # BashOperator says the exit code last: "... a non-zero exit code 3."
+            if str(error).rstrip(".").endswith(("exit code 2", "exit code 3")):
+                raise AirflowFailException(f"{error} A permanent failure: not retried.") from error
+            raise
 
 
 def workflow_params(params):
@@ -119,7 +135,7 @@ with DAG(
 ) as dag:
 
     # new_objects: List the objects in the landing area that no earlier step 2 run has loaded (the state
-    node_new_objects = BashOperator(
+    node_new_objects = NodeOperator(
         task_id="new_objects",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "new_objects"},
@@ -129,7 +145,7 @@ with DAG(
     )
 
     # loaded: Run `step2.py` on server B over the new objects; its failures need a person, so no retries.
-    node_loaded = BashOperator(
+    node_loaded = NodeOperator(
         task_id="loaded",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "loaded"},

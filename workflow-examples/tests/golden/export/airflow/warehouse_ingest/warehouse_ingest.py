@@ -15,7 +15,7 @@ import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
-from airflow.exceptions import AirflowSkipException
+from airflow.exceptions import AirflowFailException, AirflowSkipException
 from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable
 from airflow.timetables.assets import AssetOrTimeSchedule
 
@@ -33,6 +33,22 @@ ENV = {
     "WORKFLOW_SCHEDULED_AT": "{{ (dag_run.logical_date or dag_run.run_after).isoformat() }}",
 }
 RUN_NODE = '"$WORKFLOW_BINARY" exec-task "$WORKFLOW_NAME" "$WORKFLOW_NODE" --run-dir "$WORKFLOW_RUN_DIR" --params-json "$WORKFLOW_PARAMS" --scheduled-at "$WORKFLOW_SCHEDULED_AT"'
+
+
+class NodeOperator(BashOperator):
+    """A node: `exec-task` in bash. Exit 3 (the task failed permanently) or 2 (an input is not of its
+    type) fails it at once, its retries unused; 99 skips it."""
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except AirflowSkipException:
+            raise
+        except Exception as error:
+            # BashOperator says the exit code last: "... a non-zero exit code 3."
+            if str(error).rstrip(".").endswith(("exit code 2", "exit code 3")):
+                raise AirflowFailException(f"{error} A permanent failure: not retried.") from error
+            raise
 
 
 def workflow_params(params):
@@ -105,7 +121,7 @@ with DAG(
 ) as dag:
 
     # snapshot.true: Export a full snapshot of the OLTP tables (a full refresh rebuilds history from it).
-    node_snapshot_true = BashOperator(
+    node_snapshot_true = NodeOperator(
         task_id="snapshot.true",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "snapshot.true"},
@@ -117,7 +133,7 @@ with DAG(
     )
 
     # snapshot.false: Export the day's changed rows from the OLTP database to object storage.
-    node_snapshot_false = BashOperator(
+    node_snapshot_false = NodeOperator(
         task_id="snapshot.false",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "snapshot.false"},
@@ -129,7 +145,7 @@ with DAG(
     )
 
     # logs: Locate the day's event logs.
-    node_logs = BashOperator(
+    node_logs = NodeOperator(
         task_id="logs",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "logs"},
@@ -146,7 +162,7 @@ with DAG(
         return json.loads(listed)
 
     node_partners_listed = node_partners_elements()
-    node_partners = BashOperator.partial(
+    node_partners = NodeOperator.partial(
         task_id="partners",
         env={**ENV, "WORKFLOW_NODE": "partners"},
         retries=5,
@@ -159,7 +175,7 @@ with DAG(
     node_partners_listed >> node_partners
 
     # sessions: Build sessions from raw events (a distributed job over the log partitions).
-    node_sessions = BashOperator(
+    node_sessions = NodeOperator(
         task_id="sessions",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "sessions"},
@@ -169,7 +185,7 @@ with DAG(
     )
 
     # facts: Join the snapshot, sessions and partner feeds into the daily fact table.
-    node_facts = BashOperator(
+    node_facts = NodeOperator(
         task_id="facts",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "facts"},
@@ -180,7 +196,7 @@ with DAG(
     )
 
     # warehouse: Load the fact table into the warehouse (COPY from object storage).
-    node_warehouse = BashOperator(
+    node_warehouse = NodeOperator(
         task_id="warehouse",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "warehouse"},
@@ -191,7 +207,7 @@ with DAG(
     )
 
     # pushed: Push aggregates to partners' APIs.
-    node_pushed = BashOperator(
+    node_pushed = NodeOperator(
         task_id="pushed",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "pushed"},
@@ -201,7 +217,7 @@ with DAG(
     )
 
     # announced: Publish a "day loaded" event per table to the event broker.
-    node_announced = BashOperator(
+    node_announced = NodeOperator(
         task_id="announced",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "announced"},

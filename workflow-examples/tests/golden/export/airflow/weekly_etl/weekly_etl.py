@@ -16,7 +16,7 @@ import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Asset, Param, task
-from airflow.exceptions import AirflowSkipException
+from airflow.exceptions import AirflowFailException, AirflowSkipException
 from airflow.timetables.trigger import CronTriggerTimetable, DeltaTriggerTimetable, MultipleCronTriggerTimetable
 from airflow.timetables.assets import AssetOrTimeSchedule
 
@@ -34,6 +34,22 @@ ENV = {
     "WORKFLOW_SCHEDULED_AT": "{{ (dag_run.logical_date or dag_run.run_after).isoformat() }}",
 }
 RUN_NODE = '"$WORKFLOW_BINARY" exec-task "$WORKFLOW_NAME" "$WORKFLOW_NODE" --run-dir "$WORKFLOW_RUN_DIR" --params-json "$WORKFLOW_PARAMS" --scheduled-at "$WORKFLOW_SCHEDULED_AT"'
+
+
+class NodeOperator(BashOperator):
+    """A node: `exec-task` in bash. Exit 3 (the task failed permanently) or 2 (an input is not of its
+    type) fails it at once, its retries unused; 99 skips it."""
+
+    def execute(self, context):
+        try:
+            return super().execute(context)
+        except AirflowSkipException:
+            raise
+        except Exception as error:
+            # BashOperator says the exit code last: "... a non-zero exit code 3."
+            if str(error).rstrip(".").endswith(("exit code 2", "exit code 3")):
+                raise AirflowFailException(f"{error} A permanent failure: not retried.") from error
+            raise
 
 
 def workflow_params(params):
@@ -105,7 +121,7 @@ with DAG(
 ) as dag:
 
     # raw: Read the week's export.
-    node_raw = BashOperator(
+    node_raw = NodeOperator(
         task_id="raw",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "raw"},
@@ -115,7 +131,7 @@ with DAG(
     )
 
     # measurements: Parse and clean: skip the header, drop rows whose value is not a number.
-    node_measurements = BashOperator(
+    node_measurements = NodeOperator(
         task_id="measurements",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "measurements"},
@@ -123,7 +139,7 @@ with DAG(
     )
 
     # summary: Append the week's rows to the database file.
-    node_summary = BashOperator(
+    node_summary = NodeOperator(
         task_id="summary",
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "summary"},
