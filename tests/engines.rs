@@ -645,6 +645,136 @@ fn step_functions_send_each_node_to_one_instance_and_every_loop_ends() {
     }
 }
 
+/// The value at a JSONPath of the simple form `$.a.b[0].c` in `input`.
+fn at_path<'v>(input: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    let mut value = input;
+    for part in path.strip_prefix("$.")?.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        value = value.get(key)?;
+        if let Some(index) = index {
+            value = value.get(index)?;
+        }
+    }
+    Some(value)
+}
+
+/// Whether a Choice rule of Amazon States Language holds for `input` (the operators the
+/// exported machines use).
+fn rule_holds(rule: &serde_json::Value, input: &serde_json::Value) -> bool {
+    if let Some(all) = rule["And"].as_array() {
+        return all.iter().all(|rule| rule_holds(rule, input));
+    }
+    if let Some(any) = rule["Or"].as_array() {
+        return any.iter().any(|rule| rule_holds(rule, input));
+    }
+    let value = at_path(input, rule["Variable"].as_str().unwrap());
+    if let Some(present) = rule["IsPresent"].as_bool() {
+        return value.is_some() == present;
+    }
+    let Some(value) = value else { return false };
+    if let Some(expected) = rule.get("StringEquals") {
+        return value == expected;
+    }
+    let number = value.as_f64().unwrap_or(f64::NAN);
+    if let Some(expected) = rule["NumericEquals"].as_f64() {
+        return number == expected;
+    }
+    if let Some(limit) = rule["NumericGreaterThanEquals"].as_f64() {
+        return number >= limit;
+    }
+    if let Some(limit) = rule["NumericLessThan"].as_f64() {
+        return number < limit;
+    }
+    panic!("an operator this check does not know: {rule}");
+}
+
+/// A permanent failure is not retried by the exported engines: the Step Functions node sends
+/// an SSM result with exit code 3 (or 2) to a failure its Retry leaves alone, and 1 to the one
+/// it retries; Argo's retry strategy carries the expression that refuses exits 2 and 3.
+#[test]
+fn exported_engines_do_not_retry_a_permanent_failure() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("data");
+    export(
+        "unfixable",
+        "step-functions",
+        out.path(),
+        Some(&dir),
+        &["--allow-lossy"],
+    );
+    let machine: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("unfixable.asl.json")).unwrap(),
+    )
+    .unwrap();
+    let mut maps = Vec::new();
+    state_maps(
+        "machine".to_owned(),
+        machine["States"].as_object().unwrap(),
+        machine["StartAt"].as_str().unwrap(),
+        &mut maps,
+    );
+    let mut nodes = Vec::new();
+    for (_, states, _) in maps {
+        for (title, state) in states {
+            if title == "attempt" && state["Type"] == "Parallel" {
+                nodes.push(state.clone());
+            }
+        }
+    }
+    assert_eq!(nodes.len(), 1, "one node state");
+    let node = &nodes[0];
+    let inner = node["Branches"][0]["States"].as_object().unwrap();
+    let decide = &inner["attempt: finished?"];
+    let next_for = |status: &str, code: i64| -> String {
+        let poll = serde_json::json!({
+            "poll": {"invocations": [{"Status": status, "StatusDetails": status, "CommandPlugins": [{"ResponseCode": code}]}]},
+            "target": {"polls": 1},
+        });
+        decide["Choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|rule| rule_holds(rule, &poll))
+            .map_or_else(
+                || decide["Default"].as_str().unwrap().to_owned(),
+                |rule| rule["Next"].as_str().unwrap().to_owned(),
+            )
+    };
+    let error_of = |state: &str| inner[state]["Error"].as_str().unwrap().to_owned();
+    let retried: Vec<&str> = node["Retry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|retry| retry["ErrorEquals"].as_array().unwrap())
+        .map(|error| error.as_str().unwrap())
+        .collect();
+    for code in [2, 3] {
+        let error = error_of(&next_for("Failed", code));
+        assert_eq!(error, "Workflow.NodeFailedPermanently");
+        assert!(!retried.contains(&error.as_str()), "{retried:?}");
+    }
+    let error = error_of(&next_for("Failed", 1));
+    assert_eq!(error, "Workflow.NodeFailed");
+    assert!(retried.contains(&error.as_str()), "{retried:?}");
+    assert_eq!(next_for("Success", 0), "attempt: done");
+
+    export("unfixable", "argo", out.path(), Some(&dir), &[]);
+    let documents = yaml_documents(&out.path().join("unfixable.workflow.yaml"));
+    let templates = documents[0]["spec"]["templates"].as_array().unwrap();
+    let attempt = templates
+        .iter()
+        .find(|template| template["retryStrategy"].is_object())
+        .expect("a template with retries");
+    assert_eq!(attempt["retryStrategy"]["limit"], "2");
+    assert_eq!(
+        attempt["retryStrategy"]["expression"],
+        "lastRetry.exitCode != \"2\" && lastRetry.exitCode != \"3\""
+    );
+}
+
 /// The check above fails where it should: a machine that sends by tag, retries no API error,
 /// or polls without counting is refused.
 #[test]

@@ -164,8 +164,9 @@ pub enum Backoff {
 /// will never parse — is made with [`TaskError::permanent`] (or marked with
 /// [`TaskError::into_permanent`]): the node fails at once with its retries unused, as
 /// Airflow's `AirflowFailException` does. The local runner honours it under either isolation
-/// (`exec-task` exits 3 for it), and so does an exported Airflow DAG; the exported Argo and
-/// Step Functions workflows do not tell it apart yet and retry it like any failure.
+/// (`exec-task` exits 3 for it), and so do the exported Airflow DAG, Argo workflow and Step
+/// Functions state machine (see docs/exporting.md); a systemd service runs the whole workflow
+/// with the local runner.
 pub struct TaskError {
     message: String,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,

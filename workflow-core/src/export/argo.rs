@@ -17,6 +17,12 @@ use super::{
 use crate::operations::{Cadence, CatchUp, FailureAction, Overlap, Trigger};
 use crate::plan::{InputSource, Plan, ValueSource};
 
+/// Argo's `retryStrategy.expression` (expr-lang, `lastRetry.exitCode` a string) that retries
+/// every failure but a permanent one: exit 3 (`TaskError::permanent`) or 2 (an input not of
+/// its type).
+pub(crate) const PERMANENT_NOT_RETRIED: &str =
+    "lastRetry.exitCode != \"2\" && lastRetry.exitCode != \"3\"";
+
 /// The manifests for `plan`.
 pub fn export(
     plan: &Plan,
@@ -437,6 +443,9 @@ fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut
             let mut retry = Map::new();
             retry.insert("limit".into(), Value::from(policy.retries.to_string()));
             retry.insert("retryPolicy".into(), Value::from("Always"));
+            // Not after exit 3 (`TaskError::permanent`) or 2 (an input not of its type);
+            // Argo gives the exit code as text (`-1` when the container gave none).
+            retry.insert("expression".into(), Value::from(PERMANENT_NOT_RETRIED));
             if let Some(delay) = policy.retry_delay_secs {
                 let mut backoff = Map::new();
                 backoff.insert("duration".into(), Value::from(duration_text(delay)));

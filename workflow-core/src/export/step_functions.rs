@@ -570,6 +570,7 @@ impl Builder<'_> {
             format!("{title}: timed out"),
             format!("{title}: done"),
         );
+        let failed_permanently = format!("{title}: failed permanently");
         let tag = format!("tag:{}", self.settings.instance_tag);
         let mut inner = Map::new();
         inner.insert(
@@ -703,6 +704,20 @@ impl Builder<'_> {
         // Never delivered: the command did not run there, so another instance may run it.
         let mut undelivered = is(details, &["Undeliverable", "Delivery Timed Out"]);
         undelivered["Next"] = Value::from(gone.clone());
+        // Exit 3 (`TaskError::permanent`) or 2 (an input not of its type): a failure the
+        // node's Retry leaves alone.
+        let code = "$.poll.invocations[0].CommandPlugins[0].ResponseCode";
+        let permanent = json!({
+            "And": [
+                is(status, &["Failed"]),
+                {"Variable": code, "IsPresent": true},
+                {"Or": [
+                    {"Variable": code, "NumericEquals": crate::FailureKind::Permanent.exit_code()},
+                    {"Variable": code, "NumericEquals": crate::FailureKind::BadInput.exit_code()},
+                ]},
+            ],
+            "Next": failed_permanently,
+        });
         let mut ended = is(status, &["Failed", "Cancelled", "TimedOut"]);
         ended["Next"] = Value::from(failed.clone());
         inner.insert(decide.clone(), json!({
@@ -710,6 +725,7 @@ impl Builder<'_> {
             "Choices": [
                 success,
                 undelivered,
+                permanent,
                 ended,
                 {"Variable": "$.target.polls", "NumericGreaterThanEquals": max_polls, "Next": too_long},
             ],
@@ -741,6 +757,14 @@ impl Builder<'_> {
                 "Type": "Fail",
                 "Error": "Workflow.NodeFailed",
                 "Cause": format!("{title} failed; its output is in the SSM command's invocation"),
+            }),
+        );
+        inner.insert(
+            failed_permanently.clone(),
+            json!({
+                "Type": "Fail",
+                "Error": "Workflow.NodeFailedPermanently",
+                "Cause": format!("{title} failed permanently (not retried); its output is in the SSM command's invocation"),
             }),
         );
         inner.insert(
