@@ -432,9 +432,33 @@ pub fn parse_param<T: Serialize + DeserializeOwned>(text: &str) -> Result<Value,
             }
         }
         .map_err(|error| error.to_string())?,
-        ParamKind::Other => structured_param(text)?,
+        ParamKind::Other => structured_param(text).map_err(|reason| {
+            match written_as(std::any::type_name::<T>()) {
+                Some(form) => format!("{reason}; write {form}"),
+                None => reason,
+            }
+        })?,
     };
     serde_json::to_value(parsed).map_err(|error| error.to_string())
+}
+
+/// How a value of the type named `name` is written, for the types whose serde errors do not
+/// say it (chrono's dates and times).
+fn written_as(name: &str) -> Option<&'static str> {
+    let name = name
+        .strip_prefix("core::option::Option<")
+        .map_or(name, |inner| inner.trim_end_matches('>'));
+    match name {
+        "chrono::naive::date::NaiveDate" => Some("a date as 2026-11-21"),
+        "chrono::naive::datetime::NaiveDateTime" => {
+            Some("a date and time without a zone as 2026-11-21T02:00:00")
+        }
+        "chrono::naive::time::NaiveTime" => Some("a time of day as 02:00:00"),
+        name if name.starts_with("chrono::datetime::DateTime<") => Some(
+            "an RFC 3339 time with its offset, as 2026-11-21T02:00:00Z or 2026-11-21T03:00:00+01:00",
+        ),
+        _ => None,
+    }
 }
 
 /// How a parameter's text is read, by its type.
@@ -1138,6 +1162,15 @@ mod tests {
         assert_eq!(
             parse_param::<Vec<String>>("").unwrap(),
             serde_json::json!([])
+        );
+        // Dates and times say how they are written.
+        assert_eq!(
+            parse_param::<chrono::NaiveDate>("2026-02-30").unwrap_err(),
+            "input is out of range; write a date as 2026-11-21"
+        );
+        assert_eq!(
+            parse_param::<chrono::DateTime<chrono::Utc>>("2026-11-21").unwrap_err(),
+            "premature end of input; write an RFC 3339 time with its offset, as 2026-11-21T02:00:00Z or 2026-11-21T03:00:00+01:00"
         );
     }
 }
