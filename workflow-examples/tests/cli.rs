@@ -437,7 +437,7 @@ fn usage_errors_are_one_line_with_status_2() {
         ),
         (
             &["plan", "daily_batch", "-p", "day=2026-02-30"],
-            "error: invalid value `2026-02-30` for parameter `day` of type `NaiveDate`: input is out of range\n",
+            "error: invalid value `2026-02-30` for parameter `day` of type `NaiveDate`: input is out of range; write a date as 2026-11-21\n",
         ),
         (
             &["plan", "daily_batch", "-p", "day"],
