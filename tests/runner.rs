@@ -639,3 +639,53 @@ fn a_command_is_killed_when_its_attempt_times_out_on_a_thread() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+workflow! {
+    /// Parameters whose values are easily misread as text.
+    misreadable(maybe: Option<String>, text: String, count: u32, nothing: Option<u32>) {
+        echoed = both_texts(maybe, text);
+    }
+}
+
+// A value turned into `--param` text (as exports and engines' run specs do) reads back as
+// exactly that value, whatever its type.
+#[test]
+fn parameter_values_survive_the_trip_through_text() {
+    use serde_json::json;
+    let spec = misreadable::spec();
+    let param = |name: &str| spec.param(name).unwrap();
+    let cases = [
+        ("maybe", json!("null"), "\"null\""),
+        ("maybe", json!("plain"), "plain"),
+        ("maybe", json!(null), "null"),
+        ("text", json!("null"), "null"),
+        ("text", json!("\"quoted\""), "\"quoted\""),
+        ("count", json!(7), "7"),
+        ("nothing", json!(null), "null"),
+    ];
+    for (name, value, text) in cases {
+        let written = workflow_core::plan::param_text_for(param(name), &value);
+        assert_eq!(written, text, "{name} = {value}");
+        assert_eq!((param(name).parse)(&written), Ok(value), "{name}");
+    }
+    // A string for a number, as an engine's form may give it: its text, for the parser.
+    assert_eq!(
+        workflow_core::plan::param_text_for(param("count"), &json!("7")),
+        "7"
+    );
+    // `null` for a parameter with no default is its value (`None`), not "not given".
+    let given = workflow_core::runner::run_dir::params_from_json(
+        &spec,
+        r#"{"maybe": "null", "text": "t", "count": 1, "nothing": null}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        given,
+        [
+            ("maybe".to_owned(), "\"null\"".to_owned()),
+            ("text".to_owned(), "t".to_owned()),
+            ("count".to_owned(), "1".to_owned()),
+            ("nothing".to_owned(), "null".to_owned()),
+        ]
+    );
+}

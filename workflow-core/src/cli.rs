@@ -268,9 +268,8 @@ impl RunDirArguments {
             return Err("--run-dir or --run-spec is required".to_owned());
         };
         let mut given = match &self.params_json {
-            Some(text) => {
-                crate::runner::run_dir::params_from_json(text).map_err(|error| error.to_string())?
-            }
+            Some(text) => crate::runner::run_dir::params_from_json(spec, text)
+                .map_err(|error| error.to_string())?,
             None => Vec::new(),
         };
         for (name, value) in parse_assignments(&self.params).map_err(|error| error.to_string())? {
@@ -303,7 +302,7 @@ fn open_run_spec<'a>(
     };
     let given = match value.get("params") {
         None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(params) => crate::runner::run_dir::params_from_json(&params.to_string())
+        Some(params) => crate::runner::run_dir::params_from_json(spec, &params.to_string())
             .map_err(|error| error.to_string())?,
     };
     let scheduled_at = match value

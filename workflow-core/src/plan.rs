@@ -366,6 +366,24 @@ pub fn param_text(value: &Value) -> String {
     }
 }
 
+/// The `--param` text that `param` reads back as `value` (JSON): the text of a string when
+/// that reads back as it (always for `String` and `PathBuf`), else the value's JSON (so an
+/// `Option<String>` of `"null"` is written `"null"`, quoted, not `null`, which is `None`). A
+/// value not of the parameter's type (a string `"5"` for a `u32`, as an engine may pass it)
+/// is written as its own text, for the parameter's parser to judge.
+pub fn param_text_for(param: &crate::ParamSpec, value: &Value) -> String {
+    let checked = (param.check)(value).ok();
+    let target = checked.as_ref().unwrap_or(value);
+    let own = value.as_str().map(str::to_owned);
+    let json = value.to_string();
+    for candidate in own.iter().chain(std::iter::once(&json)) {
+        if (param.parse)(candidate).ok().as_ref() == Some(target) {
+            return candidate.clone();
+        }
+    }
+    own.unwrap_or(json)
+}
+
 /// Splits `name=value` command-line arguments.
 pub fn parse_assignments(arguments: &[String]) -> Result<Vec<(String, String)>, PlanError> {
     arguments

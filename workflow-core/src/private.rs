@@ -532,7 +532,7 @@ fn integer_param(text: &str, name: &str, min: i128, max: i128) -> Result<i128, S
         }
         // Whole, written with an exponent or a fraction of zeros (`1e3`, `7.0`), and exact:
         // beyond 2^53 such a form may stand for a neighbouring number.
-        Ok(number) if number.abs() <= 9_007_199_254_740_992.0 => Ok(number as i128),
+        Ok(number) if number.abs() < 9_007_199_254_740_992.0 => Ok(number as i128),
         Ok(_) => Err(format!(
             "{trimmed} is too large to write with a fraction or an exponent exactly: write it as a whole number ({range})"
         )),
@@ -575,8 +575,9 @@ fn structured_param<T: DeserializeOwned>(text: &str) -> Result<T, String> {
         Ok(value) => return Ok(value),
         Err(error) => error,
     };
-    // Written as JSON: JSON's reading and its error stand.
-    if serde_json::from_str::<Value>(text).is_ok() {
+    // Written as a JSON array or object (or meant as one): JSON's reading and its error stand.
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') || trimmed.starts_with('{') {
         return Err(as_json.to_string());
     }
     // A list written `a,b,c` (nothing: an empty list): each item read like a whole value.
@@ -1151,10 +1152,19 @@ mod tests {
             "12345678901234567.0 is too large to write with a fraction or an exponent exactly: write it as a whole number (a `u64` is a whole number from 0 to 18446744073709551615)"
         );
         assert_eq!(
-            parse_param::<u64>("9007199254740992.0").unwrap(),
-            Value::from(9_007_199_254_740_992u64)
+            parse_param::<u64>("9007199254740991.0").unwrap(),
+            Value::from(9_007_199_254_740_991u64)
         );
-        // JSON for a list is read as JSON only; nothing is an empty list.
+        // 2^53 + 1 reads as 2^53 as a float: refused, not rounded.
+        assert!(parse_param::<u64>("9007199254740993.0").is_err());
+        assert!(parse_param::<u64>("9007199254740992.0").is_err());
+        // JSON for a list is read as JSON only; one element is a list of one; nothing is an
+        // empty list.
+        assert_eq!(
+            parse_param::<Vec<u32>>("1").unwrap(),
+            serde_json::json!([1])
+        );
+        assert!(parse_param::<Vec<String>>("[a,b]").is_err());
         assert_eq!(
             parse_param::<Vec<String>>("[1,2]").unwrap_err(),
             "invalid type: integer `1`, expected a string at line 1 column 2"

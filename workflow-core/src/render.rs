@@ -647,16 +647,16 @@ pub fn mermaid(spec: &WorkflowSpec) -> String {
 }
 
 /// A Mermaid node id: letters, digits and `_` only.
-/// A name as a Mermaid id: ASCII letters, digits and `_` kept, `.` (of `snapshot.true`) as
-/// `_`, any other character as `_u{hex}_`, so that `čas` and `řas` stay two ids.
+/// A name as a Mermaid id, one to one: ASCII letters and digits kept, `_` doubled, any other
+/// character (the `.` of `snapshot.true`, `č`) as `_{hex}_`, so no two names share an id.
 fn mermaid_id(name: &str) -> String {
     let mut id = String::with_capacity(name.len());
     for c in name.chars() {
         match c {
-            c if c.is_ascii_alphanumeric() || c == '_' => id.push(c),
-            '.' => id.push('_'),
+            c if c.is_ascii_alphanumeric() => id.push(c),
+            '_' => id.push_str("__"),
             c => {
-                let _ = write!(id, "_u{:x}_", u32::from(c));
+                let _ = write!(id, "_{:x}_", u32::from(c));
             }
         }
     }
@@ -713,9 +713,12 @@ mod tests {
 
     #[test]
     fn mermaid_ids_keep_names_apart() {
-        assert_eq!(mermaid_id("snapshot.true"), "snapshot_true");
-        assert_eq!(mermaid_id("new_objects"), "new_objects");
-        assert_eq!(mermaid_id("čas"), "_u10d_as");
-        assert_eq!(mermaid_id("řas"), "_u159_as");
+        assert_eq!(mermaid_id("snapshot.true"), "snapshot_2e_true");
+        assert_eq!(mermaid_id("new_objects"), "new__objects");
+        assert_eq!(mermaid_id("čas"), "_10d_as");
+        assert_eq!(mermaid_id("řas"), "_159_as");
+        // Names that look like another's escape stay apart.
+        assert_eq!(mermaid_id("_10d_as"), "__10d__as");
+        assert_eq!(mermaid_id("snapshot_true"), "snapshot__true");
     }
 }

@@ -512,6 +512,9 @@ pub fn export(
                 "skip_on_exit_code={}",
                 crate::runner::run_dir::EXIT_SKIPPED
             ));
+        } else {
+            // BashOperator skips on 99 by default: only an arm's node is ever skipped.
+            options.push("skip_on_exit_code=None".to_owned());
         }
         if reads_a_merge(plan, node) {
             // It reads whichever arm of the branch ran; the others are skipped.

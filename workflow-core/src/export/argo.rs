@@ -26,6 +26,7 @@ pub(crate) const PERMANENT_NOT_RETRIED: &str =
 /// The manifests for `plan`.
 pub fn export(
     plan: &Plan,
+    texts: &super::ParamTexts,
     settings: &Settings,
     losses: &mut Losses,
 ) -> Result<Vec<ExportFile>, ExportError> {
@@ -34,7 +35,7 @@ pub fn export(
     let operations = &plan.operations;
     check_names(plan)?;
     for param in &plan.params {
-        if param_text(&param.value).contains("{{") {
+        if param_text(texts, param).contains("{{") {
             return Err(ExportError::Name(format!(
                 "the value of parameter `{}` holds `{{{{`, which Argo would read as a template; pass it when the run is submitted instead",
                 param.name
@@ -119,7 +120,7 @@ pub fn export(
         }
         spec.insert(
             "workflowSpec".into(),
-            workflow_spec(plan, settings, true, losses),
+            workflow_spec(plan, texts, settings, true, losses),
         );
         let document = json!({
             "apiVersion": "argoproj.io/v1alpha1",
@@ -137,7 +138,7 @@ pub fn export(
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
         "metadata": metadata(plan, settings, json!({"generateName": format!("{kube_name}-")})),
-        "spec": workflow_spec(plan, settings, false, &mut manual_losses),
+        "spec": workflow_spec(plan, texts, settings, false, &mut manual_losses),
     });
     if operations.schedule.is_none() {
         for loss in manual_losses.0 {
@@ -297,7 +298,13 @@ fn memory_quantity(bytes: u64) -> String {
 }
 
 /// The `spec` of a Workflow (or of a CronWorkflow's `workflowSpec`).
-fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut Losses) -> Value {
+fn workflow_spec(
+    plan: &Plan,
+    texts: &super::ParamTexts,
+    settings: &Settings,
+    scheduled: bool,
+    losses: &mut Losses,
+) -> Value {
     let name = &plan.workflow;
     let kube_name = dns_name(name);
     let operations = &plan.operations;
@@ -323,7 +330,7 @@ fn workflow_spec(plan: &Plan, settings: &Settings, scheduled: bool, losses: &mut
                 ));
             }
         } else {
-            parameter.insert("value".into(), Value::from(param_text(&param.value)));
+            parameter.insert("value".into(), Value::from(param_text(texts, param)));
         }
         parameter.insert("description".into(), Value::from(param.ty.as_str()));
         parameters.push(Value::Object(parameter));

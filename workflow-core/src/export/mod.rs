@@ -196,11 +196,23 @@ pub fn export(
         next_runs: 0,
     };
     let plan = Plan::build_for_export(spec, given, &options)?;
+    // Each value as the `--param` text this binary reads back as exactly that value.
+    let texts: ParamTexts = plan
+        .params
+        .iter()
+        .filter_map(|param| {
+            let declared = spec.param(&param.name)?;
+            Some((
+                param.name.clone(),
+                crate::plan::param_text_for(declared, &param.value),
+            ))
+        })
+        .collect();
     let mut losses = Losses::default();
     let files = match target {
-        Target::Systemd => systemd::export(&plan, settings, &mut losses)?,
+        Target::Systemd => systemd::export(&plan, &texts, settings, &mut losses)?,
         Target::Airflow => airflow::export(&plan, settings, &mut losses)?,
-        Target::Argo => argo::export(&plan, settings, &mut losses)?,
+        Target::Argo => argo::export(&plan, &texts, settings, &mut losses)?,
         Target::StepFunctions => step_functions::export(&plan, settings, &mut losses)?,
     };
     if !losses.0.is_empty() && !settings.allow_lossy {
@@ -295,9 +307,16 @@ pub(crate) fn fixed_params(plan: &Plan) -> Vec<&crate::plan::PlanParam> {
         .collect()
 }
 
+/// Each parameter's value as the `--param` text that parses back into it, by name
+/// ([`crate::plan::param_text_for`]).
+pub type ParamTexts = std::collections::BTreeMap<String, String>;
+
 /// A parameter's value as the text `--param name=TEXT` parses back into it.
-pub(crate) fn param_text(value: &serde_json::Value) -> String {
-    crate::plan::param_text(value)
+pub(crate) fn param_text(texts: &ParamTexts, param: &crate::plan::PlanParam) -> String {
+    texts
+        .get(&param.name)
+        .cloned()
+        .unwrap_or_else(|| crate::plan::param_text(&param.value))
 }
 
 /// The branch a node runs in, if any: (branch index, arm index).

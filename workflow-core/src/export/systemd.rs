@@ -16,6 +16,7 @@ use crate::plan::{Plan, ValueSource};
 /// The units and install notes for `plan`.
 pub fn export(
     plan: &Plan,
+    texts: &super::ParamTexts,
     settings: &Settings,
     losses: &mut Losses,
 ) -> Result<Vec<ExportFile>, ExportError> {
@@ -51,7 +52,7 @@ pub fn export(
         arguments.push(format!(
             "{}={}",
             param.name,
-            super::param_text(&param.value)
+            super::param_text(texts, param)
         ));
     }
     let mut service = String::new();

@@ -55,14 +55,25 @@ pub struct Options {
 /// The largest node output kept by default: 64 MiB of JSON.
 pub const DEFAULT_MAX_OUTPUT: usize = 64 << 20;
 
-/// A request to stop a run, with why (e.g. `stopped by SIGTERM`).
+/// A request to stop a run, with why (e.g. `stopped by SIGTERM`). A stop made
+/// [`within`](Stop::within) another is requested when that one is too: an attempt's stop
+/// within its run's, so what the attempt runs sees a signal to the run at once.
 #[derive(Debug, Default)]
 pub struct Stop {
     requested: AtomicBool,
     reason: Mutex<String>,
+    parent: Option<Arc<Stop>>,
 }
 
 impl Stop {
+    /// A stop that is also requested whenever `parent` is.
+    pub fn within(parent: Option<Arc<Stop>>) -> Stop {
+        Stop {
+            parent,
+            ..Stop::default()
+        }
+    }
+
     /// Asks the run to stop, saying why (the first reason given is kept).
     pub fn request(&self, reason: &str) {
         let mut kept = self
@@ -75,19 +86,26 @@ impl Stop {
         self.requested.store(true, Ordering::SeqCst);
     }
 
-    /// Whether it was asked to stop.
+    /// Whether it (or the stop it is within) was asked to stop.
     pub fn is_requested(&self) -> bool {
         self.requested.load(Ordering::SeqCst)
+            || self
+                .parent
+                .as_ref()
+                .is_some_and(|parent| parent.is_requested())
     }
 
-    /// Why the run was asked to stop, if it was.
+    /// Why it was asked to stop (or the stop it is within), if it was.
     pub fn requested(&self) -> Option<String> {
-        self.requested.load(Ordering::SeqCst).then(|| {
-            self.reason
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone()
-        })
+        if self.requested.load(Ordering::SeqCst) {
+            return Some(
+                self.reason
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone(),
+            );
+        }
+        self.parent.as_ref().and_then(|parent| parent.requested())
     }
 }
 
@@ -1332,7 +1350,7 @@ pub fn execute(
                 max_output: options.max_output,
                 deadline: timeout.map(|timeout| Instant::now() + timeout),
                 cancel: cancel.clone(),
-                abandoned: Arc::new(Stop::default()),
+                abandoned: Arc::new(Stop::within(options.stop.clone())),
             };
             state.abandon = Some(attempt.abandoned.clone());
             jobs.push(match &options.isolation {
@@ -1955,6 +1973,21 @@ mod tests {
     fn next(done: &mpsc::Receiver<String>) -> String {
         done.recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| "nothing within 10 s".to_owned())
+    }
+
+    // An attempt's stop is requested with its run's: what the attempt runs (a sub-workflow,
+    // a fan-out, a command) sees a signal to the run at once, not when the engine next looks.
+    #[test]
+    fn a_stop_within_another_is_requested_with_it() {
+        let run = Arc::new(Stop::default());
+        let attempt = Stop::within(Some(run.clone()));
+        assert!(!attempt.is_requested());
+        run.request("stopped by SIGTERM");
+        assert!(attempt.is_requested());
+        assert_eq!(attempt.requested().as_deref(), Some("stopped by SIGTERM"));
+        let own = Stop::within(Some(Arc::new(Stop::default())));
+        own.request("timed out after 1s");
+        assert_eq!(own.requested().as_deref(), Some("timed out after 1s"));
     }
 
     // A worker held by an abandoned attempt is replaced: with one worker and two hung

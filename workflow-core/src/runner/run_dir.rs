@@ -310,8 +310,14 @@ pub(crate) fn write_json_atomically(path: &Path, value: &Value) -> Result<(), Ru
 }
 
 /// Reads `--params-json` (an object of parameter names to JSON values) as `name=value` pairs
-/// whose text parses back into exactly that value.
-pub fn params_from_json(text: &str) -> Result<Vec<(String, String)>, RunDirError> {
+/// whose text `spec`'s parameters parse back into exactly that value
+/// ([`crate::plan::param_text_for`]). `null` means "not given" (the default, or the
+/// partition the schedule fired for), but for a parameter that has neither, whose value it
+/// is (an `Option` fixed to `None`).
+pub fn params_from_json(
+    spec: &WorkflowSpec,
+    text: &str,
+) -> Result<Vec<(String, String)>, RunDirError> {
     let object = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(object)) => object,
         Ok(_) => {
@@ -323,13 +329,26 @@ pub fn params_from_json(text: &str) -> Result<Vec<(String, String)>, RunDirError
             return Err(RunDirError(format!("--params-json is not JSON: {error}")));
         }
     };
+    let partition = spec
+        .operations
+        .partition
+        .as_ref()
+        .map(|partition| partition.param.as_str());
     Ok(object
         .into_iter()
-        // `null` means "not given": the default, or the partition the schedule fired for.
-        .filter(|(_, value)| !value.is_null())
-        .map(|(name, value)| {
-            let text = crate::plan::param_text(&value);
-            (name, text)
+        .filter_map(|(name, value)| {
+            let declared = spec.param(&name);
+            if value.is_null()
+                && (partition == Some(name.as_str())
+                    || declared.is_none_or(|param| param.default.is_some()))
+            {
+                return None;
+            }
+            let text = match declared {
+                Some(param) => crate::plan::param_text_for(param, &value),
+                None => crate::plan::param_text(&value),
+            };
+            Some((name, text))
         })
         .collect())
 }

@@ -116,6 +116,7 @@ with DAG(
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "activity"},
         retries=0,
+        skip_on_exit_code=None,
     )
 
     # day_kind: Tell regular days from month ends.
@@ -124,6 +125,7 @@ with DAG(
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "day_kind"},
         retries=0,
+        skip_on_exit_code=None,
     )
 
     # warehouse: Load the joined table into Redshift.
@@ -135,6 +137,7 @@ with DAG(
         retry_delay=datetime.timedelta(seconds=300),
         execution_timeout=datetime.timedelta(seconds=3600),
         pool="redshift",
+        skip_on_exit_code=None,
     )
 
     # counters: Write per-customer counters to DynamoDB.
@@ -144,6 +147,7 @@ with DAG(
         env={**ENV, "WORKFLOW_NODE": "counters"},
         retries=2,
         retry_delay=datetime.timedelta(seconds=60),
+        skip_on_exit_code=None,
     )
 
     # crm: Push high spenders to the CRM's API.
@@ -154,6 +158,7 @@ with DAG(
         retries=3,
         retry_delay=datetime.timedelta(seconds=60),
         execution_timeout=datetime.timedelta(seconds=1800),
+        skip_on_exit_code=None,
     )
 
     # month_close: Close the month in the warehouse: freeze the month's customer activity.

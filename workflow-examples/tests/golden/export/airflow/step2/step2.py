@@ -142,6 +142,7 @@ with DAG(
         retries=2,
         retry_delay=datetime.timedelta(seconds=60),
         pool="server-b",
+        skip_on_exit_code=None,
     )
 
     # loaded: Run `step2.py` on server B over the new objects; its failures need a person, so no retries.
@@ -152,6 +153,7 @@ with DAG(
         retries=0,
         execution_timeout=datetime.timedelta(seconds=43200),
         pool="server-b",
+        skip_on_exit_code=None,
     )
 
     # A successful run updates this workflow's asset: workflows triggered by it start.

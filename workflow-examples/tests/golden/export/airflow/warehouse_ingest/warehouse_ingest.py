@@ -152,6 +152,7 @@ with DAG(
         retries=2,
         retry_delay=datetime.timedelta(seconds=60),
         execution_timeout=datetime.timedelta(seconds=1800),
+        skip_on_exit_code=None,
     )
 
     # partners: Fetch one partner's feed from its API into object storage.
@@ -170,6 +171,7 @@ with DAG(
         retry_exponential_backoff=True,
         max_retry_delay=datetime.timedelta(seconds=900),
         execution_timeout=datetime.timedelta(seconds=3600),
+        skip_on_exit_code=None,
         max_active_tis_per_dagrun=4,
     ).expand(bash_command=node_partners_listed.map(lambda element: RUN_NODE + " --element " + str(int(element))))
     node_partners_listed >> node_partners
@@ -182,6 +184,7 @@ with DAG(
         retries=0,
         execution_timeout=datetime.timedelta(seconds=21600),
         pool="spark",
+        skip_on_exit_code=None,
     )
 
     # facts: Join the snapshot, sessions and partner feeds into the daily fact table.
@@ -192,6 +195,7 @@ with DAG(
         retries=0,
         execution_timeout=datetime.timedelta(seconds=21600),
         pool="spark",
+        skip_on_exit_code=None,
         trigger_rule="none_failed_min_one_success",
     )
 
@@ -204,6 +208,7 @@ with DAG(
         retry_delay=datetime.timedelta(seconds=600),
         execution_timeout=datetime.timedelta(seconds=10800),
         pool="warehouse",
+        skip_on_exit_code=None,
     )
 
     # pushed: Push aggregates to partners' APIs.
@@ -214,6 +219,7 @@ with DAG(
         retries=3,
         retry_delay=datetime.timedelta(seconds=300),
         execution_timeout=datetime.timedelta(seconds=3600),
+        skip_on_exit_code=None,
     )
 
     # announced: Publish a "day loaded" event per table to the event broker.
@@ -223,6 +229,7 @@ with DAG(
         env={**ENV, "WORKFLOW_NODE": "announced"},
         retries=3,
         retry_delay=datetime.timedelta(seconds=30),
+        skip_on_exit_code=None,
     )
 
     # A successful run updates this workflow's asset: workflows triggered by it start.

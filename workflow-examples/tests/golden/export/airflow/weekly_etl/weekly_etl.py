@@ -128,6 +128,7 @@ with DAG(
         retries=3,
         retry_delay=datetime.timedelta(seconds=600),
         execution_timeout=datetime.timedelta(seconds=1800),
+        skip_on_exit_code=None,
     )
 
     # measurements: Parse and clean: skip the header, drop rows whose value is not a number.
@@ -136,6 +137,7 @@ with DAG(
         bash_command=RUN_NODE,
         env={**ENV, "WORKFLOW_NODE": "measurements"},
         retries=0,
+        skip_on_exit_code=None,
     )
 
     # summary: Append the week's rows to the database file.
@@ -145,6 +147,7 @@ with DAG(
         env={**ENV, "WORKFLOW_NODE": "summary"},
         retries=0,
         execution_timeout=datetime.timedelta(seconds=3600),
+        skip_on_exit_code=None,
     )
 
     # A successful run updates this workflow's asset: workflows triggered by it start.
