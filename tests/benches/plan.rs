@@ -5,15 +5,14 @@
 //!
 //! Run: `cargo bench -p workflow-tests --bench plan`
 
+#[path = "support/common.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use workflow_core::plan::{Plan, PlanOptions};
-use workflow_core::{
-    InputSpec, NodeSpec, Source, TaskError, TaskKind, TaskPolicy, TaskSpec, WorkflowSpec,
-};
-
-const NO_INPUTS: &[InputSpec] = &[];
+use workflow_core::{Source, TaskError, WorkflowSpec};
 
 fn no_op(_: Vec<Value>) -> Result<Value, TaskError> {
     Ok(Value::from(1))
@@ -21,9 +20,7 @@ fn no_op(_: Vec<Value>) -> Result<Value, TaskError> {
 
 fn layered(nodes: usize) -> WorkflowSpec {
     let width = 100;
-    let name = |layer: usize, column: usize| -> &'static str {
-        Box::leak(format!("n{layer}_{column}").into_boxed_str())
-    };
+    let name = |layer: usize, column: usize| format!("n{layer}_{column}");
     let specs = (0..nodes)
         .map(|index| {
             let (layer, column) = (index / width, index % width);
@@ -32,41 +29,13 @@ fn layered(nodes: usize) -> WorkflowSpec {
             } else {
                 [column, (column + 1) % width]
                     .iter()
-                    .map(|&from| Source::Node(name(layer - 1, from)))
+                    .map(|&from| Source::Node(Box::leak(name(layer - 1, from).into_boxed_str())))
                     .collect()
             };
-            NodeSpec {
-                name: name(layer, column),
-                task: TaskSpec {
-                    name: "step",
-                    rust_path: "bench",
-                    description: "",
-                    inputs: NO_INPUTS,
-                    output: "u64",
-                    fallible: false,
-                    kind: TaskKind::Function,
-                    policy: TaskPolicy::default(),
-                },
-                inputs,
-                after: Vec::new(),
-                call: no_op,
-                map: None,
-                condition: None,
-            }
+            common::node(name(layer, column), inputs, no_op)
         })
         .collect();
-    WorkflowSpec {
-        name: "layered",
-        doc: "",
-        rust_path: "bench",
-        params: Vec::new(),
-        nodes: specs,
-        operations: Default::default(),
-        secrets: Vec::new(),
-        branches: Vec::new(),
-        merges: Vec::new(),
-        returns: None,
-    }
+    common::spec("layered", specs)
 }
 
 fn main() {

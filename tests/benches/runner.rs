@@ -1,6 +1,6 @@
 //! Runner benchmarks (not timed tests; nothing is asserted but that every run succeeds):
 //!
-//! 1. scheduling overhead per node, side by side with dagrs 0.9 (`dagrs_peer.rs`) in the same
+//! 1. scheduling overhead per node, side by side with dagrs 0.9 (`support/dagrs_peer.rs`) in the same
 //!    process, runs interleaved: DAGs of no-op tasks in three shapes at 1,000 and 10,000
 //!    nodes, each task taking its inputs' values and passing on their sum (so each edge
 //!    moves a value):
@@ -18,6 +18,9 @@
 //!
 //! Run: `cargo bench -p workflow-tests --bench runner` (`-- --runs N` for N runs of each).
 
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/dagrs_peer.rs"]
 mod dagrs_peer;
 
 use std::time::{Duration, Instant};
@@ -27,26 +30,11 @@ use workflow_core::plan::{Plan, PlanOptions};
 use workflow_core::runner::engine::{self, Options};
 use workflow_core::runner::memory::MemoryStore;
 use workflow_core::runner::store::{RunStore, Store};
-use workflow_core::{
-    InputSpec, NodeSpec, Source, TaskError, TaskKind, TaskPolicy, TaskSpec, WorkflowSpec,
-};
+use workflow_core::{Source, TaskError, WorkflowSpec};
+
+use common::{node, spec};
 
 use dagrs_peer::{DagrsPeer, Shape};
-
-const NO_INPUTS: &[InputSpec] = &[];
-
-fn task(name: &'static str) -> TaskSpec {
-    TaskSpec {
-        name,
-        rust_path: "bench",
-        description: "",
-        inputs: NO_INPUTS,
-        output: "u64",
-        fallible: false,
-        kind: TaskKind::Function,
-        policy: TaskPolicy::default(),
-    }
-}
 
 /// The sum of its inputs plus one, as the peer's node computes.
 fn no_op(inputs: Vec<Value>) -> Result<Value, TaskError> {
@@ -65,37 +53,6 @@ fn spin(_: Vec<Value>) -> Result<Value, TaskError> {
         value = value.wrapping_mul(6364136223846793005).wrapping_add(step);
     }
     Ok(Value::from(value % 1000))
-}
-
-fn spec(name: &'static str, nodes: Vec<NodeSpec>) -> WorkflowSpec {
-    WorkflowSpec {
-        name,
-        doc: "",
-        rust_path: "bench",
-        params: Vec::new(),
-        nodes,
-        operations: Default::default(),
-        secrets: Vec::new(),
-        branches: Vec::new(),
-        merges: Vec::new(),
-        returns: None,
-    }
-}
-
-fn node(
-    name: String,
-    inputs: Vec<Source>,
-    call: fn(Vec<Value>) -> Result<Value, TaskError>,
-) -> NodeSpec {
-    NodeSpec {
-        name: Box::leak(name.into_boxed_str()),
-        task: task("step"),
-        inputs,
-        after: Vec::new(),
-        call,
-        map: None,
-        condition: None,
-    }
 }
 
 /// The workflow of a shape: node `n{i}` taking the nodes the peer's node `i` takes.

@@ -884,7 +884,7 @@ type Job = Box<dyn FnOnce() -> bool + Send>;
 /// cannot be stopped) is replaced at once, and retires when that attempt returns; so the run
 /// always has its size of workers free for its attempts, however many hang.
 struct Workers {
-    sender: Option<mpsc::Sender<Job>>,
+    sender: mpsc::Sender<Job>,
     receiver: Arc<Mutex<mpsc::Receiver<Job>>>,
     started: usize,
     size: usize,
@@ -894,7 +894,7 @@ impl Workers {
     fn new(size: usize) -> Workers {
         let (sender, receiver) = mpsc::channel::<Job>();
         Workers {
-            sender: Some(sender),
+            sender,
             receiver: Arc::new(Mutex::new(receiver)),
             started: 0,
             size,
@@ -906,15 +906,10 @@ impl Workers {
         if self.started < self.size {
             self.spawn();
         }
-        match &self.sender {
-            Some(sender) if self.started > 0 => {
-                if let Err(mpsc::SendError(job)) = sender.send(job) {
-                    job();
-                }
-            }
-            _ => {
-                job();
-            }
+        if self.started == 0 {
+            job();
+        } else if let Err(mpsc::SendError(job)) = self.sender.send(job) {
+            job();
         }
     }
 

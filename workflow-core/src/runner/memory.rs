@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::store::{NodeRecord, RunStore, Status, StoreError, Write};
+use super::store::{NodeRecord, RunStore, Status, StoreError, Write, now};
 
 /// Runs, their nodes and attempts, and paused workflows, in memory. Run ids count from 1.
 #[derive(Debug, Default)]
@@ -101,10 +101,6 @@ impl MemoryStore {
             .and_then(|position| self.runs.get_mut(position))
             .ok_or(StoreError::UnknownRun(run))
     }
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl RunStore for MemoryStore {

@@ -353,7 +353,8 @@ fn wait_while_busy(count: i32) -> bool {
     true
 }
 
-fn now() -> String {
+/// Now, as the state file writes times (RFC 3339, milliseconds, UTC).
+pub(super) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
