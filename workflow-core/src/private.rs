@@ -11,40 +11,70 @@ use serde_json::Value;
 use crate::TaskError;
 use crate::workflow_model::WorkflowSpec;
 
-/// The type a task expects at input position `I`, for a value of type `Found` fed there.
+/// The types a task expects at each input position, for a value of type `Found` fed there:
+/// `Input0` … `Input11`, one associated type per position, so that a position is found by
+/// name, not by matching a const generic against every arity's impls.
 ///
 /// For a position past the task's last input the answer is `Found` itself, so feeding too many
 /// inputs is reported once, by the arity check, and not again as a type mismatch.
-pub trait ExpectedAt<const I: usize, Found> {
-    type Type;
+pub trait ExpectedAt<Found> {
+    type Input0;
+    type Input1;
+    type Input2;
+    type Input3;
+    type Input4;
+    type Input5;
+    type Input6;
+    type Input7;
+    type Input8;
+    type Input9;
+    type Input10;
+    type Input11;
 }
 
 macro_rules! expected_at {
-    ($generics:tt ;) => {};
-    ([$($param:ident)*] ; $index:literal $ty:ident $(, $rest_index:literal $rest_ty:ident)*) => {
-        impl<$($param,)* Found> ExpectedAt<$index, Found> for ($($param,)*) {
-            type Type = $ty;
+    ($([$($param:ident)*] $($ty:ident)*;)*) => {$(
+        impl<$($param,)* Found> ExpectedAt<Found> for ($($param,)*) {
+            expected_at!(@types [] $($ty)*);
         }
-        expected_at!([$($param)*] ; $($rest_index $rest_ty),*);
+    )*};
+    (@types [$($done:ident)*] $ty:ident $($rest:ident)*) => {
+        expected_at!(@one [$($done)*] $ty);
+        expected_at!(@types [$($done)* x] $($rest)*);
     };
+    (@types [$($done:ident)*]) => {};
+    (@one [] $ty:ident) => { type Input0 = $ty; };
+    (@one [x] $ty:ident) => { type Input1 = $ty; };
+    (@one [x x] $ty:ident) => { type Input2 = $ty; };
+    (@one [x x x] $ty:ident) => { type Input3 = $ty; };
+    (@one [x x x x] $ty:ident) => { type Input4 = $ty; };
+    (@one [x x x x x] $ty:ident) => { type Input5 = $ty; };
+    (@one [x x x x x x] $ty:ident) => { type Input6 = $ty; };
+    (@one [x x x x x x x] $ty:ident) => { type Input7 = $ty; };
+    (@one [x x x x x x x x] $ty:ident) => { type Input8 = $ty; };
+    (@one [x x x x x x x x x] $ty:ident) => { type Input9 = $ty; };
+    (@one [x x x x x x x x x x] $ty:ident) => { type Input10 = $ty; };
+    (@one [x x x x x x x x x x x] $ty:ident) => { type Input11 = $ty; };
 }
 
 #[rustfmt::skip]
 mod expected_at_impls {
     use super::ExpectedAt;
-    expected_at!([] ; 0 Found, 1 Found, 2 Found, 3 Found, 4 Found, 5 Found, 6 Found, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A] ; 0 A, 1 Found, 2 Found, 3 Found, 4 Found, 5 Found, 6 Found, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B] ; 0 A, 1 B, 2 Found, 3 Found, 4 Found, 5 Found, 6 Found, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C] ; 0 A, 1 B, 2 C, 3 Found, 4 Found, 5 Found, 6 Found, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C D] ; 0 A, 1 B, 2 C, 3 D, 4 Found, 5 Found, 6 Found, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C D E] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 Found, 6 Found, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C D E F] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 Found, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C D E F G] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 Found, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C D E F G H] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 Found, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C D E F G H I] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 Found, 10 Found, 11 Found);
-    expected_at!([A B C D E F G H I J] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 Found, 11 Found);
-    expected_at!([A B C D E F G H I J K] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 Found);
-    expected_at!([A B C D E F G H I J K L] ; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L);
+    expected_at! {
+        [] Found Found Found Found Found Found Found Found Found Found Found Found;
+        [A] A Found Found Found Found Found Found Found Found Found Found Found;
+        [A B] A B Found Found Found Found Found Found Found Found Found Found;
+        [A B C] A B C Found Found Found Found Found Found Found Found Found;
+        [A B C D] A B C D Found Found Found Found Found Found Found Found;
+        [A B C D E] A B C D E Found Found Found Found Found Found Found;
+        [A B C D E F] A B C D E F Found Found Found Found Found Found;
+        [A B C D E F G] A B C D E F G Found Found Found Found Found;
+        [A B C D E F G H] A B C D E F G H Found Found Found Found;
+        [A B C D E F G H I] A B C D E F G H I Found Found Found;
+        [A B C D E F G H I J] A B C D E F G H I J Found Found;
+        [A B C D E F G H I J K] A B C D E F G H I J K Found;
+        [A B C D E F G H I J K L] A B C D E F G H I J K L;
+    }
 }
 
 /// Turns what a fallible task function returns into the runner's `Result`.
@@ -350,6 +380,47 @@ pub fn input_values(
         )));
     }
     Ok(values.into_iter())
+}
+
+/// Decodes input #`number` (counted from 1) of a task from the next JSON value: a type's
+/// [`FlowsBetweenTasks::decode_input`], as a function pointer.
+pub type Decoder<T> = fn(&mut std::vec::IntoIter<Value>, usize) -> Result<T, TaskError>;
+/// Encodes a task's output: a type's [`FlowsBetweenTasks::encode_output`].
+pub type Encoder<T> = fn(T) -> Result<Value, TaskError>;
+
+/// `Task::call_json` of a task with as many inputs as decoders. Generated code names each
+/// input's decoder at the input's type, where "cannot flow between tasks" is reported; these
+/// functions take them as pointers and so bound nothing themselves (no second error), and
+/// hold the decoding every task shares, type-checked once here rather than once per task.
+macro_rules! call_json {
+    ($($name:ident: $($input:ident $decoder:ident $number:literal),*;)*) => {$(
+        #[doc = concat!("[`Task::call_json`](crate::Task::call_json) of a task of ", stringify!($($number)*), " inputs.")]
+        #[allow(clippy::too_many_arguments, unused_mut, unused_variables)]
+        pub fn $name<T: crate::Task<Inputs = ($($input,)*)>, $($input),*>(
+            values: Vec<Value>,
+            $($decoder: Decoder<$input>,)*
+            encode: Encoder<T::Output>,
+        ) -> Result<Value, TaskError> {
+            let mut values = input_values(values, <[usize]>::len(&[$($number),*]))?;
+            let inputs = ($($decoder(&mut values, $number)?,)*);
+            encode(T::call(inputs)?)
+        }
+    )*};
+}
+call_json! {
+    call_json_0: ;
+    call_json_1: A1 d1 1;
+    call_json_2: A1 d1 1, A2 d2 2;
+    call_json_3: A1 d1 1, A2 d2 2, A3 d3 3;
+    call_json_4: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4;
+    call_json_5: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5;
+    call_json_6: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5, A6 d6 6;
+    call_json_7: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5, A6 d6 6, A7 d7 7;
+    call_json_8: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5, A6 d6 6, A7 d7 7, A8 d8 8;
+    call_json_9: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5, A6 d6 6, A7 d7 7, A8 d8 8, A9 d9 9;
+    call_json_10: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5, A6 d6 6, A7 d7 7, A8 d8 8, A9 d9 9, A10 d10 10;
+    call_json_11: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5, A6 d6 6, A7 d7 7, A8 d8 8, A9 d9 9, A10 d10 10, A11 d11 11;
+    call_json_12: A1 d1 1, A2 d2 2, A3 d3 3, A4 d4 4, A5 d5 5, A6 d6 6, A7 d7 7, A8 d8 8, A9 d9 9, A10 d10 10, A11 d11 11, A12 d12 12;
 }
 
 /// A workflow parameter's type: one a run can take from `--param` text and keep in its state.

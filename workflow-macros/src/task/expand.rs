@@ -76,40 +76,53 @@ pub fn task(
     } else {
         quote!(::workflow_core::TaskKind::Function)
     };
-    let retries = options.retries;
-    let duration = |value: Option<std::time::Duration>| match value {
-        Some(duration) => {
-            let seconds = duration.as_secs();
-            quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds)))
-        }
-        None => quote!(::core::option::Option::None),
+    // The policy names only what the attribute sets; the rest is the default policy.
+    let duration = |value: std::time::Duration| {
+        let seconds = value.as_secs();
+        quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds)))
     };
-    let retry_delay = duration(options.retry_delay);
-    let max_retry_delay = duration(options.max_retry_delay);
-    let backoff = if options.exponential {
-        quote!(::workflow_core::Backoff::Exponential)
+    let mut policy = Vec::new();
+    if options.retries != 0 {
+        let retries = options.retries;
+        policy.push(quote!(retries: #retries));
+    }
+    if let Some(delay) = options.retry_delay {
+        let delay = duration(delay);
+        policy.push(quote!(retry_delay: #delay));
+    }
+    if options.exponential {
+        policy.push(quote!(backoff: ::workflow_core::Backoff::Exponential));
+    }
+    if let Some(delay) = options.max_retry_delay {
+        let delay = duration(delay);
+        policy.push(quote!(max_retry_delay: #delay));
+    }
+    if let Some(cpu) = options.cpu_millis {
+        policy.push(quote!(cpu_millis: ::core::option::Option::Some(#cpu)));
+    }
+    if let Some(bytes) = options.memory_bytes {
+        policy.push(quote!(memory_bytes: ::core::option::Option::Some(#bytes)));
+    }
+    if let Some(timeout) = options.timeout {
+        let timeout = duration(timeout);
+        policy.push(quote!(timeout: #timeout));
+    }
+    if let Some(pool) = &options.pool {
+        policy.push(quote!(pool: ::core::option::Option::Some(#pool)));
+    }
+    let policy = if policy.is_empty() {
+        quote!(::workflow_core::__private::defaults::TASK_POLICY)
     } else {
-        quote!(::workflow_core::Backoff::Fixed)
-    };
-    let optional = |value: Option<TokenStream>| match value {
-        Some(value) => quote!(::core::option::Option::Some(#value)),
-        None => quote!(::core::option::Option::None),
-    };
-    let cpu_millis = optional(options.cpu_millis.map(|cpu| quote!(#cpu)));
-    let memory_bytes = optional(options.memory_bytes.map(|bytes| quote!(#bytes)));
-    let timeout = duration(options.timeout);
-    let pool = match &options.pool {
-        Some(pool) => quote!(::core::option::Option::Some(#pool)),
-        None => quote!(::core::option::Option::None),
+        quote!(::workflow_core::TaskPolicy { #(#policy,)* ..::workflow_core::__private::defaults::TASK_POLICY })
     };
     // Each input is decoded, and the output encoded, at the user's type: "cannot flow between
     // tasks" points at that type, once (and never at the nodes that run the task).
     let count = input_types.len();
-    let decoded = input_types.iter().enumerate().map(|(index, ty)| {
-        let number = index + 1;
-        quote_spanned!(ty.span()=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input(&mut __workflow_values, #number)?)
+    let decoders = input_types.iter().map(|ty| {
+        quote_spanned!(ty.span()=> <#ty as ::workflow_core::__private::FlowsBetweenTasks>::decode_input)
     });
-    let encoded = quote_spanned!(output.span()=> <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output(__workflow_output));
+    let encoder = quote_spanned!(output.span()=> <#output as ::workflow_core::__private::FlowsBetweenTasks>::encode_output);
+    let call_json = format_ident!("call_json_{}", count);
     // The struct `workflow!` names the task by: generic over where the attribute is, so that a
     // function pasted twice in one module does not add a conflicting `Task` impl to the
     // "defined multiple times" errors.
@@ -141,17 +154,7 @@ pub fn task(
                     output: #output_text,
                     fallible: #fallible,
                     kind: #kind,
-                    policy: ::workflow_core::TaskPolicy {
-                        retries: #retries,
-                        retry_delay: #retry_delay,
-                        backoff: #backoff,
-                        max_retry_delay: #max_retry_delay,
-                        cpu_millis: #cpu_millis,
-                        memory_bytes: #memory_bytes,
-                        timeout: #timeout,
-                        pool: #pool,
-                        ..::workflow_core::__private::defaults::TASK_POLICY
-                    },
+                    policy: #policy,
                     ..::workflow_core::__private::defaults::TASK_SPEC
                 };
                 fn call(__workflow_inputs: Self::Inputs) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
@@ -161,12 +164,8 @@ pub fn task(
                 fn finish(#returned_value: Self::Returns) -> ::core::result::Result<Self::Output, ::workflow_core::TaskError> {
                     #finish
                 }
-                #[allow(unused_mut, unused_variables)]
                 fn call_json(__workflow_json: ::std::vec::Vec<::workflow_core::__private::serde_json::Value>) -> ::core::result::Result<::workflow_core::__private::serde_json::Value, ::workflow_core::TaskError> {
-                    let mut __workflow_values = ::workflow_core::__private::input_values(__workflow_json, #count)?;
-                    let __workflow_inputs = (#(#decoded,)*);
-                    let __workflow_output = <Self as ::workflow_core::Task>::call(__workflow_inputs)?;
-                    #encoded
+                    ::workflow_core::__private::#call_json::<Self, #(#input_types),*>(__workflow_json, #(#decoders,)* #encoder)
                 }
             }
         };

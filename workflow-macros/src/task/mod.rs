@@ -43,7 +43,8 @@ pub fn expand(attribute: TokenStream, item: TokenStream, location: u64) -> Token
         );
         signature = None;
     }
-    let mut output = quote::quote!(#function);
+    // The function as written: its own tokens, not a reprint of the parsed tree.
+    let mut output = item;
     if let Some(signature) = signature {
         output.extend(expand::task(&function, &options, &signature, location));
     }

@@ -449,7 +449,8 @@ fn input_sources(
     let node_ident = crate::names::ident_part(&node_text);
     let input_type = |position: usize, found: &TokenStream, span: Span| {
         let task_input = quote_spanned!(span=> <#alias as ::workflow_core::Task>::Inputs);
-        quote_spanned!(span=> <#task_input as ::workflow_core::__private::ExpectedAt<#position, #found>>::Type)
+        let input = format_ident!("Input{}", position, span = span);
+        quote_spanned!(span=> <#task_input as ::workflow_core::__private::ExpectedAt<#found>>::#input)
     };
     let mut sources = Vec::new();
     for (position, argument) in statement.arguments.iter().enumerate() {
