@@ -2,7 +2,6 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::ItemFn;
 use syn::spanned::Spanned;
 
 use super::parse::Options;
@@ -10,7 +9,7 @@ use super::validate::Signature;
 use crate::names::{doc_text, token_text};
 
 pub fn task(
-    function: &ItemFn,
+    function: &super::parse::TaskFn,
     options: &Options,
     signature: &Signature,
     location: u64,

@@ -17,7 +17,7 @@ pub use parse::is_pool_name;
 /// its own.
 pub fn expand(attribute: TokenStream, item: TokenStream, location: u64) -> TokenStream {
     let mut diagnostics = Diagnostics::new();
-    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+    let function: parse::TaskFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(error) => {
             let error = syn::Error::new(

@@ -3,7 +3,9 @@
 
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+use syn::{FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType, Type};
+
+use super::parse::TaskFn;
 
 use crate::MAX_INPUTS;
 use crate::diag::Diagnostics;
@@ -17,7 +19,7 @@ pub struct Signature {
 }
 
 /// The signature as the runtime sees it, or `None` after reporting why it cannot serve it.
-pub fn signature(function: &ItemFn, diagnostics: &mut Diagnostics) -> Option<Signature> {
+pub fn signature(function: &TaskFn, diagnostics: &mut Diagnostics) -> Option<Signature> {
     let mut problems = Diagnostics::new();
     let signature = &function.sig;
     let name = &signature.ident;
@@ -212,7 +214,8 @@ fn result_value(ty: &Type) -> Option<Type> {
 mod tests {
     use super::*;
 
-    fn check(function: ItemFn) -> (Option<Signature>, Vec<String>) {
+    fn check(function: syn::ItemFn) -> (Option<Signature>, Vec<String>) {
+        let function: TaskFn = syn::parse2(quote::ToTokens::to_token_stream(&function)).unwrap();
         let mut diagnostics = Diagnostics::new();
         let signature = signature(&function, &mut diagnostics);
         (signature, diagnostics.messages())
