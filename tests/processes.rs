@@ -774,3 +774,205 @@ fn command_line_mistakes_are_said() {
         "error: run 1 is a run of workflow `marks`, not `quick_chains`; resume it with `run marks --resume 1`\n"
     );
 }
+
+const CHATTY_TOKEN: &str = "tok-SECRET-4711";
+
+fn chatty_run(dir: &Path, isolation: &str) -> Output {
+    let param = format!("dir={}", dir.display());
+    command(
+        dir,
+        &["run", "chatty_node", "-p", &param, "--isolation", isolation],
+    )
+    .env("WORKFLOW_TEST_CHATTY_TOKEN", CHATTY_TOKEN)
+    .output()
+    .unwrap()
+}
+
+/// The lines of `logs` output without their timestamps; headers as they are.
+fn log_lines(output: &Output) -> Vec<String> {
+    text(&output.stdout)
+        .lines()
+        .map(|line| match line.split_once(' ') {
+            Some((stamp, rest)) if chrono::DateTime::parse_from_rfc3339(stamp).is_ok() => {
+                rest.to_owned()
+            }
+            _ => line.to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn each_attempt_has_its_log_in_order_with_secrets_masked() {
+    for isolation in ["process", "thread"] {
+        let dir = directory(&format!("chatty-{isolation}"));
+        let run = chatty_run(&dir, isolation);
+        assert!(run.status.success(), "{isolation}: {}", said(&run));
+        let logs = finish(&dir, &["logs", "chatty_node"]);
+        assert!(logs.status.success(), "{}", said(&logs));
+        let lines = log_lines(&logs);
+        let all = lines.join("\n");
+        assert!(
+            !all.contains(CHATTY_TOKEN),
+            "{isolation}: the secret is in the log:\n{all}"
+        );
+        let headers: Vec<&String> = lines
+            .iter()
+            .filter(|line| line.starts_with("== "))
+            .collect();
+        assert_eq!(headers.len(), 3, "{isolation}:\n{all}");
+        for (index, status) in ["failed", "failed", "succeeded"].iter().enumerate() {
+            let attempt = index + 1;
+            assert!(
+                headers[index].starts_with(&format!(
+                    "== run 1, node `talk`, attempt {attempt}: {status}, started "
+                )),
+                "{isolation}: {}",
+                headers[index]
+            );
+            // This attempt's part of the output.
+            let start = lines
+                .iter()
+                .position(|line| line == headers[index])
+                .unwrap();
+            let end = headers.get(index + 1).map_or(lines.len(), |next| {
+                lines.iter().position(|line| line == *next).unwrap()
+            });
+            let part = &lines[start + 1..end];
+            let place = if isolation == "thread" {
+                "on a thread of the runner"
+            } else {
+                "in a process of its own"
+            };
+            assert_eq!(
+                part.first().map(String::as_str),
+                Some(format!("runner: attempt {attempt} of node `talk` started, {place}").as_str()),
+                "{isolation}: {part:#?}"
+            );
+            let has = |wanted: &str| part.iter().any(|line| line == wanted);
+            assert!(
+                has(&format!(
+                    "log: INFO attempt {attempt} event with *** attempt={attempt}"
+                )),
+                "{isolation}: {part:#?}"
+            );
+            assert!(
+                has(&format!("stdout: command says {attempt}")),
+                "{isolation}: {part:#?}"
+            );
+            assert!(has("stderr: command complains"), "{isolation}: {part:#?}");
+            if isolation == "process" {
+                // Its own prints, in order, with the secret masked.
+                let printed: Vec<&String> = part
+                    .iter()
+                    .filter(|line| line.starts_with(&format!("stdout: attempt {attempt} line")))
+                    .collect();
+                let expected: Vec<String> = (1..=10)
+                    .map(|line| {
+                        if line == 5 {
+                            format!("stdout: attempt {attempt} line 5 token=***")
+                        } else {
+                            format!("stdout: attempt {attempt} line {line}")
+                        }
+                    })
+                    .collect();
+                assert_eq!(printed, expected.iter().collect::<Vec<_>>(), "{part:#?}");
+                assert!(
+                    has(&format!("stderr: attempt {attempt} to stderr")),
+                    "{part:#?}"
+                );
+            }
+            let end_line = part.last().unwrap();
+            if attempt < 3 {
+                assert_eq!(
+                    *end_line,
+                    format!("runner: failed: attempt {attempt} failed with ***"),
+                    "{isolation}"
+                );
+            } else {
+                assert_eq!(end_line, "runner: succeeded", "{isolation}");
+            }
+        }
+        // One attempt, and the run's state holds no secret either.
+        let second = finish(
+            &dir,
+            &["logs", "chatty_node", "--node", "talk", "--attempt", "2"],
+        );
+        let second = log_lines(&second);
+        assert_eq!(
+            second.iter().filter(|line| line.starts_with("== ")).count(),
+            1,
+            "{second:#?}"
+        );
+        assert!(second[0].contains("attempt 2: failed"), "{second:#?}");
+        let status = finish(&dir, &["status", "chatty_node"]);
+        assert!(
+            !text(&status.stdout).contains(CHATTY_TOKEN),
+            "{}",
+            said(&status)
+        );
+        assert!(text(&status.stdout).contains("logs: "), "{}", said(&status));
+        // Mistakes are said, with exit 2.
+        let wrong = finish(&dir, &["logs", "chatty_node", "--node", "tlak"]);
+        assert_eq!(wrong.status.code(), Some(2));
+        assert!(
+            text(&wrong.stderr).contains("has no node `tlak` (did you mean `talk`?)"),
+            "{}",
+            said(&wrong)
+        );
+        let wrong = finish(&dir, &["logs", "chatty_node", "--run", "9"]);
+        assert_eq!(wrong.status.code(), Some(2), "{}", said(&wrong));
+    }
+}
+
+#[test]
+fn prune_removes_old_runs_and_their_logs_but_keeps_the_latest() {
+    let dir = directory("prune");
+    for _ in 0..2 {
+        let _ = std::fs::remove_file(dir.join("attempts"));
+        let run = chatty_run(&dir, "thread");
+        assert!(run.status.success(), "{}", said(&run));
+    }
+    let logs = dir.join("state.sqlite.logs");
+    assert!(logs.join("run-1").is_dir() && logs.join("run-2").is_dir());
+    let nothing = finish(&dir, &["prune", "--older-than", "1h"]);
+    assert_eq!(
+        text(&nothing.stdout),
+        "no run to remove\n",
+        "{}",
+        said(&nothing)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let dry = finish(&dir, &["prune", "--older-than", "1s", "--dry-run"]);
+    assert_eq!(
+        text(&dry.stdout),
+        "would remove 1 run and its logs: 1\n",
+        "{}",
+        said(&dry)
+    );
+    assert!(logs.join("run-1").is_dir());
+    let pruned = finish(&dir, &["prune", "--older-than", "1s"]);
+    assert_eq!(
+        text(&pruned.stdout),
+        "removed 1 run and its logs: 1\n",
+        "{}",
+        said(&pruned)
+    );
+    assert!(!logs.join("run-1").exists());
+    assert!(logs.join("run-2").is_dir());
+    let gone = finish(&dir, &["logs", "chatty_node", "--run", "1"]);
+    assert_eq!(gone.status.code(), Some(2), "{}", said(&gone));
+    let history = finish(&dir, &["history", "chatty_node"]);
+    assert_eq!(
+        text(&history.stdout).lines().count(),
+        1,
+        "{}",
+        said(&history)
+    );
+    let bad = finish(&dir, &["prune", "--older-than", "soon"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("`soon` is not an age such as 30d, 12h or 2w"),
+        "{}",
+        said(&bad)
+    );
+}

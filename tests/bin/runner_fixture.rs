@@ -420,6 +420,65 @@ workflow! {
     }
 }
 
+/// Prints ten lines (one with its secret's value), logs an event, runs a command, and fails
+/// on its first two attempts (counted in `dir/attempts`).
+#[task(retries = 2, retry_delay = "1s")]
+fn chatty(dir: PathBuf, token: Secret) -> Result<u32, TaskError> {
+    let count_file = dir.join("attempts");
+    let attempt = std::fs::read_to_string(&count_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .unwrap_or(0)
+        + 1;
+    std::fs::write(&count_file, attempt.to_string())
+        .map_err(|error| TaskError::new(error.to_string()))?;
+    let token = token.reveal()?;
+    for line in 1..=10 {
+        if line == 5 {
+            println!("attempt {attempt} line {line} token={token}");
+        } else {
+            println!("attempt {attempt} line {line}");
+        }
+    }
+    eprintln!("attempt {attempt} to stderr");
+    tracing::info!(attempt, "attempt {attempt} event with {token}");
+    let echoed = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo command says {attempt}; echo command complains >&2"
+        ))
+        .run()
+        .map_err(|error| TaskError::new(error.to_string()))?;
+    let _ = echoed;
+    if attempt < 3 {
+        return Err(TaskError::new(format!(
+            "attempt {attempt} failed with {token}"
+        )));
+    }
+    Ok(attempt)
+}
+
+workflow! {
+    /// A task that talks, and fails twice before it succeeds.
+    #[secret(chatty_token, env = "WORKFLOW_TEST_CHATTY_TOKEN")]
+    chatty_node(dir: PathBuf) {
+        talk = chatty(dir, chatty_token);
+    }
+}
+
+/// Gives back its label.
+#[task]
+fn echo_label(label: String) -> String {
+    label
+}
+
+workflow! {
+    /// Echoes its label.
+    labelled(label: String = "plain") {
+        echoed = echo_label(label);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // The race tests start several processes and let them go at once: each waits here until
     // the file `$WORKFLOW_TEST_BARRIER` exists.

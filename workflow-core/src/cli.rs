@@ -201,6 +201,51 @@ enum Command {
         #[command(flatten)]
         state: StateFile,
     },
+    /// Print the logs of a run's attempts: what each wrote (standard output and error, `tracing`
+    /// events, a command's output) and how it ended, in the order they started
+    Logs {
+        /// The workflow's name
+        workflow: String,
+        /// Which run (default: the latest)
+        #[arg(long, value_name = "RUN")]
+        run: Option<i64>,
+        /// Only this node's attempts
+        #[arg(long, value_name = "NAME")]
+        node: Option<String>,
+        /// Only this attempt (counted from 1)
+        #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+        attempt: Option<u32>,
+        /// Keep printing what the run's attempts write until the run ends
+        #[arg(long, short = 'f')]
+        follow: bool,
+        #[command(flatten)]
+        state: StateFile,
+    },
+    /// Remove runs that ended long ago from the state file, with their logs; each workflow's
+    /// latest run, and runs with undelivered notices, are kept
+    Prune {
+        /// How old a run's end must be: 30d, 12h, 2w, 90min
+        #[arg(long, value_name = "AGE", value_parser = parse_age)]
+        older_than: std::time::Duration,
+        /// Print what would be removed, and remove nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        state: StateFile,
+    },
+    /// Serve a dashboard of the state file in the browser: the workflows, each one's graph
+    /// coloured by a run, runs over time, every attempt with its log; live while runs go on
+    Serve {
+        /// Where to listen; an address beyond this machine needs the printed token for every
+        /// page (port 0 picks a free port)
+        #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Let the page pause and resume workflows and start or resume runs (with the token)
+        #[arg(long)]
+        allow_actions: bool,
+        #[command(flatten)]
+        state: StateFile,
+    },
     /// List a workflow's runs, newest first
     History {
         /// The workflow's name
@@ -652,7 +697,8 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             if let Some(reason) = store.paused(&workflow).map_err(|error| error.to_string())? {
                 text.push_str(&format!("workflow paused: {reason}\n"));
             }
-            for node in store.nodes(record.id).map_err(|error| error.to_string())? {
+            let nodes = store.nodes(record.id).map_err(|error| error.to_string())?;
+            for node in &nodes {
                 text.push_str(&format!(
                     "  {:<24} {:<10} attempts {}",
                     node.node,
@@ -663,6 +709,37 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                     text.push_str(&format!("  {message}"));
                 }
                 text.push('\n');
+            }
+            if nodes.iter().any(|node| node.attempts > 0) {
+                let program = std::env::current_exe().map_or_else(
+                    |_| "workflows".to_owned(),
+                    |path| crate::runner::lifecycle::shell_word(&path.display().to_string()),
+                );
+                let failed = nodes
+                    .iter()
+                    .find(|node| node.status == crate::runner::store::Status::Failed);
+                let node = failed
+                    .map(|node| {
+                        format!(
+                            " --node {}",
+                            crate::runner::lifecycle::shell_word(&node.node)
+                        )
+                    })
+                    .unwrap_or_default();
+                let state = state
+                    .path
+                    .as_ref()
+                    .map(|path| {
+                        format!(
+                            " --state {}",
+                            crate::runner::lifecycle::shell_word(&path.display().to_string())
+                        )
+                    })
+                    .unwrap_or_default();
+                text.push_str(&format!(
+                    "logs: {program} logs {workflow} --run {}{node}{state}\n",
+                    record.id
+                ));
             }
             for notice in store
                 .pending_notices(Some(&workflow), None)
@@ -728,6 +805,74 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 ));
             }
             text
+        }
+        Command::Logs {
+            workflow,
+            run,
+            node,
+            attempt,
+            follow,
+            state,
+        } => {
+            registry::find(&workflow).map_err(|error| error.to_string())?;
+            let store = state.open()?;
+            let selection = crate::logs::Selection { run, node, attempt };
+            crate::logs::print(&store, &workflow, &selection, follow, out)?;
+            return Ok(0);
+        }
+        Command::Prune {
+            older_than,
+            dry_run,
+            state,
+        } => {
+            let store = state.open()?;
+            let runs = crate::logs::prune(&store, older_than, dry_run)?;
+            let ids = runs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            match (runs.len(), dry_run) {
+                (0, _) => "no run to remove\n".to_owned(),
+                (count, true) => format!(
+                    "would remove {count} run{} and {}: {ids}\n",
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "its logs" } else { "their logs" }
+                ),
+                (count, false) => format!(
+                    "removed {count} run{} and {}: {ids}\n",
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "its logs" } else { "their logs" }
+                ),
+            }
+        }
+        Command::Serve {
+            listen,
+            allow_actions,
+            state,
+        } => {
+            let program = std::env::current_exe()
+                .map_err(|error| format!("cannot find this program: {error}"))?;
+            let options = crate::serve::Options {
+                state: state.path()?,
+                listen,
+                allow_actions,
+                program,
+            };
+            let state_path = options.state.display().to_string();
+            crate::serve::serve(options, |address, link| {
+                let actions = if allow_actions {
+                    "actions allowed with the token"
+                } else {
+                    "read only"
+                };
+                let _ = writeln!(
+                    out,
+                    "serving `{state_path}` on {address} ({actions}); open {link}"
+                );
+                let _ = out.flush();
+            })?;
+            return Ok(0);
         }
         Command::Pause { workflow, state } => {
             registry::find(&workflow).map_err(|error| error.to_string())?;
@@ -950,6 +1095,11 @@ fn exec_task(
             crate::text::backticked(&names)
         ));
     }
+    // A runner that keeps this attempt's log reads what it prints, marked with its source.
+    let _log = crate::runner::attempt_log::Current::enter(
+        std::env::var_os(crate::runner::attempt_log::TO_PARENT_VARIABLE)
+            .map(|_| crate::runner::attempt_log::AttemptLog::to_parent()),
+    );
     match crate::runner::engine::call_node(node.call, node.map, values) {
         Ok(value) => {
             let partial = output.with_extension("partial");
@@ -1106,12 +1256,27 @@ impl Launch {
         }
         let mut lifecycle = crate::runner::lifecycle::Lifecycle::new(spec, self.state.open()?);
         lifecycle.options = self.options()?;
+        lifecycle.options.logs = Some(crate::runner::attempt_log::LogSettings::beside(
+            &self.state.path()?,
+            spec,
+        ));
         lifecycle.handle_signals();
         if let Ok(program) = std::env::current_exe() {
             lifecycle.program = program.display().to_string();
         }
         Ok(lifecycle)
     }
+}
+
+/// `30d`, `12h`, `2w`, `90min`: an age, in humantime's units (s, min or m, h, d, w, ...);
+/// at least a second.
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let age = humantime::parse_duration(text.trim())
+        .map_err(|error| format!("`{text}` is not an age such as 30d, 12h or 2w: {error}"))?;
+    if age < std::time::Duration::from_secs(1) {
+        return Err(format!("`{text}` is shorter than a second"));
+    }
+    Ok(age)
 }
 
 /// `64MiB`, `512KiB`, `1GiB`, `1000` (bytes).

@@ -144,14 +144,18 @@ impl Command {
         })?;
         let pid = child.id();
         crate::runner::lock::register_child(pid);
-        let stdout = child
-            .stdout
-            .take()
-            .map(|pipe| std::thread::spawn(move || read_tail(pipe, CAPTURE_LIMIT)));
-        let stderr = child
-            .stderr
-            .take()
-            .map(|pipe| std::thread::spawn(move || read_tail(pipe, CAPTURE_LIMIT)));
+        // Each line also goes to the attempt's log, when the attempt keeps one.
+        let log = crate::runner::attempt_log::current();
+        let (stdout_log, stderr_log) = (
+            log.clone().map(|log| (log, "stdout")),
+            log.map(|log| (log, "stderr")),
+        );
+        let stdout = child.stdout.take().map(|pipe| {
+            std::thread::spawn(move || read_tail_logged(pipe, CAPTURE_LIMIT, stdout_log))
+        });
+        let stderr = child.stderr.take().map(|pipe| {
+            std::thread::spawn(move || read_tail_logged(pipe, CAPTURE_LIMIT, stderr_log))
+        });
         // Inside an attempt on a thread, the program is killed (with its process group) when
         // the engine gives up on the attempt: its timeout, the run's deadline, a signal.
         let status = match crate::runner::engine::current_attempt() {
@@ -238,36 +242,93 @@ pub(crate) struct Tail {
     pub(crate) dropped: u64,
 }
 
+/// The last `limit` bytes of a stream, kept while it is read (at most twice that in memory).
+pub(crate) struct TailBuffer {
+    kept: Vec<u8>,
+    dropped: u64,
+    limit: usize,
+}
+
+impl TailBuffer {
+    pub(crate) fn new(limit: usize) -> TailBuffer {
+        TailBuffer {
+            kept: Vec::new(),
+            dropped: 0,
+            limit,
+        }
+    }
+
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.kept.extend_from_slice(bytes);
+        if self.kept.len() > self.limit.saturating_mul(2).max(64 << 10) {
+            let cut = self.kept.len() - self.limit;
+            self.kept.drain(..cut);
+            self.dropped += cut as u64;
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Tail {
+        if self.kept.len() > self.limit {
+            let cut = self.kept.len() - self.limit;
+            self.kept.drain(..cut);
+            self.dropped += cut as u64;
+        }
+        Tail {
+            text: String::from_utf8_lossy(&self.kept).into_owned(),
+            dropped: self.dropped,
+        }
+    }
+}
+
 /// Reads `reader` to its end, keeping only its last `limit` bytes in memory (at most twice
 /// that while reading).
 pub(crate) fn read_tail(mut reader: impl std::io::Read, limit: usize) -> Tail {
-    let mut kept: Vec<u8> = Vec::new();
-    let mut dropped = 0u64;
+    let mut tail = TailBuffer::new(limit);
     let mut chunk = vec![0u8; 64 << 10];
     loop {
         match reader.read(&mut chunk) {
             Ok(0) => break,
-            Ok(read) => {
-                kept.extend_from_slice(&chunk[..read]);
-                if kept.len() > limit.saturating_mul(2).max(chunk.len()) {
-                    let cut = kept.len() - limit;
-                    kept.drain(..cut);
-                    dropped += cut as u64;
-                }
-            }
+            Ok(read) => tail.push(&chunk[..read]),
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
     }
-    if kept.len() > limit {
-        let cut = kept.len() - limit;
-        kept.drain(..cut);
-        dropped += cut as u64;
+    tail.finish()
+}
+
+/// [`read_tail`], writing every line to `log` too, as from `source`.
+fn read_tail_logged(
+    reader: impl std::io::Read,
+    limit: usize,
+    log: Option<(
+        std::sync::Arc<crate::runner::attempt_log::AttemptLog>,
+        &'static str,
+    )>,
+) -> Tail {
+    let Some((log, source)) = log else {
+        return read_tail(reader, limit);
+    };
+    // The tail keeps the bytes as read; the log, lines.
+    struct Tee<'a, R> {
+        reader: R,
+        tail: &'a mut TailBuffer,
     }
-    Tail {
-        text: String::from_utf8_lossy(&kept).into_owned(),
-        dropped,
+    impl<R: std::io::Read> std::io::Read for Tee<'_, R> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let read = self.reader.read(buffer)?;
+            self.tail.push(&buffer[..read]);
+            Ok(read)
+        }
     }
+    let mut tail = TailBuffer::new(limit);
+    let tee = Tee {
+        reader,
+        tail: &mut tail,
+    };
+    crate::runner::attempt_log::for_each_line(tee, |line| {
+        log.line(source, &String::from_utf8_lossy(line));
+    });
+    tail.finish()
 }
 
 impl CommandOutput {

@@ -54,12 +54,14 @@ macro_rules! say {
 pub mod cli;
 pub mod command;
 pub mod export;
+pub mod logs;
 pub mod operations;
 pub mod plan;
 pub mod registry;
 pub mod render;
 pub mod runner;
 mod secret;
+pub mod serve;
 mod task_model;
 pub mod testing;
 #[cfg(test)]

@@ -271,6 +271,8 @@ pub fn call_workflow_json<W: crate::Workflow>(
         // Stopped with the attempt that runs it, when its caller's engine gives up on that.
         &crate::runner::engine::Options {
             stop: crate::runner::engine::current_attempt(),
+            // Its nodes write to the log of the attempt that runs it.
+            inherit_log: crate::runner::attempt_log::current(),
             ..Default::default()
         },
         &mut |_| {},

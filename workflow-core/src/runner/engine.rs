@@ -50,6 +50,12 @@ pub struct Options {
     /// records it together with the run's notices, in one transaction, so that a process
     /// killed in between never leaves an ended run whose notices were never written.
     pub record_end: bool,
+    /// Where each attempt's log is written, and what it masks; `None` keeps no logs (the
+    /// test harness, a sub-workflow inside its caller's attempt).
+    pub logs: Option<super::attempt_log::LogSettings>,
+    /// With no `logs`: the log every attempt writes to (a sub-workflow's nodes write to the
+    /// log of the attempt that runs the sub-workflow).
+    pub inherit_log: Option<Arc<super::attempt_log::AttemptLog>>,
 }
 
 /// The largest node output kept by default: 64 MiB of JSON.
@@ -304,6 +310,8 @@ impl Default for Options {
             stop: None,
             max_output: DEFAULT_MAX_OUTPUT,
             record_end: true,
+            logs: None,
+            inherit_log: None,
         }
     }
 }
@@ -473,6 +481,10 @@ struct Attempt {
     /// if it has not started yet, its worker retires when it returns, and what it runs on
     /// this thread (a fan-out's elements, a sub-workflow, a command) stops starting work.
     abandoned: Arc<Stop>,
+    /// Where its log goes: the logs directory and masks, and the run's id.
+    logs: Option<(super::attempt_log::LogSettings, i64)>,
+    /// With no `logs`, the log it writes to: its caller's attempt's.
+    inherited_log: Option<Arc<super::attempt_log::AttemptLog>>,
 }
 
 struct Finished {
@@ -1346,6 +1358,8 @@ pub fn execute(
                 deadline: timeout.map(|timeout| Instant::now() + timeout),
                 cancel: cancel.clone(),
                 abandoned: Arc::new(Stop::within(options.stop.clone())),
+                logs: options.logs.clone().map(|settings| (settings, run)),
+                inherited_log: options.inherit_log.clone(),
             };
             state.abandon = Some(attempt.abandoned.clone());
             jobs.push(match &options.isolation {
@@ -1361,6 +1375,7 @@ pub fn execute(
                     program,
                     &plan.workflow,
                     node,
+                    state.attempts,
                     inputs,
                     attempt,
                     sender.clone(),
@@ -1645,6 +1660,8 @@ fn attempt_job(
             return false;
         }
         let _current = CurrentAttempt::enter(attempt.abandoned.clone());
+        let log = attempt.open_log(name, number, "on a thread of the runner");
+        let _log = super::attempt_log::Current::enter(log.clone());
         let (result, took) = match intercept {
             None => (call_node(call, map, inputs), Duration::ZERO),
             Some(intercept) => {
@@ -1660,6 +1677,7 @@ fn attempt_job(
                 }
             }
         };
+        let result = end_log(log.as_deref(), result);
         let _ = sender.send(Finished {
             node: attempt.position,
             token: attempt.token,
@@ -1673,10 +1691,12 @@ fn attempt_job(
 
 /// One attempt as `program exec-task`, waited for by a worker thread that kills it at its
 /// deadline.
+#[allow(clippy::too_many_arguments)]
 fn process_job(
     program: &std::path::Path,
     workflow: &str,
     node: &NodeSpec,
+    number: u32,
     inputs: Vec<Value>,
     attempt: Attempt,
     sender: mpsc::Sender<Finished>,
@@ -1696,12 +1716,20 @@ fn process_job(
         if attempt.abandoned.is_requested() {
             return false;
         }
-        let (result, timed_out) =
-            match run_process(&program, &workflow, name, &Value::Object(by_name), &attempt) {
-                Err(ProcessEnd::TimedOut(message)) => (Err(message.into()), true),
-                Err(ProcessEnd::Failed(error)) => (Err(error), false),
-                Ok(value) => (Ok(value), false),
-            };
+        let log = attempt.open_log(name, number, "in a process of its own");
+        let (result, timed_out) = match run_process(
+            &program,
+            &workflow,
+            name,
+            &Value::Object(by_name),
+            &attempt,
+            log.as_ref(),
+        ) {
+            Err(ProcessEnd::TimedOut(message)) => (Err(message.into()), true),
+            Err(ProcessEnd::Failed(error)) => (Err(error), false),
+            Ok(value) => (Ok(value), false),
+        };
+        let result = end_log(log.as_deref(), result);
         let _ = sender.send(Finished {
             node: attempt.position,
             token: attempt.token,
@@ -1735,12 +1763,76 @@ enum ProcessEnd {
     Failed(AttemptError),
 }
 
+impl Attempt {
+    /// Opens this attempt's log, if the run keeps logs, and says that it started and where.
+    /// A log that cannot be created is reported once and the attempt runs without one.
+    fn open_log(
+        &self,
+        node: &str,
+        number: u32,
+        place: &str,
+    ) -> Option<Arc<super::attempt_log::AttemptLog>> {
+        let Some((settings, run)) = self.logs.as_ref() else {
+            let log = self.inherited_log.clone()?;
+            log.line(
+                "runner",
+                &format!("attempt {number} of node `{node}` of a sub-workflow started"),
+            );
+            return Some(log);
+        };
+        match super::attempt_log::AttemptLog::create(settings, *run, node, number) {
+            Ok(log) => {
+                log.line(
+                    "runner",
+                    &format!("attempt {number} of node `{node}` started, {place}"),
+                );
+                Some(log)
+            }
+            Err(error) => {
+                tracing::warn!(
+                    "no log for attempt {number} of node `{node}`: cannot write in `{}`: {error}",
+                    settings.dir.display()
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Ends an attempt's log with how the attempt ended, and masks the workflow's secrets in its
+/// failure message, which the run records and notices repeat.
+fn end_log(
+    log: Option<&super::attempt_log::AttemptLog>,
+    result: Result<Value, AttemptError>,
+) -> Result<Value, AttemptError> {
+    let Some(log) = log else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            log.line("runner", "succeeded");
+            Ok(value)
+        }
+        Err(mut error) => {
+            error.message = log.mask(&error.message);
+            let kind = match error.kind {
+                FailureKind::Retryable => "failed",
+                FailureKind::Permanent => "failed permanently",
+                FailureKind::BadInput => "failed on a bad input",
+            };
+            log.line("runner", &format!("{kind}: {}", error.message));
+            Err(error)
+        }
+    }
+}
+
 fn run_process(
     program: &std::path::Path,
     workflow: &str,
     name: &str,
     inputs: &Value,
     attempt: &Attempt,
+    log: Option<&Arc<super::attempt_log::AttemptLog>>,
 ) -> Result<Value, ProcessEnd> {
     let directory = std::env::temp_dir().join(format!(
         "workflow-attempt-{}-{}",
@@ -1771,8 +1863,16 @@ fn run_process(
         .arg("--output")
         .arg(&output_path)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+        .stdout(if log.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .stderr(std::process::Stdio::piped());
+    if log.is_some() {
+        // Its lines are marked with their source, for this runner to write to the log.
+        command.env(super::attempt_log::TO_PARENT_VARIABLE, "1");
+    }
     // The attempt holds the run's lock with it, has a process group of its own, and on Linux
     // dies with the thread that waits for it.
     super::lock::prepare_child(&mut command);
@@ -1792,11 +1892,30 @@ fn run_process(
         cleanup(result)
     };
     // Read standard error while the process runs, so a talkative task cannot fill the pipe
-    // and block; only its end is kept.
-    let stderr_reader = child
-        .stderr
-        .take()
-        .map(|pipe| std::thread::spawn(move || crate::command::read_tail(pipe, STDERR_TAIL)));
+    // and block; only its end is kept, and every line goes to the attempt's log.
+    let stdout_reader = match (child.stdout.take(), log) {
+        (Some(pipe), Some(log)) => Some(log.capture("stdout", pipe)),
+        _ => None,
+    };
+    let stderr_log = log.cloned();
+    let stderr_reader = child.stderr.take().map(|pipe| {
+        std::thread::spawn(move || match stderr_log {
+            None => crate::command::read_tail(pipe, STDERR_TAIL),
+            Some(log) => {
+                let mut tail = crate::command::TailBuffer::new(STDERR_TAIL);
+                super::attempt_log::for_each_line(pipe, |line| {
+                    let text = String::from_utf8_lossy(line);
+                    log.line_from_process(&text);
+                    // Lines the process marked are its task's output, not its own words.
+                    if !text.starts_with(super::attempt_log::MARK) {
+                        tail.push(line);
+                        tail.push(b"\n");
+                    }
+                });
+                tail.finish()
+            }
+        })
+    });
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -1824,6 +1943,9 @@ fn run_process(
         .and_then(|reader| reader.join().ok())
         .map(|tail| tail.text)
         .unwrap_or_default();
+    if let Some(reader) = stdout_reader {
+        let _ = reader.join();
+    }
     if !status.success() {
         let reason = stderr
             .trim()
@@ -1892,6 +2014,7 @@ fn call_node_with(
         .max(1);
     let mut results = Vec::with_capacity(elements.len());
     let attempt = current_attempt();
+    let log = super::attempt_log::current();
     for chunk in elements.chunks(width) {
         // Given up on: no more elements start.
         if let Some(reason) = attempt.as_ref().and_then(|stop| stop.requested()) {
@@ -1904,8 +2027,10 @@ fn call_node_with(
                     let mut one = inputs.clone();
                     one[map.input] = element.clone();
                     let attempt = attempt.clone();
+                    let log = log.clone();
                     scope.spawn(move || {
                         let _current = attempt.map(CurrentAttempt::enter);
+                        let _log = super::attempt_log::Current::enter(log);
                         call_contained(call, one)
                     })
                 })

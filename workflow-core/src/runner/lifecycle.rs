@@ -680,9 +680,10 @@ impl<'a> Lifecycle<'a> {
         let state = self.store.path().display().to_string();
         let state = shell_word(&state);
         let program = shell_word(&self.program);
-        let mut commands = vec![format!(
-            "{program} status {name} --run {run} --state {state}"
-        )];
+        let mut commands = vec![
+            format!("{program} status {name} --run {run} --state {state}"),
+            format!("{program} logs {name} --run {run} --state {state}"),
+        ];
         if paused {
             commands.push(format!("{program} resume {name} --state {state}"));
         }
@@ -899,7 +900,7 @@ fn params_map(plan: &Plan) -> serde_json::Map<String, Value> {
 }
 
 /// `text` as one word for a POSIX shell: as is when it is plain, else single-quoted.
-fn shell_word(text: &str) -> String {
+pub(crate) fn shell_word(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .chars()

@@ -2,6 +2,7 @@
 //! ([`lifecycle`]), under OS file locks ([`lock`]), with durable state ([`store`]), the engine
 //! ([`engine`]), notifications ([`notify`]) and the "is it due?" decision of `tick` ([`tick`]).
 
+pub mod attempt_log;
 pub mod engine;
 pub mod lifecycle;
 pub mod lock;

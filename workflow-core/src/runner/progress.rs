@@ -163,13 +163,23 @@ pub fn init_logging() {
         }),
         _ => tracing::Level::INFO,
     };
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    let terminal = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         // A closed standard error (`2>&1 | head`) must not end a run: lines that cannot be
         // written are dropped quietly.
         .log_internal_errors(false)
-        .with_max_level(level)
-        .try_init();
+        // In an attempt's own process whose runner keeps its log, events go there, marked.
+        .with_filter(tracing_subscriber::filter::filter_fn(|_| {
+            super::attempt_log::current().is_none_or(|log| log.is_file())
+        }));
+    let subscriber = tracing_subscriber::registry()
+        .with(terminal)
+        // Events of a task running on a thread also go to its attempt's log.
+        .with(super::attempt_log::TracingLayer)
+        .with(tracing_subscriber::filter::LevelFilter::from_level(level));
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }

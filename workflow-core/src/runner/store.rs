@@ -209,6 +209,23 @@ pub struct PendingNotice {
     pub next_try: String,
 }
 
+/// One attempt of a node, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// The node.
+    pub node: String,
+    /// Its number, from 1.
+    pub attempt: u32,
+    /// `running`, `succeeded`, `failed`, ...
+    pub status: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it ended.
+    pub ended_at: Option<String>,
+    /// Why it failed.
+    pub message: Option<String>,
+}
+
 /// One node of a run as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeRecord {
@@ -753,6 +770,75 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The attempts of a run, in the order they started.
+    pub fn attempts(&self, run: i64) -> Result<Vec<AttemptRecord>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT node, attempt, status, started_at, ended_at, message FROM attempts WHERE run_id = ?1 ORDER BY started_at, rowid",
+        )?;
+        let rows = statement.query_map([run], |row| {
+            Ok(AttemptRecord {
+                node: row.get(0)?,
+                attempt: row.get(1)?,
+                status: row.get(2)?,
+                started_at: row.get(3)?,
+                ended_at: row.get(4)?,
+                message: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The runs [`Store::prune`] would delete.
+    pub fn prunable(&self, before: &str) -> Result<Vec<i64>, StoreError> {
+        let mut statement = self.connection.prepare(
+            "SELECT id FROM runs r
+             WHERE ended_at IS NOT NULL AND ended_at < ?1
+               AND id < (SELECT MAX(id) FROM runs WHERE workflow = r.workflow)
+               AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.run_id = r.id AND n.delivered_at IS NULL)
+             ORDER BY id",
+        )?;
+        let rows = statement.query_map([before], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The ids of every run in the file.
+    pub fn run_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut statement = self.connection.prepare("SELECT id FROM runs ORDER BY id")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes the runs that ended before `before` (RFC 3339, as the state file writes times)
+    /// with their nodes, attempts, start reasons and delivered notices, in one transaction, and
+    /// returns their ids. A workflow's latest run is kept whatever its age (`tick` reads it:
+    /// its fire time, whether it failed), and so is a run that has not ended or has a notice
+    /// still to deliver.
+    pub fn prune(&self, before: &str) -> Result<Vec<i64>, StoreError> {
+        self.begin()?;
+        let result = (|| {
+            let ids = self.prunable(before)?;
+            for id in &ids {
+                for table in ["attempts", "nodes", "starts", "notices"] {
+                    self.connection
+                        .execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), [id])?;
+                }
+                self.connection
+                    .execute("DELETE FROM runs WHERE id = ?1", [id])?;
+            }
+            Ok::<_, StoreError>(ids)
+        })();
+        match result {
+            Ok(ids) => {
+                self.commit()?;
+                Ok(ids)
+            }
+            Err(error) => {
+                let _ = self.rollback();
+                Err(error)
+            }
+        }
     }
 
     /// The outputs of a run's nodes that succeeded, by node.

@@ -351,6 +351,28 @@ fn unknown_option(key: &str) -> String {
     }
 }
 
+/// The function under `#[task]`, as far as the task needs it: attributes, visibility and
+/// signature. Its body is kept as one unparsed brace group, so that the cost of `#[task]` does
+/// not grow with the function's length (the function itself is re-emitted as written).
+pub struct TaskFn {
+    pub attrs: Vec<syn::Attribute>,
+    pub vis: syn::Visibility,
+    pub sig: syn::Signature,
+}
+
+impl syn::parse::Parse for TaskFn {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(syn::Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body: proc_macro2::Group = input.parse()?;
+        if body.delimiter() != proc_macro2::Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected the function's body"));
+        }
+        Ok(TaskFn { attrs, vis, sig })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,27 +478,5 @@ mod tests {
             errors(quote!(retries = 1, retries = 2)),
             ["task option `retries` is given twice"]
         );
-    }
-}
-
-/// The function under `#[task]`, as far as the task needs it: attributes, visibility and
-/// signature. Its body is kept as one unparsed brace group, so that the cost of `#[task]` does
-/// not grow with the function's length (the function itself is re-emitted as written).
-pub struct TaskFn {
-    pub attrs: Vec<syn::Attribute>,
-    pub vis: syn::Visibility,
-    pub sig: syn::Signature,
-}
-
-impl syn::parse::Parse for TaskFn {
-    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
-        let attrs = input.call(syn::Attribute::parse_outer)?;
-        let vis = input.parse()?;
-        let sig = input.parse()?;
-        let body: proc_macro2::Group = input.parse()?;
-        if body.delimiter() != proc_macro2::Delimiter::Brace {
-            return Err(syn::Error::new(body.span(), "expected the function's body"));
-        }
-        Ok(TaskFn { attrs, vis, sig })
     }
 }
