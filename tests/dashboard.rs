@@ -49,6 +49,14 @@ struct Server {
     token: String,
 }
 
+impl Server {
+    /// The cookie that holds the token: named by the server's port.
+    fn cookie(&self) -> String {
+        let port = self.base.rsplit(':').next().unwrap();
+        format!("workflow_token_{port}={}", self.token)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -88,7 +96,7 @@ fn agent() -> ureq::Agent {
 fn get(server: &Server, path: &str, cookie: bool) -> (u16, String) {
     let mut request = agent().get(&format!("{}{path}", server.base));
     if cookie {
-        request = request.set("Cookie", &format!("workflow_token={}", server.token));
+        request = request.set("Cookie", &server.cookie());
     }
     match request.call() {
         Ok(response) => (response.status(), response.into_string().unwrap()),
@@ -106,7 +114,7 @@ fn post(
 ) -> (u16, String, String) {
     let mut request = agent().post(&format!("{}{path}", server.base));
     if cookie {
-        request = request.set("Cookie", &format!("workflow_token={}", server.token));
+        request = request.set("Cookie", &server.cookie());
     }
     if let Some(origin) = origin {
         request = request.set("Origin", origin);
@@ -232,11 +240,27 @@ fn every_page_shows_the_runs_and_reading_needs_no_action_rights() {
     assert_eq!(response.status(), 303);
     let cookie = response.header("Set-Cookie").unwrap();
     assert!(
-        cookie.contains(&format!("workflow_token={}", server.token))
+        cookie.contains(&server.cookie())
             && cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+
+    // A page of another site, whose name resolves to 127.0.0.1, is refused (DNS rebinding).
+    let rebound = agent()
+        .get(&format!("{}/runs/1/log", server.base))
+        .set("Host", "attacker.example")
+        .call();
+    match rebound {
+        Err(ureq::Error::Status(421, _)) => {}
+        other => panic!(
+            "a foreign Host was served: {:?}",
+            other.map(|response| response.status())
+        ),
+    }
+    let localhost = server.base.replace("127.0.0.1", "localhost");
+    let by_name = agent().get(&format!("{localhost}/")).call().unwrap();
+    assert_eq!(by_name.status(), 200);
 
     // Actions are off: refused even with the token, and nothing changed.
     let (status, _, body) = post(
@@ -305,9 +329,17 @@ fn actions_need_the_token_and_the_page_and_go_through_the_commands() {
     );
     assert_eq!(status, 303);
     assert!(
-        location.starts_with("/workflows/labelled?said=workflow%20%60labelled%60%20is%20resumed"),
+        location.starts_with("/workflows/labelled?said="),
         "{location}"
     );
+    let (_, answer) = get(&server, &location, true);
+    assert!(
+        answer.contains("<p class=\"said\">workflow `labelled` is resumed</p>"),
+        "{answer}"
+    );
+    // What a page says is only what this server said: text in the URL is not shown.
+    let (_, spoofed) = get(&server, "/workflows/labelled?said=Session%20expired", true);
+    assert!(!spoofed.contains("Session expired"), "{spoofed}");
     let now = fixture(&state, &["status", "labelled"]);
     assert!(
         !String::from_utf8_lossy(&now.stdout).contains("workflow paused"),
@@ -323,7 +355,8 @@ fn actions_need_the_token_and_the_page_and_go_through_the_commands() {
         None,
     );
     assert_eq!(status, 303);
-    assert!(location.contains("said=the%20run%20"), "{location}");
+    let (_, answer) = get(&server, &location, true);
+    assert!(answer.contains("<p class=\"said\">the run "), "{answer}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         let history = fixture(&state, &["history", "labelled"]);
@@ -345,7 +378,17 @@ fn actions_need_the_token_and_the_page_and_go_through_the_commands() {
         &[("csrf", &field), ("params", "nope=1")],
         None,
     );
-    assert!(location.contains("nope"), "{location}");
+    let (_, answer) = get(&server, &location, true);
+    assert!(answer.contains("nope"), "{answer}");
+    // A workflow this binary does not have is refused before any command runs.
+    let (status, _, _) = post(
+        &server,
+        "/workflows/--help/trigger",
+        true,
+        &[("csrf", &field)],
+        None,
+    );
+    assert_eq!(status, 404);
 
     // Pause through the page; `status` agrees.
     let (status, _, _) = post(
@@ -373,6 +416,21 @@ fn actions_need_the_token_and_the_page_and_go_through_the_commands() {
         None,
     );
     assert_eq!(status, 303);
+}
+
+#[test]
+fn a_state_file_removed_while_serving_is_said_and_not_made_again() {
+    let dir = scratch("gone");
+    let state = state_with_runs(&dir);
+    let server = serve(&state, &[]);
+    std::fs::remove_file(&state).unwrap();
+    let (status, page) = get(&server, "/", false);
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("is gone"), "{page}");
+    assert!(
+        !state.exists(),
+        "the read-only server made a new state file"
+    );
 }
 
 #[test]

@@ -91,6 +91,18 @@ fn a_killed_run_resumes_without_redoing_finished_nodes() {
         ["first", "slow started", "slow started", "slow", "last"],
         "first ran once"
     );
+    // The attempt the killed runner left running is recorded as interrupted, in its log's
+    // header too; the resumed run's attempt has a log of its own.
+    let logs = text(&finish(&dir, &["logs", "marks", "--node", "slow"]).stdout);
+    assert!(
+        logs.contains("== run 1, node `slow`, attempt 1: interrupted,"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("== run 1, node `slow`, attempt 2: succeeded,"),
+        "{logs}"
+    );
+    assert!(!logs.contains(": running,"), "{logs}");
 }
 
 #[test]
@@ -974,5 +986,81 @@ fn prune_removes_old_runs_and_their_logs_but_keeps_the_latest() {
         text(&bad.stderr).contains("`soon` is not an age such as 30d, 12h or 2w"),
         "{}",
         said(&bad)
+    );
+}
+
+#[test]
+fn a_timed_out_thread_attempt_says_so_in_its_log() {
+    let dir = directory("given-up");
+    let run = finish(&dir, &["run", "sleepy"]);
+    assert_eq!(run.status.code(), Some(1), "{}", said(&run));
+    let logs = log_lines(&finish(&dir, &["logs", "sleepy"]));
+    assert!(
+        logs.iter()
+            .any(|line| line == "runner: given up: timed out after 1s"),
+        "{logs:#?}"
+    );
+}
+
+#[test]
+fn logs_of_a_new_state_file_are_its_own_and_mistakes_are_said() {
+    let dir = directory("logs-mistakes");
+    for _ in 0..2 {
+        let run = finish(&dir, &["run", "labelled"]);
+        assert!(run.status.success(), "{}", said(&run));
+        // A state file made anew (deleted, or restored from an older copy) numbers its
+        // runs from 1 again: the logs of its run 1 are only its own.
+        let logs = text(&finish(&dir, &["logs", "labelled"]).stdout);
+        assert_eq!(logs.matches("started, on a thread").count(), 1, "{logs}");
+        std::fs::remove_file(dir.join("state.sqlite")).unwrap();
+    }
+    let missing = finish(&dir, &["logs", "labelled"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", said(&missing));
+    assert!(
+        text(&missing.stderr).contains("no state file at"),
+        "{}",
+        said(&missing)
+    );
+    assert!(
+        !dir.join("state.sqlite").exists(),
+        "`logs` made a state file"
+    );
+    let run = finish(&dir, &["run", "labelled"]);
+    assert!(run.status.success(), "{}", said(&run));
+    let nothing = finish(&dir, &["logs", "labelled", "--attempt", "9"]);
+    assert_eq!(nothing.status.code(), Some(2), "{}", said(&nothing));
+    assert!(
+        text(&nothing.stderr).contains("no node has an attempt 9"),
+        "{}",
+        said(&nothing)
+    );
+    let overflow = finish(&dir, &["prune", "--older-than", "1000000y"]);
+    assert_eq!(overflow.status.code(), Some(2), "{}", said(&overflow));
+}
+
+#[test]
+fn prune_keeps_the_runs_tick_decides_by() {
+    let dir = directory("prune-tick");
+    std::fs::write(dir.join("release"), "").unwrap();
+    let param = format!("dir={}", dir.display());
+    let upstream = finish(&dir, &["run", "ticking", "-p", &param]);
+    assert!(upstream.status.success(), "{}", said(&upstream));
+    let first = finish(&dir, &["tick", "downstream", "-p", &param]);
+    assert!(
+        text(&first.stdout).contains("succeeded (run 1)"),
+        "{}",
+        said(&first)
+    );
+    // A later run by hand is the workflow's latest; the run the trigger started for is not.
+    let by_hand = finish(&dir, &["run", "downstream", "-p", &param]);
+    assert!(by_hand.status.success(), "{}", said(&by_hand));
+    std::thread::sleep(Duration::from_millis(1100));
+    let pruned = finish(&dir, &["prune", "--older-than", "1s"]);
+    assert!(pruned.status.success(), "{}", said(&pruned));
+    let again = finish(&dir, &["tick", "downstream", "-p", &param]);
+    assert!(
+        text(&again.stdout).starts_with("downstream: not due"),
+        "the trigger fired again after prune: {}",
+        said(&again)
     );
 }

@@ -392,6 +392,19 @@ impl StateFile {
         })
     }
 
+    /// Opens the state file only if it exists: for commands that read runs, so that a
+    /// mistyped path is said rather than made into a new, empty state file.
+    fn open_existing(&self) -> Result<crate::runner::store::Store, String> {
+        let path = self.path()?;
+        if !path.exists() {
+            return Err(format!(
+                "no state file at `{}`: nothing has run with it yet (give --state PATH, or set WORKFLOW_STATE)",
+                path.display()
+            ));
+        }
+        self.open()
+    }
+
     fn open(&self) -> Result<crate::runner::store::Store, String> {
         let path = self.path()?;
         if let Some(parent) = path.parent()
@@ -815,7 +828,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             state,
         } => {
             registry::find(&workflow).map_err(|error| error.to_string())?;
-            let store = state.open()?;
+            let store = state.open_existing()?;
             let selection = crate::logs::Selection { run, node, attempt };
             crate::logs::print(&store, &workflow, &selection, follow, out)?;
             return Ok(0);
@@ -825,7 +838,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             dry_run,
             state,
         } => {
-            let store = state.open()?;
+            let store = state.open_existing()?;
             let runs = crate::logs::prune(&store, older_than, dry_run)?;
             let ids = runs
                 .iter()
@@ -854,7 +867,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             let program = std::env::current_exe()
                 .map_err(|error| format!("cannot find this program: {error}"))?;
             let options = crate::serve::Options {
-                state: state.path()?,
+                state: state.open_existing()?.path().to_owned(),
                 listen,
                 allow_actions,
                 program,
@@ -1254,12 +1267,14 @@ impl Launch {
                 "the local runner needs Linux or macOS (file locks inherited by a run's processes, process groups, signals); on Windows, use `plan`, `graph`, `export` and the test harness".to_owned(),
             );
         }
-        let mut lifecycle = crate::runner::lifecycle::Lifecycle::new(spec, self.state.open()?);
+        let store = self.state.open()?;
+        // Beside the state file's real path, as `logs`, `serve` and `prune` find it.
+        let logs = crate::runner::attempt_log::LogSettings::beside(store.path(), spec);
+        // Never printed by this process either: its own log lines, a panic's message.
+        crate::runner::attempt_log::mask_in_process(&logs.masks);
+        let mut lifecycle = crate::runner::lifecycle::Lifecycle::new(spec, store);
         lifecycle.options = self.options()?;
-        lifecycle.options.logs = Some(crate::runner::attempt_log::LogSettings::beside(
-            &self.state.path()?,
-            spec,
-        ));
+        lifecycle.options.logs = Some(logs);
         lifecycle.handle_signals();
         if let Ok(program) = std::env::current_exe() {
             lifecycle.program = program.display().to_string();

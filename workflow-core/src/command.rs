@@ -325,9 +325,11 @@ fn read_tail_logged(
         reader,
         tail: &mut tail,
     };
-    crate::runner::attempt_log::for_each_line(tee, |line| {
-        log.line(source, &String::from_utf8_lossy(line));
+    let mut stream = log.stream(source);
+    crate::runner::attempt_log::for_each_line(tee, |line, complete| {
+        stream.piece(line, complete);
     });
+    stream.finish();
     tail.finish()
 }
 

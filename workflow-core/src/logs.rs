@@ -77,7 +77,7 @@ pub fn print(
                 .attempt
                 .is_none_or(|attempt| record.attempt == attempt)
     };
-    // How much of each attempt's log has been printed: (node, attempt) → bytes.
+    // For each attempt printed: how much of its current file has been printed.
     let mut printed: Vec<((String, u32), usize)> = Vec::new();
     let mut last_header: Option<(String, u32)> = None;
     let write_error = |error: std::io::Error| error.to_string();
@@ -91,45 +91,61 @@ pub fn print(
                 != "running"
         };
         let attempts = store.attempts(run).map_err(|error| error.to_string())?;
-        let mut any = false;
         for record in attempts.iter().filter(|record| selected(record)) {
-            any = true;
             let key = (record.node.clone(), record.attempt);
-            let text = attempt_log::read(&dir, run, &record.node, record.attempt)
-                .map_err(|error| format!("cannot read the log of {}: {error}", describe(record)))?;
+            let (old, current) = attempt_log::read_parts(&dir, run, &record.node, record.attempt)
+                .map_err(|error| {
+                format!("cannot read the log of {}: {error}", describe(record))
+            })?;
             let done = printed
                 .iter()
                 .find(|(seen, _)| *seen == key)
                 .map(|(_, bytes)| *bytes);
-            let Some(text) = text else {
-                if done.is_none() {
-                    header(out, run, record, &mut last_header).map_err(write_error)?;
-                    writeln!(
-                        out,
-                        "(no log: it was not kept for this attempt, or was pruned)"
-                    )
-                    .map_err(write_error)?;
-                    printed.push((key, 0));
+            let final_look = ended || record.ended_at.is_some();
+            // What to print now: first time, the rotated part and the current file; after a
+            // rotation (the current file is shorter than what was printed of it), the rest of
+            // the file that was rotated out, then the new one.
+            let current = current.unwrap_or_default();
+            let mut text: Vec<u8> = Vec::new();
+            let from = match done {
+                None => {
+                    if old.is_none() && current.is_empty() {
+                        header(out, run, record, &mut last_header).map_err(write_error)?;
+                        writeln!(
+                            out,
+                            "(no log: it was not kept for this attempt, or was pruned)"
+                        )
+                        .map_err(write_error)?;
+                        printed.push((key, 0));
+                        continue;
+                    }
+                    text.extend(old.unwrap_or_default());
+                    0
                 }
-                continue;
+                Some(bytes) if bytes > current.len() => {
+                    if let Some(old) = old.filter(|old| old.len() > bytes) {
+                        text.extend_from_slice(&old[bytes..]);
+                    }
+                    0
+                }
+                Some(bytes) => bytes,
             };
-            // A rotated log starts again: print it whole, from its new beginning.
-            let from = done.filter(|&bytes| bytes <= text.len()).unwrap_or(0);
             // Whole lines only while the attempt may still write.
-            let until = if ended || record.ended_at.is_some() {
-                text.len()
+            let until = if final_look {
+                current.len()
             } else {
-                text[from..]
+                current[from..]
                     .iter()
                     .rposition(|&byte| byte == b'\n')
                     .map_or(from, |end| from + end + 1)
             };
-            if until > from || done.is_none() {
+            text.extend_from_slice(&current[from..until]);
+            if !text.is_empty() || done.is_none() {
                 if last_header.as_ref() != Some(&key) {
                     header(out, run, record, &mut last_header).map_err(write_error)?;
                 }
-                out.write_all(&text[from..until]).map_err(write_error)?;
-                if until > from && text[until - 1] != b'\n' {
+                out.write_all(&text).map_err(write_error)?;
+                if text.last().is_some_and(|&byte| byte != b'\n') {
                     writeln!(out).map_err(write_error)?;
                 }
             }
@@ -138,17 +154,19 @@ pub fn print(
                 None => printed.push((key, until)),
             }
         }
-        if !any && (ended || !follow) && printed.is_empty() {
-            let which = match (&selection.node, selection.attempt) {
-                (Some(node), Some(attempt)) => format!("node `{node}` has no attempt {attempt}"),
-                (Some(node), None) => format!("node `{node}` has not started"),
-                (None, Some(attempt)) => format!("no node has an attempt {attempt}"),
-                (None, None) => "no node has started".to_owned(),
-            };
-            writeln!(out, "run {run} of `{workflow}`: {which}").map_err(write_error)?;
-        }
         out.flush().map_err(write_error)?;
         if ended {
+            if printed.is_empty() {
+                let which = match (&selection.node, selection.attempt) {
+                    (Some(node), Some(attempt)) => {
+                        format!("node `{node}` has no attempt {attempt}")
+                    }
+                    (Some(node), None) => format!("node `{node}` has not started"),
+                    (None, Some(attempt)) => format!("no node has an attempt {attempt}"),
+                    (None, None) => "no node has started".to_owned(),
+                };
+                return Err(format!("run {run} of `{workflow}`: {which}"));
+            }
             return Ok(run);
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -186,8 +204,16 @@ fn header(
 /// The state file cannot be written, or a log directory cannot be removed (the runs are gone
 /// from the state file then; the next `prune` removes their left-over logs).
 pub fn prune(store: &Store, older_than: Duration, dry_run: bool) -> Result<Vec<i64>, String> {
+    let too_old = || {
+        format!(
+            "an age of {} is before any time a run can have",
+            humantime::format_duration(older_than)
+        )
+    };
+    let age = chrono::Duration::from_std(older_than).map_err(|_| too_old())?;
     let cutoff = chrono::Utc::now()
-        - chrono::Duration::from_std(older_than).map_err(|error| error.to_string())?;
+        .checked_sub_signed(age)
+        .ok_or_else(too_old)?;
     let cutoff = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let dir = attempt_log::logs_dir(store.path());
     if dry_run {

@@ -41,8 +41,46 @@ pub struct Options {
 
 struct App {
     options: Options,
+    /// The address bound (the port chosen when `--listen` said 0).
+    address: SocketAddr,
     token: String,
     csrf: String,
+    /// What the last actions said, by id: a page shows the one its URL names (`?said=ID`),
+    /// so that no text of a request's own shows on the page, nor any output in a URL.
+    said: std::sync::Mutex<std::collections::VecDeque<(String, String)>>,
+}
+
+/// How many action results are kept for their pages.
+const KEPT_MESSAGES: usize = 64;
+
+impl App {
+    /// The cookie holding the token: one per port, so that two servers on one host keep
+    /// their own.
+    fn cookie_name(&self) -> String {
+        format!("workflow_token_{}", self.address.port())
+    }
+
+    fn remember(&self, text: String) -> String {
+        let id = random_hex().unwrap_or_else(|_| "0".to_owned());
+        let mut said = self
+            .said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if said.len() >= KEPT_MESSAGES {
+            said.pop_front();
+        }
+        said.push_back((id.clone(), text));
+        id
+    }
+
+    fn recall(&self, id: &str) -> Option<String> {
+        self.said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(seen, _)| seen == id)
+            .map(|(_, text)| text.clone())
+    }
 }
 
 /// Serves until the process is stopped. `ready` is called with the address bound and the URL
@@ -73,10 +111,18 @@ pub fn serve(options: Options, ready: impl FnOnce(SocketAddr, String)) -> Result
             .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
         let app = Arc::new(App {
             options,
+            address,
             token: random_hex()?,
             csrf: random_hex()?,
+            said: std::sync::Mutex::new(std::collections::VecDeque::new()),
         });
-        ready(address, format!("http://{address}/?token={}", app.token));
+        // An address for every interface is opened, here, through loopback.
+        let shown = if address.ip().is_unspecified() {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), address.port())
+        } else {
+            address
+        };
+        ready(address, format!("http://{shown}/?token={}", app.token));
         axum::serve(listener, router(app))
             .await
             .map_err(|error| format!("the server stopped: {error}"))
@@ -112,13 +158,13 @@ fn has_token(app: &App, headers: &HeaderMap) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
+    let name = format!("{}=", app.cookie_name());
     let cookie = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix("workflow_token="))
-        .next();
+        .find_map(|pair| pair.trim().strip_prefix(name.as_str()));
     [bearer, cookie]
         .into_iter()
         .flatten()
@@ -129,6 +175,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// On loopback, whether the request names this server as it is reached from this machine
+/// (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`): a page of another site whose name now
+/// resolves to 127.0.0.1 (DNS rebinding) names its own host, and is refused.
+fn host_allowed(app: &App, headers: &HeaderMap) -> bool {
+    if !app.address.ip().is_loopback() {
+        return true;
+    }
+    let port = app.address.port();
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        app.address.to_string(),
+    ]
+    .iter()
+    .any(|allowed| allowed.eq_ignore_ascii_case(host))
+}
+
 /// Reading: open on loopback, else the token. Returns the response to send instead.
 fn read_access(
     app: &App,
@@ -136,11 +206,18 @@ fn read_access(
     token: Option<&str>,
     path: &str,
 ) -> Option<Response> {
+    if !host_allowed(app, headers) {
+        return Some(refused(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server answers to its own address only (127.0.0.1 or localhost with its port)",
+        ));
+    }
     if let Some(given) = token {
         if constant_time_eq(given.as_bytes(), app.token.as_bytes()) {
             // Keep the token in a cookie, and the URL without it.
             let cookie = format!(
-                "workflow_token={}; HttpOnly; SameSite=Strict; Path=/",
+                "{}={}; HttpOnly; SameSite=Strict; Path=/",
+                app.cookie_name(),
                 app.token
             );
             return Some(
@@ -159,7 +236,7 @@ fn read_access(
             "that token is not this server's: open the URL `serve` printed when it started",
         ));
     }
-    if app.options.listen.ip().is_loopback() || has_token(app, headers) {
+    if app.address.ip().is_loopback() || has_token(app, headers) {
         None
     } else {
         Some(refused(
@@ -171,6 +248,12 @@ fn read_access(
 
 /// Acting: `--allow-actions`, the token, this server's form field, and a same-origin request.
 fn action_access(app: &App, headers: &HeaderMap, csrf: &str) -> Option<Response> {
+    if !host_allowed(app, headers) {
+        return Some(refused(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server answers to its own address only (127.0.0.1 or localhost with its port)",
+        ));
+    }
     if !app.options.allow_actions {
         return Some(refused(
             StatusCode::FORBIDDEN,
@@ -234,8 +317,7 @@ async fn blocking(
     render: impl FnOnce(&App, &Store) -> Result<String, (StatusCode, String)> + Send + 'static,
 ) -> Response {
     let result = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&app.options.state)
-            .map_err(|error| (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+        let store = open_store(&app).map_err(|error| (StatusCode::SERVICE_UNAVAILABLE, error))?;
         render(&app, &store)
     })
     .await;
@@ -244,6 +326,17 @@ async fn blocking(
         Ok(Err((status, message))) => refused(status, &message),
         Err(error) => refused(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
     }
+}
+
+/// The state file, which must still exist: a server that only reads never makes a new one.
+fn open_store(app: &App) -> Result<Store, String> {
+    if !app.options.state.exists() {
+        return Err(format!(
+            "the state file `{}` is gone",
+            app.options.state.display()
+        ));
+    }
+    Store::open(&app.options.state).map_err(|error| error.to_string())
 }
 
 fn internal(error: impl std::fmt::Display) -> (StatusCode, String) {
@@ -362,8 +455,8 @@ async fn workflow_page(
             esc(&name),
             esc(spec.doc)
         );
-        if let Some(said) = &query.said {
-            let _ = write!(body, "<p class=\"said\">{}</p>", esc(said));
+        if let Some(said) = query.said.as_deref().and_then(|id| app.recall(id)) {
+            let _ = write!(body, "<p class=\"said\">{}</p>", esc(&said));
         }
         if let Some(reason) = store.paused(&name).map_err(internal)? {
             let _ = write!(body, "<p class=\"paused\">paused: {}</p>", esc(&reason));
@@ -418,8 +511,8 @@ async fn run_page(
             u = url(&run.workflow),
             w = esc(&run.workflow),
         );
-        if let Some(said) = &query.said {
-            let _ = write!(body, "<p class=\"said\">{}</p>", esc(said));
+        if let Some(said) = query.said.as_deref().and_then(|id| app.recall(id)) {
+            let _ = write!(body, "<p class=\"said\">{}</p>", esc(&said));
         }
         body.push_str("<table class=\"facts\">");
         let mut fact = |label: &str, value: String| {
@@ -497,6 +590,8 @@ async fn log_page(
                 format!("run {id} has no such attempt"),
             ));
         }
+        // How much of each log a page shows: more for one attempt than for many.
+        let limit: usize = if chosen.len() == 1 { 512 << 10 } else { 64 << 10 };
         let dir = crate::runner::attempt_log::logs_dir(store.path());
         let mut body = format!(
             "<h1>Log of <a href=\"/runs/{id}\">run {id}</a> of {}</h1>",
@@ -517,10 +612,24 @@ async fn log_page(
                 .map_err(internal)?;
             match text {
                 Some(bytes) => {
+                    // The end of a long log; `logs` prints it whole.
+                    let mut from = bytes.len() - bytes.len().min(limit);
+                    while from < bytes.len() && (bytes[from] & 0b1100_0000) == 0b1000_0000 {
+                        from += 1;
+                    }
+                    if from > 0 {
+                        let _ = write!(
+                            body,
+                            "<p class=\"omitted\">The first {from} bytes are not shown; <code>logs {} --run {id} --node {} --attempt {}</code> prints the whole log.</p>",
+                            esc(&run.workflow),
+                            esc(&attempt.node),
+                            attempt.attempt
+                        );
+                    }
                     let _ = write!(
                         body,
                         "<pre class=\"log\">{}</pre>",
-                        esc(&String::from_utf8_lossy(&bytes))
+                        esc(&String::from_utf8_lossy(&bytes[from..]))
                     );
                 }
                 None => body.push_str("<p>(no log was kept for this attempt)</p>"),
@@ -548,7 +657,7 @@ async fn version(
         return response;
     }
     let result = tokio::task::spawn_blocking(move || -> Result<String, String> {
-        let store = Store::open(&app.options.state).map_err(|error| error.to_string())?;
+        let store = open_store(&app)?;
         let mut parts: Vec<String> = Vec::new();
         let runs: Vec<RunRecord> = match (&query.run, &query.workflow) {
             (Some(id), _) => vec![store.run(*id).map_err(|error| error.to_string())?],
@@ -643,11 +752,20 @@ async fn act(
     back: String,
     work: impl FnOnce(&App) -> String + Send + 'static,
 ) -> Response {
+    let keeper = app.clone();
     let said = tokio::task::spawn_blocking(move || work(&app))
         .await
         .unwrap_or_else(|error| error.to_string());
+    let id = keeper.remember(said);
     let separator = if back.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{back}{separator}said={}", url(&said))).into_response()
+    Redirect::to(&format!("{back}{separator}said={id}")).into_response()
+}
+
+/// An action on a workflow this binary does not have: refused before any command runs.
+fn unknown_workflow(name: &str) -> Option<Response> {
+    crate::registry::find(name)
+        .err()
+        .map(|error| refused(StatusCode::NOT_FOUND, &error.to_string()))
 }
 
 async fn pause(
@@ -657,6 +775,9 @@ async fn pause(
     Form(form): Form<ActionForm>,
 ) -> Response {
     if let Some(response) = action_access(&app, &headers, &form.csrf) {
+        return response;
+    }
+    if let Some(response) = unknown_workflow(&name) {
         return response;
     }
     let back = format!("/workflows/{}", url(&name));
@@ -673,6 +794,9 @@ async fn resume(
     Form(form): Form<ActionForm>,
 ) -> Response {
     if let Some(response) = action_access(&app, &headers, &form.csrf) {
+        return response;
+    }
+    if let Some(response) = unknown_workflow(&name) {
         return response;
     }
     let back = format!("/workflows/{}", url(&name));
@@ -692,6 +816,9 @@ fn start_run(app: &App, arguments: Vec<String>) -> String {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
+    // A process group of its own: Ctrl-C on the server's terminal does not reach the run.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     match command.spawn() {
         Ok(mut child) => {
             // A run refused at once (paused, already running, a bad parameter) says why
@@ -742,6 +869,9 @@ async fn trigger(
     if let Some(response) = action_access(&app, &headers, &form.csrf) {
         return response;
     }
+    if let Some(response) = unknown_workflow(&name) {
+        return response;
+    }
     let back = format!("/workflows/{}", url(&name));
     act(app, back, move |app| {
         let mut arguments = vec!["run".to_owned(), name];
@@ -770,8 +900,8 @@ async fn resume_run(
     }
     let back = format!("/runs/{id}");
     act(app, back, move |app| {
-        let workflow = Store::open(&app.options.state)
-            .and_then(|store| store.run(id))
+        let workflow = open_store(app)
+            .and_then(|store| store.run(id).map_err(|error| error.to_string()))
             .map(|run| run.workflow);
         match workflow {
             Ok(workflow) => start_run(
@@ -874,11 +1004,17 @@ fn runs_grid(
         let _ = write!(html, "<tr><th class=\"node-name\">{}</th>", esc(node.name));
         for (run, by_node) in runs.iter().zip(&statuses) {
             let status = by_node.get(node.name).map_or("none", String::as_str);
+            // A node that ran links to its log; one that did not, to its run.
+            let link = match status {
+                "none" | "scheduled" | "ready" | "skipped" | "paused" => {
+                    format!("/runs/{}", run.id)
+                }
+                _ => format!("/runs/{}/log?node={}", run.id, url(node.name)),
+            };
             let _ = write!(
                 html,
-                "<td><a href=\"/runs/{id}/log?node={u}\" class=\"cell status-{s}\" title=\"{n} in run {id}: {s}\"></a></td>",
+                "<td><a href=\"{link}\" class=\"cell status-{s}\" title=\"{n} in run {id}: {s}\"></a></td>",
                 id = run.id,
-                u = url(node.name),
                 n = esc(node.name),
                 s = esc(status)
             );

@@ -30,6 +30,8 @@ use std::sync::{Arc, Mutex};
 pub const ROTATE_AT: u64 = 4 << 20;
 /// A line longer than this is split.
 pub const LONGEST_LINE: usize = 64 << 10;
+/// Of one write (an event, a failure message), at most this many bytes are kept.
+pub const LONGEST_WRITE: usize = 1 << 20;
 /// Secret values shorter than this are not masked (Airflow's `min_length_masked_secret`).
 pub const SHORTEST_MASKED: usize = 5;
 
@@ -60,13 +62,16 @@ pub fn logs_dir(state: &Path) -> PathBuf {
     state.with_file_name(name)
 }
 
-/// The values of the secrets `spec` declares, as masks: each line of a value, when it is at
-/// least [`SHORTEST_MASKED`] characters long, longest first.
+/// The values of the secrets `spec` and the workflows it runs as nodes declare, as masks:
+/// each line of a value, when it is at least [`SHORTEST_MASKED`] characters long, as written
+/// and as Rust's `{:?}` and JSON escape it (a value with a `"` or `\` logged with `?value`),
+/// longest first.
 pub fn secret_values(spec: &crate::WorkflowSpec) -> Vec<String> {
-    let mut masks: Vec<String> = spec
-        .secrets
+    let mut values = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    collect_secrets(spec, &mut values, &mut seen);
+    let mut masks: Vec<String> = values
         .iter()
-        .filter_map(|secret| secret.reveal().ok())
         .flat_map(|value| {
             value
                 .lines()
@@ -74,10 +79,128 @@ pub fn secret_values(spec: &crate::WorkflowSpec) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .filter(|line| line.chars().count() >= SHORTEST_MASKED)
+        .flat_map(|line| {
+            let debug = line.escape_debug().to_string();
+            let json = serde_json::Value::String(line.clone()).to_string();
+            let json = json[1..json.len() - 1].to_owned();
+            [line, debug, json]
+        })
         .collect();
     masks.sort_by_key(|mask| std::cmp::Reverse(mask.len()));
     masks.dedup();
     masks
+}
+
+/// The secret values of `spec` and, through the registry, of every workflow it runs as a
+/// node, each workflow once.
+fn collect_secrets(
+    spec: &crate::WorkflowSpec,
+    values: &mut Vec<String>,
+    seen: &mut std::collections::HashSet<&'static str>,
+) {
+    if !seen.insert(spec.name) {
+        return;
+    }
+    values.extend(
+        spec.secrets
+            .iter()
+            .filter_map(|secret| secret.reveal().ok()),
+    );
+    for node in &spec.nodes {
+        if matches!(node.task.kind, crate::TaskKind::Workflow)
+            && let Ok(inner) = crate::registry::find(node.task.name)
+        {
+            collect_secrets(&inner, values, seen);
+        }
+    }
+}
+
+/// The secret values of the run this process carries out, masked wherever it prints: in
+/// `tracing` output on its terminal and in a panic's message.
+static PROCESS_MASKS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Adds `masks` to what this process never prints.
+pub fn mask_in_process(masks: &[String]) {
+    let mut all = PROCESS_MASKS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    all.extend(masks.iter().cloned());
+    all.sort_by_key(|mask| std::cmp::Reverse(mask.len()));
+    all.dedup();
+}
+
+/// `text` with every secret this process knows written `***`.
+pub fn mask_for_process(text: &str) -> String {
+    let masks = PROCESS_MASKS
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    mask(&masks, text)
+}
+
+/// Standard error, through the process's masks: what `tracing` prints on the terminal. Each
+/// event is formatted whole into the buffer, then masked and written at once.
+pub struct MaskedStderr(Vec<u8>);
+
+impl MaskedStderr {
+    /// A writer for one event.
+    pub fn new() -> MaskedStderr {
+        MaskedStderr(Vec::new())
+    }
+}
+
+impl Default for MaskedStderr {
+    fn default() -> Self {
+        MaskedStderr::new()
+    }
+}
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let text = mask_for_process(&String::from_utf8_lossy(&self.0));
+        self.0.clear();
+        std::io::stderr().write_all(text.as_bytes())
+    }
+}
+
+impl Drop for MaskedStderr {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
+}
+
+/// Prints a panic as Rust's default hook does, with the process's secrets masked.
+pub fn install_masking_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "Box<dyn Any>".to_owned());
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        let location = info
+            .location()
+            .map(|location| format!(" at {location}"))
+            .unwrap_or_default();
+        let mut text = format!(
+            "\nthread '{name}' panicked{location}:\n{}\n",
+            mask_for_process(&message)
+        );
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            text.push_str(&format!("stack backtrace:\n{backtrace}\n"));
+        }
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+    }));
 }
 
 /// The directory of run `run`'s logs.
@@ -120,6 +243,25 @@ pub fn read(dir: &Path, run: i64, node: &str, attempt: u32) -> std::io::Result<O
     Ok(Some(text))
 }
 
+/// What was rotated out of an attempt's log, and its current file.
+pub type LogParts = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// An attempt's log in its two parts: what was rotated out, and the current file (each
+/// `None` when it does not exist).
+pub fn read_parts(dir: &Path, run: i64, node: &str, attempt: u32) -> std::io::Result<LogParts> {
+    let path = attempt_path(dir, run, node, attempt);
+    let read = |path: &Path| match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    };
+    // The current file first: a rotation between the two reads then shows as a current file
+    // shorter than what was printed of it, never as lines read twice.
+    let current = read(&path)?;
+    let old = read(&rotated(&path))?;
+    Ok((old, current))
+}
+
 fn rotated(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
     name.push(".1");
@@ -158,6 +300,8 @@ struct LogFile {
     path: PathBuf,
     file: Option<std::fs::File>,
     written: u64,
+    /// Bytes of this attempt's log dropped by rotation so far.
+    dropped: u64,
 }
 
 /// Starts a line sent by an attempt's process: `\x1e<source>\x1f<text>`.
@@ -193,6 +337,7 @@ impl AttemptLog {
                 path,
                 file: Some(file),
                 written,
+                dropped: 0,
             })),
             masks: settings.masks.clone(),
         }))
@@ -211,30 +356,49 @@ impl AttemptLog {
         matches!(self.target, Target::File(_))
     }
 
+    /// The secret values it masks.
+    pub fn masks(&self) -> Arc<[String]> {
+        self.masks.clone()
+    }
+
     /// Masks `text` with the workflow's secret values.
     pub fn mask(&self, text: &str) -> String {
         mask(&self.masks, text)
     }
 
     /// Writes each line of `text` from `source`, timestamped now. Errors writing are ignored:
-    /// a full disk must not fail the attempt (its state is recorded elsewhere).
+    /// a full disk must not fail the attempt (its state is recorded elsewhere). Of one call's
+    /// text at most [`LONGEST_WRITE`] bytes are kept (the end is dropped, and said); control
+    /// characters but tab are written as `\xNN`, so a log cannot drive a terminal.
     pub fn line(&self, source: &str, text: &str) {
         let text = text.strip_suffix('\n').unwrap_or(text);
         match &self.target {
             Target::Parent => {
+                // Pieces short enough that the runner, which cuts lines at LONGEST_LINE, keeps
+                // each one with its mark.
+                let piece = LONGEST_LINE - 64;
                 let mut stderr = std::io::stderr().lock();
                 for line in text.split('\n') {
-                    let line = line.strip_suffix('\r').unwrap_or(line);
-                    let _ = writeln!(stderr, "{MARK}{source}{SEPARATOR}{line}");
+                    let mut rest = line.strip_suffix('\r').unwrap_or(line);
+                    loop {
+                        let cut = floor_char_boundary(rest, piece);
+                        let _ = writeln!(stderr, "{MARK}{source}{SEPARATOR}{}", &rest[..cut]);
+                        rest = &rest[cut..];
+                        if rest.is_empty() {
+                            break;
+                        }
+                    }
                 }
             }
             Target::File(file) => {
                 let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+                let masked = self.mask(text);
+                let kept = floor_char_boundary(&masked, LONGEST_WRITE);
                 let mut lines = String::new();
-                for line in text.split('\n') {
+                for line in masked[..kept].split('\n') {
                     let line = line.strip_suffix('\r').unwrap_or(line);
-                    let line = self.mask(line);
-                    let mut rest = line.as_str();
+                    let line = printable(line);
+                    let mut rest: &str = &line;
                     loop {
                         let cut = if rest.len() > LONGEST_LINE {
                             (0..=LONGEST_LINE)
@@ -251,23 +415,38 @@ impl AttemptLog {
                         }
                     }
                 }
+                if kept < masked.len() {
+                    lines.push_str(&format!(
+                        "{now} runner: ({} more bytes of that were dropped: one write keeps at most {} KiB)\n",
+                        masked.len() - kept,
+                        LONGEST_WRITE >> 10
+                    ));
+                }
                 let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 file.write(lines.as_bytes());
             }
         }
     }
 
-    /// A line from an attempt's process's standard error: a marked line keeps the source the
-    /// process gave it; any other is `stderr`.
+    /// A line from an attempt's process's standard error: a line the process marked as its
+    /// task's `stdout`, `stderr` or `log` keeps that source; any other is `stderr` as it is
+    /// (a task cannot write a `runner:` line).
     pub fn line_from_process(&self, text: &str) {
         match text
             .strip_prefix(MARK)
             .and_then(|rest| rest.split_once(SEPARATOR))
         {
-            Some((source, text)) if !source.is_empty() && source.len() <= 16 => {
-                self.line(source, text);
-            }
+            Some((source @ ("stdout" | "stderr" | "log"), text)) => self.line(source, text),
             _ => self.line("stderr", text),
+        }
+    }
+
+    /// A reader of one stream (`source`) into this log, whose lines may come in pieces.
+    pub fn stream(self: &Arc<Self>, source: &'static str) -> StreamLog {
+        StreamLog {
+            log: self.clone(),
+            source,
+            carry: Vec::new(),
         }
     }
 
@@ -280,14 +459,9 @@ impl AttemptLog {
     ) -> std::thread::JoinHandle<()> {
         let log = self.clone();
         std::thread::spawn(move || {
-            for_each_line(pipe, |line| {
-                let text = String::from_utf8_lossy(line);
-                if source == "stderr" {
-                    log.line_from_process(&text);
-                } else {
-                    log.line(source, &text);
-                }
-            });
+            let mut stream = log.stream(source);
+            for_each_line(pipe, |line, complete| stream.piece(line, complete));
+            stream.finish();
         })
     }
 }
@@ -307,7 +481,8 @@ impl LogFile {
     /// The current file becomes `.1`; the one before is dropped, and the new file says so.
     fn rotate(&mut self) {
         let old = rotated(&self.path);
-        let dropped = std::fs::metadata(&old).map_or(0, |metadata| metadata.len());
+        self.dropped += std::fs::metadata(&old).map_or(0, |metadata| metadata.len());
+        let dropped = self.dropped;
         self.file = None;
         if std::fs::rename(&self.path, &old).is_err() {
             return;
@@ -333,8 +508,9 @@ impl LogFile {
 }
 
 /// Calls `each` with every line of `reader` (without its newline), the last one even when it
-/// has no newline; lines longer than [`LONGEST_LINE`] are given in parts.
-pub fn for_each_line(reader: impl std::io::Read, mut each: impl FnMut(&[u8])) {
+/// has no newline; a line longer than [`LONGEST_LINE`] is given in parts, each but its last
+/// with `complete` false.
+pub fn for_each_line(reader: impl std::io::Read, mut each: impl FnMut(&[u8], bool)) {
     let mut reader = std::io::BufReader::with_capacity(64 << 10, reader);
     let mut line = Vec::new();
     loop {
@@ -353,18 +529,112 @@ pub fn for_each_line(reader: impl std::io::Read, mut each: impl FnMut(&[u8])) {
             }
             None => {
                 line.extend_from_slice(window);
-                (window.len(), line.len() >= LONGEST_LINE)
+                (window.len(), false)
             }
         };
         reader.consume(used);
-        if complete {
-            each(&line);
+        if complete || line.len() >= LONGEST_LINE {
+            each(&line, complete);
             line.clear();
         }
     }
     if !line.is_empty() {
-        each(&line);
+        each(&line, true);
     }
+}
+
+/// One stream of an attempt (a pipe read in pieces) into its log. A piece that ends without
+/// a newline is masked together with what follows: of it, only what cannot be the start of a
+/// secret that the next piece ends is written now, so that a secret cut by the reader is
+/// still masked.
+pub struct StreamLog {
+    log: Arc<AttemptLog>,
+    source: &'static str,
+    carry: Vec<u8>,
+}
+
+impl StreamLog {
+    /// Takes the next piece of a line (`complete` when the line ends with it).
+    pub fn piece(&mut self, bytes: &[u8], complete: bool) {
+        self.carry.extend_from_slice(bytes);
+        if complete {
+            let text = String::from_utf8_lossy(&self.carry).into_owned();
+            self.carry.clear();
+            self.log.line(self.source, &text);
+            return;
+        }
+        let longest = self.log.masks.first().map_or(0, String::len);
+        let mut cut = self
+            .carry
+            .len()
+            .saturating_sub(longest.saturating_sub(1).max(3));
+        // Not inside a secret that spans the cut, nor inside a character.
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for mask in self.log.masks.iter() {
+                let mask = mask.as_bytes();
+                let from = cut.saturating_sub(mask.len() - 1);
+                if let Some(at) = self.carry[from..]
+                    .windows(mask.len())
+                    .position(|window| window == mask)
+                    .map(|at| from + at)
+                    .filter(|&at| at < cut && at + mask.len() > cut)
+                {
+                    cut = at;
+                    moved = true;
+                }
+            }
+        }
+        while cut > 0 && cut < self.carry.len() && (self.carry[cut] & 0b1100_0000) == 0b1000_0000 {
+            cut -= 1;
+        }
+        if cut == 0 {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.carry[..cut]).into_owned();
+        self.carry.drain(..cut);
+        self.log.line(self.source, &text);
+    }
+
+    /// Writes what is left.
+    pub fn finish(&mut self) {
+        if !self.carry.is_empty() {
+            self.piece(&[], true);
+        }
+    }
+}
+
+/// The largest index at most `limit` that is a character boundary of `text`.
+fn floor_char_boundary(text: &str, limit: usize) -> usize {
+    if limit >= text.len() {
+        return text.len();
+    }
+    (0..=limit)
+        .rev()
+        .find(|&index| text.is_char_boundary(index))
+        .unwrap_or(0)
+}
+
+/// `text` with control characters but tab written `\xNN`.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|character| character.is_control() && character != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|character| {
+                if character.is_control() && character != '\t' {
+                    format!("\\x{:02X}", u32::from(character))
+                } else {
+                    character.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 thread_local! {
@@ -524,8 +794,13 @@ mod tests {
     fn long_lines_are_split_and_partial_last_lines_kept() {
         let mut seen = Vec::new();
         let input = format!("a\n{}\nend", "y".repeat(LONGEST_LINE + 10));
-        for_each_line(input.as_bytes(), |line| seen.push(line.len()));
-        assert_eq!(seen, [1, LONGEST_LINE, 10, 3]);
+        for_each_line(input.as_bytes(), |line, complete| {
+            seen.push((line.len(), complete))
+        });
+        assert_eq!(
+            seen,
+            [(1, true), (LONGEST_LINE, false), (10, true), (3, true)]
+        );
     }
 
     #[test]
@@ -543,5 +818,111 @@ mod tests {
             mask(&secret_values(&spec), "xabcdex abcd longer-line"),
             "x***x abcd ***"
         );
+    }
+
+    #[test]
+    fn a_secret_cut_by_the_reader_is_still_masked() {
+        let secret = "PlainSecret12345";
+        let (_directory, settings) = settings(&[secret]);
+        let log = AttemptLog::create(&settings, 2, "cut", 1).unwrap();
+        // The secret straddles the reader's cut at LONGEST_LINE.
+        let text = format!(
+            "{}{secret} tail\nnext {secret}\n",
+            "p".repeat(LONGEST_LINE - 6)
+        );
+        let mut stream = log.stream("stdout");
+        for_each_line(text.as_bytes(), |line, complete| {
+            stream.piece(line, complete)
+        });
+        stream.finish();
+        let written =
+            String::from_utf8(read(&settings.dir, 2, "cut", 1).unwrap().unwrap()).unwrap();
+        assert!(
+            !written.contains("PlainSec"),
+            "{}",
+            &written[written.len() - 200..]
+        );
+        assert!(!written.contains("ret12345"));
+        assert_eq!(written.matches("***").count(), 2);
+        assert!(
+            written.contains("*** tail"),
+            "{}",
+            &written[written.len() - 200..]
+        );
+    }
+
+    #[test]
+    fn escaped_forms_of_secrets_are_masked_and_control_characters_shown() {
+        let variable = format!("WORKFLOW_TEST_ESCAPED_{}", std::process::id());
+        // SAFETY: a variable of this test's own, set before any thread of it reads it.
+        unsafe { std::env::set_var(&variable, "pa\"ss\\wd-Secret9") };
+        let mut spec = crate::__private::defaults::workflow();
+        spec.secrets = vec![crate::Secret::from_env("password", variable.clone())];
+        let masks = secret_values(&spec);
+        let debug = format!("{:?}", "pa\"ss\\wd-Secret9");
+        assert_eq!(
+            mask(&masks, &format!("bad {debug} here")),
+            "bad \"***\" here"
+        );
+        let (_directory, settings) = settings(&[]);
+        let log = AttemptLog::create(&settings, 3, "ctl", 1).unwrap();
+        log.line("stdout", "red \u{1b}[31mtext\u{7}\tend");
+        let written =
+            String::from_utf8(read(&settings.dir, 3, "ctl", 1).unwrap().unwrap()).unwrap();
+        assert!(
+            written.ends_with("stdout: red \\x1B[31mtext\\x07\tend\n"),
+            "{written}"
+        );
+    }
+
+    #[test]
+    fn a_process_cannot_write_runner_lines_and_one_write_is_bounded() {
+        let (_directory, settings) = settings(&[]);
+        let log = AttemptLog::create(&settings, 4, "forger", 1).unwrap();
+        log.line_from_process("\u{1e}runner\u{1f}succeeded (forged)");
+        log.line_from_process("\u{1e}log\u{1f}INFO fine");
+        log.line("log", &"e".repeat(3 * LONGEST_WRITE));
+        let written =
+            String::from_utf8(read(&settings.dir, 4, "forger", 1).unwrap().unwrap()).unwrap();
+        let sources: Vec<&str> = written
+            .lines()
+            .map(|line| line.split(' ').nth(1).unwrap())
+            .collect();
+        assert_eq!(&sources[..2], ["stderr:", "log:"]);
+        assert!(
+            written.len() < LONGEST_WRITE + 64 * 1024,
+            "{}",
+            written.len()
+        );
+        assert!(written.contains(&format!(
+            "{} more bytes of that were dropped",
+            2 * LONGEST_WRITE
+        )));
+    }
+
+    #[test]
+    fn rotation_counts_every_dropped_byte() {
+        let (_directory, settings) = settings(&[]);
+        let log = AttemptLog::create(&settings, 5, "loud", 1).unwrap();
+        let line = "z".repeat(1 << 20);
+        for _ in 0..20 {
+            log.line("stdout", &line);
+        }
+        let written =
+            String::from_utf8(read(&settings.dir, 5, "loud", 1).unwrap().unwrap()).unwrap();
+        let said = written
+            .lines()
+            .filter_map(|line| line.split("runner: (").nth(1))
+            .filter_map(|rest| rest.split(' ').next())
+            .filter_map(|bytes| bytes.parse::<u64>().ok())
+            .max()
+            .unwrap();
+        let total: u64 = 20 * ((1 << 20) + 30);
+        assert!(
+            said + written.len() as u64 >= total - 4096,
+            "{said} + {}",
+            written.len()
+        );
+        assert!(said >= 8 << 20, "{said}");
     }
 }

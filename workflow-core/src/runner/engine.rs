@@ -455,14 +455,22 @@ struct NodeState {
     running: Option<(u64, Option<Moment>, Moment)>,
     /// The running attempt's stop, requested when the engine gives up on it.
     abandon: Option<Arc<Stop>>,
+    /// The running attempt's log, once it has one.
+    log: Option<LogSlot>,
 }
+
+/// An attempt's log, set by the worker that opens it, read by the engine when it gives up.
+type LogSlot = Arc<std::sync::OnceLock<Arc<super::attempt_log::AttemptLog>>>;
 
 impl NodeState {
     /// Gives up on the running attempt: it does not start if it has not, and the worker
-    /// running it retires when it returns.
+    /// running it retires when it returns. Its log says so at once.
     fn give_up(&mut self, why: &str) {
         if let Some(stop) = self.abandon.take() {
             stop.request(why);
+        }
+        if let Some(log) = self.log.take().and_then(|slot| slot.get().cloned()) {
+            log.line("runner", &format!("given up: {why}"));
         }
     }
 }
@@ -485,6 +493,10 @@ struct Attempt {
     logs: Option<(super::attempt_log::LogSettings, i64)>,
     /// With no `logs`, the log it writes to: its caller's attempt's.
     inherited_log: Option<Arc<super::attempt_log::AttemptLog>>,
+    /// Its log, once opened: for the engine to write to when it gives up on the attempt.
+    log: LogSlot,
+    /// The secret values its failure message is masked with.
+    masks: Arc<[String]>,
 }
 
 struct Finished {
@@ -1048,6 +1060,11 @@ pub fn execute(
     options: &Options,
     events: &mut dyn FnMut(Event),
 ) -> Result<Outcome, RunError> {
+    // A new run's id may have been used by a state file that was deleted or restored from
+    // an older copy: what its logs directory holds is not this run's.
+    if !resume && let Some(settings) = &options.logs {
+        let _ = std::fs::remove_dir_all(super::attempt_log::run_dir(&settings.dir, run));
+    }
     let graph = Graph::new(spec, plan);
     let mut scheduler = Scheduler {
         states: (0..graph.len())
@@ -1056,6 +1073,7 @@ pub fn execute(
                 attempts: 0,
                 running: None,
                 abandon: None,
+                log: None,
             })
             .collect(),
         waiting_on: graph.upstream.iter().map(Vec::len).collect(),
@@ -1360,8 +1378,19 @@ pub fn execute(
                 abandoned: Arc::new(Stop::within(options.stop.clone())),
                 logs: options.logs.clone().map(|settings| (settings, run)),
                 inherited_log: options.inherit_log.clone(),
+                log: LogSlot::default(),
+                masks: options.logs.as_ref().map_or_else(
+                    || {
+                        options
+                            .inherit_log
+                            .as_ref()
+                            .map_or_else(|| Arc::from(Vec::new()), |log| log.masks())
+                    },
+                    |settings| settings.masks.clone(),
+                ),
             };
             state.abandon = Some(attempt.abandoned.clone());
+            state.log = Some(attempt.log.clone());
             jobs.push(match &options.isolation {
                 Isolation::Thread => attempt_job(
                     node,
@@ -1677,7 +1706,7 @@ fn attempt_job(
                 }
             }
         };
-        let result = end_log(log.as_deref(), result);
+        let result = end_log(log.as_deref(), &attempt, result);
         let _ = sender.send(Finished {
             node: attempt.position,
             token: attempt.token,
@@ -1729,7 +1758,7 @@ fn process_job(
             Err(ProcessEnd::Failed(error)) => (Err(error), false),
             Ok(value) => (Ok(value), false),
         };
-        let result = end_log(log.as_deref(), result);
+        let result = end_log(log.as_deref(), &attempt, result);
         let _ = sender.send(Finished {
             node: attempt.position,
             token: attempt.token,
@@ -1772,6 +1801,17 @@ impl Attempt {
         number: u32,
         place: &str,
     ) -> Option<Arc<super::attempt_log::AttemptLog>> {
+        let log = self.open_log_inner(node, number, place)?;
+        let _ = self.log.set(log.clone());
+        Some(log)
+    }
+
+    fn open_log_inner(
+        &self,
+        node: &str,
+        number: u32,
+        place: &str,
+    ) -> Option<Arc<super::attempt_log::AttemptLog>> {
         let Some((settings, run)) = self.logs.as_ref() else {
             let log = self.inherited_log.clone()?;
             log.line(
@@ -1799,31 +1839,52 @@ impl Attempt {
     }
 }
 
-/// Ends an attempt's log with how the attempt ended, and masks the workflow's secrets in its
-/// failure message, which the run records and notices repeat.
+/// The longest failure message a run records (and its log, status and notices repeat).
+const LONGEST_MESSAGE: usize = 16 << 10;
+
+/// Masks the workflow's secrets in an attempt's failure message, which the run records and
+/// notices repeat, cuts it to [`LONGEST_MESSAGE`], and ends the attempt's log with how it
+/// ended; an attempt the engine gave up on says that it ended later and was not used.
 fn end_log(
     log: Option<&super::attempt_log::AttemptLog>,
+    attempt: &Attempt,
     result: Result<Value, AttemptError>,
 ) -> Result<Value, AttemptError> {
+    let result = result.map_err(|mut error| {
+        error.message = super::attempt_log::mask(&attempt.masks, &error.message);
+        if error.message.len() > LONGEST_MESSAGE {
+            let cut = (0..=LONGEST_MESSAGE)
+                .rev()
+                .find(|&index| error.message.is_char_boundary(index))
+                .unwrap_or(0);
+            let more = error.message.len() - cut;
+            error.message.truncate(cut);
+            error.message.push_str(&format!("… ({more} more bytes)"));
+        }
+        error
+    });
     let Some(log) = log else {
         return result;
     };
-    match result {
-        Ok(value) => {
-            log.line("runner", "succeeded");
-            Ok(value)
-        }
-        Err(mut error) => {
-            error.message = log.mask(&error.message);
+    let how = match &result {
+        Ok(_) => "succeeded".to_owned(),
+        Err(error) => {
             let kind = match error.kind {
                 FailureKind::Retryable => "failed",
                 FailureKind::Permanent => "failed permanently",
                 FailureKind::BadInput => "failed on a bad input",
             };
-            log.line("runner", &format!("{kind}: {}", error.message));
-            Err(error)
+            format!("{kind}: {}", error.message)
         }
+    };
+    match attempt.abandoned.requested() {
+        Some(why) => log.line(
+            "runner",
+            &format!("it ended after the run gave up on it ({why}), and was not used: {how}"),
+        ),
+        None => log.line("runner", &how),
     }
+    result
 }
 
 fn run_process(
@@ -1903,15 +1964,21 @@ fn run_process(
             None => crate::command::read_tail(pipe, STDERR_TAIL),
             Some(log) => {
                 let mut tail = crate::command::TailBuffer::new(STDERR_TAIL);
-                super::attempt_log::for_each_line(pipe, |line| {
-                    let text = String::from_utf8_lossy(line);
-                    log.line_from_process(&text);
-                    // Lines the process marked are its task's output, not its own words.
-                    if !text.starts_with(super::attempt_log::MARK) {
-                        tail.push(line);
+                let mut stream = log.stream("stderr");
+                super::attempt_log::for_each_line(pipe, |line, complete| {
+                    // A marked line (the process's task output) is one piece; others may
+                    // come in parts, masked together.
+                    if complete && line.first() == Some(&0x1e) {
+                        log.line_from_process(&String::from_utf8_lossy(line));
+                        return;
+                    }
+                    stream.piece(line, complete);
+                    tail.push(line);
+                    if complete {
                         tail.push(b"\n");
                     }
                 });
+                stream.finish();
                 tail.finish()
             }
         })

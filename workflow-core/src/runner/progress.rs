@@ -165,8 +165,10 @@ pub fn init_logging() {
     };
     use tracing_subscriber::Layer;
     use tracing_subscriber::layer::SubscriberExt;
+    // A panic's message and every line printed here are masked with the run's secrets.
+    super::attempt_log::install_masking_panic_hook();
     let terminal = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(super::attempt_log::MaskedStderr::new)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         // A closed standard error (`2>&1 | head`) must not end a run: lines that cannot be

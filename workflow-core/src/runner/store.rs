@@ -661,6 +661,13 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::UnknownRun(id));
         }
+        // Attempts its last runner left running (killed, crashed) never ended.
+        self.connection.execute(
+            "UPDATE attempts SET status = 'interrupted', ended_at = ?2,
+                 message = COALESCE(message, 'its runner stopped before it ended (killed or crashed)')
+             WHERE run_id = ?1 AND status = 'running'",
+            params![id, now()],
+        )?;
         Ok(())
     }
 
@@ -792,11 +799,21 @@ impl Store {
 
     /// The runs [`Store::prune`] would delete.
     pub fn prunable(&self, before: &str) -> Result<Vec<i64>, StoreError> {
+        // Kept: what `tick` reads to decide (the latest fire time handled, the upstream run
+        // and files a trigger last started for, a workflow's latest success that triggers
+        // others), whatever its age.
         let mut statement = self.connection.prepare(
             "SELECT id FROM runs r
              WHERE ended_at IS NOT NULL AND ended_at < ?1
                AND id < (SELECT MAX(id) FROM runs WHERE workflow = r.workflow)
                AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.run_id = r.id AND n.delivered_at IS NULL)
+               AND id NOT IN (SELECT MAX(id) FROM runs WHERE status = 'succeeded' GROUP BY workflow)
+               AND id NOT IN (SELECT s.run_id FROM starts s WHERE s.fire IS NOT NULL
+                              AND s.fire = (SELECT MAX(fire) FROM starts WHERE workflow = s.workflow))
+               AND id NOT IN (SELECT MAX(run_id) FROM starts WHERE trigger IS NOT NULL GROUP BY workflow, trigger)
+               AND id NOT IN (SELECT s.run_id FROM starts s WHERE s.files_until IS NOT NULL
+                              AND s.files_until = (SELECT MAX(files_until) FROM starts
+                                                   WHERE workflow = s.workflow AND trigger = s.trigger))
              ORDER BY id",
         )?;
         let rows = statement.query_map([before], |row| row.get(0))?;
@@ -812,9 +829,10 @@ impl Store {
 
     /// Deletes the runs that ended before `before` (RFC 3339, as the state file writes times)
     /// with their nodes, attempts, start reasons and delivered notices, in one transaction, and
-    /// returns their ids. A workflow's latest run is kept whatever its age (`tick` reads it:
-    /// its fire time, whether it failed), and so is a run that has not ended or has a notice
-    /// still to deliver.
+    /// returns their ids. Kept whatever their age: a workflow's latest run and latest success,
+    /// the runs `tick` decides by (the latest fire time started, the last upstream run and
+    /// files each trigger started for), a run that has not ended, and one with a notice still
+    /// to deliver.
     pub fn prune(&self, before: &str) -> Result<Vec<i64>, StoreError> {
         self.begin()?;
         let result = (|| {
