@@ -1064,3 +1064,48 @@ fn prune_keeps_the_runs_tick_decides_by() {
         said(&again)
     );
 }
+
+#[test]
+fn a_run_resumed_by_a_changed_workflow_says_what_changed() {
+    let dir = directory("changed");
+    std::fs::write(dir.join("fail"), "").unwrap();
+    let param = format!("dir={}", dir.display());
+    let failed = finish(&dir, &["run", "evolving", "-p", &param]);
+    assert_eq!(failed.status.code(), Some(1), "{}", said(&failed));
+    let history = text(&finish(&dir, &["history", "evolving"]).stdout);
+    let status = text(&finish(&dir, &["status", "evolving"]).stdout);
+    let fingerprint = status
+        .lines()
+        .find_map(|line| line.strip_prefix("plan: sha256:"))
+        .unwrap_or_else(|| panic!("{status}"))
+        .to_owned();
+    assert_eq!(fingerprint.len(), 64);
+    assert!(
+        history.contains(&format!("plan {}", &fingerprint[..12])),
+        "{history}"
+    );
+    // Resumed by the same binary: nothing to say.
+    let same = finish(&dir, &["run", "evolving", "--resume", "1"]);
+    assert!(
+        !text(&same.stderr).contains("changed since"),
+        "{}",
+        said(&same)
+    );
+    // Resumed by the next version: it says what changed, and goes on with its plan.
+    std::fs::remove_file(dir.join("fail")).unwrap();
+    let changed = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
+        .args(["run", "evolving", "--resume", "1", "--state"])
+        .arg(dir.join("state.sqlite"))
+        .output()
+        .unwrap();
+    assert!(changed.status.success(), "{}", said(&changed));
+    let stderr = text(&changed.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: workflow `evolving` changed since run 1 started (plan {} → ",
+            &fingerprint[..12]
+        )) && stderr
+            .contains("): node `announced` added; the run goes on with the plan it started with"),
+        "{stderr}"
+    );
+}

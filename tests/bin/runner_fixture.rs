@@ -479,6 +479,14 @@ workflow! {
     }
 }
 
+workflow! {
+    /// One node that fails while the file `fail` exists; `runner-fixture-changed` adds a
+    /// second, as a new version of the workflow would.
+    evolving(dir: PathBuf) {
+        checked = check(dir);
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // The race tests start several processes and let them go at once: each waits here until
     // the file `$WORKFLOW_TEST_BARRIER` exists.

@@ -693,6 +693,9 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             if let Some(params) = run_params(&record) {
                 text.push_str(&format!("parameters: {params}\n"));
             }
+            if let Some(fingerprint) = run_fingerprint(&record) {
+                text.push_str(&format!("plan: {fingerprint}\n"));
+            }
             if let Some(host) = &record.host {
                 let pid = match (status, record.pid) {
                     ("running", Some(pid)) => format!(", process {pid}"),
@@ -807,8 +810,16 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 let params = run_params(&run)
                     .map(|params| format!("  {params}"))
                     .unwrap_or_default();
+                let fingerprint = run_fingerprint(&run)
+                    .map(|fingerprint| {
+                        format!(
+                            "  plan {}",
+                            crate::plan::Plan::short_fingerprint(&fingerprint)
+                        )
+                    })
+                    .unwrap_or_default();
                 text.push_str(&format!(
-                    "{:>6}  {:<11} {}  {}{params}{why}\n",
+                    "{:>6}  {:<11} {}  {}{fingerprint}{params}{why}\n",
                     run.id,
                     store
                         .effective_status(&run)
@@ -1500,6 +1511,18 @@ fn report(
 }
 
 /// A run's parameters as `name=value` words, if it has any.
+/// The fingerprint of the plan a run executes, as recorded with it (none for runs recorded
+/// before plans had one).
+fn run_fingerprint(run: &crate::runner::store::RunRecord) -> Option<String> {
+    // The field is the plan's last; its value is `sha256:` and hex digits.
+    let at = run.plan.rfind("\"fingerprint\"")?;
+    let rest = &run.plan[at + "\"fingerprint\"".len()..];
+    let start = rest.find('"')? + 1;
+    let end = start + rest[start..].find('"')?;
+    let value = &rest[start..end];
+    value.starts_with("sha256:").then(|| value.to_owned())
+}
+
 fn run_params(run: &crate::runner::store::RunRecord) -> Option<String> {
     let params: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(run.params.as_deref()?).ok()?;

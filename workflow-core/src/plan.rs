@@ -48,6 +48,10 @@ pub struct Plan {
     pub returns: Option<crate::Returns>,
     /// The schedule's next fire times after [`PlanOptions::now`] (empty without a schedule).
     pub next_runs: Vec<DateTime<Utc>>,
+    /// A stable hash of what the plan makes a run do: `sha256:` and 64 hex digits (see
+    /// [`Plan::fingerprint_of`] for what counts). Empty in plans written before it existed.
+    #[serde(default)]
+    pub fingerprint: String,
 }
 
 /// What a plan is made relative to.
@@ -632,7 +636,122 @@ impl Plan {
             merges: spec.merges.clone(),
             returns: spec.returns.clone(),
             next_runs,
-        })
+            fingerprint: String::new(),
+        }
+        .with_fingerprint())
+    }
+
+    fn with_fingerprint(mut self) -> Plan {
+        self.fingerprint = self.fingerprint_of();
+        self
+    }
+
+    /// The plan's fingerprint: SHA-256 of its JSON (fields in declaration order, compact) with
+    /// what does not change what a run does left out. Counted: the workflow's name, each
+    /// parameter's name, type and value, the nodes (task, inputs with their types and
+    /// sources, output type, kind, fan-out, arm, policy, `after`), edges, stages, operations
+    /// (schedule, overlap, pools, run timeout, failure policy, notices, triggers, partition),
+    /// secrets (names and where they are read from, never values), branches, merges and what
+    /// the workflow returns. Not counted: the plan format's version, doc comments, Rust paths
+    /// (moving code is not a change), a parameter's `source` (its value is what counts) and
+    /// the next fire times (they depend on when the plan is made). Same source and
+    /// parameters give the same fingerprint on every machine.
+    pub fn fingerprint_of(&self) -> String {
+        use sha2::Digest;
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            for key in ["version", "doc", "rust_path", "next_runs", "fingerprint"] {
+                object.remove(key);
+            }
+            for (key, fields) in [
+                ("nodes", &["description", "task_path"][..]),
+                ("params", &["source"][..]),
+            ] {
+                if let Some(items) = object.get_mut(key).and_then(Value::as_array_mut) {
+                    for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                        for field in fields {
+                            item.remove(*field);
+                        }
+                    }
+                }
+            }
+        }
+        let digest = sha2::Sha256::digest(value.to_string().as_bytes());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    /// What differs between `self` (an earlier plan of the workflow) and `now`, one phrase
+    /// each, counted fields only (see [`Plan::fingerprint_of`]): nodes added, removed or
+    /// changed, parameters, edges, operations, secrets, branches. Empty when the fingerprints
+    /// agree.
+    pub fn changes_to(&self, now: &Plan) -> Vec<String> {
+        if self.fingerprint == now.fingerprint && !self.fingerprint.is_empty() {
+            return Vec::new();
+        }
+        let counted = |node: &PlanNode| {
+            let mut value = serde_json::to_value(node).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.remove("description");
+                object.remove("task_path");
+            }
+            value
+        };
+        let mut changes = Vec::new();
+        for node in &now.nodes {
+            match self.nodes.iter().find(|old| old.id == node.id) {
+                None => changes.push(format!("node `{}` added", node.id)),
+                Some(old) if counted(old) != counted(node) => {
+                    changes.push(format!("node `{}` changed", node.id));
+                }
+                Some(_) => {}
+            }
+        }
+        for node in &self.nodes {
+            if !now.nodes.iter().any(|new| new.id == node.id) {
+                changes.push(format!("node `{}` removed", node.id));
+            }
+        }
+        let differs = |a: &dyn erased::Json, b: &dyn erased::Json| a.json() != b.json();
+        if differs(&self.params, &now.params) {
+            changes.push("parameters changed".to_owned());
+        }
+        // Edges between nodes both plans have (a node added or removed brings its own).
+        let common = |plan: &Plan| -> Vec<Value> {
+            plan.edges
+                .iter()
+                .filter(|edge| {
+                    [&edge.from, &edge.to].iter().all(|end| {
+                        self.nodes.iter().any(|node| node.id == **end)
+                            && now.nodes.iter().any(|node| node.id == **end)
+                    })
+                })
+                .map(|edge| serde_json::to_value(edge).unwrap_or_default())
+                .collect()
+        };
+        if common(self) != common(now) {
+            changes.push("edges changed".to_owned());
+        }
+        if differs(&self.operations, &now.operations) {
+            changes.push("operations changed (schedule, overlap, pools, timeout, failure policy, notices or triggers)".to_owned());
+        }
+        if differs(&self.secrets, &now.secrets) {
+            changes.push("secrets changed".to_owned());
+        }
+        if differs(&self.branches, &now.branches) || differs(&self.merges, &now.merges) {
+            changes.push("branches changed".to_owned());
+        }
+        if changes.is_empty() {
+            changes.push("the plan changed".to_owned());
+        }
+        changes
+    }
+
+    /// The first 12 hex digits of the fingerprint, as `history` and `status` show it (empty
+    /// for a plan written before fingerprints).
+    pub fn short_fingerprint(fingerprint: &str) -> &str {
+        let hex = fingerprint.strip_prefix("sha256:").unwrap_or(fingerprint);
+        &hex[..hex.len().min(12)]
     }
 
     /// The plan as pretty-printed JSON with a final newline.
@@ -640,5 +759,18 @@ impl Plan {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
+    }
+}
+
+/// Anything serializable, compared as JSON.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
     }
 }

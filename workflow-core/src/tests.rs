@@ -238,3 +238,75 @@ fn validate_finds_trigger_cycles_and_unknown_upstreams() {
     assert_eq!(registry::check(&specs[..1]).unwrap_err().lines().count(), 2);
     assert_eq!(registry::check(&[triggered_by("alone", &[])]), Ok(()));
 }
+
+/// The fingerprint: the same for the same source and parameters (whenever and wherever the
+/// plan is made), and different when any counted field changes; uncounted fields never move
+/// it.
+#[test]
+fn fingerprints_follow_what_a_run_does_and_nothing_else() {
+    let workflow = spec(
+        "w",
+        vec![
+            node("a", Source::Param("seed"), vec![]),
+            node("b", Source::Node("a"), vec!["a"]),
+        ],
+    );
+    let build = |seed: &str, now: &str| {
+        let options = crate::plan::PlanOptions {
+            now: now.parse().unwrap(),
+            next_runs: 3,
+        };
+        Plan::build(&workflow, &[("seed".into(), seed.into())], &options).unwrap()
+    };
+    let plan = build("7", "2026-11-30T00:00:00Z");
+    assert!(
+        plan.fingerprint.starts_with("sha256:"),
+        "{}",
+        plan.fingerprint
+    );
+    assert_eq!(plan.fingerprint.len(), 7 + 64);
+    // Made at another moment: the same.
+    assert_eq!(
+        build("7", "2031-01-01T12:00:00Z").fingerprint,
+        plan.fingerprint
+    );
+    // Read back from JSON and fingerprinted again: the same.
+    let parsed: Plan = serde_json::from_str(&plan.to_json()).unwrap();
+    assert_eq!(parsed.fingerprint_of(), plan.fingerprint);
+    assert!(plan.changes_to(&parsed).is_empty());
+    // Another parameter value: another fingerprint.
+    let other = build("8", "2026-11-30T00:00:00Z");
+    assert_ne!(other.fingerprint, plan.fingerprint);
+    assert_eq!(plan.changes_to(&other), ["parameters changed"]);
+    // Each counted field moves it; each uncounted one does not.
+    let moved = |change: &dyn Fn(&mut Plan)| {
+        let mut changed = plan.clone();
+        change(&mut changed);
+        changed.fingerprint_of() != plan.fingerprint
+    };
+    assert!(moved(&|plan| plan.workflow.push('x')));
+    assert!(moved(&|plan| plan.nodes[0].policy.retries += 1));
+    assert!(moved(&|plan| plan.nodes[1].task.push('x')));
+    assert!(moved(&|plan| plan.nodes[1].inputs[0].ty.push('x')));
+    assert!(moved(&|plan| plan.nodes[1].output.push('x')));
+    assert!(moved(&|plan| plan.nodes[1].after.clear()));
+    assert!(moved(&|plan| plan.edges.pop().map_or((), drop)));
+    assert!(moved(&|plan| plan.stages.reverse()));
+    assert!(moved(&|plan| plan.operations.timeout_secs = Some(60)));
+    assert!(moved(&|plan| plan
+        .secrets
+        .push(crate::Secret::from_env("token", "TOKEN"))));
+    assert!(moved(&|plan| plan.params[0].ty.push('x')));
+    assert!(!moved(&|plan| plan.doc.push('x')));
+    assert!(!moved(&|plan| plan.rust_path.push('x')));
+    assert!(!moved(&|plan| plan.nodes[0].description.push('x')));
+    assert!(!moved(&|plan| plan.nodes[0].task_path.push('x')));
+    assert!(!moved(&|plan| plan.next_runs.clear()));
+    assert!(!moved(&|plan| plan.version += 1));
+    let mut grown = plan.clone();
+    grown.nodes.push(grown.nodes[1].clone());
+    grown.nodes[2].id = "c".into();
+    grown.fingerprint = grown.fingerprint_of();
+    assert_eq!(plan.changes_to(&grown), ["node `c` added"]);
+    assert_eq!(grown.changes_to(&plan), ["node `c` removed"]);
+}

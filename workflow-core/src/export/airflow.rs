@@ -479,7 +479,15 @@ pub fn export(
         let _ = writeln!(text, "        \"pre_execute\": stop_after_failure,");
     }
     let _ = writeln!(text, "    }},");
-    let _ = writeln!(text, "    tags=[\"workflow\"],");
+    // Which version of the workflow this DAG runs: the plan's fingerprint, short in a tag.
+    let _ = writeln!(
+        text,
+        "    tags=[\"workflow\", {}],",
+        python_string(&format!(
+            "plan:{}",
+            Plan::short_fingerprint(&plan.fingerprint)
+        ))
+    );
     let _ = writeln!(text, ") as dag:");
 
     // Tasks.

@@ -199,6 +199,11 @@ fn metadata(plan: &Plan, settings: &Settings, name: Value) -> Value {
         "labels".into(),
         json!({"workflows.workflow-core/workflow": dns_name(&plan.workflow)}),
     );
+    // Which version of the workflow this manifest runs.
+    metadata.insert(
+        "annotations".into(),
+        json!({"workflows.workflow-core/plan-fingerprint": plan.fingerprint}),
+    );
     Value::Object(metadata)
 }
 

@@ -425,8 +425,9 @@ pub fn export(
     machine.insert(
         "Comment".into(),
         Value::from(format!(
-            "Workflow {name}: {}",
-            plan.doc.lines().next().unwrap_or("").trim()
+            "Workflow {name}: {} (plan {})",
+            plan.doc.lines().next().unwrap_or("").trim(),
+            plan.fingerprint
         )),
     );
     machine.insert("StartAt".into(), Value::from(start[0].as_str()));

@@ -61,6 +61,7 @@ pub fn export(
         "# Workflow `{name}`: exported by `{} export {name} --target systemd`.",
         program(settings)
     );
+    let _ = writeln!(service, "# Plan fingerprint: {}", plan.fingerprint);
     let _ = writeln!(service, "[Unit]");
     let _ = writeln!(service, "Description={}", description(plan));
     let _ = writeln!(service, "Wants=network-online.target");

@@ -295,6 +295,7 @@ impl<'a> Lifecycle<'a> {
                     "run {run} holds a plan this program cannot read: {error}"
                 ))
             })?;
+            self.say_what_changed(run, &record, &plan);
             let Some(()) = self.recheck_in_transaction(Some(run))? else {
                 drop(kept);
                 drop(lock);
@@ -672,6 +673,40 @@ impl<'a> Lifecycle<'a> {
             exit,
             undelivered,
         })
+    }
+
+    /// Before a run is resumed: whether the workflow's plan, made now with the run's own
+    /// parameters, differs from the plan the run started with, and how. The run goes on with
+    /// the plan it started with.
+    fn say_what_changed(&self, run: i64, record: &super::store::RunRecord, plan: &Plan) {
+        if plan.fingerprint.is_empty() {
+            return;
+        }
+        let given: Vec<(String, serde_json::Value)> = record
+            .params
+            .as_deref()
+            .and_then(|text| {
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).ok()
+            })
+            .map(|params| params.into_iter().collect())
+            .unwrap_or_default();
+        let Ok(now) = Plan::build_from_values(self.spec, &given, &Default::default()) else {
+            say!(
+                "warning: workflow `{}` changed since run {run} started: its parameters no longer plan; the run goes on with the plan it started with",
+                self.name()
+            );
+            return;
+        };
+        if now.fingerprint == plan.fingerprint {
+            return;
+        }
+        say!(
+            "warning: workflow `{}` changed since run {run} started (plan {} → {}): {}; the run goes on with the plan it started with",
+            self.name(),
+            Plan::short_fingerprint(&plan.fingerprint),
+            Plan::short_fingerprint(&now.fingerprint),
+            plan.changes_to(&now).join(", ")
+        );
     }
 
     /// The commands a notice gives to look at run `run` and carry it on.
