@@ -1109,3 +1109,87 @@ fn a_run_resumed_by_a_changed_workflow_says_what_changed() {
         "{stderr}"
     );
 }
+
+#[test]
+fn diff_gates_a_change_before_it_ships() {
+    let dir = directory("diff");
+    let baseline = dir.join("evolving.plan.json");
+    let param = format!("dir={}", dir.display());
+    let saved = Command::new(FIXTURE)
+        .args(["plan", "evolving", "-p", &param, "--out"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{}", said(&saved));
+    assert!(saved.stdout.is_empty(), "{}", said(&saved));
+    // The same source: nothing changed, exit 0.
+    let same = Command::new(FIXTURE)
+        .args(["diff", "evolving", "-p", &param, "--against"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0), "{}", said(&same));
+    assert!(
+        text(&same.stdout).starts_with("workflow `evolving`: no change (plan "),
+        "{}",
+        said(&same)
+    );
+    // The next version: what it adds, exit 1; as JSON for tools too.
+    let changed = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
+        .args(["diff", "evolving", "-p", &param, "--against"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(changed.status.code(), Some(1), "{}", said(&changed));
+    let shown = text(&changed.stdout);
+    assert!(shown.contains("graph:\n  + node `announced` (task `announce`)\n  + edge `checked` → `announced` (data, input `checked`)\n"), "{shown}");
+    let json = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
+        .args([
+            "diff",
+            "evolving",
+            "-p",
+            &param,
+            "--format",
+            "json",
+            "--against",
+        ])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["graph"][0]["change"], "added");
+    assert_ne!(value["before"], value["after"]);
+    // Bad input: exit 2 with what is wrong.
+    std::fs::write(dir.join("broken.json"), "{").unwrap();
+    let broken = Command::new(FIXTURE)
+        .args(["diff", "evolving", "--against"])
+        .arg(dir.join("broken.json"))
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(2), "{}", said(&broken));
+    assert!(
+        text(&broken.stderr).contains("is not a plan"),
+        "{}",
+        said(&broken)
+    );
+    let other = Command::new(FIXTURE)
+        .args(["diff", "labelled", "--against"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(2), "{}", said(&other));
+    assert!(
+        text(&other.stderr).contains("is a plan of workflow `evolving`, not `labelled`"),
+        "{}",
+        said(&other)
+    );
+    // Two plan files.
+    let plans = Command::new(FIXTURE)
+        .args(["diff", "--plans"])
+        .arg(&baseline)
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(plans.status.code(), Some(0), "{}", said(&plans));
+}

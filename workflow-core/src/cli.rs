@@ -68,6 +68,36 @@ enum Command {
         /// partitioned workflow: 2026-11-01..2026-11-21, or 2026-11-01T00..2026-11-01T23
         #[arg(long, value_name = "FROM..TO")]
         backfill: Option<String>,
+        /// Write the plan as JSON to FILE (e.g. the baseline a deployment keeps for `diff`)
+        /// instead of printing it
+        #[arg(long, value_name = "FILE", conflicts_with = "backfill")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Compare this binary's plan of a workflow with a plan saved earlier (`--against`), or
+    /// two plan files (`--plans OLD NEW`): graph, types, policies, parameters, secrets and
+    /// schedule; exit 0 when nothing changed, 1 when something did, 2 on bad input
+    Diff {
+        /// The workflow's name: its plan is made here as `plan` makes it
+        #[arg(required_unless_present = "plans")]
+        workflow: Option<String>,
+        /// The plan to compare with (JSON, as `plan --out` writes it)
+        #[arg(long, value_name = "PLAN.json", required_unless_present = "plans")]
+        against: Option<std::path::PathBuf>,
+        /// Two plan files, the earlier first
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with_all = ["workflow", "against", "params"])]
+        plans: Option<Vec<std::path::PathBuf>>,
+        /// A parameter value for this binary's plan (repeatable)
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Compare fire times from this moment (RFC 3339) instead of now
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        now: Option<DateTime<Utc>>,
+        /// How many days of fire times to compare
+        #[arg(long, value_name = "DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=3660))]
+        window: u32,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+        format: PlanFormat,
     },
     /// Print a workflow's graph as a picture source
     Graph {
@@ -967,6 +997,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             now,
             next_runs,
             backfill,
+            out: file,
         } => {
             let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
             let given = parse_assignments(&params).map_err(|error| error.to_string())?;
@@ -985,6 +1016,12 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                             param.source = crate::plan::ValueSource::Partition;
                         }
                     }
+                    if let Some(file) = file {
+                        std::fs::write(&file, plan.to_json()).map_err(|error| {
+                            format!("cannot write the plan to `{}`: {error}", file.display())
+                        })?;
+                        return Ok(0);
+                    }
                     match format {
                         PlanFormat::Json => plan.to_json(),
                         PlanFormat::Text => render::plan_text(&plan),
@@ -1002,6 +1039,75 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                     }
                 }
             }
+        }
+        Command::Diff {
+            workflow,
+            against,
+            plans,
+            params,
+            now,
+            window,
+            format,
+        } => {
+            let read = |path: &std::path::Path| -> Result<Plan, String> {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    format!("cannot read the plan `{}`: {error}", path.display())
+                })?;
+                let mut plan: Plan = serde_json::from_str(&text).map_err(|error| {
+                    format!(
+                        "`{}` is not a plan (JSON as `plan` prints it): {error}",
+                        path.display()
+                    )
+                })?;
+                // A plan written before fingerprints, or edited by hand: as its content says.
+                plan.fingerprint = plan.fingerprint_of();
+                Ok(plan)
+            };
+            let now = crate::plan::whole_seconds(now.unwrap_or_else(Utc::now));
+            let (before, after) = match (plans, workflow, against) {
+                (Some(files), _, _) => (read(&files[0])?, read(&files[1])?),
+                (None, Some(workflow), Some(against)) => {
+                    let before = read(&against)?;
+                    let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
+                    let mut given =
+                        parse_assignments(&params).map_err(|error| error.to_string())?;
+                    partition_from_now(&spec, &mut given, now)?;
+                    let options = PlanOptions { now, next_runs: 5 };
+                    if before.workflow != spec.name {
+                        return Err(format!(
+                            "`{}` is a plan of workflow `{}`, not `{workflow}`",
+                            against.display(),
+                            before.workflow
+                        ));
+                    }
+                    let after =
+                        Plan::build(&spec, &given, &options).map_err(|error| error.to_string())?;
+                    (before, after)
+                }
+                _ => {
+                    return Err(
+                        "give a workflow and --against PLAN.json, or --plans OLD NEW".to_owned(),
+                    );
+                }
+            };
+            let diff = crate::diff::diff(
+                &before,
+                &after,
+                now,
+                chrono::Duration::days(i64::from(window)),
+            );
+            let text = match format {
+                PlanFormat::Json => json_text(&diff),
+                PlanFormat::Text => crate::diff::text(
+                    &diff,
+                    i64::from(window),
+                    std::env::var_os("NO_COLOR").is_none()
+                        && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+                ),
+            };
+            out.write_all(text.as_bytes())
+                .map_err(|error| error.to_string())?;
+            return Ok(u8::from(diff.changed()));
         }
         Command::Graph { workflow, format } => {
             let spec = registry::find(&workflow).map_err(|error| error.to_string())?;

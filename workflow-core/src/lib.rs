@@ -53,6 +53,7 @@ macro_rules! say {
 
 pub mod cli;
 pub mod command;
+pub mod diff;
 pub mod export;
 pub mod logs;
 pub mod operations;

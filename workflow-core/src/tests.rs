@@ -310,3 +310,128 @@ fn fingerprints_follow_what_a_run_does_and_nothing_else() {
     assert_eq!(plan.changes_to(&grown), ["node `c` added"]);
     assert_eq!(grown.changes_to(&plan), ["node `c` removed"]);
 }
+
+/// `diff` of a plan with itself says nothing; each kind of change is said in its section.
+#[test]
+fn diff_names_each_kind_of_change_in_review_order() {
+    let workflow = spec(
+        "w",
+        vec![
+            node("a", Source::Param("seed"), vec![]),
+            node("b", Source::Node("a"), vec!["a"]),
+        ],
+    );
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-30T00:00:00Z".parse().unwrap();
+    let options = crate::plan::PlanOptions { now, next_runs: 3 };
+    let plan = Plan::build(&workflow, &[], &options).unwrap();
+    let same = crate::diff::diff(&plan, &plan, now, chrono::Duration::days(14));
+    assert!(!same.changed());
+    assert_eq!(
+        crate::diff::text(&same, 14, false),
+        format!(
+            "workflow `w`: no change (plan {})\n",
+            Plan::short_fingerprint(&plan.fingerprint)
+        )
+    );
+    let mut after = plan.clone();
+    after.nodes[1].id = "b2".into(); // renamed: same task and inputs
+    for edge in &mut after.edges {
+        if edge.to == "b" {
+            edge.to = "b2".into();
+        }
+    }
+    after.nodes[0].output = "u64".into();
+    after.nodes[0].policy.retries = 4;
+    after.params[0].ty = "u64".into();
+    after.operations.timeout_secs = Some(600);
+    after
+        .secrets
+        .push(crate::Secret::from_env("token", "TOKEN"));
+    let mut extra = after.nodes[0].clone();
+    extra.id = "c".into();
+    extra.task = "audit".into();
+    after.nodes.push(extra);
+    after.fingerprint = after.fingerprint_of();
+    let diff = crate::diff::diff(&plan, &after, now, chrono::Duration::days(14));
+    assert!(diff.changed());
+    let text = crate::diff::text(&diff, 14, false);
+    let expected = [
+        "graph:",
+        "  ~ renamed? node `b` → `b2` (same task and inputs)",
+        "  + node `c` (task `audit`)",
+        "types:",
+        "  ~ node `a`: output `u32` → `u64` (consumed by `b2`)",
+        "policy:",
+        "  ~ node `a`: retries 0 → 4",
+        "  ~ workflow: timeout_secs none → 600",
+        "parameters:",
+        "  ~ `seed`: type `u32` → `u64`",
+        "secrets:",
+        "  + secret `token` from env TOKEN",
+    ];
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(lines, expected, "{text}");
+    let json = serde_json::to_value(&diff).unwrap();
+    assert_eq!(json["graph"][0]["change"], "renamed?");
+    assert_eq!(json["secrets"][0]["text"], "secret `token` from env TOKEN");
+}
+
+/// Moving a daily schedule across the spring change in Prague: the instants before and after
+/// are the shared evaluator's, in UTC and local time.
+#[test]
+fn diff_of_a_schedule_across_the_spring_change_in_prague() {
+    use crate::operations::{Cadence, CatchUp, Schedule};
+    let workflow = spec("w", vec![node("a", Source::Param("seed"), vec![])]);
+    let now: chrono::DateTime<chrono::Utc> = "2027-03-20T12:00:00Z".parse().unwrap();
+    let options = crate::plan::PlanOptions { now, next_runs: 3 };
+    let mut before = Plan::build(&workflow, &[], &options).unwrap();
+    let schedule = |cron: &str| Schedule {
+        when: Cadence::Cron(cron.into()),
+        timezone: "Europe/Prague".into(),
+        catch_up: CatchUp::Skip,
+    };
+    before.operations.schedule = Some(schedule("30 1 * * *"));
+    before.fingerprint = before.fingerprint_of();
+    let mut after = before.clone();
+    after.operations.schedule = Some(schedule("30 2 * * *"));
+    after.fingerprint = after.fingerprint_of();
+    let diff = crate::diff::diff(&before, &after, now, chrono::Duration::days(14));
+    let change = diff.schedule.clone().unwrap();
+    let until = now + chrono::Duration::days(14);
+    let old = schedule("30 1 * * *")
+        .fire_times_between(now, until, 1000)
+        .unwrap();
+    let new = schedule("30 2 * * *")
+        .fire_times_between(now, until, 1000)
+        .unwrap();
+    let removed: Vec<_> = old
+        .iter()
+        .filter(|time| !new.contains(time))
+        .copied()
+        .collect();
+    let added: Vec<_> = new
+        .iter()
+        .filter(|time| !old.contains(time))
+        .copied()
+        .collect();
+    assert_eq!(change.removed, removed);
+    assert_eq!(change.added, added);
+    // 02:30 CET is 01:30Z before the change; 02:30 CEST is 00:30Z after it, the instant
+    // 01:30 CET had the day before the change.
+    let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert!(change.removed.contains(&at("2027-03-27T00:30:00Z")));
+    assert!(change.added.contains(&at("2027-03-27T01:30:00Z")));
+    assert!(change.added.contains(&at("2027-03-29T00:30:00Z")));
+    assert!(change.removed.contains(&at("2027-03-28T23:30:00Z")));
+    let text = crate::diff::text(&diff, 14, false);
+    assert!(
+        text.contains("    + 2027-03-29T00:30:00Z (2027-03-29 02:30 CEST)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    - 2027-03-27T00:30:00Z (2027-03-27 01:30 CET)"),
+        "{text}"
+    );
+    assert!(text.contains("  ~ cron `30 1 * * *` in Europe/Prague, catch-up skip → cron `30 2 * * *` in Europe/Prague, catch-up skip"), "{text}");
+    assert!(text.contains("  on deploy now: no catch-up run"), "{text}");
+}
