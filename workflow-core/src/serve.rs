@@ -774,17 +774,7 @@ async fn pause(
     Path(name): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    if let Some(response) = action_access(&app, &headers, &form.csrf) {
-        return response;
-    }
-    if let Some(response) = unknown_workflow(&name) {
-        return response;
-    }
-    let back = format!("/workflows/{}", url(&name));
-    act(app, back, move |app| {
-        run_command(app, &["pause".to_owned(), name])
-    })
-    .await
+    hold(app, headers, name, form, "pause").await
 }
 
 async fn resume(
@@ -792,6 +782,17 @@ async fn resume(
     headers: HeaderMap,
     Path(name): Path<String>,
     Form(form): Form<ActionForm>,
+) -> Response {
+    hold(app, headers, name, form, "resume").await
+}
+
+/// `pause` or `resume` of workflow `name`, as the terminal's command does it.
+async fn hold(
+    app: Arc<App>,
+    headers: HeaderMap,
+    name: String,
+    form: ActionForm,
+    command: &'static str,
 ) -> Response {
     if let Some(response) = action_access(&app, &headers, &form.csrf) {
         return response;
@@ -801,7 +802,7 @@ async fn resume(
     }
     let back = format!("/workflows/{}", url(&name));
     act(app, back, move |app| {
-        run_command(app, &["resume".to_owned(), name])
+        run_command(app, &[command.to_owned(), name])
     })
     .await
 }
