@@ -1193,3 +1193,34 @@ fn diff_gates_a_change_before_it_ships() {
         .unwrap();
     assert_eq!(plans.status.code(), Some(0), "{}", said(&plans));
 }
+
+#[cfg(unix)]
+#[test]
+fn logs_are_found_through_a_symbolic_link_to_the_state_file() {
+    let dir = directory("linked-state");
+    let run = finish(&dir, &["run", "labelled"]);
+    assert!(run.status.success(), "{}", said(&run));
+    let link = dir.join("link.sqlite");
+    std::os::unix::fs::symlink(dir.join("state.sqlite"), &link).unwrap();
+    let through_link = Command::new(FIXTURE)
+        .args(["run", "labelled", "--state"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert!(through_link.status.success(), "{}", said(&through_link));
+    for state in [dir.join("state.sqlite"), link.clone()] {
+        let logs = Command::new(FIXTURE)
+            .args(["logs", "labelled", "--run", "2", "--state"])
+            .arg(&state)
+            .output()
+            .unwrap();
+        let shown = text(&logs.stdout);
+        assert!(
+            shown.contains("runner: succeeded"),
+            "{}: {}",
+            state.display(),
+            said(&logs)
+        );
+    }
+    assert!(!dir.join("link.sqlite.logs").exists());
+}
