@@ -228,11 +228,40 @@ async fn the_dashboard_works_in_a_real_browser() {
         "{text}"
     );
 
-    // Pause `labelled` with the page's button; `status` agrees.
+    // Live: a run that starts while the page is open reloads it, and the page shows it.
     client
         .goto(&format!("{base}/workflows/labelled"))
         .await
         .unwrap();
+    client
+        .execute("window.seenBeforeTheRun = true;", vec![])
+        .await
+        .unwrap();
+    fixture(&state, &["run", "labelled"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let reloaded = client
+            .execute("return window.seenBeforeTheRun === undefined;", vec![])
+            .await
+            .unwrap();
+        if reloaded.as_bool() == Some(true) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page did not reload after a run"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        client
+            .source()
+            .await
+            .unwrap()
+            .contains("Graph of <a href=\"/runs/4\">run 4</a>")
+    );
+
+    // Pause `labelled` with the page's button; `status` agrees.
     client
         .find(Locator::Id("pause"))
         .await

@@ -712,7 +712,9 @@ impl Plan {
                 changes.push(format!("node `{}` removed", node.id));
             }
         }
-        let differs = |a: &dyn erased::Json, b: &dyn erased::Json| a.json() != b.json();
+        fn differs<T: Serialize>(a: &T, b: &T) -> bool {
+            serde_json::to_value(a).ok() != serde_json::to_value(b).ok()
+        }
         if differs(&self.params, &now.params) {
             changes.push("parameters changed".to_owned());
         }
@@ -759,18 +761,5 @@ impl Plan {
         let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         text
-    }
-}
-
-/// Anything serializable, compared as JSON.
-mod erased {
-    pub trait Json {
-        fn json(&self) -> serde_json::Value;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> serde_json::Value {
-            serde_json::to_value(self).unwrap_or_default()
-        }
     }
 }

@@ -1223,14 +1223,11 @@ fn duration_text(start: &str, end: Option<&str>) -> String {
     }
 }
 
+/// A duration in milliseconds as the rest of the program writes durations (`1m 30s`).
 fn seconds_text(millis: i64) -> String {
-    if millis < 60_000 {
-        format!("{:.1} s", millis as f64 / 1000.0)
-    } else if millis < 3_600_000 {
-        format!("{}m {}s", millis / 60_000, millis % 60_000 / 1000)
-    } else {
-        format!("{}h {}m", millis / 3_600_000, millis % 3_600_000 / 60_000)
-    }
+    crate::text::duration(std::time::Duration::from_millis(
+        u64::try_from(millis).unwrap_or(0),
+    ))
 }
 
 fn badge(status: &str) -> String {

@@ -400,14 +400,7 @@ impl AttemptLog {
                     let line = printable(line);
                     let mut rest: &str = &line;
                     loop {
-                        let cut = if rest.len() > LONGEST_LINE {
-                            (0..=LONGEST_LINE)
-                                .rev()
-                                .find(|&index| rest.is_char_boundary(index))
-                                .unwrap_or(0)
-                        } else {
-                            rest.len()
-                        };
+                        let cut = floor_char_boundary(rest, LONGEST_LINE);
                         lines.push_str(&format!("{now} {source}: {}\n", &rest[..cut]));
                         rest = &rest[cut..];
                         if rest.is_empty() {
@@ -606,7 +599,7 @@ impl StreamLog {
 }
 
 /// The largest index at most `limit` that is a character boundary of `text`.
-fn floor_char_boundary(text: &str, limit: usize) -> usize {
+pub(crate) fn floor_char_boundary(text: &str, limit: usize) -> usize {
     if limit >= text.len() {
         return text.len();
     }

@@ -1853,10 +1853,7 @@ fn end_log(
     let result = result.map_err(|mut error| {
         error.message = super::attempt_log::mask(&attempt.masks, &error.message);
         if error.message.len() > LONGEST_MESSAGE {
-            let cut = (0..=LONGEST_MESSAGE)
-                .rev()
-                .find(|&index| error.message.is_char_boundary(index))
-                .unwrap_or(0);
+            let cut = super::attempt_log::floor_char_boundary(&error.message, LONGEST_MESSAGE);
             let more = error.message.len() - cut;
             error.message.truncate(cut);
             error.message.push_str(&format!("… ({more} more bytes)"));
