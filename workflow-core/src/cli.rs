@@ -73,19 +73,36 @@ enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "backfill")]
         out: Option<std::path::PathBuf>,
     },
-    /// Compare this binary's plan of a workflow with a plan saved earlier (`--against`), or
-    /// two plan files (`--plans OLD NEW`): graph, types, policies, parameters, secrets and
-    /// schedule; exit 0 when nothing changed, 1 when something did, 2 on bad input
+    /// Compare this binary's plan of a workflow with a plan saved earlier (`--against`) or
+    /// with an export directory (`--against-export`), or two plan files (`--plans OLD NEW`):
+    /// graph, types, policies, parameters, secrets, schedule, partitions, and per export
+    /// target whether its artifacts change; exit 0 when nothing changed, 1 when something
+    /// did, 2 on bad input
     Diff {
-        /// The workflow's name: its plan is made here as `plan` makes it
+        /// The workflow's name: its plan is made here as `plan` makes it (as `export` makes
+        /// it, with `--against-export`)
         #[arg(required_unless_present = "plans")]
         workflow: Option<String>,
-        /// The plan to compare with (JSON, as `plan --out` writes it)
-        #[arg(long, value_name = "PLAN.json", required_unless_present = "plans")]
+        /// The plan to compare with (JSON, as `plan --out` writes it, or an export's
+        /// `<workflow>.export.json`)
+        #[arg(
+            long,
+            value_name = "PLAN.json",
+            required_unless_present_any = ["plans", "against_export"],
+            conflicts_with = "against_export"
+        )]
         against: Option<std::path::PathBuf>,
+        /// An export directory to compare with (as `export --out DIR` wrote it): the plan it
+        /// was made from, and its files against the export this binary makes with the same
+        /// target, settings and fixed parameters
+        #[arg(long, value_name = "DIR", conflicts_with = "params")]
+        against_export: Option<std::path::PathBuf>,
         /// Two plan files, the earlier first
-        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with_all = ["workflow", "against", "params"])]
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with_all = ["workflow", "against", "against_export", "params"])]
         plans: Option<Vec<std::path::PathBuf>>,
+        /// Print the unified diff of each exported file that changes
+        #[arg(long)]
+        exports: bool,
         /// A parameter value for this binary's plan (repeatable)
         #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
         params: Vec<String>,
@@ -1007,15 +1024,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             };
             match backfill {
                 None => {
-                    let mut given = given;
-                    let derived = partition_from_now(&spec, &mut given, options.now)?;
-                    let mut plan =
-                        Plan::build(&spec, &given, &options).map_err(|error| error.to_string())?;
-                    for param in &mut plan.params {
-                        if Some(&param.name) == derived.as_ref() {
-                            param.source = crate::plan::ValueSource::Partition;
-                        }
-                    }
+                    let plan = plan_at(&spec, given, options)?;
                     if let Some(file) = file {
                         std::fs::write(&file, plan.to_json()).map_err(|error| {
                             format!("cannot write the plan to `{}`: {error}", file.display())
@@ -1043,36 +1052,28 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
         Command::Diff {
             workflow,
             against,
+            against_export,
             plans,
+            exports,
             params,
             now,
             window,
             format,
         } => {
-            let read = |path: &std::path::Path| -> Result<Plan, String> {
-                let text = std::fs::read_to_string(path).map_err(|error| {
-                    format!("cannot read the plan `{}`: {error}", path.display())
-                })?;
-                let mut plan: Plan = serde_json::from_str(&text).map_err(|error| {
-                    format!(
-                        "`{}` is not a plan (JSON as `plan` prints it): {error}",
-                        path.display()
-                    )
-                })?;
-                // A plan written before fingerprints, or edited by hand: as its content says.
-                plan.fingerprint = plan.fingerprint_of();
-                Ok(plan)
-            };
             let now = crate::plan::whole_seconds(now.unwrap_or_else(Utc::now));
-            let (before, after) = match (plans, workflow, against) {
-                (Some(files), _, _) => (read(&files[0])?, read(&files[1])?),
-                (None, Some(workflow), Some(against)) => {
-                    let before = read(&against)?;
+            let window_length = chrono::Duration::days(i64::from(window));
+            let settings = crate::export::Settings::default();
+            let diff = match (plans, workflow, against, against_export) {
+                (Some(files), _, _, _) => {
+                    let (before, after) = (read_plan(&files[0])?, read_plan(&files[1])?);
+                    let mut diff = crate::diff::diff(&before, &after, now, window_length);
+                    diff.exports =
+                        crate::diff::compare_exports(&before, &after, None, &settings, exports);
+                    diff
+                }
+                (None, Some(workflow), Some(against), None) => {
+                    let before = read_plan(&against)?;
                     let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
-                    let mut given =
-                        parse_assignments(&params).map_err(|error| error.to_string())?;
-                    partition_from_now(&spec, &mut given, now)?;
-                    let options = PlanOptions { now, next_runs: 5 };
                     if before.workflow != spec.name {
                         return Err(format!(
                             "`{}` is a plan of workflow `{}`, not `{workflow}`",
@@ -1080,22 +1081,59 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                             before.workflow
                         ));
                     }
-                    let after =
-                        Plan::build(&spec, &given, &options).map_err(|error| error.to_string())?;
-                    (before, after)
+                    let given = parse_assignments(&params).map_err(|error| error.to_string())?;
+                    let after = plan_at(&spec, given, PlanOptions { now, next_runs: 5 })?;
+                    let mut diff = crate::diff::diff(&before, &after, now, window_length);
+                    diff.exports = crate::diff::compare_exports(
+                        &before,
+                        &after,
+                        Some(&spec),
+                        &settings,
+                        exports,
+                    );
+                    diff
+                }
+                (None, Some(workflow), None, Some(directory)) => {
+                    let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
+                    let manifest = read_manifest(&directory, &workflow)?;
+                    let after = crate::export::export_plan(&spec, &manifest.params).map_err(
+                        |error| {
+                            format!(
+                                "the export in `{}` fixed parameters this workflow no longer takes as they were: {error}",
+                                directory.display()
+                            )
+                        },
+                    )?;
+                    let deployed = manifest
+                        .files
+                        .iter()
+                        .filter_map(|path| {
+                            // A file of the export that is gone from the directory reads as
+                            // one the change adds.
+                            let contents = std::fs::read_to_string(directory.join(path)).ok()?;
+                            Some(crate::export::ExportFile {
+                                path: path.clone(),
+                                contents,
+                            })
+                        })
+                        .collect();
+                    let mut diff = crate::diff::diff(&manifest.plan, &after, now, window_length);
+                    diff.exports = vec![crate::diff::compare_deployed(
+                        &manifest,
+                        deployed,
+                        &after,
+                        Some(&spec),
+                        exports,
+                    )];
+                    diff
                 }
                 _ => {
                     return Err(
-                        "give a workflow and --against PLAN.json, or --plans OLD NEW".to_owned(),
+                        "give a workflow and --against PLAN.json or --against-export DIR, or --plans OLD NEW"
+                            .to_owned(),
                     );
                 }
             };
-            let diff = crate::diff::diff(
-                &before,
-                &after,
-                now,
-                chrono::Duration::days(i64::from(window)),
-            );
             let text = match format {
                 PlanFormat::Json => json_text(&diff),
                 PlanFormat::Text => crate::diff::text(
@@ -1412,6 +1450,84 @@ fn parse_age(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// `64MiB`, `512KiB`, `1GiB`, `1000` (bytes).
+/// The plan `plan` shows: the partition parameter, when not given, from the partition of
+/// `options.now` (marked [`ValueSource::Partition`](crate::plan::ValueSource::Partition)).
+fn plan_at(
+    spec: &crate::WorkflowSpec,
+    mut given: Vec<(String, String)>,
+    options: PlanOptions,
+) -> Result<Plan, String> {
+    let derived = partition_from_now(spec, &mut given, options.now)?;
+    let mut plan = Plan::build(spec, &given, &options).map_err(|error| error.to_string())?;
+    for param in &mut plan.params {
+        if Some(&param.name) == derived.as_ref() {
+            param.source = crate::plan::ValueSource::Partition;
+        }
+    }
+    Ok(plan)
+}
+
+/// A plan file for `diff`: a plan as `plan --out` writes it, or an export's manifest (its plan).
+fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the plan `{}`: {error}", path.display()))?;
+    if let Ok(manifest) = serde_json::from_str::<crate::export::ExportManifest>(&text) {
+        return Ok(manifest.plan);
+    }
+    let mut plan: Plan = serde_json::from_str(&text).map_err(|error| {
+        format!(
+            "`{}` is not a plan (JSON as `plan` prints it): {error}",
+            path.display()
+        )
+    })?;
+    // A plan written before fingerprints, or edited by hand: as its content says.
+    plan.fingerprint = plan.fingerprint_of();
+    Ok(plan)
+}
+
+/// The manifest `export` wrote for `workflow` in `directory`.
+fn read_manifest(
+    directory: &std::path::Path,
+    workflow: &str,
+) -> Result<crate::export::ExportManifest, String> {
+    let path = directory.join(crate::export::ExportManifest::file_name(workflow));
+    let text = std::fs::read_to_string(&path).map_err(|error| {
+        format!(
+            "`{}` holds no export of workflow `{workflow}`: cannot read `{}`: {error} (`export --out DIR` writes it)",
+            directory.display(),
+            path.display()
+        )
+    })?;
+    let manifest: crate::export::ExportManifest = serde_json::from_str(&text).map_err(|error| {
+        format!(
+            "`{}` is not an export manifest (as `export` writes it): {error}",
+            path.display()
+        )
+    })?;
+    if let Some(outside) = manifest.files.iter().find(|file| {
+        file.components()
+            .any(|part| !matches!(part, std::path::Component::Normal(_)))
+    }) {
+        return Err(format!(
+            "`{}` names a file outside its directory: `{}`",
+            path.display(),
+            outside.display()
+        ));
+    }
+    let mut manifest = manifest;
+    if manifest.plan.fingerprint.is_empty() {
+        manifest.plan.fingerprint = manifest.plan.fingerprint_of();
+    }
+    if manifest.workflow != workflow {
+        return Err(format!(
+            "`{}` is an export of workflow `{}`, not `{workflow}`",
+            path.display(),
+            manifest.workflow
+        ));
+    }
+    Ok(manifest)
+}
+
 /// For `plan` of a partitioned workflow whose partition parameter is not given: the partition
 /// of the latest fire time at or before `now` (else the next one), as the schedule would set
 /// it, added to `given`; returns the parameter's name.

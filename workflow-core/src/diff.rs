@@ -5,7 +5,9 @@
 //! consumes an output whose type changed), policies (per node, and the workflow's
 //! operations), parameters, secrets (names and sources only: a plan holds no values), and the
 //! schedule (its fire times before and after over a window, by the shared evaluator, in UTC
-//! and in the schedule's zone, and what a deploy now would start to catch up).
+//! and in the schedule's zone, and what a deploy now would start to catch up), the partitions
+//! a backfill would cover, and, per export target, whether the exported artifacts change
+//! ([`compare_exports`], [`compare_deployed`]), with unified diffs on request.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -41,8 +43,71 @@ pub struct ScheduleChange {
     /// Runs a deploy now would start to catch up, by the new schedule's catch-up policy: the
     /// new fire times since the old schedule last fired that the old one did not have.
     pub catch_up: Vec<DateTime<Utc>>,
+    /// The partition each catch-up run would process (empty when runs are not partitioned).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catch_up_partitions: Vec<String>,
     /// The schedule's time zone, for reading the times.
     pub timezone: String,
+}
+
+/// How the partitions change: what a backfill of the same recent days covered before and
+/// would cover now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct PartitionChange {
+    /// The partitioning before and after, in words (`none` when runs are not partitioned).
+    pub before: String,
+    /// See `before`.
+    pub after: String,
+    /// The backfill range compared: the `window` days before the day of `now`, both ends
+    /// included, as `--backfill` takes it.
+    pub range: String,
+    /// The partitions a backfill of `range` covered before (labels, oldest first).
+    pub covered_before: Vec<String>,
+    /// The partitions it would cover now.
+    pub covered_after: Vec<String>,
+}
+
+/// One exported file that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileChange {
+    /// The file, relative to the export directory.
+    pub path: String,
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+    /// Lines the change adds.
+    pub lines_added: usize,
+    /// Lines the change removes.
+    pub lines_removed: usize,
+    /// The unified diff (`a/<target>/<path>` → `b/<target>/<path>`), when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// What a change does to one export target's artifacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportChange {
+    /// The target, as `export --target` names it.
+    pub target: String,
+    /// `unchanged`; `fingerprint` (the files differ only in the plan fingerprint they carry);
+    /// `changed`; `no longer exportable`; `now exportable`; `not exportable` (before nor after).
+    pub status: String,
+    /// The change in words.
+    pub text: String,
+    /// The files that change (none for `unchanged`).
+    pub files: Vec<FileChange>,
+    /// Constructs the target would newly fail to carry over.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub losses_added: Vec<String>,
+    /// Constructs it no longer loses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub losses_removed: Vec<String>,
+}
+
+impl ExportChange {
+    /// Whether the artifacts (or whether they can be made at all) change.
+    pub fn changed(&self) -> bool {
+        !matches!(self.status.as_str(), "unchanged" | "not exportable")
+    }
 }
 
 /// Everything that differs between two plans of one workflow.
@@ -67,6 +132,12 @@ pub struct PlanDiff {
     /// The schedule, when it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleChange>,
+    /// The partitions, when the partitioning or the schedule's zone changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<PartitionChange>,
+    /// Per export target, what happens to its artifacts ([`compare_exports`] or
+    /// [`compare_deployed`] fill it; [`diff`] leaves it empty).
+    pub exports: Vec<ExportChange>,
 }
 
 impl PlanDiff {
@@ -79,6 +150,8 @@ impl PlanDiff {
             || !self.parameters.is_empty()
             || !self.secrets.is_empty()
             || self.schedule.is_some()
+            || self.partitions.is_some()
+            || self.exports.iter().any(ExportChange::changed)
     }
 }
 
@@ -130,6 +203,7 @@ pub fn diff(before: &Plan, after: &Plan, now: DateTime<Utc>, window: Duration) -
     parameters(before, after, &mut result);
     secrets(before, after, &mut result);
     result.schedule = schedule(before, after, now, window);
+    result.partitions = partitions(before, after, now, window);
     result
 }
 
@@ -573,7 +647,20 @@ fn schedule(
         }
         _ => Vec::new(),
     };
+    let catch_up_partitions = match (&after.operations.partition, &after.operations.schedule) {
+        (Some(partition), Some(schedule)) => missed
+            .iter()
+            .map(|fire| {
+                partition
+                    .key_for_fire(*fire, &schedule.timezone)
+                    .label()
+                    .to_owned()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Some(ScheduleChange {
+        catch_up_partitions,
         before: schedule_text(before),
         after: schedule_text(after),
         removed: old.difference(&new).copied().collect(),
@@ -586,6 +673,306 @@ fn schedule(
             .or(before.operations.schedule.as_ref())
             .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone()),
     })
+}
+
+/// The partitioning of a plan in words: `daily \`day\` (Europe/Prague)`, or `none`.
+fn partition_text(plan: &Plan) -> String {
+    match &plan.operations.partition {
+        None => "none".to_owned(),
+        Some(partition) => format!(
+            "{} `{}` ({})",
+            shown(&json(&partition.every)),
+            partition.param,
+            zone_of(plan)
+        ),
+    }
+}
+
+fn zone_of(plan: &Plan) -> String {
+    plan.operations
+        .schedule
+        .as_ref()
+        .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone())
+}
+
+fn partitions(
+    before: &Plan,
+    after: &Plan,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Option<PartitionChange> {
+    let (old, new) = (partition_text(before), partition_text(after));
+    if old == new {
+        return None;
+    }
+    // The last `window` whole days before today, in the new (else the old) zone.
+    let zone: chrono_tz::Tz = zone_of(if after.operations.partition.is_some() {
+        after
+    } else {
+        before
+    })
+    .parse()
+    .unwrap_or(chrono_tz::UTC);
+    let today = now.with_timezone(&zone).date_naive();
+    let last = today - Duration::days(1);
+    let first = today - Duration::days(window.num_days().max(1));
+    let range = format!("{first}..{last}");
+    let covered = |plan: &Plan| -> Vec<String> {
+        plan.operations
+            .partition
+            .as_ref()
+            .map(|partition| match partition.backfill(&range, &zone_of(plan)) {
+                Ok(keys) => keys.iter().map(|key| key.label().to_owned()).collect(),
+                Err(error) => vec![format!("({error})")],
+            })
+            .unwrap_or_default()
+    };
+    Some(PartitionChange {
+        before: old,
+        after: new,
+        covered_before: covered(before),
+        covered_after: covered(after),
+        range,
+    })
+}
+
+/// Compares the exports of two plans for every target, rendered with the same `settings`
+/// (made lossy, so that what a target loses can be compared too): whether each target's
+/// artifacts change, only in the plan fingerprint they carry, or can (no longer) be made.
+/// `spec` is the current workflow, for parameter texts; `unified` adds each file's diff.
+pub fn compare_exports(
+    before: &Plan,
+    after: &Plan,
+    spec: Option<&crate::WorkflowSpec>,
+    settings: &crate::export::Settings,
+    unified: bool,
+) -> Vec<ExportChange> {
+    let mut settings = settings.clone();
+    settings.allow_lossy = true;
+    settings.start_date = Some(settings.start_date.unwrap_or_else(|| Utc::now().date_naive()));
+    crate::export::Target::ALL
+        .into_iter()
+        .map(|target| {
+            let render = |plan: &Plan| {
+                crate::export::export_from_plan(plan, spec, target, &settings).map(|mut exported| {
+                    exported.files.retain(|file| !is_manifest(&file.path));
+                    exported
+                })
+            };
+            compare_export(
+                target,
+                render(before),
+                render(after),
+                (&before.fingerprint, &after.fingerprint),
+                unified,
+            )
+        })
+        .collect()
+}
+
+/// Compares what is deployed (the files of an export directory, read by the caller: `None`
+/// for a file its manifest lists that is missing) with the export the same target and
+/// settings make of `after` now. `before` is the manifest.
+pub fn compare_deployed(
+    before: &crate::export::ExportManifest,
+    deployed: Vec<crate::export::ExportFile>,
+    after: &Plan,
+    spec: Option<&crate::WorkflowSpec>,
+    unified: bool,
+) -> ExportChange {
+    let now = crate::export::export_from_plan(after, spec, before.target, &before.settings).map(
+        |mut exported| {
+            exported.files.retain(|file| !is_manifest(&file.path));
+            exported
+        },
+    );
+    compare_export(
+        before.target,
+        Ok(crate::export::Exported {
+            files: deployed,
+            losses: before.losses.clone(),
+        }),
+        now,
+        (&before.plan.fingerprint, &after.fingerprint),
+        unified,
+    )
+}
+
+fn is_manifest(path: &std::path::Path) -> bool {
+    path.to_string_lossy().ends_with(".export.json")
+}
+
+/// The first line of an export error, with what it lists.
+fn error_text(error: &crate::export::ExportError) -> String {
+    error
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("pass --allow-lossy"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn compare_export(
+    target: crate::export::Target,
+    before: Result<crate::export::Exported, crate::export::ExportError>,
+    after: Result<crate::export::Exported, crate::export::ExportError>,
+    (old_fingerprint, new_fingerprint): (&str, &str),
+    unified: bool,
+) -> ExportChange {
+    let mut result = ExportChange {
+        target: target.name().to_owned(),
+        status: "unchanged".to_owned(),
+        text: String::new(),
+        files: Vec::new(),
+        losses_added: Vec::new(),
+        losses_removed: Vec::new(),
+    };
+    let (before, after) = match (before, after) {
+        (Err(_), Err(error)) => {
+            result.status = "not exportable".to_owned();
+            result.text = format!("cannot be exported, before or after: {}", error_text(&error));
+            return result;
+        }
+        (Ok(_), Err(error)) => {
+            result.status = "no longer exportable".to_owned();
+            result.text = format!("can no longer be exported: {}", error_text(&error));
+            return result;
+        }
+        (Err(error), Ok(after)) => {
+            result.status = "now exportable".to_owned();
+            result.text = format!(
+                "can now be exported ({} file{}; was: {})",
+                after.files.len(),
+                if after.files.len() == 1 { "" } else { "s" },
+                error_text(&error)
+            );
+            return result;
+        }
+        (Ok(before), Ok(after)) => (before, after),
+    };
+    result.losses_added = after
+        .losses
+        .iter()
+        .filter(|loss| !before.losses.contains(loss))
+        .cloned()
+        .collect();
+    result.losses_removed = before
+        .losses
+        .iter()
+        .filter(|loss| !after.losses.contains(loss))
+        .cloned()
+        .collect();
+    let old_short = Plan::short_fingerprint(old_fingerprint);
+    let new_short = Plan::short_fingerprint(new_fingerprint);
+    let mut only_fingerprint = true;
+    let paths: Vec<&std::path::Path> = {
+        let mut paths: Vec<&std::path::Path> =
+            after.files.iter().map(|file| file.path.as_path()).collect();
+        for file in &before.files {
+            if !paths.contains(&file.path.as_path()) {
+                paths.push(&file.path);
+            }
+        }
+        paths
+    };
+    for path in paths {
+        let old = before.files.iter().find(|file| file.path == path);
+        let new = after.files.iter().find(|file| file.path == path);
+        let (old_text, new_text) = (
+            old.map_or("", |file| file.contents.as_str()),
+            new.map_or("", |file| file.contents.as_str()),
+        );
+        if old.is_some() == new.is_some() && old_text == new_text {
+            continue;
+        }
+        let refingered = if old_fingerprint.is_empty() || new_fingerprint.is_empty() {
+            old_text.to_owned()
+        } else {
+            old_text
+                .replace(old_fingerprint, new_fingerprint)
+                .replace(old_short, new_short)
+        };
+        if old.is_none() || new.is_none() || refingered != new_text {
+            only_fingerprint = false;
+        }
+        let lines = similar::TextDiff::from_lines(old_text, new_text);
+        let count = |tag: similar::ChangeTag| {
+            lines
+                .iter_all_changes()
+                .filter(|change| change.tag() == tag)
+                .count()
+        };
+        let name = path.display().to_string();
+        result.files.push(FileChange {
+            change: match (old, new) {
+                (None, _) => "added",
+                (_, None) => "removed",
+                _ => "changed",
+            }
+            .to_owned(),
+            lines_added: count(similar::ChangeTag::Insert),
+            lines_removed: count(similar::ChangeTag::Delete),
+            diff: unified.then(|| {
+                let (from, to) = (
+                    format!("a/{}/{name}", target.name()),
+                    format!("b/{}/{name}", target.name()),
+                );
+                lines
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(
+                        if old.is_some() { &from } else { "/dev/null" },
+                        if new.is_some() { &to } else { "/dev/null" },
+                    )
+                    .to_string()
+            }),
+            path: name,
+        });
+    }
+    let mut words: Vec<String> = Vec::new();
+    let losses_change = !(result.losses_added.is_empty() && result.losses_removed.is_empty());
+    if result.files.is_empty() {
+        result.status = if losses_change { "changed" } else { "unchanged" }.to_owned();
+        words.push(if losses_change { "the same files" } else { "unchanged" }.to_owned());
+    } else if only_fingerprint {
+        result.status = "fingerprint".to_owned();
+        words.push(format!(
+            "only the plan fingerprint changes ({})",
+            result
+                .files
+                .iter()
+                .map(|file| file.path.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    } else {
+        result.status = "changed".to_owned();
+        words.push(format!(
+            "changes {}",
+            result
+                .files
+                .iter()
+                .map(|file| match file.change.as_str() {
+                    "added" => format!("{} (new)", file.path),
+                    "removed" => format!("{} (gone)", file.path),
+                    _ => format!(
+                        "{} (+{} -{})",
+                        file.path, file.lines_added, file.lines_removed
+                    ),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !result.losses_added.is_empty() {
+        words.push(format!("now loses {}", result.losses_added.join("; ")));
+    }
+    if !result.losses_removed.is_empty() {
+        words.push(format!("no longer loses {}", result.losses_removed.join("; ")));
+    }
+    result.text = words.join("; ");
+    result
 }
 
 /// An instant in UTC and in `zone`: `2027-03-28T00:30:00Z (01:30 CET)`.
@@ -616,13 +1003,22 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
         );
         return out;
     }
-    let _ = writeln!(
-        out,
-        "workflow `{}`: plan {} → {}",
-        diff.workflow,
-        short(&diff.before),
-        short(&diff.after)
-    );
+    if diff.before == diff.after {
+        let _ = writeln!(
+            out,
+            "workflow `{}`: plan {} (the same), exported files differ",
+            diff.workflow,
+            short(&diff.after)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "workflow `{}`: plan {} → {}",
+            diff.workflow,
+            short(&diff.before),
+            short(&diff.after)
+        );
+    }
     let mark = |kind: &str| -> (&str, &str, &str) {
         let sign = match kind {
             "added" => "+",
@@ -658,12 +1054,15 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
             let _ = writeln!(out, "  {paint}{sign}{kind} {}{reset}", item.text);
         }
     }
+    let (plus, green, reset) = mark("added");
+    let (minus, red, _) = mark("removed");
     if let Some(schedule) = &diff.schedule {
         let _ = writeln!(out, "schedule:");
         let _ = writeln!(out, "  ~ {} → {}", schedule.before, schedule.after);
-        let _ = writeln!(out, "  fire times in the next {window_days} days:");
-        let (plus, green, reset) = mark("added");
-        let (minus, red, _) = mark("removed");
+        let _ = writeln!(
+            out,
+            "  fire times in the next {window_days} days (- no longer, + new):"
+        );
         for time in &schedule.removed {
             let _ = writeln!(
                 out,
@@ -686,20 +1085,66 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "  on deploy now: {} catch-up run{}, for {}",
+                "  on deploy now: {} catch-up run{}:",
                 schedule.catch_up.len(),
                 if schedule.catch_up.len() == 1 {
                     ""
                 } else {
                     "s"
                 },
-                schedule
-                    .catch_up
-                    .iter()
-                    .map(|time| instant(*time, &schedule.timezone))
-                    .collect::<Vec<_>>()
-                    .join(", ")
             );
+            for (position, time) in schedule.catch_up.iter().enumerate() {
+                let partition = schedule
+                    .catch_up_partitions
+                    .get(position)
+                    .map(|label| format!(", partition {label}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "    {green}{plus} {}{partition}{reset}",
+                    instant(*time, &schedule.timezone)
+                );
+            }
+        }
+    }
+    if let Some(partitions) = &diff.partitions {
+        let _ = writeln!(out, "partitions:");
+        let _ = writeln!(out, "  ~ {} → {}", partitions.before, partitions.after);
+        let covers = |labels: &[String]| match labels {
+            [] => "nothing (not partitioned)".to_owned(),
+            [one] => format!("1 partition, {one}"),
+            [first, .., last] => format!("{} partitions, {first} … {last}", labels.len()),
+        };
+        let _ = writeln!(
+            out,
+            "  a backfill of {} would now cover {} (was {})",
+            partitions.range,
+            covers(&partitions.covered_after),
+            covers(&partitions.covered_before)
+        );
+    }
+    if !diff.exports.is_empty() {
+        let _ = writeln!(out, "exports:");
+        for export in &diff.exports {
+            let (sign, paint, end) = match export.status.as_str() {
+                "unchanged" | "not exportable" => ("=", "", ""),
+                "no longer exportable" => mark("removed"),
+                "now exportable" => mark("added"),
+                _ => mark("changed"),
+            };
+            let _ = writeln!(
+                out,
+                "  {paint}{sign} {}: {}{end}",
+                export.target, export.text
+            );
+        }
+        for export in &diff.exports {
+            for file in &export.files {
+                if let Some(unified) = &file.diff {
+                    out.push('\n');
+                    out.push_str(unified);
+                }
+            }
         }
     }
     out

@@ -5,6 +5,11 @@
 //! state machine with its schedule ([`step_functions`]). Every node they run calls this same
 //! binary (`exec-task`, or `tick`/`run` under systemd), so business logic is written once.
 //!
+//! Beside its artifacts every export writes `<workflow>.export.json` (an [`ExportManifest`]):
+//! the target, the settings and fixed parameters it was made with, the files it wrote, and the
+//! plan they came from, so that `diff <workflow> --against-export DIR` can tell what a change
+//! would do to what is deployed. No engine reads it.
+//!
 //! Exporters read the [`Plan`], never the macros. A construct a target cannot express is an
 //! error that names it, never a silent drop; `--allow-lossy` writes the export anyway and
 //! lists each loss. Parameter values, node names and paths are data in every target: argv
@@ -30,7 +35,10 @@
 //!
 //! let exported = export::export(&nightly::spec(), Target::Argo, &[], &Settings::default()).unwrap();
 //! let names: Vec<String> = exported.files.iter().map(|file| file.path.display().to_string()).collect();
-//! assert_eq!(names, ["nightly.cronworkflow.yaml", "nightly.workflow.yaml", "README.md"]);
+//! assert_eq!(
+//!     names,
+//!     ["nightly.cronworkflow.yaml", "nightly.workflow.yaml", "README.md", "nightly.export.json"]
+//! );
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -47,7 +55,8 @@ pub mod systemd;
 mod yaml;
 
 /// The engines a workflow can be exported to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Target {
     /// systemd units on one machine: a service calling `tick` (or `run`), a timer, path units
     Systemd,
@@ -60,6 +69,14 @@ pub enum Target {
 }
 
 impl Target {
+    /// Every target, in the order `diff` reports them.
+    pub const ALL: [Target; 4] = [
+        Target::Systemd,
+        Target::Airflow,
+        Target::Argo,
+        Target::StepFunctions,
+    ];
+
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -73,7 +90,7 @@ impl Target {
 
 /// Where things are on the machines that run the export. Defaults suit a first try; each is a
 /// command-line flag of `export`.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// Where this binary is installed on the machines (or in the image) that run the nodes
     #[arg(long, value_name = "PATH", default_value = "/usr/local/bin/workflows")]
@@ -183,6 +200,46 @@ pub enum ExportError {
     },
 }
 
+/// What an export wrote and where it came from: the file `<workflow>.export.json` beside the
+/// artifacts. `diff --against-export DIR` reads it to make the same export of the current
+/// workflow (same target, settings and fixed parameters) and compare the two.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportManifest {
+    /// The workflow.
+    pub workflow: String,
+    /// The engine.
+    pub target: Target,
+    /// The parameter values fixed in the export, as `--param` texts.
+    pub params: Vec<(String, String)>,
+    /// The settings, with the Airflow start date as used (the day of the export when not
+    /// given), so that exporting again gives the same files.
+    pub settings: Settings,
+    /// The artifacts, relative to the export directory, in the order written (the manifest
+    /// itself not among them).
+    pub files: Vec<PathBuf>,
+    /// What the target could not carry over (written only with `--allow-lossy`).
+    pub losses: Vec<String>,
+    /// The plan the artifacts were made from.
+    pub plan: Plan,
+}
+
+impl ExportManifest {
+    /// The manifest's file name in an export directory.
+    pub fn file_name(workflow: &str) -> String {
+        format!("{workflow}.export.json")
+    }
+}
+
+/// The plan an export of `spec` reads: `given` values fixed, other required parameters left
+/// for the engine to supply, no next runs (an export does not depend on when it is made).
+pub fn export_plan(spec: &WorkflowSpec, given: &[(String, String)]) -> Result<Plan, PlanError> {
+    let options = PlanOptions {
+        now: DateTime::<Utc>::UNIX_EPOCH,
+        next_runs: 0,
+    };
+    Plan::build_for_export(spec, given, &options)
+}
+
 /// Exports `spec` for `target`, with `given` parameter values fixed in the export.
 pub fn export(
     spec: &WorkflowSpec,
@@ -190,30 +247,57 @@ pub fn export(
     given: &[(String, String)],
     settings: &Settings,
 ) -> Result<Exported, ExportError> {
-    // Exports do not depend on the moment they are made: the schedule's next runs are left out.
-    let options = PlanOptions {
-        now: DateTime::<Utc>::UNIX_EPOCH,
-        next_runs: 0,
-    };
-    let plan = Plan::build_for_export(spec, given, &options)?;
+    let plan = export_plan(spec, given)?;
+    export_from_plan(&plan, Some(spec), target, settings)
+}
+
+/// Exports a plan already made: `spec`, when given, is the workflow the plan is of, for each
+/// parameter value's `--param` text (without it, or for a parameter it does not declare, a
+/// value is written as its JSON, a string as its text). A parameter that a plan shown by
+/// `plan` took from the partition of `now` ([`ValueSource::Partition`]) is left for the engine
+/// to supply, as [`export`] leaves it.
+///
+/// [`ValueSource::Partition`]: crate::plan::ValueSource::Partition
+pub fn export_from_plan(
+    plan: &Plan,
+    spec: Option<&WorkflowSpec>,
+    target: Target,
+    settings: &Settings,
+) -> Result<Exported, ExportError> {
+    let mut plan = plan.clone();
+    plan.next_runs.clear();
+    for param in &mut plan.params {
+        if param.source == crate::plan::ValueSource::Partition {
+            param.source = crate::plan::ValueSource::Unset;
+            param.value = serde_json::Value::Null;
+        }
+    }
+    let plan = &plan;
+    let mut settings = settings.clone();
+    settings.start_date = Some(
+        settings
+            .start_date
+            .unwrap_or_else(|| Utc::now().date_naive()),
+    );
+    let settings = &settings;
     // Each value as the `--param` text this binary reads back as exactly that value.
     let texts: ParamTexts = plan
         .params
         .iter()
-        .filter_map(|param| {
-            let declared = spec.param(&param.name)?;
-            Some((
-                param.name.clone(),
-                crate::plan::param_text_for(declared, &param.value),
-            ))
+        .map(|param| {
+            let text = match spec.and_then(|spec| spec.param(&param.name)) {
+                Some(declared) => crate::plan::param_text_for(declared, &param.value),
+                None => crate::plan::param_text(&param.value),
+            };
+            (param.name.clone(), text)
         })
         .collect();
     let mut losses = Losses::default();
-    let files = match target {
-        Target::Systemd => systemd::export(&plan, &texts, settings, &mut losses)?,
-        Target::Airflow => airflow::export(&plan, settings, &mut losses)?,
-        Target::Argo => argo::export(&plan, &texts, settings, &mut losses)?,
-        Target::StepFunctions => step_functions::export(&plan, settings, &mut losses)?,
+    let mut files = match target {
+        Target::Systemd => systemd::export(plan, &texts, settings, &mut losses)?,
+        Target::Airflow => airflow::export(plan, settings, &mut losses)?,
+        Target::Argo => argo::export(plan, &texts, settings, &mut losses)?,
+        Target::StepFunctions => step_functions::export(plan, settings, &mut losses)?,
     };
     if !losses.0.is_empty() && !settings.allow_lossy {
         return Err(ExportError::Lossy {
@@ -222,6 +306,24 @@ pub fn export(
             losses: losses.0,
         });
     }
+    let manifest = ExportManifest {
+        workflow: plan.workflow.clone(),
+        target,
+        params: fixed_params(plan)
+            .into_iter()
+            .map(|param| (param.name.clone(), param_text(&texts, param)))
+            .collect(),
+        settings: settings.clone(),
+        files: files.iter().map(|file| file.path.clone()).collect(),
+        losses: losses.0.clone(),
+        plan: plan.clone(),
+    };
+    let mut contents = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+    contents.push('\n');
+    files.push(ExportFile {
+        path: ExportManifest::file_name(&plan.workflow).into(),
+        contents,
+    });
     Ok(Exported {
         files,
         losses: losses.0,
