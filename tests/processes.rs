@@ -1194,6 +1194,161 @@ fn diff_gates_a_change_before_it_ships() {
     assert_eq!(plans.status.code(), Some(0), "{}", said(&plans));
 }
 
+/// `diff --against-export DIR`: an export directory carries its plan; the same binary finds
+/// nothing to change, the next version says what changes in the plan and in each file (with a
+/// unified diff), a file edited by hand after the export shows, and a directory without an
+/// export, another workflow's export or a manifest naming files outside it are refused.
+#[test]
+fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
+    let dir = directory("diff-export");
+    let exported = dir.join("systemd");
+    let param = format!("dir={}", dir.display());
+    let export = Command::new(FIXTURE)
+        .args([
+            "export", "evolving", "--target", "systemd", "-p", &param, "--out",
+        ])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", said(&export));
+    assert!(exported.join("evolving.export.json").is_file());
+    let diff = |binary: &str, extra: &[&str]| {
+        Command::new(binary)
+            .args(["diff", "evolving", "--against-export"])
+            .arg(&exported)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let same = diff(FIXTURE, &[]);
+    assert_eq!(same.status.code(), Some(0), "{}", said(&same));
+    assert!(text(&same.stdout).starts_with("workflow `evolving`: no change"));
+    let changed = diff(env!("CARGO_BIN_EXE_runner-fixture-changed"), &["--exports"]);
+    assert_eq!(changed.status.code(), Some(1), "{}", said(&changed));
+    let shown = text(&changed.stdout);
+    assert!(
+        shown.contains("  + node `announced` (task `announce`)\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("exports:\n  ~ systemd: changes evolving.service (+"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\n--- a/systemd/evolving.service\n+++ b/systemd/evolving.service\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("\n-# Plan fingerprint: sha256:"), "{shown}");
+    // JSON for tools: the file's diff is there too.
+    let json = diff(
+        env!("CARGO_BIN_EXE_runner-fixture-changed"),
+        &["--format", "json", "--exports"],
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["exports"][0]["target"], "systemd");
+    assert_eq!(value["exports"][0]["status"], "changed");
+    assert!(
+        value["exports"][0]["files"][0]["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- a/systemd/")
+    );
+    // The deployed file edited by hand: the same source now changes it back.
+    let service = exported.join("evolving.service");
+    let edited = std::fs::read_to_string(&service).unwrap() + "# edited by hand\n";
+    std::fs::write(&service, edited).unwrap();
+    let drifted = diff(FIXTURE, &[]);
+    assert_eq!(drifted.status.code(), Some(1), "{}", said(&drifted));
+    assert!(
+        text(&drifted.stdout).contains("(the same), exported files differ\nexports:\n  ~ systemd: changes evolving.service (+0 -1)\n"),
+        "{}",
+        said(&drifted)
+    );
+    // Refusals, exit 2, nothing written.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let none = Command::new(FIXTURE)
+        .args(["diff", "evolving", "--against-export"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(2), "{}", said(&none));
+    assert!(
+        text(&none.stderr).contains("holds no export of workflow `evolving`"),
+        "{}",
+        said(&none)
+    );
+    let other = Command::new(FIXTURE)
+        .args(["diff", "labelled", "--against-export"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(2), "{}", said(&other));
+    let manifest = exported.join("evolving.export.json");
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    value["files"][0] = serde_json::Value::from("../../etc/passwd");
+    std::fs::write(&manifest, value.to_string()).unwrap();
+    let outside = diff(FIXTURE, &[]);
+    assert_eq!(outside.status.code(), Some(2), "{}", said(&outside));
+    assert!(
+        text(&outside.stderr).contains("names a file outside its directory"),
+        "{}",
+        said(&outside)
+    );
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+}
+
+/// A baseline saved by `plan --out` for a partitioned workflow holds the partition of the day
+/// it was saved; a diff made later compares against that partition, so nothing shows as changed.
+#[test]
+fn a_baseline_saved_earlier_does_not_differ_by_its_partition() {
+    let dir = directory("diff-partition");
+    let baseline = dir.join("hours.plan.json");
+    let saved = Command::new(FIXTURE)
+        .args([
+            "plan",
+            "prague_hours",
+            "--now",
+            "2026-11-28T10:30:00Z",
+            "--out",
+        ])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{}", said(&saved));
+    let later = Command::new(FIXTURE)
+        .args([
+            "diff",
+            "prague_hours",
+            "--now",
+            "2026-11-30T08:00:00Z",
+            "--against",
+        ])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(later.status.code(), Some(0), "{}", said(&later));
+    // Given explicitly, another partition is a change of the parameter's value.
+    let other = Command::new(FIXTURE)
+        .args([
+            "diff",
+            "prague_hours",
+            "-p",
+            "hour=2026-11-30T07:00:00Z",
+            "--against",
+        ])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(1), "{}", said(&other));
+    assert!(
+        text(&other.stdout).contains("parameters:\n  ~ `hour`: value 2026-11-28T09:00:00Z (the partition of now) → 2026-11-30T07:00:00Z\n"),
+        "{}",
+        said(&other)
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn logs_are_found_through_a_symbolic_link_to_the_state_file() {

@@ -1081,8 +1081,26 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                             before.workflow
                         ));
                     }
-                    let given = parse_assignments(&params).map_err(|error| error.to_string())?;
-                    let after = plan_at(&spec, given, PlanOptions { now, next_runs: 5 })?;
+                    let mut given =
+                        parse_assignments(&params).map_err(|error| error.to_string())?;
+                    // The partition the baseline was planned for, unless given: a plan saved
+                    // yesterday and one made today differ in nothing else.
+                    let mut aligned = Vec::new();
+                    for param in &before.params {
+                        if param.source == crate::plan::ValueSource::Partition
+                            && spec.param(&param.name).is_some()
+                            && !given.iter().any(|(name, _)| *name == param.name)
+                        {
+                            given.push((param.name.clone(), crate::plan::param_text(&param.value)));
+                            aligned.push(param.name.clone());
+                        }
+                    }
+                    let mut after = plan_at(&spec, given, PlanOptions { now, next_runs: 5 })?;
+                    for param in &mut after.params {
+                        if aligned.contains(&param.name) {
+                            param.source = crate::plan::ValueSource::Partition;
+                        }
+                    }
                     let mut diff = crate::diff::diff(&before, &after, now, window_length);
                     diff.exports = crate::diff::compare_exports(
                         &before,

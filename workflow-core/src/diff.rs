@@ -143,8 +143,11 @@ pub struct PlanDiff {
 impl PlanDiff {
     /// Whether anything differs.
     pub fn changed(&self) -> bool {
-        self.before != self.after
-            || !self.graph.is_empty()
+        self.before != self.after || self.changed_in_sections()
+    }
+
+    fn changed_in_sections(&self) -> bool {
+        !self.graph.is_empty()
             || !self.types.is_empty()
             || !self.policy.is_empty()
             || !self.parameters.is_empty()
@@ -178,7 +181,12 @@ fn shown(value: &Value) -> String {
 
 /// Where a node takes an input from, as words.
 fn source_text(source: &InputSource) -> String {
-    shown(&json(source)).replace(['{', '}', '"'], "")
+    match source {
+        InputSource::Param(name) => format!("parameter `{name}`"),
+        InputSource::Node(name) => format!("node `{name}`"),
+        InputSource::Value(value) => format!("the value {value}"),
+        InputSource::Secret(name) => format!("secret `{name}`"),
+    }
 }
 
 /// Compares the plan `before` (e.g. the one deployed) with `after` (this source's), with the
@@ -204,6 +212,32 @@ pub fn diff(before: &Plan, after: &Plan, now: DateTime<Utc>, window: Duration) -
     secrets(before, after, &mut result);
     result.schedule = schedule(before, after, now, window);
     result.partitions = partitions(before, after, now, window);
+    if result.before != result.after && !result.changed_in_sections() {
+        // A counted field no section reads: say which, rather than a bare new fingerprint.
+        let counted = |plan: &Plan| {
+            let mut plan = plan.clone();
+            plan.fingerprint.clear();
+            json(&plan)
+        };
+        let (old, new) = (counted(before), counted(after));
+        let fields: Vec<String> = old
+            .as_object()
+            .into_iter()
+            .flat_map(|object| object.keys())
+            .filter(|key| !["version", "doc", "rust_path", "next_runs"].contains(&key.as_str()))
+            .filter(|key| old.get(key.as_str()) != new.get(key.as_str()))
+            .map(|key| format!("`{key}`"))
+            .collect();
+        result.graph.push(change(
+            "plan",
+            "changed",
+            if fields.is_empty() {
+                "the plans differ in a field this version does not read".to_owned()
+            } else {
+                format!("the plans differ in {}", fields.join(", "))
+            },
+        ));
+    }
     result
 }
 
@@ -313,16 +347,28 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
             continue;
         };
         if json(&old.condition) != json(&new.condition) {
-            let arm = |node: &PlanNode| {
+            let arm = |plan: &Plan, node: &PlanNode| {
                 node.condition.as_ref().map_or_else(
                     || "always".to_owned(),
-                    |condition| format!("arm `{}` of branch {}", condition.arm, condition.branch),
+                    |condition| match plan.branches.get(condition.branch) {
+                        Some(branch) => format!(
+                            "in arm `{}` of the branch on {}",
+                            condition.arm,
+                            source_text(&branch.on)
+                        ),
+                        None => format!("in arm `{}`", condition.arm),
+                    },
                 )
             };
             result.graph.push(change(
                 "branch",
                 "changed",
-                format!("node `{}`: runs {} → {}", new.id, arm(old), arm(new)),
+                format!(
+                    "node `{}`: runs {} → {}",
+                    new.id,
+                    arm(before, old),
+                    arm(after, new)
+                ),
             ));
         }
         if json(&old.map) != json(&new.map) {
@@ -362,18 +408,61 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
             ));
         }
     }
-    if json(&before.branches) != json(&after.branches)
-        && result.graph.iter().all(|change| change.subject != "branch")
-    {
-        result.graph.push(change(
-            "branch",
-            "changed",
-            format!(
-                "branches: {} → {}",
-                before.branches.len(),
-                after.branches.len()
-            ),
-        ));
+    // Branches, a renamed node's under its new name: what decides them and their arms.
+    let describe = |branch: &crate::plan::PlanBranch, renamed_ends: bool| {
+        let on = match &branch.on {
+            InputSource::Node(name) if renamed_ends => {
+                source_text(&InputSource::Node(rename(name)))
+            }
+            other => source_text(other),
+        };
+        let arms: Vec<String> = branch
+            .arms
+            .iter()
+            .map(|arm| {
+                let nodes: Vec<String> = arm
+                    .nodes
+                    .iter()
+                    .map(|node| {
+                        if renamed_ends {
+                            format!("`{}`", rename(node))
+                        } else {
+                            format!("`{node}`")
+                        }
+                    })
+                    .collect();
+                if nodes.is_empty() {
+                    format!("{} → nothing", arm.label)
+                } else {
+                    format!("{} → {}", arm.label, nodes.join(", "))
+                }
+            })
+            .collect();
+        format!("on {on}: {}", arms.join("; "))
+    };
+    let old_branches: Vec<String> = before
+        .branches
+        .iter()
+        .map(|branch| describe(branch, true))
+        .collect();
+    let new_branches: Vec<String> = after
+        .branches
+        .iter()
+        .map(|branch| describe(branch, false))
+        .collect();
+    for branch in &new_branches {
+        if !old_branches.contains(branch) {
+            result
+                .graph
+                .push(change("branch", "added", format!("branch {branch}")));
+        }
+    }
+    for branch in &old_branches {
+        if !new_branches.contains(branch) {
+            result
+                .graph
+                .push(change("branch", "removed", format!("branch {branch}")));
+        }
     }
 }
 
@@ -462,23 +551,85 @@ fn types(before: &Plan, after: &Plan, result: &mut PlanDiff) {
     }
 }
 
-/// Each field of two JSON objects that differs, as `field before → after`.
+/// Each field of two JSON values that differs, as `field before → after`: objects field by
+/// field (`notify_failure.email`), lists of words as the words added (`+ x`) and removed
+/// (`- y`), lists of named objects (pools) matched by name.
 fn field_changes(before: &Value, after: &Value) -> Vec<String> {
-    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
-        return if before == after {
-            Vec::new()
+    let mut found = Vec::new();
+    field_changes_at("", before, after, &mut found);
+    found
+}
+
+fn field_changes_at(path: &str, before: &Value, after: &Value, found: &mut Vec<String>) {
+    if before == after {
+        return;
+    }
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
         } else {
-            vec![format!("{} → {}", shown(before), shown(after))]
-        };
+            format!("{path}.{key}")
+        }
     };
-    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-    keys.into_iter()
-        .filter_map(|key| {
-            let old = before.get(key).unwrap_or(&Value::Null);
-            let new = after.get(key).unwrap_or(&Value::Null);
-            (old != new).then(|| format!("{key} {} → {}", shown(old), shown(new)))
-        })
-        .collect()
+    let prefix = if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path} ")
+    };
+    match (before, after) {
+        (Value::Object(old), Value::Object(new)) => {
+            let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+            for key in keys {
+                field_changes_at(
+                    &at(key),
+                    old.get(key).unwrap_or(&Value::Null),
+                    new.get(key).unwrap_or(&Value::Null),
+                    found,
+                );
+            }
+        }
+        (Value::Array(old), Value::Array(new)) if old.iter().chain(new).all(Value::is_string) => {
+            let words: Vec<String> = new
+                .iter()
+                .filter(|item| !old.contains(item))
+                .map(|item| format!("+ {}", shown(item)))
+                .chain(
+                    old.iter()
+                        .filter(|item| !new.contains(item))
+                        .map(|item| format!("- {}", shown(item))),
+                )
+                .collect();
+            if words.is_empty() {
+                found.push(format!(
+                    "{prefix}order {} → {}",
+                    shown(before),
+                    shown(after)
+                ));
+            } else {
+                found.push(format!("{prefix}{}", words.join(", ")));
+            }
+        }
+        (Value::Array(old), Value::Array(new))
+            if old
+                .iter()
+                .chain(new)
+                .all(|item| item.get("name").is_some_and(Value::is_string)) =>
+        {
+            let name = |item: &Value| shown(&item["name"]);
+            for item in new {
+                match old.iter().find(|seen| name(seen) == name(item)) {
+                    None => found.push(format!("{}+ {}", prefix, shown(item))),
+                    Some(seen) => field_changes_at(&at(&name(item)), seen, item, found),
+                }
+            }
+            for item in old {
+                if !new.iter().any(|seen| name(seen) == name(item)) {
+                    found.push(format!("{}- {}", prefix, shown(item)));
+                }
+            }
+        }
+        _ => found.push(format!("{prefix}{} → {}", shown(before), shown(after))),
+    }
 }
 
 fn policy(before: &Plan, after: &Plan, result: &mut PlanDiff) {
@@ -511,13 +662,23 @@ fn policy(before: &Plan, after: &Plan, result: &mut PlanDiff) {
     }
 }
 
+/// A parameter's value in words: a value, or who supplies it.
+fn param_value(param: &crate::plan::PlanParam) -> String {
+    use crate::plan::ValueSource;
+    match param.source {
+        ValueSource::Unset => "(given when each run starts)".to_owned(),
+        ValueSource::Partition => format!("{} (the partition of now)", shown(&param.value)),
+        ValueSource::Given | ValueSource::Default => shown(&param.value),
+    }
+}
+
 fn parameters(before: &Plan, after: &Plan, result: &mut PlanDiff) {
     for param in &after.params {
         match before.params.iter().find(|seen| seen.name == param.name) {
             None => result.parameters.push(change(
                 "param",
                 "added",
-                format!("`{}: {}` = {}", param.name, param.ty, shown(&param.value)),
+                format!("`{}: {}` = {}", param.name, param.ty, param_value(param)),
             )),
             Some(seen) => {
                 if seen.ty != param.ty {
@@ -534,8 +695,8 @@ fn parameters(before: &Plan, after: &Plan, result: &mut PlanDiff) {
                         format!(
                             "`{}`: value {} → {}",
                             param.name,
-                            shown(&seen.value),
-                            shown(&param.value)
+                            param_value(seen),
+                            param_value(param)
                         ),
                     ));
                 }
@@ -721,10 +882,12 @@ fn partitions(
         plan.operations
             .partition
             .as_ref()
-            .map(|partition| match partition.backfill(&range, &zone_of(plan)) {
-                Ok(keys) => keys.iter().map(|key| key.label().to_owned()).collect(),
-                Err(error) => vec![format!("({error})")],
-            })
+            .map(
+                |partition| match partition.backfill(&range, &zone_of(plan)) {
+                    Ok(keys) => keys.iter().map(|key| key.label().to_owned()).collect(),
+                    Err(error) => vec![format!("({error})")],
+                },
+            )
             .unwrap_or_default()
     };
     Some(PartitionChange {
@@ -749,15 +912,21 @@ pub fn compare_exports(
 ) -> Vec<ExportChange> {
     let mut settings = settings.clone();
     settings.allow_lossy = true;
-    settings.start_date = Some(settings.start_date.unwrap_or_else(|| Utc::now().date_naive()));
+    settings.start_date = Some(
+        settings
+            .start_date
+            .unwrap_or_else(|| Utc::now().date_naive()),
+    );
     crate::export::Target::ALL
         .into_iter()
         .map(|target| {
             let render = |plan: &Plan| {
-                crate::export::export_from_plan(plan, spec, target, &settings).map(|mut exported| {
-                    exported.files.retain(|file| !is_manifest(&file.path));
-                    exported
-                })
+                crate::export::export_from_plan(plan, spec, target, &settings).map(
+                    |mut exported| {
+                        exported.files.retain(|file| !is_manifest(&file.path));
+                        exported
+                    },
+                )
             };
             compare_export(
                 target,
@@ -831,7 +1000,10 @@ fn compare_export(
     let (before, after) = match (before, after) {
         (Err(_), Err(error)) => {
             result.status = "not exportable".to_owned();
-            result.text = format!("cannot be exported, before or after: {}", error_text(&error));
+            result.text = format!(
+                "cannot be exported, before or after: {}",
+                error_text(&error)
+            );
             return result;
         }
         (Ok(_), Err(error)) => {
@@ -933,8 +1105,20 @@ fn compare_export(
     let mut words: Vec<String> = Vec::new();
     let losses_change = !(result.losses_added.is_empty() && result.losses_removed.is_empty());
     if result.files.is_empty() {
-        result.status = if losses_change { "changed" } else { "unchanged" }.to_owned();
-        words.push(if losses_change { "the same files" } else { "unchanged" }.to_owned());
+        result.status = if losses_change {
+            "changed"
+        } else {
+            "unchanged"
+        }
+        .to_owned();
+        words.push(
+            if losses_change {
+                "the same files"
+            } else {
+                "unchanged"
+            }
+            .to_owned(),
+        );
     } else if only_fingerprint {
         result.status = "fingerprint".to_owned();
         words.push(format!(
@@ -969,11 +1153,17 @@ fn compare_export(
         words.push(format!("now loses {}", result.losses_added.join("; ")));
     }
     if !result.losses_removed.is_empty() {
-        words.push(format!("no longer loses {}", result.losses_removed.join("; ")));
+        words.push(format!(
+            "no longer loses {}",
+            result.losses_removed.join("; ")
+        ));
     }
     result.text = words.join("; ");
     result
 }
+
+/// How many fire times the text shows of those a change removes, and of those it adds.
+const SHOWN_FIRE_TIMES: usize = 10;
 
 /// An instant in UTC and in `zone`: `2027-03-28T00:30:00Z (01:30 CET)`.
 fn instant(time: DateTime<Utc>, zone: &str) -> String {
@@ -1063,19 +1253,24 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
             out,
             "  fire times in the next {window_days} days (- no longer, + new):"
         );
-        for time in &schedule.removed {
-            let _ = writeln!(
-                out,
-                "    {red}{minus} {}{reset}",
-                instant(*time, &schedule.timezone)
-            );
-        }
-        for time in &schedule.added {
-            let _ = writeln!(
-                out,
-                "    {green}{plus} {}{reset}",
-                instant(*time, &schedule.timezone)
-            );
+        for (times, sign, paint) in [
+            (&schedule.removed, minus, red),
+            (&schedule.added, plus, green),
+        ] {
+            for time in times.iter().take(SHOWN_FIRE_TIMES) {
+                let _ = writeln!(
+                    out,
+                    "    {paint}{sign} {}{reset}",
+                    instant(*time, &schedule.timezone)
+                );
+            }
+            if times.len() > SHOWN_FIRE_TIMES {
+                let _ = writeln!(
+                    out,
+                    "    {paint}{sign} … {} more (--format json lists them all){reset}",
+                    times.len() - SHOWN_FIRE_TIMES
+                );
+            }
         }
         if schedule.removed.is_empty() && schedule.added.is_empty() {
             let _ = writeln!(out, "    (the same instants)");

@@ -55,7 +55,9 @@ pub mod systemd;
 mod yaml;
 
 /// The engines a workflow can be exported to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     /// systemd units on one machine: a service calling `tick` (or `run`), a timer, path units
