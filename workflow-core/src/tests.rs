@@ -435,3 +435,101 @@ fn diff_of_a_schedule_across_the_spring_change_in_prague() {
     assert!(text.contains("  ~ cron `30 1 * * *` in Europe/Prague, catch-up skip → cron `30 2 * * *` in Europe/Prague, catch-up skip"), "{text}");
     assert!(text.contains("  on deploy now: no catch-up run"), "{text}");
 }
+
+/// Exports compared target by target: a change no artifact carries but the fingerprint shows
+/// as "only the plan fingerprint changes"; a schedule change as the files it changes, with a
+/// unified diff; a change the deployed export's target cannot express (without
+/// `--allow-lossy`) as "no longer exportable"; the same plan as unchanged everywhere.
+#[test]
+fn exports_compared_tell_fingerprints_files_and_lost_targets_apart() {
+    use crate::export::{Settings, Target};
+    use crate::operations::{Cadence, CatchUp, Schedule};
+    let workflow = spec("w", vec![node("a", Source::Param("seed"), vec![])]);
+    let settings = Settings {
+        start_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 1),
+        ..Settings::default()
+    };
+    let schedule = |cron: &str| Schedule {
+        when: Cadence::Cron(cron.into()),
+        timezone: "Europe/Prague".into(),
+        catch_up: CatchUp::Skip,
+    };
+    let mut before = crate::export::export_plan(&workflow, &[]).unwrap();
+    before.operations.schedule = Some(schedule("0 12 * * *"));
+    before.fingerprint = before.fingerprint_of();
+    let same = crate::diff::compare_exports(&before, &before, Some(&workflow), &settings, true);
+    assert_eq!(same.len(), 4);
+    assert!(
+        same.iter()
+            .all(|export| export.status == "unchanged" && !export.changed()),
+        "{same:#?}"
+    );
+    // An output type: no artifact names it, every one carries the fingerprint.
+    let mut retyped = before.clone();
+    retyped.nodes[0].output = "u64".into();
+    retyped.fingerprint = retyped.fingerprint_of();
+    let exports =
+        crate::diff::compare_exports(&before, &retyped, Some(&workflow), &settings, false);
+    let systemd = &exports[0];
+    assert_eq!(systemd.target, "systemd");
+    assert_eq!(systemd.status, "fingerprint", "{systemd:#?}");
+    assert!(
+        systemd
+            .text
+            .starts_with("only the plan fingerprint changes (w.service")
+    );
+    assert!(systemd.files.iter().all(|file| file.diff.is_none()));
+    // A schedule moved into the hour Prague skips in spring: the timer changes, and Airflow
+    // newly loses the daylight-saving instants.
+    let mut moved = before.clone();
+    moved.operations.schedule = Some(schedule("30 2 * * *"));
+    moved.fingerprint = moved.fingerprint_of();
+    let exports = crate::diff::compare_exports(&before, &moved, Some(&workflow), &settings, true);
+    let timer = exports[0]
+        .files
+        .iter()
+        .find(|file| file.path == "w.timer")
+        .expect("the timer changes");
+    assert_eq!(timer.change, "changed");
+    let unified = timer.diff.as_deref().unwrap();
+    assert!(unified.starts_with("--- a/systemd/w.timer\n+++ b/systemd/w.timer\n@@ "));
+    assert!(
+        unified.contains("\n-OnCalendar=*-*-* 12:00:00 Europe/Prague\n"),
+        "{unified}"
+    );
+    assert!(
+        unified.contains("\n+OnCalendar=*-*-* 02:30:00 Europe/Prague\n"),
+        "{unified}"
+    );
+    let airflow = &exports[1];
+    assert_eq!(airflow.status, "changed");
+    assert!(
+        airflow.losses_added.len() == 1 && airflow.text.contains("; now loses "),
+        "{airflow:#?}"
+    );
+    // Deployed to Airflow without --allow-lossy: the change cannot be exported as it was.
+    let deployed =
+        crate::export::export_from_plan(&before, Some(&workflow), Target::Airflow, &settings)
+            .unwrap();
+    let manifest: crate::export::ExportManifest =
+        serde_json::from_str(&deployed.files.last().unwrap().contents).unwrap();
+    assert_eq!(manifest.target, Target::Airflow);
+    let files: Vec<crate::export::ExportFile> = deployed
+        .files
+        .iter()
+        .filter(|file| manifest.files.contains(&file.path))
+        .cloned()
+        .collect();
+    let lost =
+        crate::diff::compare_deployed(&manifest, files.clone(), &moved, Some(&workflow), false);
+    assert_eq!(lost.status, "no longer exportable", "{lost:#?}");
+    assert!(
+        lost.text
+            .starts_with("can no longer be exported: airflow cannot express all of workflow `w`"),
+        "{}",
+        lost.text
+    );
+    assert!(lost.changed());
+    let kept = crate::diff::compare_deployed(&manifest, files, &before, Some(&workflow), false);
+    assert_eq!(kept.status, "unchanged", "{kept:#?}");
+}
