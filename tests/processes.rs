@@ -1260,7 +1260,9 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
     let drifted = diff(FIXTURE, &[]);
     assert_eq!(drifted.status.code(), Some(1), "{}", said(&drifted));
     assert!(
-        text(&drifted.stdout).contains("(the same), exported files differ\nexports:\n  ~ systemd: changes evolving.service (+0 -1)\n"),
+        text(&drifted.stdout).contains(
+            "(the same version)\nexports:\n  ~ systemd: changes evolving.service (+0 -1)\n"
+        ),
         "{}",
         said(&drifted)
     );
@@ -1343,7 +1345,7 @@ fn a_baseline_saved_earlier_does_not_differ_by_its_partition() {
         .unwrap();
     assert_eq!(other.status.code(), Some(1), "{}", said(&other));
     assert!(
-        text(&other.stdout).contains("parameters:\n  ~ `hour`: value 2026-11-28T09:00:00Z (the partition of now) → 2026-11-30T07:00:00Z\n"),
+        text(&other.stdout).contains("parameters:\n  ~ `hour`: value 2026-11-28T09:00:00Z (the partition when planned) → 2026-11-30T07:00:00Z\n"),
         "{}",
         said(&other)
     );

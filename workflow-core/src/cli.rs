@@ -1065,85 +1065,42 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             let settings = crate::export::Settings::default();
             let diff = match (plans, workflow, against, against_export) {
                 (Some(files), _, _, _) => {
-                    let (before, after) = (read_plan(&files[0])?, read_plan(&files[1])?);
+                    let (before, after) = (
+                        read_plan(&files[0])?.into_plan(),
+                        read_plan(&files[1])?.into_plan(),
+                    );
                     let mut diff = crate::diff::diff(&before, &after, now, window_length);
                     diff.exports =
                         crate::diff::compare_exports(&before, &after, None, &settings, exports);
                     diff
                 }
                 (None, Some(workflow), Some(against), None) => {
-                    let before = read_plan(&against)?;
                     let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
-                    if before.workflow != spec.name {
-                        return Err(format!(
-                            "`{}` is a plan of workflow `{}`, not `{workflow}`",
-                            against.display(),
-                            before.workflow
-                        ));
-                    }
-                    let mut given =
-                        parse_assignments(&params).map_err(|error| error.to_string())?;
-                    // The partition the baseline was planned for, unless given: a plan saved
-                    // yesterday and one made today differ in nothing else.
-                    let mut aligned = Vec::new();
-                    for param in &before.params {
-                        if param.source == crate::plan::ValueSource::Partition
-                            && spec.param(&param.name).is_some()
-                            && !given.iter().any(|(name, _)| *name == param.name)
-                        {
-                            given.push((param.name.clone(), crate::plan::param_text(&param.value)));
-                            aligned.push(param.name.clone());
+                    match read_plan(&against)? {
+                        // An export's manifest: compare as with that export's directory.
+                        Baseline::Export(manifest) => {
+                            let directory = against
+                                .parent()
+                                .filter(|parent| !parent.as_os_str().is_empty())
+                                .unwrap_or(std::path::Path::new("."));
+                            diff_export(&spec, *manifest, directory, now, window_length, exports)?
+                        }
+                        Baseline::Plan(before) if before.workflow != spec.name => {
+                            return Err(format!(
+                                "`{}` is a plan of workflow `{}`, not `{workflow}`",
+                                against.display(),
+                                before.workflow
+                            ));
+                        }
+                        Baseline::Plan(before) => {
+                            diff_plan(&spec, &before, &params, now, window_length, exports)?
                         }
                     }
-                    let mut after = plan_at(&spec, given, PlanOptions { now, next_runs: 5 })?;
-                    for param in &mut after.params {
-                        if aligned.contains(&param.name) {
-                            param.source = crate::plan::ValueSource::Partition;
-                        }
-                    }
-                    let mut diff = crate::diff::diff(&before, &after, now, window_length);
-                    diff.exports = crate::diff::compare_exports(
-                        &before,
-                        &after,
-                        Some(&spec),
-                        &settings,
-                        exports,
-                    );
-                    diff
                 }
                 (None, Some(workflow), None, Some(directory)) => {
                     let spec = registry::find(&workflow).map_err(|error| error.to_string())?;
                     let manifest = read_manifest(&directory, &workflow)?;
-                    let after = crate::export::export_plan(&spec, &manifest.params).map_err(
-                        |error| {
-                            format!(
-                                "the export in `{}` fixed parameters this workflow no longer takes as they were: {error}",
-                                directory.display()
-                            )
-                        },
-                    )?;
-                    let deployed = manifest
-                        .files
-                        .iter()
-                        .filter_map(|path| {
-                            // A file of the export that is gone from the directory reads as
-                            // one the change adds.
-                            let contents = std::fs::read_to_string(directory.join(path)).ok()?;
-                            Some(crate::export::ExportFile {
-                                path: path.clone(),
-                                contents,
-                            })
-                        })
-                        .collect();
-                    let mut diff = crate::diff::diff(&manifest.plan, &after, now, window_length);
-                    diff.exports = vec![crate::diff::compare_deployed(
-                        &manifest,
-                        deployed,
-                        &after,
-                        Some(&spec),
-                        exports,
-                    )];
-                    diff
+                    diff_export(&spec, manifest, &directory, now, window_length, exports)?
                 }
                 _ => {
                     return Err(
@@ -1157,12 +1114,19 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                 PlanFormat::Text => crate::diff::text(
                     &diff,
                     i64::from(window),
-                    std::env::var_os("NO_COLOR").is_none()
+                    // https://no-color.org: a NO_COLOR that is set and not empty.
+                    std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                        && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
                         && std::io::IsTerminal::is_terminal(&std::io::stdout()),
                 ),
             };
-            out.write_all(text.as_bytes())
-                .map_err(|error| error.to_string())?;
+            // A reader that stops early (`| head`) does not turn the answer into an error.
+            match out.write_all(text.as_bytes()) {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(error.to_string());
+                }
+                _ => {}
+            }
             return Ok(u8::from(diff.changed()));
         }
         Command::Graph { workflow, format } => {
@@ -1485,12 +1449,47 @@ fn plan_at(
     Ok(plan)
 }
 
-/// A plan file for `diff`: a plan as `plan --out` writes it, or an export's manifest (its plan).
-fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| format!("cannot read the plan `{}`: {error}", path.display()))?;
+/// What `diff` compares with: a plan, or an export (its manifest).
+enum Baseline {
+    Plan(Plan),
+    Export(Box<crate::export::ExportManifest>),
+}
+
+impl Baseline {
+    fn into_plan(self) -> Plan {
+        match self {
+            Baseline::Plan(plan) => plan,
+            Baseline::Export(manifest) => {
+                let mut plan = manifest.plan;
+                plan.fingerprint = plan.fingerprint_of();
+                plan
+            }
+        }
+    }
+}
+
+/// The text of a file `diff` reads: a regular file (or a link to one), never a directory, a
+/// FIFO or a device, which could block or never end.
+fn read_regular(path: &std::path::Path, what: &str) -> Result<String, String> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| format!("cannot read {what} `{}`: {error}", path.display()))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "`{}` is not a file: give {what} as a file",
+            path.display()
+        ));
+    }
+    std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {what} `{}`: {error}", path.display()))
+}
+
+/// A plan file for `diff`: a plan as `plan --out` writes it, or an export's manifest.
+fn read_plan(path: &std::path::Path) -> Result<Baseline, String> {
+    let text = read_regular(path, "the plan")?;
     if let Ok(manifest) = serde_json::from_str::<crate::export::ExportManifest>(&text) {
-        return Ok(manifest.plan);
+        return Ok(Baseline::Export(Box::new(checked_manifest(
+            manifest, path,
+        )?)));
     }
     let mut plan: Plan = serde_json::from_str(&text).map_err(|error| {
         format!(
@@ -1498,9 +1497,10 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, String> {
             path.display()
         )
     })?;
-    // A plan written before fingerprints, or edited by hand: as its content says.
+    crate::diff::check_plan(&plan).map_err(|error| format!("`{}`: {error}", path.display()))?;
+    // Edited by hand, or made by an earlier version: as its content says.
     plan.fingerprint = plan.fingerprint_of();
-    Ok(plan)
+    Ok(Baseline::Plan(plan))
 }
 
 /// The manifest `export` wrote for `workflow` in `directory`.
@@ -1509,22 +1509,37 @@ fn read_manifest(
     workflow: &str,
 ) -> Result<crate::export::ExportManifest, String> {
     let path = directory.join(crate::export::ExportManifest::file_name(workflow));
-    let text = std::fs::read_to_string(&path).map_err(|error| {
-        format!(
-            "`{}` holds no export of workflow `{workflow}`: cannot read `{}`: {error} (`export --out DIR` writes it)",
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Err(format!(
+            "`{}` holds no export of workflow `{workflow}`: there is no `{}` (`export --out DIR` writes it)",
             directory.display(),
             path.display()
-        )
-    })?;
+        ));
+    }
+    let text = read_regular(&path, "the export manifest")?;
     let manifest: crate::export::ExportManifest = serde_json::from_str(&text).map_err(|error| {
         format!(
             "`{}` is not an export manifest (as `export` writes it): {error}",
             path.display()
         )
     })?;
+    checked_manifest(manifest, &path)
+}
+
+/// A manifest's plan checked, and its files inside its directory.
+fn checked_manifest(
+    manifest: crate::export::ExportManifest,
+    path: &std::path::Path,
+) -> Result<crate::export::ExportManifest, String> {
+    crate::diff::check_plan(&manifest.plan)
+        .map_err(|error| format!("`{}`: {error}", path.display()))?;
     if let Some(outside) = manifest.files.iter().find(|file| {
-        file.components()
-            .any(|part| !matches!(part, std::path::Component::Normal(_)))
+        file.components().any(|part| {
+            !matches!(
+                part,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
     }) {
         return Err(format!(
             "`{}` names a file outside its directory: `{}`",
@@ -1536,14 +1551,144 @@ fn read_manifest(
     if manifest.plan.fingerprint.is_empty() {
         manifest.plan.fingerprint = manifest.plan.fingerprint_of();
     }
-    if manifest.workflow != workflow {
+    Ok(manifest)
+}
+
+/// `diff --against PLAN.json`: this binary's plan, made as `plan` makes it with the values the
+/// baseline was planned with (its given values and its partition) unless `-p` gives others,
+/// against the baseline; every export target rendered from both.
+fn diff_plan(
+    spec: &crate::WorkflowSpec,
+    before: &Plan,
+    params: &[String],
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+    unified: bool,
+) -> Result<crate::diff::PlanDiff, String> {
+    let mut given = parse_assignments(params).map_err(|error| error.to_string())?;
+    let mut reused = Vec::new();
+    for param in &before.params {
+        let reusable = matches!(
+            param.source,
+            crate::plan::ValueSource::Given | crate::plan::ValueSource::Partition
+        );
+        if let Some(declared) = spec.param(&param.name)
+            && reusable
+            && !given.iter().any(|(name, _)| *name == param.name)
+        {
+            given.push((
+                param.name.clone(),
+                crate::plan::param_text_for(declared, &param.value),
+            ));
+            reused.push((param.name.clone(), param.source));
+        }
+    }
+    let mut after = plan_at(spec, given, PlanOptions { now, next_runs: 5 })?;
+    for param in &mut after.params {
+        if let Some((_, source)) = reused.iter().find(|(name, _)| *name == param.name) {
+            param.source = *source;
+        }
+    }
+    let mut diff = crate::diff::diff(before, &after, now, window);
+    diff.exports = crate::diff::compare_exports(
+        before,
+        &after,
+        Some(spec),
+        &crate::export::Settings::default(),
+        unified,
+    );
+    Ok(diff)
+}
+
+/// `diff --against-export DIR`: the export this binary makes with the manifest's target,
+/// settings and fixed parameters (those the workflow still declares; the others show as
+/// removed parameters) against the manifest's plan and the files in `directory`.
+fn diff_export(
+    spec: &crate::WorkflowSpec,
+    manifest: crate::export::ExportManifest,
+    directory: &std::path::Path,
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+    unified: bool,
+) -> Result<crate::diff::PlanDiff, String> {
+    if manifest.workflow != spec.name {
         return Err(format!(
-            "`{}` is an export of workflow `{}`, not `{workflow}`",
-            path.display(),
-            manifest.workflow
+            "the export in `{}` is of workflow `{}`, not `{}`",
+            directory.display(),
+            manifest.workflow,
+            spec.name
         ));
     }
-    Ok(manifest)
+    let fixed: Vec<(String, String)> = manifest
+        .params
+        .iter()
+        .filter(|(name, _)| spec.param(name).is_some())
+        .cloned()
+        .collect();
+    let after = crate::export::export_plan(spec, &fixed).map_err(|error| {
+        format!(
+            "the value the export in `{}` fixed no longer fits: {error}",
+            directory.display()
+        )
+    })?;
+    let mut deployed = Vec::new();
+    for path in &manifest.files {
+        if let Some(contents) = read_deployed(directory, path)? {
+            deployed.push(crate::export::ExportFile {
+                path: path.clone(),
+                contents,
+            });
+        }
+    }
+    let mut before = manifest.plan.clone();
+    before.fingerprint = before.fingerprint_of();
+    let mut diff = crate::diff::diff(&before, &after, now, window);
+    diff.exports = vec![crate::diff::compare_deployed(
+        &manifest,
+        deployed,
+        &after,
+        Some(spec),
+        unified,
+    )];
+    Ok(diff)
+}
+
+/// A file an export wrote, as it is now in `directory`: `None` when it is gone. Refused: a
+/// symbolic link on the way (a diff must not show a file the export did not write, such as a
+/// link to `/etc/passwd`), anything but a regular file, a file that cannot be read or is not
+/// UTF-8 text.
+fn read_deployed(
+    directory: &std::path::Path,
+    path: &std::path::Path,
+) -> Result<Option<String>, String> {
+    let mut at = directory.to_path_buf();
+    for part in path.components() {
+        if let std::path::Component::Normal(part) = part {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(error) => return Err(format!("cannot read `{}`: {error}", at.display())),
+                Ok(metadata) if metadata.file_type().is_symlink() => {
+                    return Err(format!(
+                        "`{}` is a symbolic link: `diff` reads only the files `export` wrote",
+                        at.display()
+                    ));
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    let metadata = std::fs::symlink_metadata(&at)
+        .map_err(|error| format!("cannot read `{}`: {error}", at.display()))?;
+    if !metadata.is_file() {
+        return Err(format!(
+            "`{}` is not a file, but the export wrote it as one",
+            at.display()
+        ));
+    }
+    std::fs::read_to_string(&at)
+        .map(Some)
+        .map_err(|error| format!("cannot read `{}`: {error}", at.display()))
 }
 
 /// For `plan` of a partitioned workflow whose partition parameter is not given: the partition

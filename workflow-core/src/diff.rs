@@ -43,6 +43,13 @@ pub struct ScheduleChange {
     /// Runs a deploy now would start to catch up, by the new schedule's catch-up policy: the
     /// new fire times since the old schedule last fired that the old one did not have.
     pub catch_up: Vec<DateTime<Utc>>,
+    /// More catch-up runs than those listed (the latest 10,000) are due.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub catch_up_more: bool,
+    /// Where the comparison of fire times stopped short of the window: a side had more than
+    /// 10,000 fire times in it; `removed` and `added` cover the times up to this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_until: Option<DateTime<Utc>>,
     /// The partition each catch-up run would process (empty when runs are not partitioned).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch_up_partitions: Vec<String>,
@@ -214,17 +221,11 @@ pub fn diff(before: &Plan, after: &Plan, now: DateTime<Utc>, window: Duration) -
     result.partitions = partitions(before, after, now, window);
     if result.before != result.after && !result.changed_in_sections() {
         // A counted field no section reads: say which, rather than a bare new fingerprint.
-        let counted = |plan: &Plan| {
-            let mut plan = plan.clone();
-            plan.fingerprint.clear();
-            json(&plan)
-        };
-        let (old, new) = (counted(before), counted(after));
+        let (old, new) = (Plan::counted(&json(before)), Plan::counted(&json(after)));
         let fields: Vec<String> = old
             .as_object()
             .into_iter()
             .flat_map(|object| object.keys())
-            .filter(|key| !["version", "doc", "rust_path", "next_runs"].contains(&key.as_str()))
             .filter(|key| old.get(key.as_str()) != new.get(key.as_str()))
             .map(|key| format!("`{key}`"))
             .collect();
@@ -239,6 +240,57 @@ pub fn diff(before: &Plan, after: &Plan, now: DateTime<Utc>, window: Duration) -
         ));
     }
     result
+}
+
+/// Whether a plan read from a file (a baseline, an export's manifest) is one `diff` can
+/// compare: this binary's plan format ([`crate::plan::PLAN_VERSION`]), a schedule the shared
+/// evaluator reads in a zone it knows, and edges, `after`, stages and branch arms that name
+/// nodes of the plan. A plan edited by hand into something no workflow makes is refused
+/// rather than compared into a misleading diff.
+pub fn check_plan(plan: &Plan) -> Result<(), String> {
+    if plan.version != crate::plan::PLAN_VERSION {
+        return Err(format!(
+            "a plan of format version {}, and this binary reads version {}: make the baseline again with this binary (`plan <workflow> --out FILE` on the deployed source)",
+            plan.version,
+            crate::plan::PLAN_VERSION
+        ));
+    }
+    if let Some(schedule) = &plan.operations.schedule {
+        if schedule.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(format!(
+                "the schedule's time zone `{}` is not an IANA zone",
+                schedule.timezone
+            ));
+        }
+        schedule
+            .timetable()
+            .map_err(|error| format!("the schedule cannot be read: {error}"))?;
+    }
+    let known = |id: &str| plan.nodes.iter().any(|node| node.id == id);
+    let named = plan
+        .edges
+        .iter()
+        .flat_map(|edge| [&edge.from, &edge.to])
+        .chain(plan.nodes.iter().flat_map(|node| &node.after))
+        .chain(plan.stages.iter().flatten())
+        .chain(
+            plan.branches
+                .iter()
+                .flat_map(|branch| &branch.arms)
+                .flat_map(|arm| &arm.nodes),
+        );
+    for id in named {
+        if !known(id) {
+            return Err(format!("it names a node `{id}` it does not have"));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for node in &plan.nodes {
+        if !seen.insert(&node.id) {
+            return Err(format!("it has two nodes named `{}`", node.id));
+        }
+    }
+    Ok(())
 }
 
 fn find<'a>(plan: &'a Plan, id: &str) -> Option<&'a PlanNode> {
@@ -260,13 +312,35 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
     let same_work = |old: &PlanNode, new: &PlanNode| {
         old.task == new.task && json(&old.inputs) == json(&new.inputs) && old.output == new.output
     };
-    let mut renamed: Vec<(&str, &str)> = Vec::new();
-    for old in &removed {
-        if let Some(new) = added
+    // Of several such pairs, the one whose consumers (edges out, by target and input) agree
+    // most: a copy nobody reads is not the node that was renamed.
+    let consumers = |plan: &Plan, id: &str| -> BTreeSet<(String, Option<String>)> {
+        plan.edges
             .iter()
-            .find(|new| same_work(old, new) && !renamed.iter().any(|(_, seen)| *seen == new.id))
+            .filter(|edge| edge.from == id)
+            .map(|edge| (edge.to.clone(), edge.input.clone()))
+            .collect()
+    };
+    let mut pairs: Vec<(usize, &str, &str)> = Vec::new();
+    for old in &removed {
+        for new in &added {
+            if same_work(old, new) {
+                let shared = consumers(before, &old.id)
+                    .intersection(&consumers(after, &new.id))
+                    .count();
+                pairs.push((shared, &old.id, &new.id));
+            }
+        }
+    }
+    // Most shared consumers first; ties in plan order (stable sort).
+    pairs.sort_by(|left, right| right.0.cmp(&left.0));
+    let mut renamed: Vec<(&str, &str)> = Vec::new();
+    for (_, old, new) in pairs {
+        if !renamed
+            .iter()
+            .any(|(taken_old, taken_new)| *taken_old == old || *taken_new == new)
         {
-            renamed.push((&old.id, &new.id));
+            renamed.push((old, new));
         }
     }
     for (old, new) in &renamed {
@@ -377,9 +451,9 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
                     || "once".to_owned(),
                     |map| match map.max_parallel {
                         Some(limit) => {
-                            format!("once per element of `{}`, {limit} at once", map.input)
+                            format!("once per element of input `{}`, {limit} at once", map.input)
                         }
-                        None => format!("once per element of `{}`", map.input),
+                        None => format!("once per element of input `{}`", map.input),
                     },
                 )
             };
@@ -395,15 +469,38 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
                 .map(|id| rename(id))
                 .collect::<BTreeSet<_>>()
         };
-        if after_set(old) != new.after.iter().cloned().collect() {
+        let new_after: BTreeSet<String> = new.after.iter().cloned().collect();
+        if after_set(old) != new_after {
+            let listed = |ids: &BTreeSet<String>| {
+                if ids.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    ids.iter()
+                        .map(|id| format!("`{id}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
             result.graph.push(change(
                 "node",
                 "changed",
                 format!(
-                    "node `{}`: waits for {:?} → {:?}",
+                    "node `{}`: also waits for {} → {}",
                     new.id,
-                    after_set(old),
-                    new.after
+                    listed(&after_set(old)),
+                    listed(&new_after)
+                ),
+            ));
+        }
+        if old.kind != new.kind {
+            result.graph.push(change(
+                "node",
+                "changed",
+                format!(
+                    "node `{}`: runs {} → {}",
+                    new.id,
+                    shown(&json(&old.kind)),
+                    shown(&json(&new.kind))
                 ),
             ));
         }
@@ -616,15 +713,30 @@ fn field_changes_at(path: &str, before: &Value, after: &Value, found: &mut Vec<S
                 .all(|item| item.get("name").is_some_and(Value::is_string)) =>
         {
             let name = |item: &Value| shown(&item["name"]);
+            // `redshift` (slots 2)
+            let named = |item: &Value| {
+                let rest: Vec<String> = item
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(key, _)| *key != "name")
+                    .map(|(key, value)| format!("{key} {}", shown(value)))
+                    .collect();
+                if rest.is_empty() {
+                    format!("`{}`", name(item))
+                } else {
+                    format!("`{}` ({})", name(item), rest.join(", "))
+                }
+            };
             for item in new {
                 match old.iter().find(|seen| name(seen) == name(item)) {
-                    None => found.push(format!("{}+ {}", prefix, shown(item))),
+                    None => found.push(format!("{prefix}+ {}", named(item))),
                     Some(seen) => field_changes_at(&at(&name(item)), seen, item, found),
                 }
             }
             for item in old {
                 if !new.iter().any(|seen| name(seen) == name(item)) {
-                    found.push(format!("{}- {}", prefix, shown(item)));
+                    found.push(format!("{prefix}- {}", named(item)));
                 }
             }
         }
@@ -667,8 +779,9 @@ fn param_value(param: &crate::plan::PlanParam) -> String {
     use crate::plan::ValueSource;
     match param.source {
         ValueSource::Unset => "(given when each run starts)".to_owned(),
-        ValueSource::Partition => format!("{} (the partition of now)", shown(&param.value)),
-        ValueSource::Given | ValueSource::Default => shown(&param.value),
+        ValueSource::Partition => format!("{} (the partition when planned)", shown(&param.value)),
+        ValueSource::Default => format!("{} (the default)", shown(&param.value)),
+        ValueSource::Given => shown(&param.value),
     }
 }
 
@@ -688,7 +801,28 @@ fn parameters(before: &Plan, after: &Plan, result: &mut PlanDiff) {
                         format!("`{}`: type `{}` → `{}`", param.name, seen.ty, param.ty),
                     ));
                 }
-                if seen.value != param.value {
+                if seen.default != param.default {
+                    let default = |value: &Option<Value>| {
+                        value.as_ref().map_or_else(|| "none".to_owned(), shown)
+                    };
+                    result.parameters.push(change(
+                        "param",
+                        "changed",
+                        format!(
+                            "`{}`: default {} → {}",
+                            param.name,
+                            default(&seen.default),
+                            default(&param.default)
+                        ),
+                    ));
+                }
+                // The value, unless it is only the default's change (said above) or the
+                // partitions of two moments (plans made at different times).
+                let both = |source| seen.source == source && param.source == source;
+                if seen.value != param.value
+                    && !both(crate::plan::ValueSource::Default)
+                    && !both(crate::plan::ValueSource::Partition)
+                {
                     result.parameters.push(change(
                         "param",
                         "changed",
@@ -770,41 +904,53 @@ fn schedule(
     if json(&before.operations.schedule) == json(&after.operations.schedule) {
         return None;
     }
-    let fires = |plan: &Plan, from: DateTime<Utc>, until: DateTime<Utc>| -> Vec<DateTime<Utc>> {
+    // At most a year back from `until`, the latest `keep` (tick's own search).
+    let fires = |plan: &Plan, from: DateTime<Utc>, until: DateTime<Utc>, keep: usize| {
         plan.operations
             .schedule
             .as_ref()
-            .and_then(|schedule| schedule.fire_times_between(from, until, 100_000).ok())
+            .and_then(|schedule| schedule.fire_times_between(from, until, keep).ok())
             .unwrap_or_default()
     };
     let until = now + window;
-    let old: BTreeSet<DateTime<Utc>> = fires(before, now, until).into_iter().collect();
-    let new: BTreeSet<DateTime<Utc>> = fires(after, now, until).into_iter().collect();
-    // Catch-up on deploy: new fire times since the old schedule last fired (at most a year
-    // back), which the old schedule did not have, kept as the new catch-up policy keeps them.
-    let last_old = fires(before, now - Duration::days(366), now)
+    let (old, old_cut) = fires_from(before, now, until);
+    let (new, new_cut) = fires_from(after, now, until);
+    // A side cut at FIRE_TIMES_COMPARED: compare up to where both sides are complete.
+    let compared_until = [old_cut, new_cut].into_iter().flatten().min();
+    let within = |times: Vec<DateTime<Utc>>| -> BTreeSet<DateTime<Utc>> {
+        times
+            .into_iter()
+            .filter(|time| compared_until.is_none_or(|end| *time <= end))
+            .collect()
+    };
+    let (old, new) = (within(old), within(new));
+    // Catch-up on deploy, as `tick` would start it: the new schedule's fire times since the
+    // old one last fired (tick's last fire time), at most a year back, kept as the new
+    // catch-up policy keeps them.
+    let last_old = fires(before, now - Duration::days(366), now, 1)
         .last()
         .copied();
+    let mut catch_up_more = false;
     let missed: Vec<DateTime<Utc>> = match (&after.operations.schedule, last_old) {
         (Some(schedule), Some(last)) => {
-            let old_recent: BTreeSet<DateTime<Utc>> =
-                fires(before, last - Duration::seconds(1), now)
-                    .into_iter()
-                    .collect();
-            let candidates: Vec<DateTime<Utc>> = fires(after, last, now)
-                .into_iter()
-                .filter(|time| !old_recent.contains(time))
-                .collect();
-            match &schedule.catch_up {
-                crate::operations::CatchUp::Skip => Vec::new(),
-                crate::operations::CatchUp::Latest => {
-                    candidates.last().copied().into_iter().collect()
+            let keep = match &schedule.catch_up {
+                crate::operations::CatchUp::Skip => 0,
+                crate::operations::CatchUp::Latest => 1,
+                crate::operations::CatchUp::All { max: Some(max) } => {
+                    (*max as usize).min(CATCH_UP_LISTED + 1)
                 }
-                crate::operations::CatchUp::All { max } => {
-                    let keep = max.map_or(candidates.len(), |max| max as usize);
-                    candidates[candidates.len().saturating_sub(keep)..].to_vec()
-                }
+                crate::operations::CatchUp::All { max: None } => CATCH_UP_LISTED + 1,
+            };
+            let mut candidates = if keep == 0 {
+                Vec::new()
+            } else {
+                fires(after, last, now, keep)
+            };
+            if candidates.len() > CATCH_UP_LISTED {
+                catch_up_more = true;
+                candidates.remove(0);
             }
+            candidates
         }
         _ => Vec::new(),
     };
@@ -826,7 +972,9 @@ fn schedule(
         after: schedule_text(after),
         removed: old.difference(&new).copied().collect(),
         added: new.difference(&old).copied().collect(),
+        compared_until,
         catch_up: missed,
+        catch_up_more,
         timezone: after
             .operations
             .schedule
@@ -834,6 +982,44 @@ fn schedule(
             .or(before.operations.schedule.as_ref())
             .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone()),
     })
+}
+
+/// The most fire times compared of each side: beyond them, the window is cut short.
+const FIRE_TIMES_COMPARED: usize = 10_000;
+
+/// The most catch-up runs listed (the latest; more are said to be more).
+const CATCH_UP_LISTED: usize = 10_000;
+
+/// The plan's fire times after `from` up to `until`, oldest first, by the shared evaluator;
+/// with the last one compared when there were more than [`FIRE_TIMES_COMPARED`].
+fn fires_from(
+    plan: &Plan,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> (Vec<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let Some(schedule) = &plan.operations.schedule else {
+        return (Vec::new(), None);
+    };
+    let mut found = Vec::new();
+    let mut cursor = from;
+    loop {
+        let Ok(batch) = schedule.next_fire_times(cursor, 256) else {
+            return (found, None);
+        };
+        if batch.is_empty() {
+            return (found, None);
+        }
+        for time in batch {
+            if time > until {
+                return (found, None);
+            }
+            if found.len() == FIRE_TIMES_COMPARED {
+                return (found, Some(cursor));
+            }
+            found.push(time);
+            cursor = time;
+        }
+    }
 }
 
 /// The partitioning of a plan in words: `daily \`day\` (Europe/Prague)`, or `none`.
@@ -1162,6 +1348,32 @@ fn compare_export(
     result
 }
 
+/// Text from a plan as the terminal shows it: control characters (an escape sequence, a
+/// carriage return, a line break inside a name) written as `\u{1b}`, so that a plan cannot
+/// paint the terminal or forge a line of the diff.
+fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+    clean_keeping(text, &[])
+}
+
+/// As [`clean`], keeping `kept` (the line breaks and tabs of a unified diff).
+fn clean_keeping<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a, str> {
+    let odd = |character: char| character.is_control() && !kept.contains(&character);
+    if !text.chars().any(odd) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|character| {
+                if odd(character) {
+                    character.escape_unicode().to_string()
+                } else {
+                    character.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// How many fire times the text shows of those a change removes, and of those it adds.
 const SHOWN_FIRE_TIMES: usize = 10;
 
@@ -1188,7 +1400,7 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
         let _ = writeln!(
             out,
             "workflow `{}`: no change (plan {})",
-            diff.workflow,
+            clean(&diff.workflow),
             short(&diff.after)
         );
         return out;
@@ -1196,15 +1408,15 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
     if diff.before == diff.after {
         let _ = writeln!(
             out,
-            "workflow `{}`: plan {} (the same), exported files differ",
-            diff.workflow,
+            "workflow `{}`: plan {} (the same version)",
+            clean(&diff.workflow),
             short(&diff.after)
         );
     } else {
         let _ = writeln!(
             out,
             "workflow `{}`: plan {} → {}",
-            diff.workflow,
+            clean(&diff.workflow),
             short(&diff.before),
             short(&diff.after)
         );
@@ -1241,18 +1453,36 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
             } else {
                 ""
             };
-            let _ = writeln!(out, "  {paint}{sign}{kind} {}{reset}", item.text);
+            let _ = writeln!(out, "  {paint}{sign}{kind} {}{reset}", clean(&item.text));
         }
     }
     let (plus, green, reset) = mark("added");
     let (minus, red, _) = mark("removed");
     if let Some(schedule) = &diff.schedule {
         let _ = writeln!(out, "schedule:");
-        let _ = writeln!(out, "  ~ {} → {}", schedule.before, schedule.after);
         let _ = writeln!(
             out,
-            "  fire times in the next {window_days} days (- no longer, + new):"
+            "  ~ {} → {}",
+            clean(&schedule.before),
+            clean(&schedule.after)
         );
+        let days = if window_days == 1 {
+            "day".to_owned()
+        } else {
+            format!("{window_days} days")
+        };
+        match schedule.compared_until {
+            None => {
+                let _ = writeln!(out, "  fire times in the next {days} (- no longer, + new):");
+            }
+            Some(end) => {
+                let _ = writeln!(
+                    out,
+                    "  fire times in the next {days}, compared until {} (a side has more than {FIRE_TIMES_COMPARED}; - no longer, + new):",
+                    instant(end, &schedule.timezone)
+                );
+            }
+        }
         for (times, sign, paint) in [
             (&schedule.removed, minus, red),
             (&schedule.added, plus, green),
@@ -1280,7 +1510,12 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
         } else {
             let _ = writeln!(
                 out,
-                "  on deploy now: {} catch-up run{}:",
+                "  on deploy now: {}{} catch-up run{}:",
+                if schedule.catch_up_more {
+                    "more than "
+                } else {
+                    ""
+                },
                 schedule.catch_up.len(),
                 if schedule.catch_up.len() == 1 {
                     ""
@@ -1288,7 +1523,14 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
                     "s"
                 },
             );
-            for (position, time) in schedule.catch_up.iter().enumerate() {
+            let shown_from = schedule.catch_up.len().saturating_sub(SHOWN_FIRE_TIMES);
+            if shown_from > 0 {
+                let _ = writeln!(
+                    out,
+                    "    {green}{plus} … {shown_from} earlier (--format json lists them){reset}"
+                );
+            }
+            for (position, time) in schedule.catch_up.iter().enumerate().skip(shown_from) {
                 let partition = schedule
                     .catch_up_partitions
                     .get(position)
@@ -1304,7 +1546,12 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
     }
     if let Some(partitions) = &diff.partitions {
         let _ = writeln!(out, "partitions:");
-        let _ = writeln!(out, "  ~ {} → {}", partitions.before, partitions.after);
+        let _ = writeln!(
+            out,
+            "  ~ {} → {}",
+            clean(&partitions.before),
+            clean(&partitions.after)
+        );
         let covers = |labels: &[String]| match labels {
             [] => "nothing (not partitioned)".to_owned(),
             [one] => format!("1 partition, {one}"),
@@ -1330,14 +1577,15 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "  {paint}{sign} {}: {}{end}",
-                export.target, export.text
+                export.target,
+                clean(&export.text)
             );
         }
         for export in &diff.exports {
             for file in &export.files {
                 if let Some(unified) = &file.diff {
                     out.push('\n');
-                    out.push_str(unified);
+                    out.push_str(&clean_keeping(unified, &['\n', '\t']));
                 }
             }
         }

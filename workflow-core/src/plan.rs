@@ -15,7 +15,7 @@ use crate::workflow_model::{Edge, SpecError, WorkflowSpec};
 
 /// The version of the plan's shape. It changes whenever a field is added, removed or changes
 /// meaning, so that readers can refuse a plan they do not understand.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 /// One run of a workflow, resolved: parameters have values and nodes are ordered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +97,10 @@ pub struct PlanParam {
     pub value: Value,
     /// Whether the value was given or is the default.
     pub source: ValueSource,
+    /// The declared default, as JSON (absent when the parameter has none). Part of the
+    /// workflow's version, unlike `value`, which is this run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
 }
 
 /// Where a parameter's value came from.
@@ -531,6 +535,7 @@ impl Plan {
                 ty: param.ty.to_owned(),
                 value,
                 source,
+                default: param.default.clone(),
             });
         }
         let stages = spec.stages()?;
@@ -646,39 +651,57 @@ impl Plan {
         self
     }
 
-    /// The plan's fingerprint: SHA-256 of its JSON (fields in declaration order, compact) with
-    /// what does not change what a run does left out. Counted: the workflow's name, each
-    /// parameter's name, type and value, the nodes (task, inputs with their types and
-    /// sources, output type, kind, fan-out, arm, policy, `after`), edges, stages, operations
-    /// (schedule, overlap, pools, run timeout, failure policy, notices, triggers, partition),
-    /// secrets (names and where they are read from, never values), branches, merges and what
-    /// the workflow returns. Not counted: the plan format's version, doc comments, Rust paths
-    /// (moving code is not a change), a parameter's `source` (its value is what counts) and
-    /// the next fire times (they depend on when the plan is made). Same source and
-    /// parameters give the same fingerprint on every machine.
+    /// The plan's fingerprint: the version of the workflow it plans. SHA-256 of the plan's
+    /// JSON (compact, fields in the order the plan has them) with what is not part of the
+    /// version left out. Counted: the workflow's name, each parameter's name, type and
+    /// declared default, the nodes (task, inputs with their types and sources, output type,
+    /// kind, fan-out, arm, policy, `after`), edges, stages, operations (schedule, overlap,
+    /// pools, run timeout, failure policy, notices, triggers, partition), secrets (names and
+    /// where they are read from, never values), branches, merges and what the workflow
+    /// returns. Not counted: the plan format's version, doc comments, Rust paths (moving code
+    /// is not a change), the values a run is given and where they came from (the command
+    /// line, the schedule's partition, an engine: they say which data a run processes, not
+    /// which version runs; the run records them beside the fingerprint) and the next fire
+    /// times (they depend on when the plan is made). So every run of one version, an export
+    /// of it and a plan of it made anywhere, at any time, carry the same fingerprint.
     pub fn fingerprint_of(&self) -> String {
         use sha2::Digest;
-        let mut value = serde_json::to_value(self).unwrap_or_default();
-        if let Some(object) = value.as_object_mut() {
-            for key in ["version", "doc", "rust_path", "next_runs", "fingerprint"] {
-                object.remove(key);
+        let value = serde_json::to_value(self).unwrap_or_default();
+        let digest = sha2::Sha256::digest(Plan::counted(&value).to_string().as_bytes());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("sha256:{hex}")
+    }
+
+    /// The counted part of a plan's JSON ([`Plan::fingerprint_of`]), its fields in their
+    /// order (a field left out moves none of the others).
+    pub(crate) fn counted(plan: &Value) -> Value {
+        fn keep(value: &Value, left_out: &[&str]) -> Value {
+            match value.as_object() {
+                Some(object) => Value::Object(
+                    object
+                        .iter()
+                        .filter(|(key, _)| !left_out.contains(&key.as_str()))
+                        .map(|(key, value)| (key.clone(), value.clone()))
+                        .collect(),
+                ),
+                None => value.clone(),
             }
-            for (key, fields) in [
-                ("nodes", &["description", "task_path"][..]),
-                ("params", &["source"][..]),
-            ] {
-                if let Some(items) = object.get_mut(key).and_then(Value::as_array_mut) {
-                    for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                        for field in fields {
-                            item.remove(*field);
-                        }
-                    }
+        }
+        let mut counted = keep(
+            plan,
+            &["version", "doc", "rust_path", "next_runs", "fingerprint"],
+        );
+        for (key, left_out) in [
+            ("nodes", &["description", "task_path"][..]),
+            ("params", &["value", "source"][..]),
+        ] {
+            if let Some(items) = counted.get_mut(key).and_then(Value::as_array_mut) {
+                for item in items.iter_mut() {
+                    *item = keep(item, left_out);
                 }
             }
         }
-        let digest = sha2::Sha256::digest(value.to_string().as_bytes());
-        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!("sha256:{hex}")
+        counted
     }
 
     /// What differs between `self` (an earlier plan of the workflow) and `now`, one phrase
@@ -715,7 +738,13 @@ impl Plan {
         fn differs<T: Serialize>(a: &T, b: &T) -> bool {
             serde_json::to_value(a).ok() != serde_json::to_value(b).ok()
         }
-        if differs(&self.params, &now.params) {
+        fn declared(plan: &Plan) -> Vec<(&String, &String, &Option<Value>)> {
+            plan.params
+                .iter()
+                .map(|param| (&param.name, &param.ty, &param.default))
+                .collect()
+        }
+        if declared(self) != declared(now) {
             changes.push("parameters changed".to_owned());
         }
         // Edges between nodes both plans have (a node added or removed brings its own).

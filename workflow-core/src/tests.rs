@@ -239,9 +239,10 @@ fn validate_finds_trigger_cycles_and_unknown_upstreams() {
     assert_eq!(registry::check(&[triggered_by("alone", &[])]), Ok(()));
 }
 
-/// The fingerprint: the same for the same source and parameters (whenever and wherever the
-/// plan is made), and different when any counted field changes; uncounted fields never move
-/// it.
+/// The fingerprint: the version of the workflow. The same for the same source whenever and
+/// wherever the plan is made and whatever values a run is given, and different when any
+/// counted field changes (a parameter's declared default among them); uncounted fields never
+/// move it. It is SHA-256 of the counted JSON exactly as the reference describes it.
 #[test]
 fn fingerprints_follow_what_a_run_does_and_nothing_else() {
     let workflow = spec(
@@ -274,10 +275,58 @@ fn fingerprints_follow_what_a_run_does_and_nothing_else() {
     let parsed: Plan = serde_json::from_str(&plan.to_json()).unwrap();
     assert_eq!(parsed.fingerprint_of(), plan.fingerprint);
     assert!(plan.changes_to(&parsed).is_empty());
-    // Another parameter value: another fingerprint.
+    // Another value for a run: the same version.
     let other = build("8", "2026-11-30T00:00:00Z");
-    assert_ne!(other.fingerprint, plan.fingerprint);
-    assert_eq!(plan.changes_to(&other), ["parameters changed"]);
+    assert_eq!(other.fingerprint, plan.fingerprint);
+    assert!(plan.changes_to(&other).is_empty());
+    // Recomputed by the documented recipe, independently: the plan's JSON with `version`,
+    // `doc`, `rust_path`, `next_runs` and `fingerprint` left out, each node's `description`
+    // and `task_path`, each parameter's `value` and `source`; compact, the remaining fields
+    // in the order the plan has them.
+    let full: Value = serde_json::from_str(&plan.to_json()).unwrap();
+    let mut kept = serde_json::Map::new();
+    for (key, value) in full.as_object().unwrap() {
+        let left_out = ["version", "doc", "rust_path", "next_runs", "fingerprint"];
+        if left_out.contains(&key.as_str()) {
+            continue;
+        }
+        let items_without = |value: &Value, fields: &[&str]| {
+            Value::Array(
+                value
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|item| {
+                        Value::Object(
+                            item.as_object()
+                                .unwrap()
+                                .iter()
+                                .filter(|(field, _)| !fields.contains(&field.as_str()))
+                                .map(|(field, value)| (field.clone(), value.clone()))
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        };
+        let value = match key.as_str() {
+            "nodes" => items_without(value, &["description", "task_path"]),
+            "params" => items_without(value, &["value", "source"]),
+            _ => value.clone(),
+        };
+        kept.insert(key.clone(), value);
+    }
+    let recipe = Value::Object(kept).to_string();
+    assert!(
+        recipe.starts_with(
+            r#"{"workflow":"w","params":[{"name":"seed","type":"u32","default":1}],"nodes":"#
+        ),
+        "{recipe}"
+    );
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(recipe.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    assert_eq!(plan.fingerprint, format!("sha256:{hex}"));
     // Each counted field moves it; each uncounted one does not.
     let moved = |change: &dyn Fn(&mut Plan)| {
         let mut changed = plan.clone();
@@ -297,6 +346,12 @@ fn fingerprints_follow_what_a_run_does_and_nothing_else() {
         .secrets
         .push(crate::Secret::from_env("token", "TOKEN"))));
     assert!(moved(&|plan| plan.params[0].ty.push('x')));
+    assert!(moved(&|plan| plan.params[0].default = Some(json!(2))));
+    assert!(moved(&|plan| plan.params[0].default = None));
+    assert!(!moved(&|plan| plan.params[0].value = json!(9)));
+    assert!(!moved(
+        &|plan| plan.params[0].source = crate::plan::ValueSource::Default
+    ));
     assert!(!moved(&|plan| plan.doc.push('x')));
     assert!(!moved(&|plan| plan.rust_path.push('x')));
     assert!(!moved(&|plan| plan.nodes[0].description.push('x')));
@@ -532,4 +587,127 @@ fn exports_compared_tell_fingerprints_files_and_lost_targets_apart() {
     assert!(lost.changed());
     let kept = crate::diff::compare_deployed(&manifest, files, &before, Some(&workflow), false);
     assert_eq!(kept.status, "unchanged", "{kept:#?}");
+}
+
+fn scheduled(plan: &Plan, cron: &str, catch_up: crate::operations::CatchUp) -> Plan {
+    let mut plan = plan.clone();
+    plan.operations.schedule = Some(crate::operations::Schedule {
+        when: crate::operations::Cadence::Cron(cron.into()),
+        timezone: "UTC".into(),
+        catch_up,
+    });
+    plan.fingerprint = plan.fingerprint_of();
+    plan
+}
+
+/// Fire times over a window longer than the evaluator's one-year look-back are all compared,
+/// from the first; a side with more than 10,000 in the window is compared up to where both
+/// are complete, and says so; a catch-up longer than 10,000 runs says there are more.
+#[test]
+fn diff_of_schedules_covers_the_whole_window_and_says_where_it_stops() {
+    use crate::operations::CatchUp;
+    let workflow = spec("w", vec![node("a", Source::Param("seed"), vec![])]);
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
+    let options = crate::plan::PlanOptions { now, next_runs: 1 };
+    let plan = Plan::build(&workflow, &[], &options).unwrap();
+    let at = |text: &str| text.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let before = scheduled(&plan, "0 1 * * *", CatchUp::Skip);
+    let after = scheduled(&plan, "0 2 * * *", CatchUp::Skip);
+    let diff = crate::diff::diff(&before, &after, now, chrono::Duration::days(1000));
+    let change = diff.schedule.unwrap();
+    assert_eq!(change.removed.len(), 1000);
+    assert_eq!(change.removed[0], at("2026-12-01T01:00:00Z"));
+    assert_eq!(change.removed[999], at("2029-08-26T01:00:00Z"));
+    assert_eq!(change.added.len(), 1000);
+    assert_eq!(change.compared_until, None);
+    // Every minute for 30 days: 43,200 fire times, compared up to the 10,000th.
+    let minutely = scheduled(&plan, "* * * * *", CatchUp::Skip);
+    let diff = crate::diff::diff(&before, &minutely, now, chrono::Duration::days(30));
+    let change = diff.schedule.clone().unwrap();
+    assert_eq!(change.compared_until, Some(at("2026-12-07T08:40:00Z")));
+    assert_eq!(change.added.len(), 10_000 - 7);
+    assert_eq!(change.removed, Vec::<chrono::DateTime<chrono::Utc>>::new());
+    let text = crate::diff::text(&diff, 30, false);
+    assert!(
+        text.contains("  fire times in the next 30 days, compared until 2026-12-07T08:40:00Z (a side has more than 10000; - no longer, + new):\n"),
+        "{text}"
+    );
+    // Once a year before, every minute after, all made up: more than 10,000 catch-up runs.
+    let yearly = scheduled(&plan, "0 0 1 1 *", CatchUp::Skip);
+    let all = scheduled(&plan, "* * * * *", CatchUp::All { max: None });
+    let diff = crate::diff::diff(&yearly, &all, now, chrono::Duration::days(1));
+    let change = diff.schedule.clone().unwrap();
+    assert!(change.catch_up_more);
+    assert_eq!(change.catch_up.len(), 10_000);
+    assert_eq!(change.catch_up.last(), Some(&at("2026-11-30T10:00:00Z")));
+    let text = crate::diff::text(&diff, 1, false);
+    assert!(
+        text.contains("  fire times in the next day (- no longer"),
+        "{text}"
+    );
+    assert!(text.contains("  on deploy now: more than 10000 catch-up runs:\n    + … 9990 earlier (--format json lists them)\n"), "{text}");
+    // At most seven made up: the latest seven, as `tick` would start them.
+    let seven = scheduled(&plan, "0 * * * *", CatchUp::All { max: Some(7) });
+    let daily = scheduled(&plan, "0 0 * * *", CatchUp::Skip);
+    let change = crate::diff::diff(&daily, &seven, now, chrono::Duration::days(1))
+        .schedule
+        .unwrap();
+    assert!(!change.catch_up_more);
+    assert_eq!(
+        change.catch_up,
+        (4..=10)
+            .map(|hour| at(&format!("2026-11-30T{hour:02}:00:00Z")))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Names from a plan cannot paint the terminal or forge a line of the diff's text; of two
+/// removed copies of a node, the one whose consumers the new node keeps is the renamed one.
+#[test]
+fn diff_text_escapes_control_characters_and_renames_the_node_that_is_read() {
+    let workflow = spec(
+        "w",
+        vec![
+            node("raw_a", Source::Param("seed"), vec![]),
+            node("raw_b", Source::Param("seed"), vec![]),
+            node("use", Source::Node("raw_a"), vec![]),
+        ],
+    );
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
+    let options = crate::plan::PlanOptions { now, next_runs: 1 };
+    let before = Plan::build(&workflow, &[], &options).unwrap();
+    let renamed = spec(
+        "w",
+        vec![
+            node("raw", Source::Param("seed"), vec![]),
+            node("use", Source::Node("raw"), vec![]),
+        ],
+    );
+    let after = Plan::build(&renamed, &[], &options).unwrap();
+    let diff = crate::diff::diff(&before, &after, now, chrono::Duration::days(1));
+    let text = crate::diff::text(&diff, 1, false);
+    assert!(
+        text.contains("  ~ renamed? node `raw_a` → `raw` (same task and inputs)\n  - node `raw_b` (task `step`)\n"),
+        "{text}"
+    );
+    assert!(!text.contains("edge"), "{text}");
+    let mut forged = after.clone();
+    forged.nodes[0].task = "x\u{1b}[2J\nworkflow `w`: no change".into();
+    forged.fingerprint = forged.fingerprint_of();
+    let text = crate::diff::text(
+        &crate::diff::diff(&after, &forged, now, chrono::Duration::days(1)),
+        1,
+        false,
+    );
+    assert!(
+        text.contains("task `step` → `x\\u{1b}[2J\\u{a}workflow `w`: no change`"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'));
+    assert_eq!(
+        text.lines()
+            .filter(|line| line.starts_with("workflow"))
+            .count(),
+        1
+    );
 }

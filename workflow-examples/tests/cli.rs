@@ -149,9 +149,10 @@ fn plan_resolves_typed_parameters() {
         serde_json::json!({"name": "day", "type": "NaiveDate", "value": "2026-11-21", "source": "given"})
     );
     assert_eq!(params[1]["value"], "us");
+    assert_eq!(params[1]["default"], "eu");
     assert_eq!(
         params[2],
-        serde_json::json!({"name": "full_refresh", "type": "bool", "value": false, "source": "default"})
+        serde_json::json!({"name": "full_refresh", "type": "bool", "value": false, "source": "default", "default": false})
     );
     // The join waits for all three sources; the loads fan out from it.
     let stages: Vec<Vec<String>> = serde_json::from_value(plan["stages"].clone()).unwrap();
@@ -667,4 +668,66 @@ fn graph_draws_pictures_with_graphviz() {
         "{}",
         stderr(&output)
     );
+}
+
+/// The fingerprint recipe in docs/reference.md, run as written by Python over every example's
+/// plan (and an export's): it gives the fingerprint the plan carries, and runs of one version
+/// given other values carry the same.
+#[test]
+fn the_documented_fingerprint_recipe_gives_every_plans_fingerprint() {
+    let reference = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/reference.md"),
+    )
+    .expect("the reference");
+    let recipe = reference
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the recipe's code block")
+        .lines()
+        .map(|line| line.strip_prefix("  ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(recipe.contains("open(\"plan.json\")"), "{recipe}");
+    let scratch = workflow_tests::Scratch::new("fingerprint-recipe");
+    let mut checked = 0;
+    for line in success(&["list"]).lines() {
+        let Some(workflow) = line.split_whitespace().next() else {
+            continue;
+        };
+        let plan = run(&[
+            "plan",
+            workflow,
+            "--format",
+            "json",
+            "--now",
+            "2026-11-30T12:00:00Z",
+        ]);
+        if !plan.status.success() {
+            // Needs a parameter no default gives: its golden plan is made with one.
+            continue;
+        }
+        std::fs::write(scratch.join("plan.json"), &plan.stdout).unwrap();
+        let output = Command::new("python3")
+            .arg("-c")
+            .arg(&recipe)
+            .current_dir(&*scratch)
+            .output()
+            .expect("python3 runs");
+        assert!(output.status.success(), "{}", stderr(&output));
+        let value: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+        assert_eq!(
+            stdout(&output).trim(),
+            value["fingerprint"].as_str().unwrap(),
+            "{workflow}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} plans checked");
+    // Another partition, another run of the same version: the same fingerprint.
+    let fingerprint = |day: &str| {
+        let plan = success(&["plan", "daily_batch", "--format", "json", "-p", day]);
+        serde_json::from_str::<serde_json::Value>(&plan).unwrap()["fingerprint"].clone()
+    };
+    assert_eq!(fingerprint("day=2026-11-21"), fingerprint("day=2026-11-22"));
 }

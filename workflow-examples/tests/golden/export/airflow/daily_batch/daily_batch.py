@@ -107,7 +107,7 @@ with DAG(
         "env": ENV,
         "append_env": True,
     },
-    tags=["workflow", "plan:82458fce1f46"],
+    tags=["workflow", "plan:c853722abb13"],
 ) as dag:
 
     # activity: Customer activity for one day: orders, page views and exchange rates, joined.

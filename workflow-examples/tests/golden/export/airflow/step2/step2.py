@@ -131,7 +131,7 @@ with DAG(
         "append_env": True,
         "pre_execute": stop_after_failure,
     },
-    tags=["workflow", "plan:a5d7bd1c1808"],
+    tags=["workflow", "plan:6bf89652f18a"],
 ) as dag:
 
     # new_objects: List the objects in the landing area that no earlier step 2 run has loaded (the state

@@ -117,7 +117,7 @@ with DAG(
         "append_env": True,
         "pre_execute": stop_after_failure,
     },
-    tags=["workflow", "plan:e93f4b9b6f7d"],
+    tags=["workflow", "plan:9b2033300970"],
 ) as dag:
 
     # snapshot.true: Export a full snapshot of the OLTP tables (a full refresh rebuilds history from it).

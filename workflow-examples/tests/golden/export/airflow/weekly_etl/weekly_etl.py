@@ -117,7 +117,7 @@ with DAG(
         "append_env": True,
         "pre_execute": stop_after_failure,
     },
-    tags=["workflow", "plan:562812674b78"],
+    tags=["workflow", "plan:669d850c5dc4"],
 ) as dag:
 
     # raw: Read the week's export.
