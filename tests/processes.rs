@@ -1301,6 +1301,131 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
 }
 
+/// What `diff` cannot compare honestly is refused with exit 2 and a reason: a plan of another
+/// format version, a schedule zone no one knows, a node name the plan lacks, a FIFO (which
+/// would block), a symbolic link or a non-UTF-8 file where an export wrote a file. A manifest
+/// given to `--against` compares as its directory; the values a baseline was planned with are
+/// planned again; a closed pipe keeps the exit status.
+#[cfg(unix)]
+#[test]
+fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
+    let dir = directory("diff-refusals");
+    let param = format!("dir={}", dir.display());
+    let baseline = dir.join("evolving.plan.json");
+    let saved = Command::new(FIXTURE)
+        .args(["plan", "evolving", "-p", &param, "--out"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{}", said(&saved));
+    let diff_against = |file: &Path| {
+        Command::new(FIXTURE)
+            .args(["diff", "evolving", "--against"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    // The baseline's own `dir`, not given again: the same plan.
+    let same = diff_against(&baseline);
+    assert_eq!(same.status.code(), Some(0), "{}", said(&same));
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&baseline).unwrap()).unwrap();
+    let refused = |edit: &dyn Fn(&mut serde_json::Value), reason: &str| {
+        let mut edited = plan.clone();
+        edit(&mut edited);
+        let file = dir.join("edited.json");
+        std::fs::write(&file, edited.to_string()).unwrap();
+        let output = diff_against(&file);
+        assert_eq!(output.status.code(), Some(2), "{reason}: {}", said(&output));
+        assert!(text(&output.stderr).contains(reason), "{}", said(&output));
+    };
+    refused(
+        &|plan| plan["version"] = 999.into(),
+        "a plan of format version 999, and this binary reads version 3",
+    );
+    refused(
+        &|plan| {
+            plan["edges"] = serde_json::json!([{"from": "ghost", "to": "checked", "kind": "order", "input": null}])
+        },
+        "it names a node `ghost` it does not have",
+    );
+    refused(
+        &|plan| plan["operations"]["schedule"] = serde_json::json!({"cron": "0 1 * * *", "timezone": "Mars/Base", "catch_up": {"mode": "skip"}}),
+        "the schedule's time zone `Mars/Base` is not an IANA zone",
+    );
+    let fifo = dir.join("fifo.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let blocked = diff_against(&fifo);
+    assert_eq!(blocked.status.code(), Some(2), "{}", said(&blocked));
+    assert!(
+        text(&blocked.stderr).contains("is not a file"),
+        "{}",
+        said(&blocked)
+    );
+    // An export directory: a link where a file was written, then a file that is not text.
+    let exported = dir.join("argo");
+    let export = Command::new(FIXTURE)
+        .args([
+            "export", "evolving", "--target", "argo", "-p", &param, "--out",
+        ])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", said(&export));
+    let manifest = exported.join("evolving.export.json");
+    let as_directory = diff_against(&manifest);
+    assert_eq!(
+        as_directory.status.code(),
+        Some(0),
+        "{}",
+        said(&as_directory)
+    );
+    let workflow_file = exported.join("evolving.workflow.yaml");
+    std::fs::remove_file(&workflow_file).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", &workflow_file).unwrap();
+    let linked = diff_against(&manifest);
+    assert_eq!(linked.status.code(), Some(2), "{}", said(&linked));
+    assert!(
+        text(&linked.stderr).contains("is a symbolic link"),
+        "{}",
+        said(&linked)
+    );
+    assert!(!text(&linked.stdout).contains("root:"), "{}", said(&linked));
+    std::fs::remove_file(&workflow_file).unwrap();
+    std::fs::write(&workflow_file, b"\xff\xfe").unwrap();
+    let binary = diff_against(&manifest);
+    assert_eq!(binary.status.code(), Some(2), "{}", said(&binary));
+    assert!(
+        text(&binary.stderr).contains("cannot read"),
+        "{}",
+        said(&binary)
+    );
+    // Gone: the change writes it again.
+    std::fs::remove_file(&workflow_file).unwrap();
+    let gone = diff_against(&manifest);
+    assert_eq!(gone.status.code(), Some(1), "{}", said(&gone));
+    assert!(
+        text(&gone.stdout).contains("evolving.workflow.yaml (new)"),
+        "{}",
+        said(&gone)
+    );
+    // A reader that stops after the first line: the status is still the answer (1).
+    let mut piped = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
+        .args(["diff", "evolving", "--exports", "--against"])
+        .arg(&baseline)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(piped.stdout.take());
+    assert_eq!(piped.wait().unwrap().code(), Some(1));
+}
+
 /// A baseline saved by `plan --out` for a partitioned workflow holds the partition of the day
 /// it was saved; a diff made later compares against that partition, so nothing shows as changed.
 #[test]
