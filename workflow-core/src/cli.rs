@@ -1451,14 +1451,14 @@ fn plan_at(
 
 /// What `diff` compares with: a plan, or an export (its manifest).
 enum Baseline {
-    Plan(Plan),
+    Plan(Box<Plan>),
     Export(Box<crate::export::ExportManifest>),
 }
 
 impl Baseline {
     fn into_plan(self) -> Plan {
         match self {
-            Baseline::Plan(plan) => plan,
+            Baseline::Plan(plan) => *plan,
             Baseline::Export(manifest) => {
                 let mut plan = manifest.plan;
                 plan.fingerprint = plan.fingerprint_of();
@@ -1500,7 +1500,7 @@ fn read_plan(path: &std::path::Path) -> Result<Baseline, String> {
     crate::diff::check_plan(&plan).map_err(|error| format!("`{}`: {error}", path.display()))?;
     // Edited by hand, or made by an earlier version: as its content says.
     plan.fingerprint = plan.fingerprint_of();
-    Ok(Baseline::Plan(plan))
+    Ok(Baseline::Plan(Box::new(plan)))
 }
 
 /// The manifest `export` wrote for `workflow` in `directory`.

@@ -333,7 +333,7 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
         }
     }
     // Most shared consumers first; ties in plan order (stable sort).
-    pairs.sort_by(|left, right| right.0.cmp(&left.0));
+    pairs.sort_by_key(|pair| std::cmp::Reverse(pair.0));
     let mut renamed: Vec<(&str, &str)> = Vec::new();
     for (_, old, new) in pairs {
         if !renamed
