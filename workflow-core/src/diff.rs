@@ -740,7 +740,19 @@ fn field_changes_at(path: &str, before: &Value, after: &Value, found: &mut Vec<S
                 }
             }
         }
-        _ => found.push(format!("{prefix}{} → {}", shown(before), shown(after))),
+        _ => match path.strip_suffix("_secs") {
+            // Seconds as people write them: `retry_delay 10m → 15m`.
+            Some(field) => {
+                let seconds = |value: &Value| {
+                    value.as_u64().map_or_else(
+                        || shown(value),
+                        |seconds| crate::text::duration(std::time::Duration::from_secs(seconds)),
+                    )
+                };
+                found.push(format!("{field} {} → {}", seconds(before), seconds(after)));
+            }
+            None => found.push(format!("{prefix}{} → {}", shown(before), shown(after))),
+        },
     }
 }
 

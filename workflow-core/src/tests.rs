@@ -418,7 +418,7 @@ fn diff_names_each_kind_of_change_in_review_order() {
         "  ~ node `a`: output `u32` → `u64` (consumed by `b2`)",
         "policy:",
         "  ~ node `a`: retries 0 → 4",
-        "  ~ workflow: timeout_secs none → 600",
+        "  ~ workflow: timeout none → 10m",
         "parameters:",
         "  ~ `seed`: type `u32` → `u64`",
         "secrets:",

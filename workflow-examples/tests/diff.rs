@@ -127,8 +127,10 @@ mod weekly_etl_next {
 }
 
 /// `warehouse_ingest`, next version: no full-refresh branch, eight partner fetches at once, the
-/// warehouse load returns a table of its own type (so the event it announces reads that type),
-/// and the schedule moves to Prague's 01:00.
+/// warehouse load returns a table of its own type (so the event it announces reads that type)
+/// and waits longer between shorter attempts, runs no longer queue but are refused while one
+/// is active, a failure lets independent nodes finish, and the schedule moves to Prague's
+/// 01:00.
 mod warehouse_ingest_next {
     use super::warehouse_ingest_deployed::*;
     use workflow_core::prelude::*;
@@ -141,7 +143,7 @@ mod warehouse_ingest_next {
     }
 
     /// Load the day's facts into the warehouse.
-    #[task(retries = 2, retry_delay = "10m", timeout = "3h", pool = "warehouse")]
+    #[task(retries = 2, retry_delay = "15m", timeout = "2h", pool = "warehouse")]
     pub fn load_warehouse(facts: DailyFacts, table: String) -> LoadedTable {
         let _ = facts;
         LoadedTable { table }
@@ -157,12 +159,12 @@ mod warehouse_ingest_next {
         /// Daily warehouse ingest: OLTP, logs and partner APIs into the warehouse, partners and the broker.
         #[schedule(cron = "0 1 * * *", timezone = "Europe/Prague", catch_up = "all")]
         #[partition(daily, param = day)]
-        #[concurrency(overlap = "queue")]
+        #[concurrency(overlap = "forbid")]
         #[pool(name = "oltp-export", slots = 1)]
         #[pool(name = "spark", slots = 4)]
         #[pool(name = "warehouse", slots = 2)]
         #[timeout = "20h"]
-        #[on_failure(stop, notify = ["data-oncall@example.com", "platform@example.com"], webhook = "https://hooks.example.com/etl/warehouse")]
+        #[on_failure(continue, notify = ["data-oncall@example.com", "platform@example.com"], webhook = "https://hooks.example.com/etl/warehouse")]
         #[on_success(webhook = "https://hooks.example.com/etl/warehouse")]
         pub warehouse_ingest(
             day: NaiveDate,
@@ -348,8 +350,8 @@ fn weekly_etl_next_version_across_the_spring_change() {
     );
 }
 
-/// A branch and a fan-out change, an output type with its consumer, and the schedule moved
-/// into Prague's zone.
+/// A branch and a fan-out change, an output type with its consumer, a retry delay and a
+/// timeout, overlap and failure policies, and the schedule moved into Prague's zone.
 #[test]
 fn warehouse_ingest_next_version() {
     let result = check(
