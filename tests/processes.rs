@@ -1014,17 +1014,21 @@ fn logs_of_a_new_state_file_are_its_own_and_mistakes_are_said() {
         assert_eq!(logs.matches("started, on a thread").count(), 1, "{logs}");
         std::fs::remove_file(dir.join("state.sqlite")).unwrap();
     }
-    let missing = finish(&dir, &["logs", "labelled"]);
-    assert_eq!(missing.status.code(), Some(2), "{}", said(&missing));
-    assert!(
-        text(&missing.stderr).contains("no state file at"),
-        "{}",
-        said(&missing)
-    );
-    assert!(
-        !dir.join("state.sqlite").exists(),
-        "`logs` made a state file"
-    );
+    // Commands that read runs say a missing state file and make none (a mistyped path must
+    // not become a new, empty state file).
+    for command in ["logs", "status", "history"] {
+        let missing = finish(&dir, &[command, "labelled"]);
+        assert_eq!(missing.status.code(), Some(2), "{}", said(&missing));
+        assert!(
+            text(&missing.stderr).contains("no state file at"),
+            "{command}: {}",
+            said(&missing)
+        );
+        assert!(
+            !dir.join("state.sqlite").exists(),
+            "`{command}` made a state file"
+        );
+    }
     let run = finish(&dir, &["run", "labelled"]);
     assert!(run.status.success(), "{}", said(&run));
     let nothing = finish(&dir, &["logs", "labelled", "--attempt", "9"]);

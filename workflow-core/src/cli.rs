@@ -702,7 +702,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             state,
         } => {
             registry::find(&workflow).map_err(|error| error.to_string())?;
-            let store = state.open()?;
+            let store = state.open_existing()?;
             let record = match run {
                 Some(run) => store.run(run).map_err(|error| error.to_string())?,
                 None => store
@@ -830,7 +830,7 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
             state,
         } => {
             registry::find(&workflow).map_err(|error| error.to_string())?;
-            let store = state.open()?;
+            let store = state.open_existing()?;
             let runs = store
                 .runs(Some(&workflow), limit)
                 .map_err(|error| error.to_string())?;
