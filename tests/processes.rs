@@ -1239,10 +1239,11 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
         "{shown}"
     );
     assert!(
-        shown.contains("\n--- a/systemd/evolving.service\n+++ b/systemd/evolving.service\n"),
+        shown.contains("\n--- a/evolving.service\n+++ b/evolving.service\n"),
         "{shown}"
     );
     assert!(shown.contains("\n-# Plan fingerprint: sha256:"), "{shown}");
+    assert!(shown.contains("\n--- a/evolving.export.json\n"), "{shown}");
     // JSON for tools: the file's diff is there too.
     let json = diff(
         env!("CARGO_BIN_EXE_runner-fixture-changed"),
@@ -1255,8 +1256,59 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
         value["exports"][0]["files"][0]["diff"]
             .as_str()
             .unwrap()
-            .starts_with("--- a/systemd/")
+            .starts_with("--- a/evolving.service\n")
     );
+    // The diffs applied inside the directory (a line of it ending in CR, as an editor may
+    // leave it): the directory is then the next version's export, manifest and all.
+    let install = exported.join("INSTALL.md");
+    let crlf = std::fs::read_to_string(&install)
+        .unwrap()
+        .replacen('\n', "\r\n", 1);
+    std::fs::write(&install, crlf).unwrap();
+    let patch = diff(env!("CARGO_BIN_EXE_runner-fixture-changed"), &["--exports"]);
+    let unified: String = text(&patch.stdout)
+        .split_once("\n\n")
+        .map(|(_, diffs)| diffs.to_owned())
+        .unwrap();
+    std::fs::write(dir.join("next.patch"), unified).unwrap();
+    let applied = Command::new("git")
+        .args(["apply", "-p1"])
+        .arg(dir.join("next.patch"))
+        .current_dir(&exported)
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{}", said(&applied));
+    let now_same = diff(env!("CARGO_BIN_EXE_runner-fixture-changed"), &[]);
+    assert_eq!(now_same.status.code(), Some(0), "{}", said(&now_same));
+    let fresh = dir.join("fresh");
+    let export = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
+        .args([
+            "export", "evolving", "--target", "systemd", "-p", &param, "--out",
+        ])
+        .arg(&fresh)
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", said(&export));
+    for file in std::fs::read_dir(&fresh).unwrap() {
+        let file = file.unwrap().path();
+        let name = file.file_name().unwrap();
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            std::fs::read(exported.join(name)).unwrap(),
+            "{}",
+            name.to_string_lossy()
+        );
+    }
+    // Back to the first version's files, for what follows.
+    std::fs::remove_dir_all(&exported).unwrap();
+    let export = Command::new(FIXTURE)
+        .args([
+            "export", "evolving", "--target", "systemd", "-p", &param, "--out",
+        ])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", said(&export));
     // The deployed file edited by hand: the same source now changes it back.
     let service = exported.join("evolving.service");
     let edited = std::fs::read_to_string(&service).unwrap() + "# edited by hand\n";
@@ -1357,21 +1409,20 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
         &|plan| plan["operations"]["schedule"] = serde_json::json!({"cron": "0 1 * * *", "timezone": "Mars/Base", "catch_up": {"mode": "skip"}}),
         "the schedule's time zone `Mars/Base` is not an IANA zone",
     );
-    let fifo = dir.join("fifo.json");
+    let folder = diff_against(&dir);
+    assert_eq!(folder.status.code(), Some(2), "{}", said(&folder));
     assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let blocked = diff_against(&fifo);
-    assert_eq!(blocked.status.code(), Some(2), "{}", said(&blocked));
-    assert!(
-        text(&blocked.stderr).contains("is not a file"),
+        text(&folder.stderr).contains("is a directory"),
         "{}",
-        said(&blocked)
+        said(&folder)
     );
+    // A pipe, as `--against <(git show base:plan.json)` gives it.
+    let piped = Command::new(FIXTURE)
+        .args(["diff", "evolving", "--against", "/dev/stdin"])
+        .stdin(std::fs::File::open(&baseline).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(0), "{}", said(&piped));
     // An export directory: a link where a file was written, then a file that is not text.
     let exported = dir.join("argo");
     let export = Command::new(FIXTURE)
@@ -1404,9 +1455,9 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
     std::fs::remove_file(&workflow_file).unwrap();
     std::fs::write(&workflow_file, b"\xff\xfe").unwrap();
     let binary = diff_against(&manifest);
-    assert_eq!(binary.status.code(), Some(2), "{}", said(&binary));
+    assert_eq!(binary.status.code(), Some(1), "{}", said(&binary));
     assert!(
-        text(&binary.stderr).contains("cannot read"),
+        text(&binary.stdout).contains("changes evolving.workflow.yaml (+"),
         "{}",
         said(&binary)
     );

@@ -1069,6 +1069,15 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                         read_plan(&files[0])?.into_plan(),
                         read_plan(&files[1])?.into_plan(),
                     );
+                    if before.workflow != after.workflow {
+                        return Err(format!(
+                            "`{}` is a plan of workflow `{}` and `{}` one of `{}`: compare plans of one workflow",
+                            files[0].display(),
+                            before.workflow,
+                            files[1].display(),
+                            after.workflow
+                        ));
+                    }
                     let mut diff = crate::diff::diff(&before, &after, now, window_length);
                     diff.exports =
                         crate::diff::compare_exports(&before, &after, None, &settings, exports);
@@ -1468,14 +1477,14 @@ impl Baseline {
     }
 }
 
-/// The text of a file `diff` reads: a regular file (or a link to one), never a directory, a
-/// FIFO or a device, which could block or never end.
+/// The text of a file `diff` is given: a file, or a pipe (`--against <(git show
+/// base:plan.json)`), never a directory.
 fn read_regular(path: &std::path::Path, what: &str) -> Result<String, String> {
     let metadata = std::fs::metadata(path)
         .map_err(|error| format!("cannot read {what} `{}`: {error}", path.display()))?;
-    if !metadata.is_file() {
+    if metadata.is_dir() {
         return Err(format!(
-            "`{}` is not a file: give {what} as a file",
+            "`{}` is a directory: give {what} as a file",
             path.display()
         ));
     }
@@ -1533,6 +1542,14 @@ fn checked_manifest(
 ) -> Result<crate::export::ExportManifest, String> {
     crate::diff::check_plan(&manifest.plan)
         .map_err(|error| format!("`{}`: {error}", path.display()))?;
+    if manifest.plan.workflow != manifest.workflow {
+        return Err(format!(
+            "`{}` is an export of workflow `{}` holding a plan of `{}`",
+            path.display(),
+            manifest.workflow,
+            manifest.plan.workflow
+        ));
+    }
     if let Some(outside) = manifest.files.iter().find(|file| {
         file.components().any(|part| {
             !matches!(
@@ -1632,7 +1649,9 @@ fn diff_export(
         )
     })?;
     let mut deployed = Vec::new();
-    for path in &manifest.files {
+    let manifest_file =
+        std::path::PathBuf::from(crate::export::ExportManifest::file_name(&manifest.workflow));
+    for path in manifest.files.iter().chain(std::iter::once(&manifest_file)) {
         if let Some(contents) = read_deployed(directory, path)? {
             deployed.push(crate::export::ExportFile {
                 path: path.clone(),
@@ -1653,10 +1672,10 @@ fn diff_export(
     Ok(diff)
 }
 
-/// A file an export wrote, as it is now in `directory`: `None` when it is gone. Refused: a
+/// A file an export wrote, as it is now in `directory`: `None` when it is gone; bytes that are
+/// not UTF-8 read as U+FFFD (the file then differs from what `export` writes). Refused: a
 /// symbolic link on the way (a diff must not show a file the export did not write, such as a
-/// link to `/etc/passwd`), anything but a regular file, a file that cannot be read or is not
-/// UTF-8 text.
+/// link to `/etc/passwd`), anything but a regular file, a file that cannot be read.
 fn read_deployed(
     directory: &std::path::Path,
     path: &std::path::Path,
@@ -1686,8 +1705,8 @@ fn read_deployed(
             at.display()
         ));
     }
-    std::fs::read_to_string(&at)
-        .map(Some)
+    std::fs::read(&at)
+        .map(|bytes| Some(String::from_utf8_lossy(&bytes).into_owned()))
         .map_err(|error| format!("cannot read `{}`: {error}", at.display()))
 }
 

@@ -936,35 +936,36 @@ fn schedule(
             .collect()
     };
     let (old, new) = (within(old), within(new));
-    // Catch-up on deploy, as `tick` would start it: the new schedule's fire times since the
-    // old one last fired (tick's last fire time), at most a year back, kept as the new
-    // catch-up policy keeps them.
-    let last_old = fires(before, now - Duration::days(366), now, 1)
-        .last()
-        .copied();
+    // What a deploy now would start, as `tick` would: the new schedule's fire times since
+    // the old one last fired (the last fire time tick handled; none if it never fired in ten
+    // years or had no schedule), by the new catch-up policy, over this and later ticks.
+    let last_old = before.operations.schedule.as_ref().and_then(|_| {
+        (0..10).find_map(|years| {
+            let until = now - Duration::days(366 * years);
+            fires(before, until - Duration::days(366), until, 1)
+                .last()
+                .copied()
+        })
+    });
     let mut catch_up_more = false;
-    let missed: Vec<DateTime<Utc>> = match (&after.operations.schedule, last_old) {
-        (Some(schedule), Some(last)) => {
-            let keep = match &schedule.catch_up {
-                crate::operations::CatchUp::Skip => 0,
-                crate::operations::CatchUp::Latest => 1,
-                crate::operations::CatchUp::All { max: Some(max) } => {
-                    (*max as usize).min(CATCH_UP_LISTED + 1)
+    let missed: Vec<DateTime<Utc>> = match &after.operations.schedule {
+        Some(schedule) => {
+            match crate::runner::tick::fires_due(schedule, last_old, now, CATCH_UP_LISTED + 1) {
+                Ok((mut fires, _))
+                    if last_old.is_some()
+                        && matches!(schedule.catch_up, crate::operations::CatchUp::All { .. }) =>
+                {
+                    if fires.len() > CATCH_UP_LISTED {
+                        catch_up_more = true;
+                        fires.remove(0);
+                    }
+                    fires
                 }
-                crate::operations::CatchUp::All { max: None } => CATCH_UP_LISTED + 1,
-            };
-            let mut candidates = if keep == 0 {
-                Vec::new()
-            } else {
-                fires(after, last, now, keep)
-            };
-            if candidates.len() > CATCH_UP_LISTED {
-                catch_up_more = true;
-                candidates.remove(0);
+                Ok((_, fire)) => fire.into_iter().collect(),
+                Err(_) => Vec::new(),
             }
-            candidates
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     let catch_up_partitions = match (&after.operations.partition, &after.operations.schedule) {
         (Some(partition), Some(schedule)) => missed
@@ -1131,15 +1132,17 @@ pub fn compare_exports(
                 render(before),
                 render(after),
                 (&before.fingerprint, &after.fingerprint),
-                unified,
+                unified.then(|| format!("{}/", target.name())),
             )
         })
         .collect()
 }
 
-/// Compares what is deployed (the files of an export directory, read by the caller: `None`
-/// for a file its manifest lists that is missing) with the export the same target and
-/// settings make of `after` now. `before` is the manifest.
+/// Compares what is deployed (the files of an export directory as the caller read them, the
+/// manifest among them; a file that is gone is left out) with the export the same target and
+/// settings make of `after` now, manifest included: applying the unified diffs (paths
+/// relative to the directory, `patch -p1` inside it) turns the directory into that export.
+/// `before` is the manifest.
 pub fn compare_deployed(
     before: &crate::export::ExportManifest,
     deployed: Vec<crate::export::ExportFile>,
@@ -1147,12 +1150,7 @@ pub fn compare_deployed(
     spec: Option<&crate::WorkflowSpec>,
     unified: bool,
 ) -> ExportChange {
-    let now = crate::export::export_from_plan(after, spec, before.target, &before.settings).map(
-        |mut exported| {
-            exported.files.retain(|file| !is_manifest(&file.path));
-            exported
-        },
-    );
+    let now = crate::export::export_from_plan(after, spec, before.target, &before.settings);
     compare_export(
         before.target,
         Ok(crate::export::Exported {
@@ -1161,7 +1159,7 @@ pub fn compare_deployed(
         }),
         now,
         (&before.plan.fingerprint, &after.fingerprint),
-        unified,
+        unified.then(String::new),
     )
 }
 
@@ -1185,7 +1183,7 @@ fn compare_export(
     before: Result<crate::export::Exported, crate::export::ExportError>,
     after: Result<crate::export::Exported, crate::export::ExportError>,
     (old_fingerprint, new_fingerprint): (&str, &str),
-    unified: bool,
+    unified: Option<String>,
 ) -> ExportChange {
     let mut result = ExportChange {
         target: target.name().to_owned(),
@@ -1263,7 +1261,9 @@ fn compare_export(
                 .replace(old_fingerprint, new_fingerprint)
                 .replace(old_short, new_short)
         };
-        if old.is_none() || new.is_none() || refingered != new_text {
+        // The manifest holds the whole plan: it changes with any change, so it does not
+        // decide whether the artifacts changed in more than their fingerprint.
+        if !is_manifest(path) && (old.is_none() || new.is_none() || refingered != new_text) {
             only_fingerprint = false;
         }
         let lines = similar::TextDiff::from_lines(old_text, new_text);
@@ -1283,11 +1283,8 @@ fn compare_export(
             .to_owned(),
             lines_added: count(similar::ChangeTag::Insert),
             lines_removed: count(similar::ChangeTag::Delete),
-            diff: unified.then(|| {
-                let (from, to) = (
-                    format!("a/{}/{name}", target.name()),
-                    format!("b/{}/{name}", target.name()),
-                );
+            diff: unified.as_ref().map(|within| {
+                let (from, to) = (format!("a/{within}{name}"), format!("b/{within}{name}"));
                 lines
                     .unified_diff()
                     .context_radius(3)
@@ -1597,7 +1594,8 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
             for file in &export.files {
                 if let Some(unified) = &file.diff {
                     out.push('\n');
-                    out.push_str(&clean_keeping(unified, &['\n', '\t']));
+                    // The files' own bytes, so that `patch` and `git apply` take it.
+                    out.push_str(unified);
                 }
             }
         }

@@ -600,6 +600,10 @@ fn scheduled(plan: &Plan, cron: &str, catch_up: crate::operations::CatchUp) -> P
     plan
 }
 
+fn daily_at_nine(plan: &Plan) -> Plan {
+    scheduled(plan, "0 9 * * *", crate::operations::CatchUp::Skip)
+}
+
 /// Fire times over a window longer than the evaluator's one-year look-back are all compared,
 /// from the first; a side with more than 10,000 in the window is compared up to where both
 /// are complete, and says so; a catch-up longer than 10,000 runs says there are more.
@@ -646,6 +650,33 @@ fn diff_of_schedules_covers_the_whole_window_and_says_where_it_stops() {
         "{text}"
     );
     assert!(text.contains("  on deploy now: more than 10000 catch-up runs:\n    + … 9990 earlier (--format json lists them)\n"), "{text}");
+    // No schedule before: as for a workflow never run, tick starts the latest fire time if it
+    // is at most ten minutes old.
+    let at_ten = scheduled(&plan, "0 10 * * *", CatchUp::Skip);
+    let soon = at("2026-11-30T10:05:00Z");
+    let change = crate::diff::diff(&plan, &at_ten, soon, chrono::Duration::days(1))
+        .schedule
+        .unwrap();
+    assert_eq!(change.catch_up, [at("2026-11-30T10:00:00Z")]);
+    // Skip, the old schedule last fired before the new one's latest: the same rule.
+    let change = crate::diff::diff(
+        &daily_at_nine(&plan),
+        &at_ten,
+        soon,
+        chrono::Duration::days(1),
+    )
+    .schedule
+    .unwrap();
+    assert_eq!(change.catch_up, [at("2026-11-30T10:00:00Z")]);
+    // The old schedule last fired more than a year ago (29 February 2024): tick makes up a
+    // year of the new one's, 366 daily runs.
+    let leap = scheduled(&plan, "0 1 29 2 *", CatchUp::Skip);
+    let every_day = scheduled(&plan, "0 1 * * *", CatchUp::All { max: None });
+    let change = crate::diff::diff(&leap, &every_day, now, chrono::Duration::days(1))
+        .schedule
+        .unwrap();
+    assert_eq!(change.catch_up.len(), 366);
+    assert_eq!(change.catch_up[0], at("2025-11-30T01:00:00Z"));
     // At most seven made up: the latest seven, as `tick` would start them.
     let seven = scheduled(&plan, "0 * * * *", CatchUp::All { max: Some(7) });
     let daily = scheduled(&plan, "0 0 * * *", CatchUp::Skip);

@@ -142,6 +142,40 @@ fn process(run: &RunRecord) -> String {
 /// The partition parameter a scheduled run sets: its name and value.
 type Partition = Option<(String, String)>;
 
+/// The fire times a tick at `now` looks at, given the last fire time it handled (`last`;
+/// `None` for a workflow never run), and the one it starts now. The fire times are those
+/// after `last` (at most a year back), the latest `keep_at_most` of them (and of the policy's
+/// `max_catch_up`); catching up every missed run starts from the first and later ticks take
+/// the rest, `latest` takes the last; `skip`, and a workflow never run before (just
+/// installed: it waits for a fire time, as a timer would), take the last only if it is at
+/// most [`SKIP_GRACE`] old.
+pub fn fires_due(
+    schedule: &crate::operations::Schedule,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    keep_at_most: usize,
+) -> Result<(Vec<DateTime<Utc>>, Option<DateTime<Utc>>), crate::operations::ScheduleError> {
+    let keep = match (last, schedule.catch_up) {
+        (Some(_), CatchUp::All { max }) => max.map_or(usize::MAX, |max| max as usize),
+        _ => 1,
+    }
+    .min(keep_at_most);
+    let fires = schedule.fire_times_between(
+        last.unwrap_or(now - chrono::Duration::days(366)),
+        now,
+        keep,
+    )?;
+    let fire = match (last, schedule.catch_up) {
+        (Some(_), CatchUp::All { .. }) => fires.first().copied(),
+        (Some(_), CatchUp::Latest) => fires.last().copied(),
+        (None, _) | (_, CatchUp::Skip) => fires
+            .last()
+            .copied()
+            .filter(|fire| now - *fire <= SKIP_GRACE),
+    };
+    Ok((fires, fire))
+}
+
 /// What makes the workflow due now, if anything: a fire time first, then its triggers.
 fn due(
     spec: &WorkflowSpec,
@@ -152,23 +186,8 @@ fn due(
     let operations = &spec.operations;
     if let Some(schedule) = &operations.schedule {
         let last = store.last_fire(name)?;
-        let keep = match (last, schedule.catch_up) {
-            (Some(_), CatchUp::All { max }) => max.map_or(usize::MAX, |max| max as usize),
-            _ => 1,
-        };
-        let fires = schedule
-            .fire_times_between(last.unwrap_or(now - chrono::Duration::days(366)), now, keep)
+        let (fires, fire) = fires_due(schedule, last, now, usize::MAX)
             .map_err(|error| TickError::Operations(error.to_string()))?;
-        // Catching up starts from the first fire time handled: a workflow never run before
-        // (just installed) waits for a fire time, as a timer would.
-        let fire = match (last, schedule.catch_up) {
-            (Some(_), CatchUp::All { .. }) => fires.first().copied(),
-            (Some(_), CatchUp::Latest) => fires.last().copied(),
-            (None, _) | (_, CatchUp::Skip) => fires
-                .last()
-                .copied()
-                .filter(|fire| now - *fire <= SKIP_GRACE),
-        };
         if let Some(fire) = fire {
             let missed = fires.len().saturating_sub(1);
             let mut reason = format!("scheduled for {}", fire.to_rfc3339());
