@@ -142,6 +142,9 @@ fn process(run: &RunRecord) -> String {
 /// The partition parameter a scheduled run sets: its name and value.
 type Partition = Option<(String, String)>;
 
+/// The fire times a tick looks at, oldest first, and the one it starts now.
+pub type FiresDue = (Vec<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The fire times a tick at `now` looks at, given the last fire time it handled (`last`;
 /// `None` for a workflow never run), and the one it starts now. The fire times are those
 /// after `last` (at most a year back), the latest `keep_at_most` of them (and of the policy's
@@ -154,7 +157,7 @@ pub fn fires_due(
     last: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     keep_at_most: usize,
-) -> Result<(Vec<DateTime<Utc>>, Option<DateTime<Utc>>), crate::operations::ScheduleError> {
+) -> Result<FiresDue, crate::operations::ScheduleError> {
     let keep = match (last, schedule.catch_up) {
         (Some(_), CatchUp::All { max }) => max.map_or(usize::MAX, |max| max as usize),
         _ => 1,
