@@ -61,8 +61,8 @@ enum Command {
         /// instead of the current time
         #[arg(long, value_name = "TIME", value_parser = parse_time)]
         now: Option<DateTime<Utc>>,
-        /// How many of the schedule's next runs to list
-        #[arg(long = "next", value_name = "COUNT", default_value_t = 5)]
+        /// How many of the schedule's next runs to list (at most 10000)
+        #[arg(long = "next", value_name = "COUNT", default_value_t = 5, value_parser = parse_next_runs)]
         next_runs: usize,
         /// Plan one run per partition in FROM..TO (both included), oldest first, for a
         /// partitioned workflow: 2026-11-01..2026-11-21, or 2026-11-01T00..2026-11-01T23
@@ -717,6 +717,12 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                         )
                     })?,
             };
+            if record.workflow != workflow {
+                return Err(format!(
+                    "run {} is a run of workflow `{}`, not `{workflow}`",
+                    record.id, record.workflow
+                ));
+            }
             let status = store
                 .effective_status(&record)
                 .map_err(|error| error.to_string())?;
@@ -844,7 +850,11 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<u8, String> {
                     why.push(reason);
                 }
                 if run.reruns > 0 {
-                    why.push(format!("re-run {} times by tick", run.reruns));
+                    why.push(format!(
+                        "re-run {} time{} by tick",
+                        run.reruns,
+                        if run.reruns == 1 { "" } else { "s" }
+                    ));
                 }
                 if let Some(reason) = &run.reason {
                     why.push(reason.clone());
@@ -1749,6 +1759,14 @@ fn partition_from_now(
 }
 
 /// `--parallelism`: a whole number, at least 1.
+fn parse_next_runs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(count) if count <= 10_000 => Ok(count),
+        Ok(_) => Err("at most 10000 (plan --backfill lists partitions in bulk)".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 fn parse_parallelism(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("at least one node must be able to run: give 1 or more".to_owned()),

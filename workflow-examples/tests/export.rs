@@ -123,6 +123,38 @@ fn seed_exports_match_their_golden_files() {
     }
 }
 
+/// A setting that would be written into a file as more than data is refused, naming the flag,
+/// and nothing is written: a line break in `--user` would add a directive to the unit.
+#[test]
+fn settings_that_would_change_the_files_meaning_are_refused() {
+    for (flag, value) in [
+        ("--user", "root\nExecStartPre=/bin/sh -c id"),
+        ("--user", "1root"),
+        ("--aws-account", "12345"),
+        ("--namespace", "Argo Prod"),
+        ("--image", "workflows latest"),
+        ("--binary", "/usr/bin/x\ny"),
+    ] {
+        let out = scratch("bad-setting");
+        let output = run(&[
+            "export",
+            "step2",
+            "--target",
+            "systemd",
+            "--out",
+            out.to_str().unwrap(),
+            &format!("{flag}={value}"),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value:?}");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains(&format!("{flag} ")), "{said}");
+        assert!(
+            std::fs::read_dir(&out).map_or(true, |mut entries| entries.next().is_none()),
+            "{flag}: files written"
+        );
+    }
+}
+
 #[test]
 fn a_construct_the_target_cannot_express_is_an_error_that_names_it() {
     let out = scratch("lossy");

@@ -140,6 +140,77 @@ pub struct Settings {
     pub allow_lossy: bool,
 }
 
+impl Settings {
+    /// Whether every setting can be written into the targets' files as the data it is: no
+    /// control characters anywhere (a line break in `--user` would add a line to a unit
+    /// file), a user name as systemd takes it (`User=`: letters, digits, `_`, `-`, not
+    /// starting with a digit or `-`, or a numeric id), an AWS account of 12 digits, a region,
+    /// namespace and volume claim of lower-case letters, digits, `-` and `.`, an image
+    /// without spaces.
+    pub fn check(&self) -> Result<(), ExportError> {
+        let refuse = |flag: &str, value: &str, rule: &str| {
+            Err(ExportError::Setting(format!(
+                "--{flag} {value:?} cannot be exported: {rule}"
+            )))
+        };
+        for (flag, value) in [
+            ("binary", &self.binary),
+            ("run-root", &self.run_root),
+            ("state", &self.state),
+            ("user", &self.user),
+            ("image", &self.image),
+            ("volume-claim", &self.volume_claim),
+            ("namespace", &self.namespace),
+            ("aws-region", &self.aws_region),
+            ("aws-account", &self.aws_account),
+            ("instance-tag", &self.instance_tag),
+        ] {
+            if value.is_empty() || value.chars().any(char::is_control) {
+                return refuse(flag, value, "it is empty or holds a control character");
+            }
+        }
+        let user_ok = self.user.chars().all(|c| c.is_ascii_digit())
+            || (self
+                .user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && !self
+                    .user
+                    .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                && self.user.len() <= 32);
+        if !user_ok {
+            return refuse(
+                "user",
+                &self.user,
+                "systemd takes a user name of letters, digits, `_` and `-` (not first), or a numeric id",
+            );
+        }
+        if self.aws_account.len() != 12 || !self.aws_account.chars().all(|c| c.is_ascii_digit()) {
+            return refuse(
+                "aws-account",
+                &self.aws_account,
+                "an AWS account id is 12 digits",
+            );
+        }
+        for (flag, value) in [
+            ("aws-region", &self.aws_region),
+            ("namespace", &self.namespace),
+            ("volume-claim", &self.volume_claim),
+        ] {
+            if !value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            {
+                return refuse(flag, value, "only lower-case letters, digits, `-` and `.`");
+            }
+        }
+        if self.image.contains(char::is_whitespace) {
+            return refuse("image", &self.image, "an image reference has no spaces");
+        }
+        Ok(())
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         use clap::Parser;
@@ -192,6 +263,9 @@ pub enum ExportError {
     /// A name the target cannot take.
     #[error("{0}")]
     Name(String),
+    /// An export setting the target's files cannot carry.
+    #[error("{0}")]
+    Setting(String),
     /// The files could not be written.
     #[error("cannot write `{path}`: {reason}")]
     Write {
@@ -275,6 +349,7 @@ pub fn export_from_plan(
         }
     }
     let plan = &plan;
+    settings.check()?;
     let mut settings = settings.clone();
     settings.start_date = Some(
         settings
