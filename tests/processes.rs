@@ -1409,6 +1409,14 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
         &|plan| plan["operations"]["schedule"] = serde_json::json!({"cron": "0 1 * * *", "timezone": "Mars/Base", "catch_up": {"mode": "skip"}}),
         "the schedule's time zone `Mars/Base` is not an IANA zone",
     );
+    refused(
+        &|plan| plan["params"] = serde_json::json!([]),
+        "node `checked` reads a parameter `dir` the plan does not declare",
+    );
+    refused(
+        &|plan| plan["workflow"] = "evolving\u{1b}[2J".into(),
+        "is not one a workflow declares",
+    );
     let folder = diff_against(&dir);
     assert_eq!(folder.status.code(), Some(2), "{}", said(&folder));
     assert!(

@@ -53,8 +53,10 @@ pub struct ScheduleChange {
     /// The partition each catch-up run would process (empty when runs are not partitioned).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch_up_partitions: Vec<String>,
-    /// The schedule's time zone, for reading the times.
+    /// The new schedule's time zone, for reading the added times and the catch-up runs.
     pub timezone: String,
+    /// The old schedule's time zone, for reading the removed times.
+    pub before_timezone: String,
 }
 
 /// How the partitions change: what a backfill of the same recent days covered before and
@@ -290,6 +292,41 @@ pub fn check_plan(plan: &Plan) -> Result<(), String> {
             return Err(format!("it has two nodes named `{}`", node.id));
         }
     }
+    // Names as `workflow!` makes them: no control characters, no path separators (they end
+    // up in file names and unit names of exports).
+    let names = std::iter::once(&plan.workflow)
+        .chain(plan.nodes.iter().flat_map(|node| [&node.id, &node.task]))
+        .chain(plan.params.iter().map(|param| &param.name));
+    for name in names {
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| c.is_control() || c == '/' || c == '\\')
+        {
+            return Err(format!("the name {name:?} is not one a workflow declares"));
+        }
+    }
+    let declared = |name: &str| plan.params.iter().any(|param| param.name == name);
+    for node in &plan.nodes {
+        for input in &node.inputs {
+            if let InputSource::Param(name) = &input.from
+                && !declared(name)
+            {
+                return Err(format!(
+                    "node `{}` reads a parameter `{name}` the plan does not declare",
+                    node.id
+                ));
+            }
+        }
+    }
+    if let Some(partition) = &plan.operations.partition
+        && !declared(&partition.param)
+    {
+        return Err(format!(
+            "the partition names a parameter `{}` the plan does not declare",
+            partition.param
+        ));
+    }
     Ok(())
 }
 
@@ -335,20 +372,36 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
     // Most shared consumers first; ties in plan order (stable sort).
     pairs.sort_by_key(|pair| std::cmp::Reverse(pair.0));
     let mut renamed: Vec<(&str, &str)> = Vec::new();
-    for (_, old, new) in pairs {
+    for (_, old, new) in &pairs {
         if !renamed
             .iter()
-            .any(|(taken_old, taken_new)| *taken_old == old || *taken_new == new)
+            .any(|(taken_old, taken_new)| taken_old == old || taken_new == new)
         {
             renamed.push((old, new));
         }
     }
     for (old, new) in &renamed {
-        result.graph.push(change(
-            "node",
-            "renamed?",
-            format!("node `{old}` → `{new}` (same task and inputs)"),
-        ));
+        // Another added node as good a match: the guess could be either.
+        let score = |old: &str, new: &str| {
+            pairs
+                .iter()
+                .find(|(_, o, n)| *o == old && *n == new)
+                .map(|(shared, ..)| *shared)
+        };
+        let also: Vec<String> = pairs
+            .iter()
+            .filter(|(shared, o, n)| o == old && n != new && Some(*shared) == score(old, new))
+            .map(|(_, _, n)| format!("`{n}`"))
+            .collect();
+        let text = if also.is_empty() {
+            format!("node `{old}` → `{new}` (same task and inputs)")
+        } else {
+            format!(
+                "node `{old}` → `{new}` (same task and inputs; or → {}, as alike)",
+                also.join(", ")
+            )
+        };
+        result.graph.push(change("node", "renamed?", text));
     }
     for node in &added {
         if !renamed.iter().any(|(_, new)| *new == node.id) {
@@ -994,6 +1047,12 @@ fn schedule(
             .as_ref()
             .or(before.operations.schedule.as_ref())
             .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone()),
+        before_timezone: before
+            .operations
+            .schedule
+            .as_ref()
+            .or(after.operations.schedule.as_ref())
+            .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone()),
     })
 }
 
@@ -1492,16 +1551,12 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
                 );
             }
         }
-        for (times, sign, paint) in [
-            (&schedule.removed, minus, red),
-            (&schedule.added, plus, green),
+        for (times, sign, paint, zone) in [
+            (&schedule.removed, minus, red, &schedule.before_timezone),
+            (&schedule.added, plus, green, &schedule.timezone),
         ] {
             for time in times.iter().take(SHOWN_FIRE_TIMES) {
-                let _ = writeln!(
-                    out,
-                    "    {paint}{sign} {}{reset}",
-                    instant(*time, &schedule.timezone)
-                );
+                let _ = writeln!(out, "    {paint}{sign} {}{reset}", instant(*time, zone));
             }
             if times.len() > SHOWN_FIRE_TIMES {
                 let _ = writeln!(

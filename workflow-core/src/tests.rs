@@ -722,6 +722,29 @@ fn diff_text_escapes_control_characters_and_renames_the_node_that_is_read() {
         "{text}"
     );
     assert!(!text.contains("edge"), "{text}");
+    // Two added nodes as alike: the guess says so.
+    let copied = spec(
+        "w",
+        vec![
+            node("x", Source::Param("seed"), vec![]),
+            node("y", Source::Param("seed"), vec![]),
+        ],
+    );
+    let single = spec("w", vec![node("raw_a", Source::Param("seed"), vec![])]);
+    let text = crate::diff::text(
+        &crate::diff::diff(
+            &Plan::build(&single, &[], &options).unwrap(),
+            &Plan::build(&copied, &[], &options).unwrap(),
+            now,
+            chrono::Duration::days(1),
+        ),
+        1,
+        false,
+    );
+    assert!(
+        text.contains("  ~ renamed? node `raw_a` → `x` (same task and inputs; or → `y`, as alike)\n  + node `y` (task `step`)\n"),
+        "{text}"
+    );
     let mut forged = after.clone();
     forged.nodes[0].task = "x\u{1b}[2J\nworkflow `w`: no change".into();
     forged.fingerprint = forged.fingerprint_of();
