@@ -1489,6 +1489,48 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
     assert_eq!(piped.wait().unwrap().code(), Some(1));
 }
 
+/// A change inside a sub-workflow is a change of every workflow that runs it: the parent's
+/// fingerprint moves and `diff` of the parent names the node and the sub-workflow.
+#[test]
+fn a_change_inside_a_sub_workflow_changes_its_parent() {
+    let dir = directory("diff-nesting");
+    let baseline = dir.join("nesting.plan.json");
+    let saved = Command::new(FIXTURE)
+        .args(["plan", "nesting", "--out"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{}", said(&saved));
+    let same = Command::new(FIXTURE)
+        .args(["diff", "nesting", "--against"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0), "{}", said(&same));
+    let changed = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
+        .args(["diff", "nesting", "--against"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(changed.status.code(), Some(1), "{}", said(&changed));
+    let shown = text(&changed.stdout);
+    assert!(
+        shown.contains("graph:\n  ~ node `got`: workflow `inner_step` changed (plan "),
+        "{shown}"
+    );
+    let fingerprint = |binary: &str| {
+        let plan = Command::new(binary)
+            .args(["plan", "nesting", "--format", "json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&plan.stdout).unwrap()["fingerprint"].clone()
+    };
+    assert_ne!(
+        fingerprint(FIXTURE),
+        fingerprint(env!("CARGO_BIN_EXE_runner-fixture-changed"))
+    );
+}
+
 /// A baseline saved by `plan --out` for a partitioned workflow holds the partition of the day
 /// it was saved; a diff made later compares against that partition, so nothing shows as changed.
 #[test]

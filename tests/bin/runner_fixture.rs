@@ -488,6 +488,27 @@ workflow! {
     }
 }
 
+/// One, once.
+#[task]
+fn one() -> u32 {
+    1
+}
+
+workflow! {
+    /// A sub-workflow; its next version retries its step.
+    pub inner_step() -> u32 {
+        value = one();
+        return value;
+    }
+}
+
+workflow! {
+    /// Runs `inner_step` as a node: its plan changes when `inner_step` does.
+    nesting() {
+        got = inner_step();
+    }
+}
+
 fn main() -> std::process::ExitCode {
     // The race tests start several processes and let them go at once: each waits here until
     // the file `$WORKFLOW_TEST_BARRIER` exists.

@@ -28,6 +28,27 @@ workflow! {
     }
 }
 
+/// One, retried twice in the next version.
+#[task(retries = 2)]
+fn one() -> u32 {
+    1
+}
+
+workflow! {
+    /// A sub-workflow; its next version retries its step.
+    pub inner_step() -> u32 {
+        value = one();
+        return value;
+    }
+}
+
+workflow! {
+    /// Runs `inner_step` as a node: its plan changes when `inner_step` does.
+    nesting() {
+        got = inner_step();
+    }
+}
+
 fn main() -> std::process::ExitCode {
     workflow_core::cli::main()
 }

@@ -545,6 +545,26 @@ fn graph(before: &Plan, after: &Plan, result: &mut PlanDiff) {
                 ),
             ));
         }
+        if old.workflow_fingerprint != new.workflow_fingerprint && old.kind == new.kind {
+            let short = |fingerprint: &Option<String>| {
+                fingerprint
+                    .as_deref()
+                    .map_or("unknown", Plan::short_fingerprint)
+                    .to_owned()
+            };
+            result.graph.push(change(
+                "workflow",
+                "changed",
+                format!(
+                    "node `{}`: workflow `{}` changed (plan {} → {}; `diff {}` against its baseline shows how)",
+                    new.id,
+                    new.task,
+                    short(&old.workflow_fingerprint),
+                    short(&new.workflow_fingerprint),
+                    new.task
+                ),
+            ));
+        }
         if old.kind != new.kind {
             result.graph.push(change(
                 "node",

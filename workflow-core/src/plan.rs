@@ -149,6 +149,32 @@ pub struct PlanNode {
     pub after: Vec<String>,
     /// The stage it belongs to, from 0.
     pub stage: usize,
+    /// For a sub-workflow node, the fingerprint of the workflow it runs (its version): a
+    /// change inside the sub-workflow is a change of this plan too.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub workflow_fingerprint: Option<String>,
+}
+
+/// The fingerprint of the registered workflow `name`, as a node of another runs it (no
+/// values given), or `None` if this binary does not register it. Nested sub-workflows are
+/// followed to a depth of 32 (a nesting `workflow!` and the registry's checks keep finite).
+fn sub_workflow_fingerprint(name: &str) -> Option<String> {
+    thread_local! {
+        static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    let depth = DEPTH.with(std::cell::Cell::get);
+    if depth >= 32 {
+        return None;
+    }
+    let spec = crate::registry::find(name).ok()?;
+    DEPTH.with(|cell| cell.set(depth + 1));
+    let options = PlanOptions {
+        now: DateTime::<Utc>::UNIX_EPOCH,
+        next_runs: 0,
+    };
+    let plan = Plan::build_for_export(&spec, &[], &options);
+    DEPTH.with(|cell| cell.set(depth));
+    plan.ok().map(|plan| plan.fingerprint)
 }
 
 /// The arm of a branch a node belongs to.
@@ -592,6 +618,9 @@ impl Plan {
                     policy: Policy::from(&node.task.policy),
                     after: node.after.iter().map(|name| (*name).to_owned()).collect(),
                     stage,
+                    workflow_fingerprint: matches!(node.task.kind, crate::TaskKind::Workflow)
+                        .then(|| sub_workflow_fingerprint(node.task.name))
+                        .flatten(),
                 });
             }
         }

@@ -107,7 +107,7 @@ with DAG(
         "env": ENV,
         "append_env": True,
     },
-    tags=["workflow", "plan:c853722abb13"],
+    tags=["workflow", "plan:6f3d670e6ff7"],
 ) as dag:
 
     # activity: Customer activity for one day: orders, page views and exchange rates, joined.
