@@ -12,8 +12,10 @@ pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "workflow {} (plan version {})",
-        plan.workflow, plan.version
+        "workflow {} (plan version {}, fingerprint {})",
+        plan.workflow,
+        plan.version,
+        Plan::short_fingerprint(&plan.fingerprint)
     );
     if let Some(summary) = plan
         .doc
