@@ -1258,13 +1258,21 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
             .unwrap()
             .starts_with("--- a/evolving.service\n")
     );
-    // The diffs applied inside the directory (a line of it ending in CR, as an editor may
-    // leave it): the directory is then the next version's export, manifest and all.
-    let install = exported.join("INSTALL.md");
+    // The diffs applied inside the directory (hand edits: a line ending in CR LF, a last line
+    // without a newline, a CR inside a line): the directory is then the next version's
+    // export, manifest and all.
+    let install = exported.join("evolving.INSTALL.md");
     let crlf = std::fs::read_to_string(&install)
         .unwrap()
-        .replacen('\n', "\r\n", 1);
+        .replacen('\n', "\r\n", 1)
+        + "a last line without a newline";
     std::fs::write(&install, crlf).unwrap();
+    // A lone CR inside a line: part of the line, as patch reads it.
+    let service_file = exported.join("evolving.service");
+    let lone_cr = std::fs::read_to_string(&service_file)
+        .unwrap()
+        .replacen("Wants", "Wa\rnts", 1);
+    std::fs::write(&service_file, lone_cr).unwrap();
     let patch = diff(env!("CARGO_BIN_EXE_runner-fixture-changed"), &["--exports"]);
     let unified: String = text(&patch.stdout)
         .split_once("\n\n")
@@ -1487,6 +1495,31 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
         .unwrap();
     drop(piped.stdout.take());
     assert_eq!(piped.wait().unwrap().code(), Some(1));
+}
+
+/// Two workflows exported into one directory (an Airflow DAG folder) keep their own files,
+/// install notes included: each compares with its own export and finds nothing changed.
+#[test]
+fn workflows_exported_into_one_directory_keep_their_own_files() {
+    let dir = directory("diff-shared");
+    let dags = dir.join("dags");
+    for workflow in ["labelled", "arith"] {
+        let export = Command::new(FIXTURE)
+            .args(["export", workflow, "--target", "airflow", "--out"])
+            .arg(&dags)
+            .output()
+            .unwrap();
+        assert!(export.status.success(), "{}", said(&export));
+    }
+    for workflow in ["labelled", "arith"] {
+        assert!(dags.join(format!("{workflow}.README.md")).is_file());
+        let same = Command::new(FIXTURE)
+            .args(["diff", workflow, "--against-export"])
+            .arg(&dags)
+            .output()
+            .unwrap();
+        assert_eq!(same.status.code(), Some(0), "{workflow}: {}", said(&same));
+    }
 }
 
 /// A change inside a sub-workflow is a change of every workflow that runs it: the parent's

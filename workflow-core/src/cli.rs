@@ -1498,7 +1498,26 @@ fn read_regular(path: &std::path::Path, what: &str) -> Result<String, String> {
             path.display()
         ));
     }
-    std::fs::read_to_string(path)
+    // A plan of the largest workflow is a few MiB; /dev/zero would never end.
+    const LARGEST: u64 = 256 << 20;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path)
+                .map_err(|error| format!("cannot read {what} `{}`: {error}", path.display()))?,
+            LARGEST + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|error| format!("cannot read {what} `{}`: {error}", path.display()))?;
+    if bytes.len() as u64 > LARGEST {
+        return Err(format!(
+            "`{}` is larger than {} MiB: not {what}",
+            path.display(),
+            LARGEST >> 20
+        ));
+    }
+    String::from_utf8(bytes)
         .map_err(|error| format!("cannot read {what} `{}`: {error}", path.display()))
 }
 
@@ -1527,15 +1546,21 @@ fn read_manifest(
     directory: &std::path::Path,
     workflow: &str,
 ) -> Result<crate::export::ExportManifest, String> {
-    let path = directory.join(crate::export::ExportManifest::file_name(workflow));
-    if std::fs::symlink_metadata(&path).is_err() {
+    if !directory.is_dir() {
+        return Err(format!(
+            "`{}` is not a directory: give the directory `export --out` wrote",
+            directory.display()
+        ));
+    }
+    let file = crate::export::ExportManifest::file_name(workflow);
+    let path = directory.join(&file);
+    let Some(text) = read_deployed(directory, std::path::Path::new(&file))? else {
         return Err(format!(
             "`{}` holds no export of workflow `{workflow}`: there is no `{}` (`export --out DIR` writes it)",
             directory.display(),
             path.display()
         ));
-    }
-    let text = read_regular(&path, "the export manifest")?;
+    };
     let manifest: crate::export::ExportManifest = serde_json::from_str(&text).map_err(|error| {
         format!(
             "`{}` is not an export manifest (as `export` writes it): {error}",
@@ -1574,10 +1599,26 @@ fn checked_manifest(
             outside.display()
         ));
     }
+    manifest
+        .settings
+        .check()
+        .map_err(|error| format!("`{}`: {error}", path.display()))?;
     let mut manifest = manifest;
     if manifest.plan.fingerprint.is_empty() {
         manifest.plan.fingerprint = manifest.plan.fingerprint_of();
     }
+    // `./x` is `x`, and a file listed twice is one file.
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for file in &manifest.files {
+        let file: std::path::PathBuf = file
+            .components()
+            .filter(|part| !matches!(part, std::path::Component::CurDir))
+            .collect();
+        if !file.as_os_str().is_empty() && !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    manifest.files = files;
     Ok(manifest)
 }
 
@@ -1661,8 +1702,28 @@ fn diff_export(
     let mut deployed = Vec::new();
     let manifest_file =
         std::path::PathBuf::from(crate::export::ExportManifest::file_name(&manifest.workflow));
-    for path in manifest.files.iter().chain(std::iter::once(&manifest_file)) {
+    // What the export wrote, and what it would write now (a file already there, though the
+    // manifest does not list it, is compared rather than created).
+    let mut paths: Vec<std::path::PathBuf> = manifest.files.clone();
+    paths.push(manifest_file);
+    if let Ok(now) =
+        crate::export::export_from_plan(&after, Some(spec), manifest.target, &manifest.settings)
+    {
+        for file in now.files {
+            if !paths.contains(&file.path) {
+                paths.push(file.path);
+            }
+        }
+    }
+    let mut not_text = Vec::new();
+    for path in &paths {
         if let Some(contents) = read_deployed(directory, path)? {
+            if contents.contains('\u{fffd}')
+                && std::fs::read(directory.join(path))
+                    .is_ok_and(|bytes| std::str::from_utf8(&bytes).is_err())
+            {
+                not_text.push(path.display().to_string());
+            }
             deployed.push(crate::export::ExportFile {
                 path: path.clone(),
                 contents,
@@ -1672,13 +1733,18 @@ fn diff_export(
     let mut before = manifest.plan.clone();
     before.fingerprint = before.fingerprint_of();
     let mut diff = crate::diff::diff(&before, &after, now, window);
-    diff.exports = vec![crate::diff::compare_deployed(
-        &manifest,
-        deployed,
-        &after,
-        Some(spec),
-        unified,
-    )];
+    let mut change =
+        crate::diff::compare_deployed(&manifest, deployed, &after, Some(spec), unified);
+    for file in &mut change.files {
+        if not_text.contains(&file.path) && unified {
+            file.diff = None;
+            file.note = Some(
+                "not UTF-8 text as deployed, so not in this patch: export again to replace it"
+                    .to_owned(),
+            );
+        }
+    }
+    diff.exports = vec![change];
     Ok(diff)
 }
 

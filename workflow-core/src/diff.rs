@@ -87,9 +87,14 @@ pub struct FileChange {
     pub lines_added: usize,
     /// Lines the change removes.
     pub lines_removed: usize,
-    /// The unified diff (`a/<target>/<path>` → `b/<target>/<path>`), when asked for.
+    /// The unified diff, when asked for: paths `a/<target>/<path>` → `b/<target>/<path>`, or
+    /// relative to the export directory when comparing with one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Why the file has no unified diff, when it has none though one was asked for (a deployed
+    /// file that is not UTF-8 text cannot be patched: export again to replace it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What a change does to one export target's artifacts.
@@ -1345,7 +1350,14 @@ fn compare_export(
         if !is_manifest(path) && (old.is_none() || new.is_none() || refingered != new_text) {
             only_fingerprint = false;
         }
-        let lines = similar::TextDiff::from_lines(old_text, new_text);
+        // Lines end at `\n` only (as `patch` and `git apply` read them: a lone CR is part of
+        // its line); a diff taking over two seconds (tens of thousands of interleaved hand
+        // edits) is finished approximately, still correct, if longer.
+        let old_lines: Vec<&str> = old_text.split_inclusive('\n').collect();
+        let new_lines: Vec<&str> = new_text.split_inclusive('\n').collect();
+        let lines = similar::TextDiff::configure()
+            .timeout(std::time::Duration::from_secs(2))
+            .diff_slices(&old_lines, &new_lines);
         let count = |tag: similar::ChangeTag| {
             lines
                 .iter_all_changes()
@@ -1363,17 +1375,18 @@ fn compare_export(
             lines_added: count(similar::ChangeTag::Insert),
             lines_removed: count(similar::ChangeTag::Delete),
             diff: unified.as_ref().map(|within| {
-                let (from, to) = (format!("a/{within}{name}"), format!("b/{within}{name}"));
-                lines
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(
-                        if old.is_some() { &from } else { "/dev/null" },
-                        if new.is_some() { &to } else { "/dev/null" },
-                    )
-                    .to_string()
+                let from = match old {
+                    Some(_) => format!("a/{within}{name}"),
+                    None => "/dev/null".to_owned(),
+                };
+                let to = match new {
+                    Some(_) => format!("b/{within}{name}"),
+                    None => "/dev/null".to_owned(),
+                };
+                unified_text(&lines, &from, &to)
             }),
             path: name,
+            note: None,
         });
     }
     let mut words: Vec<String> = Vec::new();
@@ -1464,6 +1477,44 @@ fn clean_keeping<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a, str> 
 
 /// How many fire times the text shows of those a change removes, and of those it adds.
 const SHOWN_FIRE_TIMES: usize = 10;
+
+/// A unified diff (`diff -u`, three lines of context) of lines that keep their own `\n`: each
+/// line written as it is, `\ No newline at end of file` after a last line without one, so
+/// that `patch` and `git apply` give back the new file's bytes exactly.
+fn unified_text(lines: &similar::TextDiff<'_, '_, '_, str>, from: &str, to: &str) -> String {
+    let mut out = format!("--- {from}\n+++ {to}\n");
+    for group in lines.grouped_ops(3) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let range = |start: usize, end: usize| {
+            let length = end - start;
+            format!("{},{length}", if length == 0 { start } else { start + 1 })
+        };
+        let _ = writeln!(
+            out,
+            "@@ -{} +{} @@",
+            range(first.old_range().start, last.old_range().end),
+            range(first.new_range().start, last.new_range().end)
+        );
+        for operation in &group {
+            for change in lines.iter_changes(operation) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Equal => ' ',
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                };
+                let line = change.value();
+                out.push(sign);
+                out.push_str(line);
+                if !line.ends_with('\n') {
+                    out.push_str("\n\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    out
+}
 
 /// An instant in UTC and in `zone`: `2027-03-28T00:30:00Z (01:30 CET)`.
 fn instant(time: DateTime<Utc>, zone: &str) -> String {
@@ -1671,6 +1722,10 @@ pub fn text(diff: &PlanDiff, window_days: i64, color: bool) -> String {
                     out.push('\n');
                     // The files' own bytes, so that `patch` and `git apply` take it.
                     out.push_str(unified);
+                }
+                if let Some(note) = &file.note {
+                    // A comment line: `patch` and `git apply` pass over it.
+                    let _ = writeln!(out, "\n# {}: {}", clean(&file.path), clean(note));
                 }
             }
         }

@@ -134,6 +134,17 @@ fn settings_that_would_change_the_files_meaning_are_refused() {
         ("--namespace", "Argo Prod"),
         ("--image", "workflows latest"),
         ("--binary", "/usr/bin/x\ny"),
+        ("--binary", "bin/workflows"),
+        ("--run-root", "/runs/{{workflow.name}}"),
+        ("--image", "{{ ds }}"),
+        ("--user", "65535"),
+        ("--user", "007"),
+        ("--user", "4294967295"),
+        ("--namespace", "-argo"),
+        ("--volume-claim", "runs..claim"),
+        ("--image", "Team/workflows:1"),
+        ("--aws-region", "x"),
+        ("--instance-tag", "aws:pool"),
     ] {
         let out = scratch("bad-setting");
         let output = run(&[
@@ -151,6 +162,32 @@ fn settings_that_would_change_the_files_meaning_are_refused() {
         assert!(
             std::fs::read_dir(&out).map_or(true, |mut entries| entries.next().is_none()),
             "{flag}: files written"
+        );
+    }
+    // Odd but legal: exported.
+    for (flag, value) in [
+        ("--user", "4242"),
+        ("--user", "_svc-etl"),
+        (
+            "--image",
+            "registry.example.com:5000/team/workflows@sha256:0123456789abcdef",
+        ),
+        ("--volume-claim", "runs.shared"),
+    ] {
+        let out = scratch("odd-setting");
+        let output = run(&[
+            "export",
+            "step2",
+            "--target",
+            "systemd",
+            "--out",
+            out.to_str().unwrap(),
+            &format!("{flag}={value}"),
+        ]);
+        assert!(
+            output.status.success(),
+            "{flag} {value:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
         );
     }
 }

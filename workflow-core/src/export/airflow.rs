@@ -656,7 +656,7 @@ pub fn export(
     Ok(vec![
         file,
         ExportFile {
-            path: "README.md".into(),
+            path: format!("{}.README.md", plan.workflow).into(),
             contents: notes,
         },
     ])

@@ -169,7 +169,7 @@ pub fn export(
         });
     }
     files.push(ExportFile {
-        path: "README.md".into(),
+        path: format!("{}.README.md", plan.workflow).into(),
         contents: install_notes(plan, settings),
     });
     Ok(files)

@@ -5,6 +5,10 @@
 //! state machine with its schedule ([`step_functions`]). Every node they run calls this same
 //! binary (`exec-task`, or `tick`/`run` under systemd), so business logic is written once.
 //!
+//! Every file an export writes is named after its workflow (install notes too:
+//! `<workflow>.README.md`), so that several workflows can be exported into one directory, an
+//! Airflow DAG folder or `/etc/systemd/system`, without one overwriting another's.
+//!
 //! Beside its artifacts every export writes `<workflow>.export.json` (an [`ExportManifest`]):
 //! the target, the settings and fixed parameters it was made with, the files it wrote, and the
 //! plan they came from, so that `diff <workflow> --against-export DIR` can tell what a change
@@ -37,7 +41,12 @@
 //! let names: Vec<String> = exported.files.iter().map(|file| file.path.display().to_string()).collect();
 //! assert_eq!(
 //!     names,
-//!     ["nightly.cronworkflow.yaml", "nightly.workflow.yaml", "README.md", "nightly.export.json"]
+//!     [
+//!         "nightly.cronworkflow.yaml",
+//!         "nightly.workflow.yaml",
+//!         "nightly.README.md",
+//!         "nightly.export.json",
+//!     ]
 //! );
 //! ```
 
@@ -143,10 +152,14 @@ pub struct Settings {
 impl Settings {
     /// Whether every setting can be written into the targets' files as the data it is: no
     /// control characters anywhere (a line break in `--user` would add a line to a unit
-    /// file), a user name as systemd takes it (`User=`: letters, digits, `_`, `-`, not
-    /// starting with a digit or `-`, or a numeric id), an AWS account of 12 digits, a region,
-    /// namespace and volume claim of lower-case letters, digits, `-` and `.`, an image
-    /// without spaces.
+    /// file) and no template markup (`{{`, `{%`: Argo and Airflow would substitute it);
+    /// absolute paths; a user as systemd's `User=` takes it (letters, digits, `_`, `-`, not
+    /// starting with a digit or `-`, at most 32; or a numeric id 0–4294967294 but 65535,
+    /// without leading zeros); an AWS account of 12 digits and a region of lower-case
+    /// letters, digits and `-`; a namespace that is a DNS label and a volume claim that is a
+    /// DNS subdomain (RFC 1123, as Kubernetes names them); an image without spaces, quotes or
+    /// capitals before its tag; an instance tag key without quotes, not under AWS's reserved
+    /// `aws:`.
     pub fn check(&self) -> Result<(), ExportError> {
         let refuse = |flag: &str, value: &str, rule: &str| {
             Err(ExportError::Setting(format!(
@@ -168,17 +181,42 @@ impl Settings {
             if value.is_empty() || value.chars().any(char::is_control) {
                 return refuse(flag, value, "it is empty or holds a control character");
             }
+            if value.contains("{{") || value.contains("{%") {
+                return refuse(
+                    flag,
+                    value,
+                    "template markup would be substituted by the engine",
+                );
+            }
         }
-        let user_ok = self.user.chars().all(|c| c.is_ascii_digit())
-            || (self
+        for (flag, value) in [
+            ("binary", &self.binary),
+            ("run-root", &self.run_root),
+            ("state", &self.state),
+        ] {
+            if !value.starts_with('/') {
+                return refuse(
+                    flag,
+                    value,
+                    "give an absolute path on the machines that run it",
+                );
+            }
+        }
+        let numeric_user = self.user.chars().all(|c| c.is_ascii_digit())
+            && (self.user == "0" || !self.user.starts_with('0'))
+            && self
                 .user
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                && !self
-                    .user
-                    .starts_with(|c: char| c.is_ascii_digit() || c == '-')
-                && self.user.len() <= 32);
-        if !user_ok {
+                .parse::<u32>()
+                .is_ok_and(|id| id != 65_535 && id != u32::MAX);
+        let named_user = self
+            .user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && !self
+                .user
+                .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            && self.user.len() <= 32;
+        if !numeric_user && !named_user {
             return refuse(
                 "user",
                 &self.user,
@@ -192,20 +230,58 @@ impl Settings {
                 "an AWS account id is 12 digits",
             );
         }
-        for (flag, value) in [
-            ("aws-region", &self.aws_region),
-            ("namespace", &self.namespace),
-            ("volume-claim", &self.volume_claim),
-        ] {
-            if !value
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-            {
-                return refuse(flag, value, "only lower-case letters, digits, `-` and `.`");
-            }
+        // RFC 1123: a label is 1-63 of a-z, 0-9 and `-`, starting and ending alphanumeric; a
+        // subdomain is labels joined by `.`, at most 253.
+        let label = |text: &str| {
+            !text.is_empty()
+                && text.len() <= 63
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !text.starts_with('-')
+                && !text.ends_with('-')
+        };
+        if !label(&self.aws_region) || !self.aws_region.contains('-') {
+            return refuse(
+                "aws-region",
+                &self.aws_region,
+                "a region is lower-case letters, digits and `-`, as eu-central-1",
+            );
         }
-        if self.image.contains(char::is_whitespace) {
-            return refuse("image", &self.image, "an image reference has no spaces");
+        if !label(&self.namespace) {
+            return refuse(
+                "namespace",
+                &self.namespace,
+                "a Kubernetes namespace is a DNS label: 1-63 lower-case letters, digits and `-`, not first or last",
+            );
+        }
+        if self.volume_claim.len() > 253 || !self.volume_claim.split('.').all(label) {
+            return refuse(
+                "volume-claim",
+                &self.volume_claim,
+                "a claim name is a DNS subdomain: DNS labels joined by `.`, at most 253",
+            );
+        }
+        let repository = self.image.split(['@', ':']).next().unwrap_or_default();
+        if self
+            .image
+            .contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '#')
+            || repository.is_empty()
+            || repository.contains(|c: char| c.is_ascii_uppercase())
+            || self.image.ends_with(':')
+        {
+            return refuse(
+                "image",
+                &self.image,
+                "an image reference is a lower-case repository with an optional :tag or @digest",
+            );
+        }
+        if self.instance_tag.contains(['"', '\'', '\\']) || self.instance_tag.starts_with("aws:") {
+            return refuse(
+                "instance-tag",
+                &self.instance_tag,
+                "a tag key without quotes, not under the reserved `aws:`",
+            );
         }
         Ok(())
     }

@@ -472,7 +472,7 @@ pub fn export(
         }
     }
     files.push(ExportFile {
-        path: "README.md".into(),
+        path: format!("{}.README.md", plan.workflow).into(),
         contents: install_notes(plan, settings, &topic_arn),
     });
     Ok(files)

@@ -1,7 +1,7 @@
 //! systemd units for one machine: `<workflow>.service` runs `tick` (or `run` for a workflow
 //! nothing starts by itself), `<workflow>.timer` fires it on the schedule (`OnCalendar=`,
 //! `Persistent=true` when missed runs are made up), `<workflow>.path` on new files, an
-//! `OnFailure=` unit tells people when the service itself fails, and `INSTALL.md` says how to
+//! `OnFailure=` unit tells people when the service itself fails, and `<workflow>.INSTALL.md` says how to
 //! put them in place.
 //!
 //! The local runner does the rest exactly as `tick` documents it: overlap, pause, retries,
@@ -275,7 +275,7 @@ pub fn export(
         });
     }
     files.push(ExportFile {
-        path: "INSTALL.md".into(),
+        path: format!("{}.INSTALL.md", plan.workflow).into(),
         contents: install_notes(plan, settings, &files),
     });
     Ok(files)
