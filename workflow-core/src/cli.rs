@@ -85,12 +85,7 @@ enum Command {
         workflow: Option<String>,
         /// The plan to compare with (JSON, as `plan --out` writes it, or an export's
         /// `<workflow>.export.json`)
-        #[arg(
-            long,
-            value_name = "PLAN.json",
-            required_unless_present_any = ["plans", "against_export"],
-            conflicts_with = "against_export"
-        )]
+        #[arg(long, value_name = "PLAN.json", conflicts_with = "against_export")]
         against: Option<std::path::PathBuf>,
         /// An export directory to compare with (as `export --out DIR` wrote it): the plan it
         /// was made from, and its files against the export this binary makes with the same
