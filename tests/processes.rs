@@ -1114,24 +1114,39 @@ fn a_run_resumed_by_a_changed_workflow_says_what_changed() {
     );
 }
 
+/// `binary ARGUMENTS PATH`, waited for.
+fn with_path(binary: &str, arguments: &[&str], path: impl AsRef<Path>) -> Output {
+    Command::new(binary)
+        .args(arguments)
+        .arg(path.as_ref())
+        .output()
+        .unwrap()
+}
+
+/// Asserts that a command was refused as bad input (exit 2), saying `reason`.
+fn refused_with(output: &Output, reason: &str) {
+    assert_eq!(output.status.code(), Some(2), "{}", said(output));
+    assert!(text(&output.stderr).contains(reason), "{}", said(output));
+}
+
 #[test]
 fn diff_gates_a_change_before_it_ships() {
     let dir = directory("diff");
     let baseline = dir.join("evolving.plan.json");
     let param = format!("dir={}", dir.display());
-    let saved = Command::new(FIXTURE)
-        .args(["plan", "evolving", "-p", &param, "--out"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+    let saved = with_path(
+        FIXTURE,
+        &["plan", "evolving", "-p", &param, "--out"],
+        &baseline,
+    );
     assert!(saved.status.success(), "{}", said(&saved));
     assert!(saved.stdout.is_empty(), "{}", said(&saved));
     // The same source: nothing changed, exit 0.
-    let same = Command::new(FIXTURE)
-        .args(["diff", "evolving", "-p", &param, "--against"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+    let same = with_path(
+        FIXTURE,
+        &["diff", "evolving", "-p", &param, "--against"],
+        &baseline,
+    );
     assert_eq!(same.status.code(), Some(0), "{}", said(&same));
     assert!(
         text(&same.stdout).starts_with("workflow `evolving`: no change (plan "),
@@ -1139,16 +1154,17 @@ fn diff_gates_a_change_before_it_ships() {
         said(&same)
     );
     // The next version: what it adds, exit 1; as JSON for tools too.
-    let changed = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
-        .args(["diff", "evolving", "-p", &param, "--against"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+    let changed = with_path(
+        env!("CARGO_BIN_EXE_runner-fixture-changed"),
+        &["diff", "evolving", "-p", &param, "--against"],
+        &baseline,
+    );
     assert_eq!(changed.status.code(), Some(1), "{}", said(&changed));
     let shown = text(&changed.stdout);
     assert!(shown.contains("graph:\n  + node `announced` (task `announce`)\n  + edge `checked` → `announced` (data, input `checked`)\n"), "{shown}");
-    let json = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
-        .args([
+    let json = with_path(
+        env!("CARGO_BIN_EXE_runner-fixture-changed"),
+        &[
             "diff",
             "evolving",
             "-p",
@@ -1156,38 +1172,23 @@ fn diff_gates_a_change_before_it_ships() {
             "--format",
             "json",
             "--against",
-        ])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+        ],
+        &baseline,
+    );
     assert_eq!(json.status.code(), Some(1));
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["graph"][0]["change"], "added");
     assert_ne!(value["before"], value["after"]);
     // Bad input: exit 2 with what is wrong.
     std::fs::write(dir.join("broken.json"), "{").unwrap();
-    let broken = Command::new(FIXTURE)
-        .args(["diff", "evolving", "--against"])
-        .arg(dir.join("broken.json"))
-        .output()
-        .unwrap();
-    assert_eq!(broken.status.code(), Some(2), "{}", said(&broken));
-    assert!(
-        text(&broken.stderr).contains("is not a plan"),
-        "{}",
-        said(&broken)
+    let broken = with_path(
+        FIXTURE,
+        &["diff", "evolving", "--against"],
+        dir.join("broken.json"),
     );
-    let other = Command::new(FIXTURE)
-        .args(["diff", "labelled", "--against"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
-    assert_eq!(other.status.code(), Some(2), "{}", said(&other));
-    assert!(
-        text(&other.stderr).contains("is a plan of workflow `evolving`, not `labelled`"),
-        "{}",
-        said(&other)
-    );
+    refused_with(&broken, "is not a plan");
+    let other = with_path(FIXTURE, &["diff", "labelled", "--against"], &baseline);
+    refused_with(&other, "is a plan of workflow `evolving`, not `labelled`");
     // Two plan files.
     let plans = Command::new(FIXTURE)
         .args(["diff", "--plans"])
@@ -1207,13 +1208,13 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
     let dir = directory("diff-export");
     let exported = dir.join("systemd");
     let param = format!("dir={}", dir.display());
-    let export = Command::new(FIXTURE)
-        .args([
+    let export = with_path(
+        FIXTURE,
+        &[
             "export", "evolving", "--target", "systemd", "-p", &param, "--out",
-        ])
-        .arg(&exported)
-        .output()
-        .unwrap();
+        ],
+        &exported,
+    );
     assert!(export.status.success(), "{}", said(&export));
     assert!(exported.join("evolving.export.json").is_file());
     let diff = |binary: &str, extra: &[&str]| {
@@ -1289,13 +1290,13 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
     let now_same = diff(env!("CARGO_BIN_EXE_runner-fixture-changed"), &[]);
     assert_eq!(now_same.status.code(), Some(0), "{}", said(&now_same));
     let fresh = dir.join("fresh");
-    let export = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
-        .args([
+    let export = with_path(
+        env!("CARGO_BIN_EXE_runner-fixture-changed"),
+        &[
             "export", "evolving", "--target", "systemd", "-p", &param, "--out",
-        ])
-        .arg(&fresh)
-        .output()
-        .unwrap();
+        ],
+        &fresh,
+    );
     assert!(export.status.success(), "{}", said(&export));
     for file in std::fs::read_dir(&fresh).unwrap() {
         let file = file.unwrap().path();
@@ -1309,13 +1310,13 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
     }
     // Back to the first version's files, for what follows.
     std::fs::remove_dir_all(&exported).unwrap();
-    let export = Command::new(FIXTURE)
-        .args([
+    let export = with_path(
+        FIXTURE,
+        &[
             "export", "evolving", "--target", "systemd", "-p", &param, "--out",
-        ])
-        .arg(&exported)
-        .output()
-        .unwrap();
+        ],
+        &exported,
+    );
     assert!(export.status.success(), "{}", said(&export));
     // The deployed file edited by hand: the same source now changes it back.
     let service = exported.join("evolving.service");
@@ -1333,22 +1334,13 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
     // Refusals, exit 2, nothing written.
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let none = Command::new(FIXTURE)
-        .args(["diff", "evolving", "--against-export"])
-        .arg(&empty)
-        .output()
-        .unwrap();
-    assert_eq!(none.status.code(), Some(2), "{}", said(&none));
-    assert!(
-        text(&none.stderr).contains("holds no export of workflow `evolving`"),
-        "{}",
-        said(&none)
+    let none = with_path(FIXTURE, &["diff", "evolving", "--against-export"], &empty);
+    refused_with(&none, "holds no export of workflow `evolving`");
+    let other = with_path(
+        FIXTURE,
+        &["diff", "labelled", "--against-export"],
+        &exported,
     );
-    let other = Command::new(FIXTURE)
-        .args(["diff", "labelled", "--against-export"])
-        .arg(&exported)
-        .output()
-        .unwrap();
     assert_eq!(other.status.code(), Some(2), "{}", said(&other));
     let manifest = exported.join("evolving.export.json");
     let mut value: serde_json::Value =
@@ -1356,12 +1348,7 @@ fn diff_against_an_export_directory_says_what_the_deployed_files_become() {
     value["files"][0] = serde_json::Value::from("../../etc/passwd");
     std::fs::write(&manifest, value.to_string()).unwrap();
     let outside = diff(FIXTURE, &[]);
-    assert_eq!(outside.status.code(), Some(2), "{}", said(&outside));
-    assert!(
-        text(&outside.stderr).contains("names a file outside its directory"),
-        "{}",
-        said(&outside)
-    );
+    refused_with(&outside, "names a file outside its directory");
     assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
 }
 
@@ -1376,19 +1363,13 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
     let dir = directory("diff-refusals");
     let param = format!("dir={}", dir.display());
     let baseline = dir.join("evolving.plan.json");
-    let saved = Command::new(FIXTURE)
-        .args(["plan", "evolving", "-p", &param, "--out"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+    let saved = with_path(
+        FIXTURE,
+        &["plan", "evolving", "-p", &param, "--out"],
+        &baseline,
+    );
     assert!(saved.status.success(), "{}", said(&saved));
-    let diff_against = |file: &Path| {
-        Command::new(FIXTURE)
-            .args(["diff", "evolving", "--against"])
-            .arg(file)
-            .output()
-            .unwrap()
-    };
+    let diff_against = |file: &Path| with_path(FIXTURE, &["diff", "evolving", "--against"], file);
     // The baseline's own `dir`, not given again: the same plan.
     let same = diff_against(&baseline);
     assert_eq!(same.status.code(), Some(0), "{}", said(&same));
@@ -1426,12 +1407,7 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
         "is not one a workflow declares",
     );
     let folder = diff_against(&dir);
-    assert_eq!(folder.status.code(), Some(2), "{}", said(&folder));
-    assert!(
-        text(&folder.stderr).contains("is a directory"),
-        "{}",
-        said(&folder)
-    );
+    refused_with(&folder, "is a directory");
     // A pipe, as `--against <(git show base:plan.json)` gives it.
     let piped = Command::new(FIXTURE)
         .args(["diff", "evolving", "--against", "/dev/stdin"])
@@ -1441,13 +1417,13 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
     assert_eq!(piped.status.code(), Some(0), "{}", said(&piped));
     // An export directory: a link where a file was written, then a file that is not text.
     let exported = dir.join("argo");
-    let export = Command::new(FIXTURE)
-        .args([
+    let export = with_path(
+        FIXTURE,
+        &[
             "export", "evolving", "--target", "argo", "-p", &param, "--out",
-        ])
-        .arg(&exported)
-        .output()
-        .unwrap();
+        ],
+        &exported,
+    );
     assert!(export.status.success(), "{}", said(&export));
     let manifest = exported.join("evolving.export.json");
     let as_directory = diff_against(&manifest);
@@ -1461,12 +1437,7 @@ fn diff_refuses_what_it_cannot_compare_and_reuses_the_baselines_values() {
     std::fs::remove_file(&workflow_file).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", &workflow_file).unwrap();
     let linked = diff_against(&manifest);
-    assert_eq!(linked.status.code(), Some(2), "{}", said(&linked));
-    assert!(
-        text(&linked.stderr).contains("is a symbolic link"),
-        "{}",
-        said(&linked)
-    );
+    refused_with(&linked, "is a symbolic link");
     assert!(!text(&linked.stdout).contains("root:"), "{}", said(&linked));
     std::fs::remove_file(&workflow_file).unwrap();
     std::fs::write(&workflow_file, b"\xff\xfe").unwrap();
@@ -1504,20 +1475,16 @@ fn workflows_exported_into_one_directory_keep_their_own_files() {
     let dir = directory("diff-shared");
     let dags = dir.join("dags");
     for workflow in ["labelled", "arith"] {
-        let export = Command::new(FIXTURE)
-            .args(["export", workflow, "--target", "airflow", "--out"])
-            .arg(&dags)
-            .output()
-            .unwrap();
+        let export = with_path(
+            FIXTURE,
+            &["export", workflow, "--target", "airflow", "--out"],
+            &dags,
+        );
         assert!(export.status.success(), "{}", said(&export));
     }
     for workflow in ["labelled", "arith"] {
         assert!(dags.join(format!("{workflow}.README.md")).is_file());
-        let same = Command::new(FIXTURE)
-            .args(["diff", workflow, "--against-export"])
-            .arg(&dags)
-            .output()
-            .unwrap();
+        let same = with_path(FIXTURE, &["diff", workflow, "--against-export"], &dags);
         assert_eq!(same.status.code(), Some(0), "{workflow}: {}", said(&same));
     }
 }
@@ -1528,23 +1495,15 @@ fn workflows_exported_into_one_directory_keep_their_own_files() {
 fn a_change_inside_a_sub_workflow_changes_its_parent() {
     let dir = directory("diff-nesting");
     let baseline = dir.join("nesting.plan.json");
-    let saved = Command::new(FIXTURE)
-        .args(["plan", "nesting", "--out"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+    let saved = with_path(FIXTURE, &["plan", "nesting", "--out"], &baseline);
     assert!(saved.status.success(), "{}", said(&saved));
-    let same = Command::new(FIXTURE)
-        .args(["diff", "nesting", "--against"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+    let same = with_path(FIXTURE, &["diff", "nesting", "--against"], &baseline);
     assert_eq!(same.status.code(), Some(0), "{}", said(&same));
-    let changed = Command::new(env!("CARGO_BIN_EXE_runner-fixture-changed"))
-        .args(["diff", "nesting", "--against"])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+    let changed = with_path(
+        env!("CARGO_BIN_EXE_runner-fixture-changed"),
+        &["diff", "nesting", "--against"],
+        &baseline,
+    );
     assert_eq!(changed.status.code(), Some(1), "{}", said(&changed));
     let shown = text(&changed.stdout);
     assert!(
@@ -1570,42 +1529,42 @@ fn a_change_inside_a_sub_workflow_changes_its_parent() {
 fn a_baseline_saved_earlier_does_not_differ_by_its_partition() {
     let dir = directory("diff-partition");
     let baseline = dir.join("hours.plan.json");
-    let saved = Command::new(FIXTURE)
-        .args([
+    let saved = with_path(
+        FIXTURE,
+        &[
             "plan",
             "prague_hours",
             "--now",
             "2026-11-28T10:30:00Z",
             "--out",
-        ])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+        ],
+        &baseline,
+    );
     assert!(saved.status.success(), "{}", said(&saved));
-    let later = Command::new(FIXTURE)
-        .args([
+    let later = with_path(
+        FIXTURE,
+        &[
             "diff",
             "prague_hours",
             "--now",
             "2026-11-30T08:00:00Z",
             "--against",
-        ])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+        ],
+        &baseline,
+    );
     assert_eq!(later.status.code(), Some(0), "{}", said(&later));
     // Given explicitly, another partition is a change of the parameter's value.
-    let other = Command::new(FIXTURE)
-        .args([
+    let other = with_path(
+        FIXTURE,
+        &[
             "diff",
             "prague_hours",
             "-p",
             "hour=2026-11-30T07:00:00Z",
             "--against",
-        ])
-        .arg(&baseline)
-        .output()
-        .unwrap();
+        ],
+        &baseline,
+    );
     assert_eq!(other.status.code(), Some(1), "{}", said(&other));
     assert!(
         text(&other.stdout).contains("parameters:\n  ~ `hour`: value 2026-11-28T09:00:00Z (the partition when planned) → 2026-11-30T07:00:00Z\n"),
