@@ -1453,12 +1453,7 @@ fn compare_export(
 /// carriage return, a line break inside a name) written as `\u{1b}`, so that a plan cannot
 /// paint the terminal or forge a line of the diff.
 fn clean(text: &str) -> std::borrow::Cow<'_, str> {
-    clean_keeping(text, &[])
-}
-
-/// As [`clean`], keeping `kept` (the line breaks and tabs of a unified diff).
-fn clean_keeping<'a>(text: &'a str, kept: &[char]) -> std::borrow::Cow<'a, str> {
-    let odd = |character: char| character.is_control() && !kept.contains(&character);
+    let odd = |character: char| character.is_control();
     if !text.chars().any(odd) {
         return std::borrow::Cow::Borrowed(text);
     }
