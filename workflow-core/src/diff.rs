@@ -1107,7 +1107,8 @@ fn fires_from(
             return (found, None);
         }
         for time in batch {
-            if time > until {
+            // Past the window, or no progress (an evaluator returns later times only).
+            if time > until || time <= cursor && !found.is_empty() {
                 return (found, None);
             }
             if found.len() == FIRE_TIMES_COMPARED {
