@@ -337,6 +337,17 @@ fn weekly_etl_next_version_across_the_spring_change() {
         exports.iter().all(|status| *status == "changed"),
         "{exports:?}"
     );
+    // Every line of every unified diff is a header, a hunk line or the no-newline marker.
+    for file in result.exports.iter().flat_map(|export| &export.files) {
+        let unified = file.diff.as_deref().unwrap_or_default();
+        for line in unified.lines() {
+            assert!(
+                line.starts_with([' ', '+', '-', '\\']) || line.starts_with("@@ "),
+                "{}: {line:?} in\n{unified}",
+                file.path
+            );
+        }
+    }
     let timer = result.exports[0]
         .files
         .iter()
