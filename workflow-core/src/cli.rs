@@ -1549,7 +1549,7 @@ fn read_manifest(
     }
     let file = crate::export::ExportManifest::file_name(workflow);
     let path = directory.join(&file);
-    let Some(text) = read_deployed(directory, std::path::Path::new(&file))? else {
+    let Some((text, _)) = read_deployed(directory, std::path::Path::new(&file))? else {
         return Err(format!(
             "`{}` holds no export of workflow `{workflow}`: there is no `{}` (`export --out DIR` writes it)",
             directory.display(),
@@ -1712,11 +1712,8 @@ fn diff_export(
     }
     let mut not_text = Vec::new();
     for path in &paths {
-        if let Some(contents) = read_deployed(directory, path)? {
-            if contents.contains('\u{fffd}')
-                && std::fs::read(directory.join(path))
-                    .is_ok_and(|bytes| std::str::from_utf8(&bytes).is_err())
-            {
+        if let Some((contents, text)) = read_deployed(directory, path)? {
+            if !text {
                 not_text.push(path.display().to_string());
             }
             deployed.push(crate::export::ExportFile {
@@ -1743,14 +1740,15 @@ fn diff_export(
     Ok(diff)
 }
 
-/// A file an export wrote, as it is now in `directory`: `None` when it is gone; bytes that are
-/// not UTF-8 read as U+FFFD (the file then differs from what `export` writes). Refused: a
+/// A file an export wrote, as it is now in `directory`, and whether it is UTF-8 text: `None`
+/// when it is gone; bytes that are not UTF-8 read as U+FFFD (the file then differs from what
+/// `export` writes). Refused: a
 /// symbolic link on the way (a diff must not show a file the export did not write, such as a
 /// link to `/etc/passwd`), anything but a regular file, a file that cannot be read.
 fn read_deployed(
     directory: &std::path::Path,
     path: &std::path::Path,
-) -> Result<Option<String>, String> {
+) -> Result<Option<(String, bool)>, String> {
     let mut at = directory.to_path_buf();
     for part in path.components() {
         if let std::path::Component::Normal(part) = part {
@@ -1777,7 +1775,13 @@ fn read_deployed(
         ));
     }
     std::fs::read(&at)
-        .map(|bytes| Some(String::from_utf8_lossy(&bytes).into_owned()))
+        .map(|bytes| match String::from_utf8(bytes) {
+            Ok(text) => Some((text, true)),
+            Err(error) => Some((
+                String::from_utf8_lossy(error.as_bytes()).into_owned(),
+                false,
+            )),
+        })
         .map_err(|error| format!("cannot read `{}`: {error}", at.display()))
 }
 

@@ -1066,18 +1066,8 @@ fn schedule(
         compared_until,
         catch_up: missed,
         catch_up_more,
-        timezone: after
-            .operations
-            .schedule
-            .as_ref()
-            .or(before.operations.schedule.as_ref())
-            .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone()),
-        before_timezone: before
-            .operations
-            .schedule
-            .as_ref()
-            .or(after.operations.schedule.as_ref())
-            .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone()),
+        timezone: zone_of_either(after, before),
+        before_timezone: zone_of_either(before, after),
     })
 }
 
@@ -1138,6 +1128,15 @@ fn zone_of(plan: &Plan) -> String {
         .schedule
         .as_ref()
         .map_or_else(|| "UTC".to_owned(), |schedule| schedule.timezone.clone())
+}
+
+/// The zone of `plan`'s schedule, else of `other`'s (one side may have no schedule).
+fn zone_of_either(plan: &Plan, other: &Plan) -> String {
+    zone_of(if plan.operations.schedule.is_some() {
+        plan
+    } else {
+        other
+    })
 }
 
 fn partitions(
