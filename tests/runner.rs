@@ -689,36 +689,3 @@ fn parameter_values_survive_the_trip_through_text() {
         ]
     );
 }
-
-/// A failure message of one byte and 100,000 characters of two bytes each.
-#[task]
-fn verbose_failure() -> Result<u32, TaskError> {
-    Err(TaskError::permanent(format!("x{}", "é".repeat(100_000))))
-}
-
-workflow! {
-    /// One node that fails at length.
-    verbose() {
-        said = verbose_failure();
-    }
-}
-
-/// A task's failure message is recorded (and so shown by `status` and sent in notices) cut to
-/// its first 16 KiB at a character boundary, with how much more there was, after the attempt
-/// it ended.
-#[test]
-fn a_long_failure_message_is_recorded_cut_at_16_kib() {
-    let mut state = store("verbose");
-    let (outcome, _) = run(&verbose::spec(), &[], &mut state, None, 1);
-    assert_eq!(outcome.status, RunStatus::Failed);
-    let (_, _, message) = status_of(&outcome, "said");
-    let message = message.unwrap();
-    let (kept, rest) = message
-        .split_once('…')
-        .map(|(kept, rest)| (kept.to_owned(), rest.to_owned()))
-        .unwrap();
-    // `x` and 8,191 two-byte characters: 16,383 bytes; one more byte would split a character.
-    let kept = kept.strip_prefix("attempt 1: x").unwrap();
-    assert_eq!(kept, "é".repeat(8_191));
-    assert_eq!(rest, format!(" ({} more bytes)", 200_001 - 16_383));
-}
